@@ -1,0 +1,23 @@
+/* memline.h -- client requests for programs profiled with memline.
+
+   Outside Valgrind these cost a few instructions and do nothing.
+   Custom allocators should use Valgrind's own VALGRIND_MALLOCLIKE_BLOCK,
+   VALGRIND_FREELIKE_BLOCK and VALGRIND_RESIZEINPLACE_BLOCK (valgrind.h):
+   memline tracks those blocks exactly like malloc'd ones.
+
+     MEMLINE_MARK("name")   writes a named mark into the trace, stamped
+                            with the current instruction count. */
+#ifndef MEMLINE_H
+#define MEMLINE_H
+
+#include <valgrind/valgrind.h>
+
+typedef enum {
+   VG_USERREQ__MEMLINE_MARK = VG_USERREQ_TOOL_BASE('M', 'L')
+} Vg_MemlineClientRequest;
+
+#define MEMLINE_MARK(name) \
+   VALGRIND_DO_CLIENT_REQUEST_STMT(VG_USERREQ__MEMLINE_MARK, \
+                                   (name), 0, 0, 0, 0)
+
+#endif

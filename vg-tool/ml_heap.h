@@ -1,0 +1,26 @@
+/* ml_heap.h -- the heap side of memline: Valgrind's malloc replacement
+   entry points, the live-block table, and the custom-allocator client
+   requests (MALLOCLIKE / FREELIKE / RESIZEINPLACE).  Every allocation and
+   free becomes an ALLOC or FREE record with its call stack. */
+#ifndef ML_HEAP_H
+#define ML_HEAP_H
+
+#include "pub_tool_basics.h"
+
+/* Bytes requested and still live: read inline by the line counters. */
+extern ULong ml_heap_cur;
+
+typedef struct {
+   ULong n_allocs, n_frees, bytes_allocated, peak, n_cut;
+} MlHeapStats;
+
+void ml_heap_init(void);
+void ml_heap_register_replacements(void);
+const MlHeapStats *ml_heap_stats(void);
+/* Handles the heap client requests; False if arg[0] is not one. */
+Bool ml_heap_client_request(ThreadId tid, UWord *arg, UWord *ret);
+/* Writes every live block as an ALLOC (a forked child inherits them). */
+void ml_heap_reemit_live(ThreadId tid);
+void ml_heap_reset_stats(void);
+
+#endif

@@ -1,0 +1,354 @@
+/* ml_lines.c -- line statistics and instrumentation (ml_lines.h).
+
+   Counting rule.  Within a superblock, an instruction starts an entry of
+   its line when the line differs from the previous instruction's, or when
+   its address is not greater than the previous one's (a backward jump
+   inside one line is a new loop iteration; VEX also unrolls small loops,
+   which shows up the same way).  The first instruction of a superblock
+   starts an entry unless it is a known continuation of the same line:
+   the return address of a call made from that line (recognised by the
+   call's store of its own next address: VEX may chase a call into its
+   callee, so the superblock's jump kind cannot be relied on), or the target of a
+   forward jump or a fall-through from that line, recorded when the
+   superblock that ends there was translated.  Without that, returning
+   from a call would count the calling line twice.
+
+   Storage.  Each line slot is a fixed record in a chunk that never moves,
+   so the instrumentation can embed its address as a constant:
+   count += 1; hw = max(hw, ml_heap_cur). */
+#include "pub_tool_basics.h"
+#include "pub_tool_libcbase.h"
+#include "pub_tool_libcassert.h"
+#include "pub_tool_libcfile.h"
+#include "pub_tool_libcprint.h"
+#include "pub_tool_mallocfree.h"
+#include "pub_tool_seqmatch.h"
+#include "pub_tool_tooliface.h"
+#include "pub_tool_vki.h"
+#include "ml_trace.h"
+#include "ml_util.h"
+#include "ml_out.h"
+#include "ml_stack.h"
+#include "ml_heap.h"
+#include "ml_lines.h"
+
+typedef struct {
+   ULong count;     /* entries */
+   ULong hw_heap;   /* highest ml_heap_cur seen at an entry */
+   UInt  fn, file, line;
+   UInt  pad;
+} MlLine;
+
+#define CHUNK_SLOTS 1024
+
+static Bool    lines_on;
+static HChar **fn_globs;           /* NULL-terminated, or NULL for all */
+static MlLine **chunks;
+static UInt    n_chunks, cap_chunks;
+static UInt    n_slots;
+static MlMap   slot_map;           /* hash(fn,file,line) probed -> slot ptr */
+static MlMap   addr_map;           /* code address -> slot ptr (v1), v2 = 1 */
+static MlMap   cont_map;           /* continuation address -> slot ptr */
+
+ULong ml_lines_n_slots(void) { return n_slots; }
+
+static MlLine *new_slot(UInt fn, UInt file, UInt line)
+{
+   if (n_slots == n_chunks * CHUNK_SLOTS) {
+      if (n_chunks == cap_chunks) {
+         cap_chunks = cap_chunks ? 2 * cap_chunks : 64;
+         chunks = VG_(realloc)("ml.lines.chunks", chunks,
+                               cap_chunks * sizeof *chunks);
+      }
+      chunks[n_chunks] = VG_(calloc)("ml.lines.chunk", CHUNK_SLOTS,
+                                     sizeof(MlLine));
+      n_chunks++;
+   }
+   MlLine *s = &chunks[n_slots / CHUNK_SLOTS][n_slots % CHUNK_SLOTS];
+   n_slots++;
+   s->fn = fn;
+   s->file = file;
+   s->line = line;
+   return s;
+}
+
+static MlLine *slot_for_key(UInt fn, UInt file, UInt line)
+{
+   UWord key = ml_hash_word(((UWord)fn << 32) ^ ((UWord)file << 20) ^ line);
+   for (;;) {
+      if (key == ML_MAP_EMPTY)
+         key = 0;
+      Bool is_new;
+      MlMapEnt *e = ml_map_insert(&slot_map, key, &is_new);
+      if (is_new) {
+         MlLine *s = new_slot(fn, file, line);
+         e->v1 = (UWord)s;
+         return s;
+      }
+      MlLine *s = (MlLine *)e->v1;
+      if (s->fn == fn && s->file == file && s->line == line)
+         return s;
+      key++;
+   }
+}
+
+static Bool fn_selected(const HChar *fn)
+{
+   if (!fn_globs)
+      return True;
+   for (UInt i = 0; fn_globs[i]; i++)
+      if (VG_(string_match)(fn_globs[i], fn))
+         return True;
+   return False;
+}
+
+/* The line slot of a code address, or NULL if it is not profiled. */
+static MlLine *slot_for_addr(Addr a)
+{
+   MlMapEnt *e = ml_map_find(&addr_map, a);
+   if (e)
+      return (MlLine *)e->v1;
+   MlLine *s = NULL;
+   if (ml_addr_in_main_exe(a)) {
+      UInt fn, file, line;
+      ml_resolve_line(a, &fn, &file, &line);
+      if (file && line && fn_selected(ml_str_get(fn)))
+         s = slot_for_key(fn, file, line);
+   }
+   Bool is_new;
+   e = ml_map_insert(&addr_map, a, &is_new);
+   e->v1 = (UWord)s;
+   return s;
+}
+
+static void note_continuation(Addr target, MlLine *s)
+{
+   if (!s || target == ML_MAP_EMPTY)
+      return;
+   Bool is_new;
+   MlMapEnt *e = ml_map_insert(&cont_map, target, &is_new);
+   e->v1 = (UWord)s;
+}
+
+static Bool is_continuation(Addr a, MlLine *s)
+{
+   MlMapEnt *e = ml_map_find(&cont_map, a);
+   return e && (MlLine *)e->v1 == s;
+}
+
+/*------------------------------------------------------------*/
+/*--- Instrumentation                                      ---*/
+/*------------------------------------------------------------*/
+
+static void add_to_u64(IRSB *sb, void *where, IRExpr *amount)
+{
+   IRTemp t1 = newIRTemp(sb->tyenv, Ity_I64);
+   IRTemp t2 = newIRTemp(sb->tyenv, Ity_I64);
+   addStmtToIRSB(sb, IRStmt_WrTmp(t1, IRExpr_Load(Iend_LE, Ity_I64,
+                                  mkIRExpr_HWord((HWord)where))));
+   addStmtToIRSB(sb, IRStmt_WrTmp(t2, IRExpr_Binop(Iop_Add64,
+                                  IRExpr_RdTmp(t1), amount)));
+   addStmtToIRSB(sb, IRStmt_Store(Iend_LE, mkIRExpr_HWord((HWord)where),
+                                  IRExpr_RdTmp(t2)));
+}
+
+static void flush_icount(IRSB *sb, ULong *pending)
+{
+   if (*pending == 0)
+      return;
+   add_to_u64(sb, &ml_icount, IRExpr_Const(IRConst_U64(*pending)));
+   *pending = 0;
+}
+
+/* count += 1; hw = hw < heap ? heap : hw */
+static void count_entry(IRSB *sb, MlLine *s)
+{
+   add_to_u64(sb, &s->count, IRExpr_Const(IRConst_U64(1)));
+   IRTemp h = newIRTemp(sb->tyenv, Ity_I64);
+   IRTemp w = newIRTemp(sb->tyenv, Ity_I64);
+   IRTemp c = newIRTemp(sb->tyenv, Ity_I1);
+   IRTemp m = newIRTemp(sb->tyenv, Ity_I64);
+   addStmtToIRSB(sb, IRStmt_WrTmp(h, IRExpr_Load(Iend_LE, Ity_I64,
+                                  mkIRExpr_HWord((HWord)&ml_heap_cur))));
+   addStmtToIRSB(sb, IRStmt_WrTmp(w, IRExpr_Load(Iend_LE, Ity_I64,
+                                  mkIRExpr_HWord((HWord)&s->hw_heap))));
+   addStmtToIRSB(sb, IRStmt_WrTmp(c, IRExpr_Binop(Iop_CmpLT64U,
+                                  IRExpr_RdTmp(w), IRExpr_RdTmp(h))));
+   addStmtToIRSB(sb, IRStmt_WrTmp(m, IRExpr_ITE(IRExpr_RdTmp(c),
+                                  IRExpr_RdTmp(h), IRExpr_RdTmp(w))));
+   addStmtToIRSB(sb, IRStmt_Store(Iend_LE, mkIRExpr_HWord((HWord)&s->hw_heap),
+                                  IRExpr_RdTmp(m)));
+}
+
+static Addr const_target(const IRConst *c)
+{
+   switch (c->tag) {
+   case Ico_U64: return (Addr)c->Ico.U64;
+   case Ico_U32: return (Addr)c->Ico.U32;
+   default:      return ML_MAP_EMPTY;
+   }
+}
+
+IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
+                    const VexGuestLayout *layout,
+                    const VexGuestExtents *vge,
+                    const VexArchInfo *archinfo_host,
+                    IRType gWordTy, IRType hWordTy)
+{
+   if (gWordTy != hWordTy)
+      VG_(tool_panic)("memline: host/guest word size mismatch");
+   tl_assert(hWordTy == Ity_I64);
+
+   IRSB *sb = deepCopyIRSBExceptStmts(sbIn);
+   Int i = 0;
+   for (; i < sbIn->stmts_used && sbIn->stmts[i]->tag != Ist_IMark; i++)
+      addStmtToIRSB(sb, sbIn->stmts[i]);
+
+   ULong pending = 0;
+   MlLine *prev = NULL;
+   Addr prev_addr = 0, last_end = 0;
+   Bool first = True;
+
+   for (; i < sbIn->stmts_used; i++) {
+      IRStmt *st = sbIn->stmts[i];
+      if (!st || st->tag == Ist_NoOp)
+         continue;
+      switch (st->tag) {
+      case Ist_IMark: {
+         Addr a = (Addr)st->Ist.IMark.addr;
+         pending++;
+         if (lines_on) {
+            MlLine *s = slot_for_addr(a);
+            if (s) {
+               Bool enter = first ? !is_continuation(a, s)
+                                  : (s != prev || a <= prev_addr);
+               if (enter)
+                  count_entry(sb, s);
+            }
+            prev = s;
+         }
+         prev_addr = a;
+         last_end = a + st->Ist.IMark.len;
+         first = False;
+         addStmtToIRSB(sb, st);
+         break;
+      }
+      case Ist_Exit:
+         flush_icount(sb, &pending);
+         if (lines_on && prev && st->Ist.Exit.jk == Ijk_Boring) {
+            Addr t = const_target(st->Ist.Exit.dst);
+            if (t != ML_MAP_EMPTY && t > prev_addr && slot_for_addr(t) == prev)
+               note_continuation(t, prev);
+         }
+         addStmtToIRSB(sb, st);
+         break;
+      case Ist_Store: {
+         /* A call pushes its return address: a constant store of the
+            address right after the current instruction. */
+         IRExpr *data = st->Ist.Store.data;
+         if (lines_on && prev && data->tag == Iex_Const &&
+             const_target(data->Iex.Const.con) == last_end)
+            note_continuation(last_end, prev);
+         addStmtToIRSB(sb, st);
+         break;
+      }
+      default:
+         addStmtToIRSB(sb, st);
+         break;
+      }
+   }
+   flush_icount(sb, &pending);
+
+   if (lines_on && prev) {
+      if (sbIn->jumpkind == Ijk_Boring &&
+                 sbIn->next->tag == Iex_Const) {
+         Addr t = const_target(sbIn->next->Iex.Const.con);
+         if (t != ML_MAP_EMPTY && t > prev_addr && slot_for_addr(t) == prev)
+            note_continuation(t, prev);
+      }
+   }
+   return sb;
+}
+
+/*------------------------------------------------------------*/
+/*--- Output                                               ---*/
+/*------------------------------------------------------------*/
+
+static void write_file_record(UInt file_id)
+{
+   const HChar *path = ml_str_get(file_id);
+   struct vg_stat st;
+   ULong size = 0, mtime = 0, hash = 0;
+   SysRes r = VG_(stat)(path, &st);
+   if (!sr_isError(r)) {
+      size = st.size;
+      mtime = st.mtime;
+      SysRes o = VG_(open)(path, VKI_O_RDONLY, 0);
+      if (!sr_isError(o)) {
+         Int fd = sr_Res(o);
+         static UChar buf[65536];
+         Int n;
+         hash = ML_FNV_BASIS;
+         while ((n = VG_(read)(fd, buf, sizeof buf)) > 0)
+            hash = ml_fnv1a(buf, n, hash);
+         VG_(close)(fd);
+      }
+   }
+   ml_rec_begin(ML_TAG_FILE);
+   ml_rec_uv(file_id);
+   ml_rec_uv(size);
+   ml_rec_uv(mtime);
+   ml_rec_uv(hash);
+   ml_rec_end();
+}
+
+void ml_lines_write_table(void)
+{
+   MlMap files;
+   ml_map_init(&files, "ml.lines.files", 6);
+   for (UInt i = 0; i < n_slots; i++) {
+      MlLine *s = &chunks[i / CHUNK_SLOTS][i % CHUNK_SLOTS];
+      ml_rec_begin(ML_TAG_LINE);
+      ml_rec_uv(s->fn);
+      ml_rec_uv(s->file);
+      ml_rec_uv(s->line);
+      ml_rec_uv(s->count);
+      ml_rec_uv(s->hw_heap);
+      ml_rec_end();
+      Bool is_new;
+      ml_map_insert(&files, s->file, &is_new);
+      if (is_new)
+         write_file_record(s->file);
+   }
+   VG_(free)(files.ents);
+}
+
+void ml_lines_reset(void)
+{
+   for (UInt i = 0; i < n_slots; i++) {
+      MlLine *s = &chunks[i / CHUNK_SLOTS][i % CHUNK_SLOTS];
+      s->count = 0;
+      s->hw_heap = 0;
+   }
+}
+
+void ml_lines_init(Bool enabled, const HChar *fns)
+{
+   lines_on = enabled;
+   ml_map_init(&slot_map, "ml.lines.slots", 10);
+   ml_map_init(&addr_map, "ml.lines.addr", 14);
+   ml_map_init(&cont_map, "ml.lines.cont", 10);
+   if (fns && *fns) {
+      UInt n = 1;
+      for (const HChar *p = fns; *p; p++)
+         n += *p == ',';
+      fn_globs = VG_(malloc)("ml.lines.globs", (n + 1) * sizeof *fn_globs);
+      HChar *copy = VG_(strdup)("ml.lines.globs", fns);
+      UInt k = 0;
+      HChar *save = NULL;
+      for (HChar *t = VG_(strtok_r)(copy, ",", &save); t;
+           t = VG_(strtok_r)(NULL, ",", &save))
+         fn_globs[k++] = t;
+      fn_globs[k] = NULL;
+   }
+}

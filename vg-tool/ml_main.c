@@ -1,0 +1,301 @@
+/*--------------------------------------------------------------------*/
+/*--- memline: a line-by-line memory profiler.           ml_main.c ---*/
+/*--------------------------------------------------------------------*/
+
+/* Overview of operation
+   ---------------------
+   memline records, for a program run under Valgrind, every heap change
+   with its call stack and, for every source line of the program's own
+   functions, how often execution entered it.  It writes them to a binary
+   trace (vg-tool/ml_trace.h, docs/trace-format.md) that memline-report
+   turns into memory_profiler-style per-line tables.
+
+   Modules:
+     ml_out.c    trace writer: buffer, varints, file naming, flushing
+     ml_stack.c  strings, locations (with inlined frames), stack trie
+     ml_heap.c   malloc replacement, live blocks, allocator client requests
+     ml_lines.c  instrumentation: instruction clock, line entry counters
+     ml_util.c   the word hash map everything above uses
+     ml_main.c   options, start-up, fork/execve, exit (this file)
+
+   Options:
+     --memline-out-file=<file>  trace file name [memline.out.%p]; %p is the
+                                pid, %q{VAR} an environment variable
+     --depth=<1..500>           call-stack frames recorded [64]; deeper
+                                stacks are kept from the innermost frame
+                                and marked as cut
+     --lines=yes|no             count line entries [yes]
+     --fns=GLOB[,GLOB...]       count lines only in matching functions
+                                [all functions of the main executable]
+
+   Output: one trace per process.  A forked child writes its own complete
+   trace (header and tables again, then the blocks it inherited).  Before
+   execve the trace is completed with a trailer; the new image, which has
+   the same pid, does not overwrite it (it adds a .1 suffix).  The tool's
+   fini, which writes the line table and the trailer, runs on normal exit,
+   _exit, abort and fatal signals; a run killed with SIGKILL loses at most
+   the last 64 KiB or one second of events, and the analyzer reports a
+   trace without trailer as truncated. */
+
+#include "pub_tool_basics.h"
+#include "pub_tool_libcbase.h"
+#include "pub_tool_libcassert.h"
+#include "pub_tool_libcprint.h"
+#include "pub_tool_libcproc.h"
+#include "pub_tool_libcfile.h"
+#include "pub_tool_mallocfree.h"
+#include "pub_tool_options.h"
+#include "pub_tool_tooliface.h"
+#include "pub_tool_clientstate.h"
+#include "pub_tool_replacemalloc.h"
+#include "pub_tool_xarray.h"
+#include "pub_tool_vki.h"
+#include "pub_tool_vkiscnums.h"
+#include "pub_tool_machine.h"
+#include "ml_trace.h"
+#include "ml_out.h"
+#include "ml_stack.h"
+#include "ml_heap.h"
+#include "ml_lines.h"
+#include "memline.h"
+
+/* Not in the pub_tool headers; set before option parsing so that inline
+   frames are read by default while --read-inline-info=no still works. */
+extern Bool VG_(clo_read_inline_info);
+
+#define ML_VERSION "0.1.0"
+
+/*------------------------------------------------------------*/
+/*--- Command line options                                 ---*/
+/*------------------------------------------------------------*/
+
+static const HChar *clo_out_file = "memline.out.%p";
+static Long         clo_depth = 64;
+static Bool         clo_lines = True;
+static const HChar *clo_fns = NULL;
+
+static Bool ml_process_cmd_line_option(const HChar *arg)
+{
+   if VG_STR_CLO(arg, "--memline-out-file", clo_out_file) {}
+   else if VG_BINT_CLO(arg, "--depth", clo_depth, 1, 500) {}
+   else if VG_BOOL_CLO(arg, "--lines", clo_lines) {}
+   else if VG_STR_CLO(arg, "--fns", clo_fns) {}
+   else
+      return VG_(replacement_malloc_process_cmd_line_option)(arg);
+   return True;
+}
+
+static void ml_print_usage(void)
+{
+   VG_(printf)(
+"    --memline-out-file=<file> trace file name [memline.out.%%p]\n"
+"                              (%%p: pid, %%q{VAR}: environment variable)\n"
+"    --depth=<number>          call-stack frames per event, 1..500 [64]\n"
+"    --lines=no|yes            count entries of every source line [yes]\n"
+"    --fns=GLOB[,GLOB...]      count lines only in matching functions\n"
+"                              [every function of the main executable]\n"
+   );
+}
+
+static void ml_print_debug_usage(void)
+{
+   VG_(printf)("    (none)\n");
+}
+
+/*------------------------------------------------------------*/
+/*--- Trace header and trailer                             ---*/
+/*------------------------------------------------------------*/
+
+static ULong start_unix;
+static Bool  trailer_written;
+
+static void write_header(UInt flags)
+{
+   ml_rec_begin(ML_TAG_HEADER);
+   ml_rec_uv(sizeof(void *));
+   ml_rec_uv(VKI_PAGE_SIZE);
+   ml_rec_uv(VG_(getpid)());
+   ml_rec_uv(VG_(getppid)());
+   ml_rec_uv(start_unix);
+   ml_rec_str("memline " ML_VERSION);
+   ml_rec_str(VG_(args_the_exename));
+   Word argc = VG_(sizeXA)(VG_(args_for_client));
+   ml_rec_uv(argc);
+   for (Word i = 0; i < argc; i++)
+      ml_rec_str(*(HChar **)VG_(indexXA)(VG_(args_for_client), i));
+   Word nopt = VG_(sizeXA)(VG_(args_for_valgrind));
+   ml_rec_uv(nopt);
+   for (Word i = 0; i < nopt; i++)
+      ml_rec_str(*(HChar **)VG_(indexXA)(VG_(args_for_valgrind), i));
+   ml_rec_uv(clo_depth);
+   ml_rec_uv(flags | (clo_lines ? ML_HDR_LINES : 0));
+   ml_rec_end();
+}
+
+static void write_trailer(UInt kind, ULong code)
+{
+   const MlHeapStats *s = ml_heap_stats();
+   ml_rec_begin(ML_TAG_TRAILER);
+   ml_rec_uv(ml_icount);
+   ml_rec_uv(s->n_allocs);
+   ml_rec_uv(s->n_frees);
+   ml_rec_uv(s->bytes_allocated);
+   ml_rec_uv(ml_heap_cur);
+   ml_rec_uv(s->peak);
+   ml_rec_uv(kind);
+   ml_rec_uv(code);
+   ml_rec_end();
+}
+
+/* Line table, file facts and trailer: what makes a trace complete. */
+static void finish_trace(UInt kind, ULong code)
+{
+   if (!ml_out_is_open())
+      return;
+   ml_out_time();
+   if (clo_lines)
+      ml_lines_write_table();
+   write_trailer(kind, code);
+   ml_out_flush();
+   trailer_written = True;
+}
+
+static Bool open_trace(UInt flags)
+{
+   HChar *name = VG_(expand_file_name)("--memline-out-file", clo_out_file);
+   Bool ok = ml_out_open(name);
+   VG_(free)(name);
+   if (ok)
+      write_header(flags);
+   return ok;
+}
+
+/*------------------------------------------------------------*/
+/*--- Client requests                                      ---*/
+/*------------------------------------------------------------*/
+
+static Bool ml_handle_client_request(ThreadId tid, UWord *arg, UWord *ret)
+{
+   if (ml_heap_client_request(tid, arg, ret))
+      return True;
+   if (arg[0] == VG_USERREQ__MEMLINE_MARK) {
+      const HChar *name = (const HChar *)arg[1];
+      UInt id = ml_str_intern(name ? name : "mark");
+      ml_rec_begin(ML_TAG_MARK);
+      ml_rec_uv(0);            /* dt: marks are placed by the TIME clock */
+      ml_rec_uv(id);
+      ml_rec_end();
+      *ret = 0;
+      return True;
+   }
+   return False;
+}
+
+/*------------------------------------------------------------*/
+/*--- Fork and execve                                      ---*/
+/*------------------------------------------------------------*/
+
+static void ml_pre_fork(ThreadId tid)
+{
+   ml_out_flush();
+}
+
+static void ml_parent_after_fork(ThreadId tid) {}
+
+static void ml_child_after_fork(ThreadId tid)
+{
+   ml_out_forget_after_fork();
+   if (!open_trace(ML_HDR_FORK_CHILD))
+      return;
+   ml_stack_reemit_all();
+   ml_heap_reemit_live(tid);
+   ml_heap_reset_stats();
+   ml_lines_reset();
+   ml_out_flush();
+}
+
+static ULong pre_exec_offset;
+static Bool  in_exec;
+
+static void ml_pre_syscall(ThreadId tid, UInt sysno, UWord *args, UInt nArgs)
+{
+   if (sysno == __NR_execve || sysno == __NR_execveat) {
+      ml_out_flush();
+      pre_exec_offset = ml_out_offset();
+      in_exec = True;
+      finish_trace(ML_EXIT_EXEC, 0);
+   }
+}
+
+static void ml_post_syscall(ThreadId tid, UInt sysno, UWord *args,
+                            UInt nArgs, SysRes res)
+{
+   if (in_exec && (sysno == __NR_execve || sysno == __NR_execveat)) {
+      /* execve failed: take the trailer back and go on. */
+      in_exec = False;
+      trailer_written = False;
+      ml_out_rewind_to(pre_exec_offset);
+   }
+}
+
+/*------------------------------------------------------------*/
+/*--- Initialisation and finalisation                      ---*/
+/*------------------------------------------------------------*/
+
+static void ml_post_clo_init(void)
+{
+   struct vki_timeval tv;
+   if (VG_(gettimeofday)(&tv, NULL) == 0)
+      start_unix = tv.tv_sec;
+   ml_stack_init((UInt)clo_depth);
+   ml_heap_init();
+   ml_lines_init(clo_lines, clo_fns);
+   open_trace(0);
+}
+
+static void ml_fini(Int exitcode)
+{
+   if (!trailer_written)
+      finish_trace(ML_EXIT_NORMAL, (ULong)(UInt)exitcode);
+   ml_out_close();
+   if (VG_(clo_verbosity) > 0 && ml_out_name()) {
+      const MlHeapStats *s = ml_heap_stats();
+      VG_(umsg)("memline: trace %s: %llu allocations, %llu frees, "
+                "peak heap %llu B\n", ml_out_name(), s->n_allocs,
+                s->n_frees, s->peak);
+      VG_(umsg)("memline: to see the per-line report, run: "
+                "memline-report %s\n", ml_out_name());
+   }
+   if (VG_(clo_verbosity) > 1)
+      VG_(umsg)("memline: %llu stack nodes, %llu locations, %llu line "
+                "slots, %llu instructions\n", ml_stack_n_nodes(),
+                ml_stack_n_locs(), ml_lines_n_slots(), ml_icount);
+}
+
+static void ml_pre_clo_init(void)
+{
+   VG_(details_name)            ("memline");
+   VG_(details_version)         (ML_VERSION);
+   VG_(details_description)     ("a line-by-line memory profiler");
+   VG_(details_copyright_author)("Copyright (C) the memline authors.");
+   VG_(details_bug_reports_to)  ("the memline issue tracker");
+   VG_(details_avg_translation_sizeB)(330);
+
+   VG_(basic_tool_funcs)(ml_post_clo_init, ml_instrument, ml_fini);
+   VG_(needs_libc_freeres)();
+   VG_(needs_cxx_freeres)();
+   VG_(needs_command_line_options)(ml_process_cmd_line_option,
+                                   ml_print_usage, ml_print_debug_usage);
+   VG_(needs_client_requests)(ml_handle_client_request);
+   VG_(needs_syscall_wrapper)(ml_pre_syscall, ml_post_syscall);
+   ml_heap_register_replacements();
+   VG_(atfork)(ml_pre_fork, ml_parent_after_fork, ml_child_after_fork);
+
+   VG_(clo_read_inline_info) = True;
+}
+
+VG_DETERMINE_INTERFACE_VERSION(ml_pre_clo_init)
+
+/*--------------------------------------------------------------------*/
+/*--- end                                                ml_main.c ---*/
+/*--------------------------------------------------------------------*/

@@ -1,0 +1,307 @@
+/* ml_out.c -- the trace writer of ml_out.h.
+
+   Events are encoded straight into a 64 KiB buffer; length-prefixed
+   records are first built in a growable scratch buffer so that their
+   length can precede them.  The file descriptor is moved above the
+   client's descriptor range and marked close-on-exec (VG_(safe_fd)), so
+   the client can neither see nor close it. */
+#include "pub_tool_basics.h"
+#include "pub_tool_libcbase.h"
+#include "pub_tool_libcassert.h"
+#include "pub_tool_libcfile.h"
+#include "pub_tool_libcprint.h"
+#include "pub_tool_libcproc.h"
+#include "pub_tool_mallocfree.h"
+#include "pub_tool_vki.h"
+#include "pub_tool_threadstate.h"
+#include "ml_trace.h"
+#include "ml_out.h"
+
+/* Not in the pub_tool headers, but exported by libcoregrind: moves an fd
+   above the client's range and sets close-on-exec. */
+extern Int VG_(safe_fd)(Int oldfd);
+
+ULong ml_icount;
+
+#define OUT_BUF_SIZE  (64 * 1024)
+#define TICK_EVENTS   1024         /* check the clock every N events */
+#define FLUSH_MS      1000
+
+static Int    out_fd = -1;
+static HChar *out_name;
+static UChar  out_buf[OUT_BUF_SIZE];
+static UInt   out_pos;
+static ULong  out_file_off;        /* bytes already written to the file */
+static ULong  last_event_icount;   /* clock of the previous record with dt */
+static ThreadId last_tid;
+static UInt   tick;
+static UInt   last_flush_ms;
+
+static UChar *rec_buf;             /* scratch for length-prefixed records */
+static SizeT  rec_cap, rec_len;
+static UChar  rec_tag;
+
+/*------------------------------------------------------------*/
+/*--- Low-level output                                     ---*/
+/*------------------------------------------------------------*/
+
+static void write_all(const UChar *p, SizeT n)
+{
+   if (out_fd < 0)
+      return;
+   while (n > 0) {
+      Int chunk = n > (1u << 30) ? (1 << 30) : (Int)n;
+      Int w = VG_(write)(out_fd, p, chunk);
+      if (w <= 0) {
+         VG_(umsg)("memline: error writing %s; trace output stopped\n",
+                   out_name ? out_name : "trace");
+         VG_(close)(out_fd);
+         out_fd = -1;
+         return;
+      }
+      p += w;
+      n -= w;
+      out_file_off += w;
+   }
+}
+
+void ml_out_flush(void)
+{
+   if (out_pos > 0) {
+      write_all(out_buf, out_pos);
+      out_pos = 0;
+   }
+   last_flush_ms = VG_(read_millisecond_timer)();
+}
+
+static inline void need(UInt n)
+{
+   if (out_pos + n > OUT_BUF_SIZE)
+      ml_out_flush();
+}
+
+static inline void put_uv(ULong v)
+{
+   out_pos += ml_put_uvarint(out_buf + out_pos, v);
+}
+
+static inline void put_dt(void)
+{
+   put_uv(ml_icount - last_event_icount);
+   last_event_icount = ml_icount;
+}
+
+ULong ml_out_offset(void) { return out_file_off + out_pos; }
+Bool ml_out_is_open(void) { return out_fd >= 0; }
+const HChar *ml_out_name(void) { return out_name; }
+
+/*------------------------------------------------------------*/
+/*--- Opening                                              ---*/
+/*------------------------------------------------------------*/
+
+/* True if 'name' exists and starts with a memline header whose pid is
+   ours: a trace written by the image that execve'd into this one. */
+static Bool written_by_our_pid(const HChar *name)
+{
+   SysRes r = VG_(open)(name, VKI_O_RDONLY, 0);
+   if (sr_isError(r))
+      return False;
+   Int fd = sr_Res(r);
+   UChar b[64];
+   Int n = VG_(read)(fd, b, sizeof b);
+   VG_(close)(fd);
+   if (n < ML_TRACE_MAGIC_LEN + 2 ||
+       VG_(memcmp)(b, ML_TRACE_MAGIC, ML_TRACE_MAGIC_LEN) != 0)
+      return False;
+   const UChar *p = b + ML_TRACE_MAGIC_LEN, *end = b + n;
+   unsigned long long v[6];
+   if (*p++ != ML_TAG_HEADER)
+      return False;
+   for (Int i = 0; i < 6; i++) {      /* len, ptrsize, pagesize, pid, ppid */
+      int k = ml_get_uvarint(p, end, &v[i]);
+      if (k <= 0)
+         return False;
+      p += k;
+   }
+   return v[3] == (ULong)VG_(getpid)();
+}
+
+Bool ml_out_open(const HChar *name)
+{
+   SizeT len = VG_(strlen)(name);
+   HChar *chosen = VG_(malloc)("ml.out.name", len + 16);
+   VG_(strcpy)(chosen, name);
+   for (Int i = 1; i < 1000 && written_by_our_pid(chosen); i++)
+      VG_(sprintf)(chosen, "%s.%d", name, i);
+
+   SysRes r = VG_(open)(chosen, VKI_O_CREAT | VKI_O_TRUNC | VKI_O_WRONLY,
+                        VKI_S_IRUSR | VKI_S_IWUSR | VKI_S_IRGRP | VKI_S_IROTH);
+   if (sr_isError(r)) {
+      VG_(umsg)("memline: cannot create trace file %s; no trace written\n",
+                chosen);
+      VG_(free)(chosen);
+      return False;
+   }
+   Int fd = VG_(safe_fd)(sr_Res(r));
+   if (fd < 0) {
+      VG_(umsg)("memline: cannot move the trace fd out of the client's "
+                "range; no trace written\n");
+      VG_(free)(chosen);
+      return False;
+   }
+   if (out_name)
+      VG_(free)(out_name);
+   out_name = chosen;
+   out_fd = fd;
+   out_pos = 0;
+   out_file_off = 0;
+   last_event_icount = ml_icount;
+   last_tid = VG_INVALID_THREADID;
+   last_flush_ms = VG_(read_millisecond_timer)();
+   need(ML_TRACE_MAGIC_LEN);
+   VG_(memcpy)(out_buf + out_pos, ML_TRACE_MAGIC, ML_TRACE_MAGIC_LEN);
+   out_pos += ML_TRACE_MAGIC_LEN;
+   return True;
+}
+
+void ml_out_close(void)
+{
+   ml_out_flush();
+   if (out_fd >= 0)
+      VG_(close)(out_fd);
+   out_fd = -1;
+}
+
+void ml_out_forget_after_fork(void)
+{
+   /* The child shares the parent's open file description: closing our
+      copy of the fd is safe, writing to it is not. */
+   if (out_fd >= 0)
+      VG_(close)(out_fd);
+   out_fd = -1;
+   out_pos = 0;
+}
+
+void ml_out_rewind_to(ULong off)
+{
+   ml_out_flush();
+   if (out_fd < 0)
+      return;
+   VG_(lseek)(out_fd, (Off64T)off, VKI_SEEK_SET);
+   out_file_off = off;
+}
+
+/*------------------------------------------------------------*/
+/*--- Records                                              ---*/
+/*------------------------------------------------------------*/
+
+void ml_out_time(void)
+{
+   need(1 + 2 * ML_MAX_VARINT_LEN);
+   out_buf[out_pos++] = ML_TAG_TIME;
+   put_dt();
+   put_uv(VG_(read_millisecond_timer)());
+}
+
+static inline void event_prologue(ThreadId tid)
+{
+   need(2 + 6 * ML_MAX_VARINT_LEN);
+   if (tid != last_tid) {
+      out_buf[out_pos++] = ML_TAG_THREAD;
+      put_uv(tid);
+      last_tid = tid;
+   }
+   if (++tick >= TICK_EVENTS) {
+      tick = 0;
+      UInt now = VG_(read_millisecond_timer)();
+      if (now - last_flush_ms >= FLUSH_MS) {
+         ml_out_time();
+         ml_out_flush();
+         need(2 + 6 * ML_MAX_VARINT_LEN);
+      }
+   }
+}
+
+void ml_out_stack(UInt parent, UInt loc)
+{
+   need(1 + 2 * ML_MAX_VARINT_LEN);
+   out_buf[out_pos++] = ML_TAG_STACK;
+   put_uv(parent);
+   put_uv(loc);
+}
+
+void ml_out_alloc(ThreadId tid, UInt stack, SizeT size, Addr a)
+{
+   event_prologue(tid);
+   out_buf[out_pos++] = ML_TAG_ALLOC;
+   put_dt();
+   put_uv(stack);
+   put_uv(size);
+   put_uv(a);
+}
+
+void ml_out_free(ThreadId tid, UInt stack, SizeT size, Addr a)
+{
+   event_prologue(tid);
+   out_buf[out_pos++] = ML_TAG_FREE;
+   put_dt();
+   put_uv(stack);
+   put_uv(size);
+   put_uv(a);
+}
+
+void ml_rec_begin(UChar tag)
+{
+   tl_assert(tag >= ML_TAG_LEN_PREFIXED);
+   rec_tag = tag;
+   rec_len = 0;
+}
+
+static void rec_need(SizeT n)
+{
+   if (rec_len + n <= rec_cap)
+      return;
+   SizeT cap = rec_cap ? rec_cap : 256;
+   while (cap < rec_len + n)
+      cap *= 2;
+   rec_buf = VG_(realloc)("ml.out.rec", rec_buf, cap);
+   rec_cap = cap;
+}
+
+void ml_rec_uv(ULong v)
+{
+   rec_need(ML_MAX_VARINT_LEN);
+   rec_len += ml_put_uvarint(rec_buf + rec_len, v);
+}
+
+void ml_rec_bytes(const void *p, SizeT n)
+{
+   rec_need(n);
+   VG_(memcpy)(rec_buf + rec_len, p, n);
+   rec_len += n;
+}
+
+void ml_rec_str(const HChar *s)
+{
+   SizeT n = s ? VG_(strlen)(s) : 0;
+   ml_rec_uv(n);
+   ml_rec_bytes(s, n);
+}
+
+void ml_rec_end(void)
+{
+   if (rec_len > ML_MAX_PAYLOAD)          /* never expected; keep valid */
+      rec_len = ML_MAX_PAYLOAD;
+   need(1 + ML_MAX_VARINT_LEN);
+   out_buf[out_pos++] = rec_tag;
+   put_uv(rec_len);
+   if (rec_len > OUT_BUF_SIZE - out_pos) {
+      ml_out_flush();
+      if (rec_len > OUT_BUF_SIZE) {
+         write_all(rec_buf, rec_len);
+         return;
+      }
+   }
+   VG_(memcpy)(out_buf + out_pos, rec_buf, rec_len);
+   out_pos += rec_len;
+}

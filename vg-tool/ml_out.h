@@ -1,0 +1,47 @@
+/* ml_out.h -- the trace writer: an append-only 64 KiB buffer over a file
+   descriptor kept above the client's range, varint encoding of the records
+   of ml_trace.h, and the guest-instruction clock the records are stamped
+   with.  The buffer is flushed when full, at least once a second while
+   events arrive, before fork and execve, and at exit. */
+#ifndef ML_OUT_H
+#define ML_OUT_H
+
+#include "pub_tool_basics.h"
+
+/* Guest instructions executed so far; incremented inline by the
+   instrumentation (ml_lines.c), read when an event is stamped. */
+extern ULong ml_icount;
+
+/* Opens the trace named by the --memline-out-file template (already
+   expanded by the caller).  If a file of that name holds the trace of a
+   process image this one replaced by execve (same pid), a suffix .1, .2 ...
+   is added instead of clobbering it.  Returns False (and says why on the
+   console) if no file could be created. */
+Bool ml_out_open(const HChar *name);
+Bool ml_out_is_open(void);
+const HChar *ml_out_name(void);
+void ml_out_flush(void);
+void ml_out_close(void);
+/* Drops buffered bytes and forgets the fd without closing the parent's
+   file description (the forked child's first step). */
+void ml_out_forget_after_fork(void);
+/* Byte offset of the next byte written (file position + buffered). */
+ULong ml_out_offset(void);
+/* Rewinds the file to offset off (only used to take back a trailer
+   written before an execve that failed). */
+void ml_out_rewind_to(ULong off);
+
+/* Fixed-schema records. */
+void ml_out_stack(UInt parent, UInt loc);
+void ml_out_alloc(ThreadId tid, UInt stack, SizeT size, Addr a);
+void ml_out_free(ThreadId tid, UInt stack, SizeT size, Addr a);
+void ml_out_time(void);
+
+/* Length-prefixed records: begin, add fields, end. */
+void ml_rec_begin(UChar tag);
+void ml_rec_uv(ULong v);
+void ml_rec_bytes(const void *p, SizeT n);   /* raw payload bytes */
+void ml_rec_str(const HChar *s);             /* inline: length, bytes */
+void ml_rec_end(void);
+
+#endif

@@ -1,0 +1,385 @@
+/* ml_stack.c -- strings, locations and the stack trie of ml_stack.h.
+
+   Resolution of an address into its chain of inlined frames uses the
+   core's inline cursor (VG_(new_IIPC)) and reads each frame out of
+   VG_(describe_IP) rendered in its XML form, which gives function,
+   directory, file and line as separate fields.  Resolution happens once
+   per distinct address; stacks are interned per (parent, location) pair
+   through a hash map, and the last captured stack is cached whole, since
+   consecutive allocations very often come from the same place. */
+#include "pub_tool_basics.h"
+#include "pub_tool_libcbase.h"
+#include "pub_tool_libcassert.h"
+#include "pub_tool_libcprint.h"
+#include "pub_tool_libcfile.h"
+#include "pub_tool_mallocfree.h"
+#include "pub_tool_debuginfo.h"
+#include "pub_tool_stacktrace.h"
+#include "pub_tool_options.h"
+#include "pub_tool_clientstate.h"
+#include "ml_trace.h"
+#include "ml_util.h"
+#include "ml_out.h"
+#include "ml_stack.h"
+
+#define MAX_DEPTH 500
+
+static UInt depth = 64;
+
+/*------------------------------------------------------------*/
+/*--- Strings                                              ---*/
+/*------------------------------------------------------------*/
+
+static MlMap   str_map;          /* hash (probed on collision) -> id */
+static HChar **strs;             /* strs[id], id >= 1 */
+static UInt    n_strs = 1, cap_strs;
+
+static void emit_string(UInt id)
+{
+   ml_rec_begin(ML_TAG_STRING);
+   ml_rec_bytes(strs[id], VG_(strlen)(strs[id]));
+   ml_rec_end();
+}
+
+UInt ml_str_intern(const HChar *s)
+{
+   if (!s || !*s)
+      return 0;
+   UWord key = ml_fnv1a((const UChar *)s, VG_(strlen)(s), ML_FNV_BASIS);
+   for (;;) {
+      if (key == ML_MAP_EMPTY)
+         key = 0;
+      Bool is_new;
+      MlMapEnt *e = ml_map_insert(&str_map, key, &is_new);
+      if (!is_new) {
+         if (VG_(strcmp)(strs[e->v1], s) == 0)
+            return (UInt)e->v1;
+         key++;                   /* collision: probe the next key */
+         continue;
+      }
+      if (n_strs >= cap_strs) {
+         cap_strs = cap_strs ? cap_strs * 2 : 1024;
+         strs = VG_(realloc)("ml.str.tab", strs, cap_strs * sizeof *strs);
+      }
+      UInt id = n_strs++;
+      strs[id] = VG_(strdup)("ml.str", s);
+      e->v1 = id;
+      emit_string(id);
+      return id;
+   }
+}
+
+const HChar *ml_str_get(UInt id)
+{
+   return id > 0 && id < n_strs ? strs[id] : "";
+}
+
+/*------------------------------------------------------------*/
+/*--- Objects: main executable and the preload             ---*/
+/*------------------------------------------------------------*/
+
+static Addr main_lo, main_hi;        /* main executable text */
+static Addr pre_lo, pre_hi;          /* vgpreload_memline text */
+static Bool objs_found;
+
+static void find_objects(void)
+{
+   const HChar *exe = VG_(args_the_exename);
+   /* VG_(basename) returns a static buffer: keep a copy. */
+   HChar exe_base[256];
+   VG_(snprintf)(exe_base, sizeof exe_base, "%s", exe ? VG_(basename)(exe) : "");
+   Bool got_main = False, got_pre = False;
+   for (const DebugInfo *di = VG_(next_DebugInfo)(NULL); di;
+        di = VG_(next_DebugInfo)(di)) {
+      const HChar *f = VG_(DebugInfo_get_filename)(di);
+      if (!f)
+         continue;
+      Addr lo = VG_(DebugInfo_get_text_avma)(di);
+      SizeT sz = VG_(DebugInfo_get_text_size)(di);
+      if (VG_(strstr)(f, "vgpreload_memline")) {
+         pre_lo = lo; pre_hi = lo + sz; got_pre = True;
+      } else if (exe_base[0] && !got_main &&
+                 VG_(strcmp)(VG_(basename)(f), exe_base) == 0) {
+         main_lo = lo; main_hi = lo + sz; got_main = True;
+      }
+   }
+   objs_found = got_main && got_pre;
+}
+
+Bool ml_addr_in_main_exe(Addr a)
+{
+   if (!objs_found)
+      find_objects();
+   return a >= main_lo && a < main_hi;
+}
+
+static inline Bool in_preload(Addr a)
+{
+   if (!objs_found)
+      find_objects();
+   return a >= pre_lo && a < pre_hi;
+}
+
+/*------------------------------------------------------------*/
+/*--- Locations                                            ---*/
+/*------------------------------------------------------------*/
+
+static MlMap  loc_map;              /* ip -> loc id */
+static MlLoc *locs;                 /* locs[id], id >= 1 */
+static UInt   n_locs = 1, cap_locs;
+
+/* Copies the text between <tag> and </tag> in s into out (unescaping
+   XML entities).  Returns False if the tag is absent. */
+static Bool xml_field(const HChar *s, const HChar *tag, HChar *out,
+                      SizeT outsz)
+{
+   HChar open[16], close[16];
+   VG_(sprintf)(open, "<%s>", tag);
+   VG_(sprintf)(close, "</%s>", tag);
+   const HChar *b = VG_(strstr)(s, open);
+   if (!b)
+      return False;
+   b += VG_(strlen)(open);
+   const HChar *e = VG_(strstr)(b, close);
+   if (!e)
+      return False;
+   SizeT o = 0;
+   while (b < e && o + 1 < outsz) {
+      if (*b == '&') {
+         static const struct { const HChar *ent; HChar c; } ents[] = {
+            { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
+            { "&quot;", '"' }, { "&apos;", '\'' } };
+         Bool done = False;
+         for (UInt i = 0; i < sizeof ents / sizeof ents[0]; i++) {
+            SizeT l = VG_(strlen)(ents[i].ent);
+            if (VG_(strncmp)(b, ents[i].ent, l) == 0) {
+               out[o++] = ents[i].c; b += l; done = True; break;
+            }
+         }
+         if (done)
+            continue;
+      }
+      out[o++] = *b++;
+   }
+   out[o] = 0;
+   return True;
+}
+
+#define FIELD 4096
+
+static void resolve_frame(DiEpoch ep, Addr ip, InlIPCursor *iipc,
+                          UInt *fr)
+{
+   static HChar fn[FIELD], dir[FIELD], file[FIELD], line[32], obj[FIELD];
+   static HChar path[2 * FIELD + 2];
+   Bool saved = VG_(clo_xml);
+   VG_(clo_xml) = True;
+   const HChar *d = VG_(describe_IP)(ep, ip, iipc);
+   VG_(clo_xml) = saved;
+
+   if (!xml_field(d, "fn", fn, sizeof fn))
+      VG_(strcpy)(fn, "???");
+   Bool has_file = xml_field(d, "file", file, sizeof file);
+   Bool has_dir = xml_field(d, "dir", dir, sizeof dir);
+   UInt lineno = 0;
+   if (has_file && xml_field(d, "line", line, sizeof line))
+      lineno = (UInt)VG_(strtoll10)(line, NULL);
+   if (has_file) {
+      if (has_dir && dir[0] && file[0] != '/')
+         VG_(snprintf)(path, sizeof path, "%s/%s", dir, file);
+      else
+         VG_(snprintf)(path, sizeof path, "%s", file);
+   } else if (xml_field(d, "obj", obj, sizeof obj)) {
+      VG_(snprintf)(path, sizeof path, "%s", obj);
+   } else {
+      path[0] = 0;
+   }
+   fr[0] = ml_str_intern(fn);
+   fr[1] = ml_str_intern(path);
+   fr[2] = lineno;
+}
+
+static void emit_loc(UInt id)
+{
+   const MlLoc *l = &locs[id];
+   ml_rec_begin(ML_TAG_LOC);
+   ml_rec_uv(l->ip);
+   ml_rec_uv(l->flags);
+   ml_rec_uv(l->nframes);
+   for (UInt i = 0; i < 3 * l->nframes; i++)
+      ml_rec_uv(l->frames[i]);
+   ml_rec_end();
+}
+
+UInt ml_loc_for_ip(Addr ip)
+{
+   Bool is_new;
+   UWord key = ip == ML_MAP_EMPTY ? 0 : ip;
+   MlMapEnt *e = ml_map_insert(&loc_map, key, &is_new);
+   if (!is_new)
+      return (UInt)e->v1;
+
+   UInt fr_buf[3 * 64];
+   UInt n = 0;
+   DiEpoch ep = VG_(current_DiEpoch)();
+   InlIPCursor *iipc = VG_(new_IIPC)(ep, ip);
+   do {
+      resolve_frame(ep, ip, iipc, &fr_buf[3 * n]);
+      n++;
+   } while (n < 64 && VG_(next_IIPC)(iipc));
+   VG_(delete_IIPC)(iipc);
+
+   if (n_locs >= cap_locs) {
+      cap_locs = cap_locs ? cap_locs * 2 : 1024;
+      locs = VG_(realloc)("ml.loc.tab", locs, cap_locs * sizeof *locs);
+   }
+   UInt id = n_locs++;
+   MlLoc *l = &locs[id];
+   l->ip = ip;
+   l->nframes = n;
+   l->frames = VG_(malloc)("ml.loc.frames", 3 * n * sizeof(UInt));
+   VG_(memcpy)(l->frames, fr_buf, 3 * n * sizeof(UInt));
+   l->flags = 0;
+   if (ml_addr_in_main_exe(ip))
+      l->flags |= ML_LOC_MAIN_EXE;
+   const HChar *outer = ml_str_get(fr_buf[3 * (n - 1)]);
+   if (VG_(get_fnname_kind_from_IP)(ep, ip) == Vg_FnNameBelowMain ||
+       VG_(strcmp)(outer, "(below main)") == 0)
+      l->flags |= ML_LOC_BELOW_MAIN;
+   /* The map may have grown during resolution (string interning does
+      not touch it, but be safe): look the entry up again. */
+   e = ml_map_find(&loc_map, key);
+   e->v1 = id;
+   emit_loc(id);
+   return id;
+}
+
+void ml_resolve_line(Addr ip, UInt *fn, UInt *file, UInt *line)
+{
+   UInt fr[3];
+   DiEpoch ep = VG_(current_DiEpoch)();
+   InlIPCursor *iipc = VG_(new_IIPC)(ep, ip);
+   resolve_frame(ep, ip, iipc, fr);
+   VG_(delete_IIPC)(iipc);
+   *fn = fr[0];
+   *file = fr[1];
+   *line = fr[2];
+}
+
+const MlLoc *ml_loc_get(UInt id)
+{
+   tl_assert(id > 0 && id < n_locs);
+   return &locs[id];
+}
+
+ULong ml_stack_n_locs(void) { return n_locs - 1; }
+
+/*------------------------------------------------------------*/
+/*--- Stack trie                                           ---*/
+/*------------------------------------------------------------*/
+
+/* Node id 0 is the root; node "cut" is the marker root of stacks that were
+   cut at --depth (a STACK record with loc 0). */
+static MlMap node_map;             /* (parent << 32 | loc) -> node id */
+static UInt *node_parent, *node_loc;
+static UInt  n_nodes = 1, cap_nodes;
+static UInt  cut_node;
+
+static UInt intern_node(UInt parent, UInt loc)
+{
+   UWord key = ((UWord)parent << 32) | loc;
+   Bool is_new;
+   MlMapEnt *e = ml_map_insert(&node_map, key, &is_new);
+   if (!is_new)
+      return (UInt)e->v1;
+   if (n_nodes >= cap_nodes) {
+      cap_nodes = cap_nodes ? cap_nodes * 2 : 4096;
+      node_parent = VG_(realloc)("ml.node.p", node_parent,
+                                 cap_nodes * sizeof(UInt));
+      node_loc = VG_(realloc)("ml.node.l", node_loc, cap_nodes * sizeof(UInt));
+   }
+   UInt id = n_nodes++;
+   node_parent[id] = parent;
+   node_loc[id] = loc;
+   e->v1 = id;
+   ml_out_stack(parent, loc);
+   return id;
+}
+
+ULong ml_stack_n_nodes(void) { return n_nodes - 1; }
+
+static Addr last_ips[MAX_DEPTH + 8];
+static UInt last_n, last_node;
+static Bool last_cut;
+
+UInt ml_stack_capture(ThreadId tid, Bool *cut)
+{
+   Addr ips[MAX_DEPTH + 8];
+   UInt want = depth + 4;      /* allocator frames + one to detect a cut */
+   UInt n = VG_(get_StackTrace)(tid, ips, want, NULL, NULL, 0);
+   UInt skip = 0;
+   while (skip < n && in_preload(ips[skip]))
+      skip++;
+   Addr *f = ips + skip;
+   n -= skip;
+   Bool is_cut = False;
+   if (n > depth) {
+      n = depth;
+      is_cut = True;
+   }
+   /* Fast path: the same stack as last time. */
+   if (n == last_n && n > 0 && f[0] == last_ips[0] &&
+       VG_(memcmp)(f, last_ips, n * sizeof(Addr)) == 0) {
+      *cut = last_cut;
+      return last_node;
+   }
+   /* Frames from the first one below main outwards are start-up code
+      (and, past _start, garbage the unwinder may find): drop them. */
+   UInt locbuf[MAX_DEPTH + 8];
+   UInt top = n;
+   for (UInt i = 0; i < n; i++) {
+      locbuf[i] = ml_loc_for_ip(f[i]);
+      if (i > 0 && (locs[locbuf[i]].flags & ML_LOC_BELOW_MAIN)) {
+         top = i;
+         break;
+      }
+   }
+   UInt node = 0;
+   if (is_cut) {
+      if (!cut_node)
+         cut_node = intern_node(0, 0);
+      node = cut_node;
+   }
+   for (UInt i = top; i > 0; i--)
+      node = intern_node(node, locbuf[i - 1]);
+
+   VG_(memcpy)(last_ips, f, n * sizeof(Addr));
+   last_n = n;
+   last_node = node;
+   last_cut = is_cut;
+   *cut = is_cut;
+   return node;
+}
+
+/*------------------------------------------------------------*/
+/*--- Fork: write the tables again                         ---*/
+/*------------------------------------------------------------*/
+
+void ml_stack_reemit_all(void)
+{
+   for (UInt i = 1; i < n_strs; i++)
+      emit_string(i);
+   for (UInt i = 1; i < n_locs; i++)
+      emit_loc(i);
+   for (UInt i = 1; i < n_nodes; i++)
+      ml_out_stack(node_parent[i], node_loc[i]);
+}
+
+void ml_stack_init(UInt d)
+{
+   tl_assert(d >= 1 && d <= MAX_DEPTH);
+   depth = d;
+   ml_map_init(&str_map, "ml.str.map", 12);
+   ml_map_init(&loc_map, "ml.loc.map", 12);
+   ml_map_init(&node_map, "ml.node.map", 14);
+}

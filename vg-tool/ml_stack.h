@@ -1,0 +1,48 @@
+/* ml_stack.h -- what the trace says about code: interned strings, code
+   locations (address -> function, file, line, with the chain of inlined
+   calls) and call stacks interned as a trie (heaptrack's scheme).  Each
+   string, location and stack node is written to the trace the first time
+   it is used, so the trace is self-contained and append-only. */
+#ifndef ML_STACK_H
+#define ML_STACK_H
+
+#include "pub_tool_basics.h"
+
+typedef struct {
+   Addr  ip;
+   UInt  flags;     /* ML_LOC_* */
+   UInt  nframes;   /* >= 1 */
+   UInt *frames;    /* 3 * nframes: fn, file, line; innermost first */
+} MlLoc;
+
+void ml_stack_init(UInt depth);
+
+/* Interned string id (>= 1; 0 for NULL or ""), written when new. */
+UInt ml_str_intern(const HChar *s);
+const HChar *ml_str_get(UInt id);
+
+/* Location id (>= 1) of a code address, resolved and written when new. */
+UInt ml_loc_for_ip(Addr ip);
+const MlLoc *ml_loc_get(UInt id);
+/* The innermost frame of ip (what a LOC's first frame would hold),
+   without creating a location: used for line slots. */
+void ml_resolve_line(Addr ip, UInt *fn, UInt *file, UInt *line);
+
+/* True if a is in the main executable's text. */
+Bool ml_addr_in_main_exe(Addr a);
+
+/* Captures the client stack of tid, drops the allocator's own frames (the
+   vgpreload object) and frames below main, interns it and returns its
+   stack id (0 for an empty stack).  *cut is set if more than --depth
+   frames were there. */
+UInt ml_stack_capture(ThreadId tid, Bool *cut);
+
+/* Statistics for -v. */
+ULong ml_stack_n_nodes(void);
+ULong ml_stack_n_locs(void);
+
+/* Writes every string, location and stack node known so far again (the
+   start of a forked child's own trace). */
+void ml_stack_reemit_all(void);
+
+#endif

@@ -1,0 +1,151 @@
+/* ml_trace.h -- the memline trace format: the one contract between the
+   Valgrind tool (vg-tool/, no libc) and the analyzer (analyzer/).
+
+   A trace is an 8-byte magic followed by a stream of records.  Every
+   record starts with a one-byte tag.  Integers are LEB128 varints
+   (unsigned, at most 10 bytes); signed values are zigzag-encoded.
+
+   Tags below ML_TAG_LEN_PREFIXED are fixed-schema, hot records with no
+   length prefix (events, stack nodes).  Tags at or above it carry a
+   varint payload length right after the tag, so a reader can bound every
+   field by the payload and skip records it does not know; later versions
+   may append fields at the end of such a payload.
+
+   Ids are implicit: the n-th STRING record defines string id n (from 1),
+   likewise LOC and STACK.  Id 0 means "none" (empty string, the root of
+   the stack trie, the "frames cut" pseudo-location).  A record only
+   refers to ids defined before it.
+
+   docs/trace-format.md documents every field; keep the two in step.
+   This header must compile without libc: it uses no includes. */
+#ifndef ML_TRACE_H
+#define ML_TRACE_H
+
+#define ML_TRACE_MAGIC      "MEMLINE\0"   /* 8 bytes, NUL included */
+#define ML_TRACE_MAGIC_LEN  8
+#define ML_TRACE_VERSION    1
+
+/* ---- fixed-schema records (no length prefix) ---------------------- */
+enum {
+   /* STACK: parent stack id, loc id.  Defines the next stack id.
+      A node whose loc is 0 marks a stack cut at --depth; it is always a
+      root (parent 0). */
+   ML_TAG_STACK   = 0x01,
+   /* ALLOC: dt (instructions since the previous timed record), stack id,
+      size in bytes, block address.  The block becomes live. */
+   ML_TAG_ALLOC   = 0x02,
+   /* FREE: dt, stack id (where the free happened), size freed, address. */
+   ML_TAG_FREE    = 0x03,
+   /* THREAD: thread id that executes the following events. */
+   ML_TAG_THREAD  = 0x04,
+   /* TIME: dt, wall-clock milliseconds since the start of the run. */
+   ML_TAG_TIME    = 0x05,
+   /* PAGE (reserved for the RSS metric): dt, stack id, kind,
+      zigzag signed page count. */
+   ML_TAG_PAGE    = 0x06,
+
+   ML_TAG_LEN_PREFIXED = 0x40,
+
+   /* ---- length-prefixed records: tag, payload length, payload ------ */
+   /* HEADER (first record, exactly once): pointer size, page size, pid,
+      ppid, start time (unix seconds), tool version string, executable
+      path string, argc, argv strings, option count, option strings,
+      depth, flags (ML_HDR_*).  Strings here are inline: length, bytes. */
+   ML_TAG_HEADER  = 0x40,
+   /* STRING: the payload is the string's bytes (no NUL). */
+   ML_TAG_STRING  = 0x41,
+   /* LOC: code address, flags (ML_LOC_*), frame count n (>= 1), then n
+      frames innermost first (an inlined function before the function it
+      was inlined into): function string id, file string id, line. */
+   ML_TAG_LOC     = 0x42,
+   /* LINE: per-line statistics, cumulative since the start of the run:
+      function string id, file string id, line, entries, highest heap
+      bytes at entry.  A later LINE for the same (function, file, line)
+      replaces an earlier one (checkpoints). */
+   ML_TAG_LINE    = 0x43,
+   /* FILE: source file facts for change detection: path string id,
+      size, mtime (unix seconds), FNV-1a 64-bit hash of the contents
+      (0 when the file could not be read). */
+   ML_TAG_FILE    = 0x44,
+   /* MARK: dt, name string id (client-request snapshot / mark). */
+   ML_TAG_MARK    = 0x45,
+   /* TRAILER (last record): total instructions, allocations, frees,
+      bytes allocated, heap bytes live at exit, peak heap bytes,
+      exit kind (ML_EXIT_*), exit code or signal number.  A trace
+      without a TRAILER is incomplete (killed or still being written). */
+   ML_TAG_TRAILER = 0x7f
+};
+
+/* HEADER flags */
+#define ML_HDR_LINES        0x1u   /* line statistics were recorded */
+#define ML_HDR_FORK_CHILD   0x2u   /* this trace belongs to a forked child:
+                                      its first ALLOCs are inherited blocks */
+
+/* LOC flags */
+#define ML_LOC_MAIN_EXE     0x1u   /* address is in the main executable */
+#define ML_LOC_BELOW_MAIN   0x2u   /* frame is below main (libc start-up) */
+
+/* TRAILER exit kinds */
+#define ML_EXIT_NORMAL      0u     /* exit()/return from main/_exit */
+#define ML_EXIT_SIGNAL      1u     /* killed by a fatal signal */
+#define ML_EXIT_EXEC        2u     /* the process called execve */
+
+/* Largest value of a few fields a reader accepts before calling a trace
+   hostile; bounds keep a corrupt trace from making the analyzer allocate
+   without limit. */
+#define ML_MAX_FRAMES       1024u  /* inline frames in one LOC */
+#define ML_MAX_PAYLOAD      (1u << 24) /* bytes in one length-prefixed record */
+#define ML_MAX_VARINT_LEN   10
+
+/* ---- varints ------------------------------------------------------- */
+
+/* Writes v as LEB128 at p (room for ML_MAX_VARINT_LEN bytes needed);
+   returns the number of bytes written (1..10). */
+static inline int ml_put_uvarint(unsigned char *p, unsigned long long v)
+{
+   int n = 0;
+   while (v >= 0x80) {
+      p[n++] = (unsigned char)(v | 0x80);
+      v >>= 7;
+   }
+   p[n++] = (unsigned char)v;
+   return n;
+}
+
+/* Reads a LEB128 varint from [p, end).  Returns the number of bytes used
+   (1..10), 0 when the input ends inside the varint, -1 when it is
+   overlong (more than 10 bytes, or bits beyond 64). */
+static inline int ml_get_uvarint(const unsigned char *p,
+                                 const unsigned char *end,
+                                 unsigned long long *out)
+{
+   unsigned long long v = 0;
+   int shift = 0, n = 0;
+   for (;;) {
+      if (p + n >= end)
+         return 0;
+      unsigned char b = p[n++];
+      if (shift == 63 && (b & 0x7e))
+         return -1;                       /* bits beyond 64 */
+      v |= (unsigned long long)(b & 0x7f) << shift;
+      if (!(b & 0x80))
+         break;
+      shift += 7;
+      if (n == ML_MAX_VARINT_LEN)
+         return -1;
+   }
+   *out = v;
+   return n;
+}
+
+static inline unsigned long long ml_zigzag(long long v)
+{
+   return ((unsigned long long)v << 1) ^ (unsigned long long)(v >> 63);
+}
+
+static inline long long ml_unzigzag(unsigned long long v)
+{
+   return (long long)(v >> 1) ^ -(long long)(v & 1);
+}
+
+#endif /* ML_TRACE_H */

@@ -1,0 +1,117 @@
+/* ml_util.c -- the open-addressing word map of ml_util.h (linear probing,
+   backward-shift deletion, so there are no tombstones and lookups of live
+   blocks stay short under heavy malloc/free churn). */
+#include "pub_tool_basics.h"
+#include "pub_tool_libcbase.h"
+#include "pub_tool_libcassert.h"
+#include "pub_tool_mallocfree.h"
+#include "ml_util.h"
+
+static void alloc_ents(MlMap *m, UWord cap)
+{
+   m->ents = VG_(malloc)(m->cc, cap * sizeof(MlMapEnt));
+   for (UWord i = 0; i < cap; i++)
+      m->ents[i].key = ML_MAP_EMPTY;
+   m->mask = cap - 1;
+   m->used = 0;
+}
+
+void ml_map_init(MlMap *m, const HChar *cc, UWord initial_pow2)
+{
+   m->cc = cc;
+   alloc_ents(m, (UWord)1 << initial_pow2);
+}
+
+void ml_map_clear(MlMap *m)
+{
+   for (UWord i = 0; i <= m->mask; i++)
+      m->ents[i].key = ML_MAP_EMPTY;
+   m->used = 0;
+}
+
+MlMapEnt *ml_map_find(const MlMap *m, UWord key)
+{
+   UWord i = ml_hash_word(key) & m->mask;
+   for (;;) {
+      MlMapEnt *e = &m->ents[i];
+      if (e->key == key)
+         return e;
+      if (e->key == ML_MAP_EMPTY)
+         return NULL;
+      i = (i + 1) & m->mask;
+   }
+}
+
+static void grow(MlMap *m)
+{
+   MlMapEnt *old = m->ents;
+   UWord oldcap = m->mask + 1;
+   alloc_ents(m, oldcap * 2);
+   for (UWord i = 0; i < oldcap; i++) {
+      if (old[i].key == ML_MAP_EMPTY)
+         continue;
+      UWord j = ml_hash_word(old[i].key) & m->mask;
+      while (m->ents[j].key != ML_MAP_EMPTY)
+         j = (j + 1) & m->mask;
+      m->ents[j] = old[i];
+      m->used++;
+   }
+   VG_(free)(old);
+}
+
+MlMapEnt *ml_map_insert(MlMap *m, UWord key, Bool *is_new)
+{
+   tl_assert(key != ML_MAP_EMPTY);
+   if ((m->used + 1) * 4 > (m->mask + 1) * 3)
+      grow(m);
+   UWord i = ml_hash_word(key) & m->mask;
+   for (;;) {
+      MlMapEnt *e = &m->ents[i];
+      if (e->key == key) {
+         *is_new = False;
+         return e;
+      }
+      if (e->key == ML_MAP_EMPTY) {
+         e->key = key;
+         e->v1 = e->v2 = 0;
+         m->used++;
+         *is_new = True;
+         return e;
+      }
+      i = (i + 1) & m->mask;
+   }
+}
+
+Bool ml_map_remove(MlMap *m, UWord key, MlMapEnt *out)
+{
+   UWord i = ml_hash_word(key) & m->mask;
+   for (;;) {
+      MlMapEnt *e = &m->ents[i];
+      if (e->key == ML_MAP_EMPTY)
+         return False;
+      if (e->key == key)
+         break;
+      i = (i + 1) & m->mask;
+   }
+   if (out)
+      *out = m->ents[i];
+   /* Backward-shift: pull later entries of the probe run into the hole. */
+   UWord hole = i, j = i;
+   for (;;) {
+      j = (j + 1) & m->mask;
+      MlMapEnt *e = &m->ents[j];
+      if (e->key == ML_MAP_EMPTY)
+         break;
+      UWord home = ml_hash_word(e->key) & m->mask;
+      /* e may move to hole iff home is not in (hole, j] cyclically. */
+      Bool in_range = hole <= j ? (home > hole && home <= j)
+                                : (home > hole || home <= j);
+      if (!in_range) {
+         m->ents[hole] = *e;
+         hole = j;
+      }
+   }
+   m->ents[hole].key = ML_MAP_EMPTY;
+   m->used--;
+   return True;
+}
