@@ -57,6 +57,7 @@
 #include "ml_stack.h"
 #include "ml_heap.h"
 #include "ml_lines.h"
+#include "ml_util.h"
 #include "memline.h"
 
 /* Not in the pub_tool headers; set before option parsing so that inline
@@ -270,6 +271,10 @@ static void ml_fini(Int exitcode)
       VG_(umsg)("memline: %llu stack nodes, %llu locations, %llu line "
                 "slots, %llu instructions\n", ml_stack_n_nodes(),
                 ml_stack_n_locs(), ml_lines_n_slots(), ml_icount);
+   if (VG_(clo_verbosity) > 1) {
+      VG_(umsg)("memline: map inserts %llu, extra probes %llu\n",
+                ml_map_calls, ml_map_probes);
+   }
 }
 
 static void ml_pre_clo_init(void)

@@ -211,7 +211,26 @@ static void emit_loc(UInt id)
    ml_rec_end();
 }
 
+/* Direct-mapped cache in front of loc_map: deep recursive programs have
+   many distinct stacks over few addresses, and this keeps their frame
+   lookups in cache. */
+#define LCACHE_SLOTS 16384
+static struct { Addr ip; UInt loc; } lcache[LCACHE_SLOTS];
+
+static UInt loc_for_ip_slow(Addr ip);
+
 UInt ml_loc_for_ip(Addr ip)
+{
+   UWord h = (ip ^ (ip >> 14)) & (LCACHE_SLOTS - 1);
+   if (lcache[h].ip == ip && lcache[h].loc)
+      return lcache[h].loc;
+   UInt loc = loc_for_ip_slow(ip);
+   lcache[h].ip = ip;
+   lcache[h].loc = loc;
+   return loc;
+}
+
+static UInt loc_for_ip_slow(Addr ip)
 {
    Bool is_new;
    UWord key = ip == ML_MAP_EMPTY ? 0 : ip;
@@ -285,7 +304,25 @@ static UInt *node_parent, *node_loc;
 static UInt  n_nodes = 1, cap_nodes;
 static UInt  cut_node;
 
+/* Direct-mapped cache in front of node_map, for the same reason. */
+#define NCACHE_SLOTS 65536
+static struct { UWord key; UInt node; } *ncache;
+
+static UInt intern_node_slow(UInt parent, UInt loc);
+
 static UInt intern_node(UInt parent, UInt loc)
+{
+   UWord key = ((UWord)parent << 32) | loc;
+   UWord h = ml_hash_word(key) & (NCACHE_SLOTS - 1);
+   if (ncache[h].node && ncache[h].key == key)
+      return ncache[h].node;
+   UInt node = intern_node_slow(parent, loc);
+   ncache[h].key = key;
+   ncache[h].node = node;
+   return node;
+}
+
+static UInt intern_node_slow(UInt parent, UInt loc)
 {
    UWord key = ((UWord)parent << 32) | loc;
    Bool is_new;
@@ -308,31 +345,22 @@ static UInt intern_node(UInt parent, UInt loc)
 
 ULong ml_stack_n_nodes(void) { return n_nodes - 1; }
 
-static Addr last_ips[MAX_DEPTH + 8];
-static UInt last_n, last_node;
-static Bool last_cut;
+/* Direct-mapped cache of whole stacks: the hash of the frame addresses
+   picks a slot that remembers the frames and their stack id.  Most events
+   repeat a stack seen before, and a hit costs one hash and one compare
+   instead of a map lookup per frame. */
+#define SCACHE_SLOTS  4096            /* power of two */
+#define SCACHE_FRAMES 32              /* deeper stacks bypass the cache */
+typedef struct {
+   UInt n;                            /* frames; 0 = empty slot */
+   UInt node;
+   Bool cut;
+   Addr ips[SCACHE_FRAMES];
+} SCacheEnt;
+static SCacheEnt *scache;
 
-UInt ml_stack_capture(ThreadId tid, Bool *cut)
+static UInt intern_frames(const Addr *f, UInt n, Bool is_cut)
 {
-   Addr ips[MAX_DEPTH + 8];
-   UInt want = depth + 4;      /* allocator frames + one to detect a cut */
-   UInt n = VG_(get_StackTrace)(tid, ips, want, NULL, NULL, 0);
-   UInt skip = 0;
-   while (skip < n && in_preload(ips[skip]))
-      skip++;
-   Addr *f = ips + skip;
-   n -= skip;
-   Bool is_cut = False;
-   if (n > depth) {
-      n = depth;
-      is_cut = True;
-   }
-   /* Fast path: the same stack as last time. */
-   if (n == last_n && n > 0 && f[0] == last_ips[0] &&
-       VG_(memcmp)(f, last_ips, n * sizeof(Addr)) == 0) {
-      *cut = last_cut;
-      return last_node;
-   }
    /* Frames from the first one below main outwards are start-up code
       (and, past _start, garbage the unwinder may find): drop them. */
    UInt locbuf[MAX_DEPTH + 8];
@@ -352,11 +380,42 @@ UInt ml_stack_capture(ThreadId tid, Bool *cut)
    }
    for (UInt i = top; i > 0; i--)
       node = intern_node(node, locbuf[i - 1]);
+   return node;
+}
 
-   VG_(memcpy)(last_ips, f, n * sizeof(Addr));
-   last_n = n;
-   last_node = node;
-   last_cut = is_cut;
+UInt ml_stack_capture(ThreadId tid, Bool *cut)
+{
+   Addr ips[MAX_DEPTH + 8];
+   UInt want = depth + 4;      /* allocator frames + one to detect a cut */
+   UInt n = VG_(get_StackTrace)(tid, ips, want, NULL, NULL, 0);
+   UInt skip = 0;
+   while (skip < n && in_preload(ips[skip]))
+      skip++;
+   Addr *f = ips + skip;
+   n -= skip;
+   Bool is_cut = False;
+   if (n > depth) {
+      n = depth;
+      is_cut = True;
+   }
+   if (n == 0 || n > SCACHE_FRAMES) {
+      *cut = is_cut;
+      return n ? intern_frames(f, n, is_cut) : 0;
+   }
+   UWord h = n;
+   for (UInt i = 0; i < n; i++)
+      h = (h ^ f[i]) * 0x9e3779b97f4a7c15ULL;
+   SCacheEnt *c = &scache[(h >> 20) & (SCACHE_SLOTS - 1)];
+   if (c->n == n && c->cut == is_cut &&
+       VG_(memcmp)(c->ips, f, n * sizeof(Addr)) == 0) {
+      *cut = is_cut;
+      return c->node;
+   }
+   UInt node = intern_frames(f, n, is_cut);
+   c->n = n;
+   c->cut = is_cut;
+   c->node = node;
+   VG_(memcpy)(c->ips, f, n * sizeof(Addr));
    *cut = is_cut;
    return node;
 }
@@ -382,4 +441,6 @@ void ml_stack_init(UInt d)
    ml_map_init(&str_map, "ml.str.map", 12);
    ml_map_init(&loc_map, "ml.loc.map", 12);
    ml_map_init(&node_map, "ml.node.map", 14);
+   ncache = VG_(calloc)("ml.stack.ncache", NCACHE_SLOTS, sizeof *ncache);
+   scache = VG_(calloc)("ml.stack.cache", SCACHE_SLOTS, sizeof(SCacheEnt));
 }

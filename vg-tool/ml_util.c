@@ -59,10 +59,13 @@ static void grow(MlMap *m)
    VG_(free)(old);
 }
 
+ULong ml_map_calls, ml_map_probes;
+
 MlMapEnt *ml_map_insert(MlMap *m, UWord key, Bool *is_new)
 {
+   ml_map_calls++;
    tl_assert(key != ML_MAP_EMPTY);
-   if ((m->used + 1) * 4 > (m->mask + 1) * 3)
+   if ((m->used + 1) * 2 > m->mask + 1)
       grow(m);
    UWord i = ml_hash_word(key) & m->mask;
    for (;;) {
@@ -78,6 +81,7 @@ MlMapEnt *ml_map_insert(MlMap *m, UWord key, Bool *is_new)
          *is_new = True;
          return e;
       }
+      ml_map_probes++;
       i = (i + 1) & m->mask;
    }
 }

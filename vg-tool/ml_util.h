@@ -18,7 +18,7 @@ typedef struct {
 typedef struct {
    MlMapEnt *ents;   /* capacity entries, ML_MAP_EMPTY keys are free */
    UWord     mask;   /* capacity - 1, capacity a power of two */
-   UWord     used;   /* invariant: used <= capacity * 3/4 */
+   UWord     used;   /* invariant: used <= capacity / 2 (short probes) */
    const HChar *cc;  /* cost centre for VG_(malloc) */
 } MlMap;
 
@@ -32,6 +32,10 @@ MlMapEnt *ml_map_insert(MlMap *m, UWord key, Bool *is_new);
    copied to *out when out is not NULL). */
 Bool      ml_map_remove(MlMap *m, UWord key, MlMapEnt *out);
 void      ml_map_clear(MlMap *m);
+
+/* Statistics over all maps, printed with -v -v: inserts, and the extra
+   probes they needed. */
+extern ULong ml_map_calls, ml_map_probes;
 
 static inline UWord ml_hash_word(UWord x)
 {
