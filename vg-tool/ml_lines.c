@@ -302,7 +302,7 @@ static void write_file_record(UInt file_id)
    ml_rec_end();
 }
 
-void ml_lines_write_table(void)
+void ml_lines_write_table(Bool with_files)
 {
    MlMap files;
    ml_map_init(&files, "ml.lines.files", 6);
@@ -317,7 +317,7 @@ void ml_lines_write_table(void)
       ml_rec_end();
       Bool is_new;
       ml_map_insert(&files, s->file, &is_new);
-      if (is_new)
+      if (is_new && with_files)
          write_file_record(s->file);
    }
    VG_(free)(files.ents);

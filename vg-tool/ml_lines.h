@@ -19,9 +19,9 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
                     const VexArchInfo *archinfo_host,
                     IRType gWordTy, IRType hWordTy);
 
-/* Writes a LINE record for every line slot, then a FILE record for every
-   source file they name. */
-void ml_lines_write_table(void);
+/* Writes a LINE record for every line slot and, if with_files, a FILE
+   record for every source file they name (stat + hash: only at the end). */
+void ml_lines_write_table(Bool with_files);
 /* Zeroes every counter (a forked child's statistics start afresh). */
 void ml_lines_reset(void);
 ULong ml_lines_n_slots(void);

@@ -155,7 +155,7 @@ static void finish_trace(UInt kind, ULong code)
       return;
    ml_out_time();
    if (clo_lines)
-      ml_lines_write_table();
+      ml_lines_write_table(True);
    write_trailer(kind, code);
    ml_out_flush();
    trailer_written = True;
@@ -196,6 +196,11 @@ static Bool ml_handle_client_request(ThreadId tid, UWord *arg, UWord *ret)
 /*--- Fork and execve                                      ---*/
 /*------------------------------------------------------------*/
 
+static void ml_checkpoint(void)
+{
+   ml_lines_write_table(False);
+}
+
 static void ml_pre_fork(ThreadId tid)
 {
    ml_out_flush();
@@ -213,6 +218,24 @@ static void ml_child_after_fork(ThreadId tid)
    ml_heap_reset_stats();
    ml_lines_reset();
    ml_out_flush();
+   if (clo_lines)
+      ml_out_set_checkpoint(ml_checkpoint, 10000);
+}
+
+/* System calls that may block for long: flush a stale buffer first. */
+static Bool may_block(UInt sysno)
+{
+   switch (sysno) {
+   case __NR_nanosleep: case __NR_clock_nanosleep: case __NR_wait4:
+   case __NR_waitid: case __NR_pause: case __NR_poll: case __NR_ppoll:
+   case __NR_select: case __NR_pselect6: case __NR_epoll_wait:
+   case __NR_epoll_pwait: case __NR_futex: case __NR_read:
+   case __NR_accept: case __NR_accept4: case __NR_recvfrom:
+   case __NR_recvmsg: case __NR_rt_sigsuspend: case __NR_rt_sigtimedwait:
+      return True;
+   default:
+      return False;
+   }
 }
 
 static ULong pre_exec_offset;
@@ -225,6 +248,8 @@ static void ml_pre_syscall(ThreadId tid, UInt sysno, UWord *args, UInt nArgs)
       pre_exec_offset = ml_out_offset();
       in_exec = True;
       finish_trace(ML_EXIT_EXEC, 0);
+   } else if (may_block(sysno)) {
+      ml_out_flush_if_stale();
    }
 }
 
@@ -251,7 +276,8 @@ static void ml_post_clo_init(void)
    ml_stack_init((UInt)clo_depth);
    ml_heap_init();
    ml_lines_init(clo_lines, clo_fns);
-   open_trace(0);
+   if (open_trace(0) && clo_lines)
+      ml_out_set_checkpoint(ml_checkpoint, 10000);
 }
 
 static void ml_fini(Int exitcode)

@@ -37,6 +37,10 @@ static ThreadId last_tid;
 static UInt   tick;
 static UInt   last_flush_ms;
 
+static void (*checkpoint_fn)(void);
+static UInt   checkpoint_period_ms, last_checkpoint_ms;
+static Bool   in_checkpoint;
+
 static UChar *rec_buf;             /* scratch for length-prefixed records */
 static SizeT  rec_cap, rec_len;
 static UChar  rec_tag;
@@ -203,6 +207,36 @@ void ml_out_time(void)
    put_uv(VG_(read_millisecond_timer)());
 }
 
+void ml_out_set_checkpoint(void (*fn)(void), UInt period_ms)
+{
+   checkpoint_fn = fn;
+   checkpoint_period_ms = period_ms;
+   last_checkpoint_ms = VG_(read_millisecond_timer)();
+}
+
+/* A flush forced by the clock: a TIME record, maybe a checkpoint. */
+static void timed_flush(UInt now)
+{
+   ml_out_time();
+   if (checkpoint_fn && !in_checkpoint &&
+       now - last_checkpoint_ms >= checkpoint_period_ms) {
+      in_checkpoint = True;
+      checkpoint_fn();
+      in_checkpoint = False;
+      last_checkpoint_ms = now;
+   }
+   ml_out_flush();
+}
+
+void ml_out_flush_if_stale(void)
+{
+   if (out_fd < 0)
+      return;
+   UInt now = VG_(read_millisecond_timer)();
+   if (now - last_flush_ms >= FLUSH_MS)
+      timed_flush(now);
+}
+
 static inline void event_prologue(ThreadId tid)
 {
    need(2 + 6 * ML_MAX_VARINT_LEN);
@@ -215,8 +249,7 @@ static inline void event_prologue(ThreadId tid)
       tick = 0;
       UInt now = VG_(read_millisecond_timer)();
       if (now - last_flush_ms >= FLUSH_MS) {
-         ml_out_time();
-         ml_out_flush();
+         timed_flush(now);
          need(2 + 6 * ML_MAX_VARINT_LEN);
       }
    }

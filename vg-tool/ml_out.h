@@ -31,6 +31,14 @@ ULong ml_out_offset(void);
    written before an execve that failed). */
 void ml_out_rewind_to(ULong off);
 
+/* Flushes if anything is buffered and a second has passed since the last
+   flush (called before the client blocks in a system call, so a sleeping
+   or waiting program's trace is on disk). */
+void ml_out_flush_if_stale(void);
+/* Called at most every 'period_ms' from a timed flush, between records:
+   writes a checkpoint (the line table) so a killed run keeps it. */
+void ml_out_set_checkpoint(void (*fn)(void), UInt period_ms);
+
 /* Fixed-schema records. */
 void ml_out_stack(UInt parent, UInt loc);
 void ml_out_alloc(ThreadId tid, UInt stack, SizeT size, Addr a);
