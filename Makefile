@@ -124,7 +124,7 @@ $(AN_LIB): $(AN_LIB_OBJS)
 $(BUILD)/bin/memline-report: $(BUILD)/analyzer/main.o $(AN_LIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD       $@")
-	$(Q)$(CC) $(AN_CFLAGS) $(LDFLAGS) -o $@ $^ $(AN_LIBS)
+	$(Q)$(CC) $(AN_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(AN_LIBS)
 
 $(BUILD)/bin/memline: scripts/memline.sh
 	@mkdir -p $(@D)
@@ -141,7 +141,8 @@ $(BUILD)/samples/%: samples/%.cc
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(AN_LIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC(test) $<")
-	$(Q)$(CC) $(AN_CPPFLAGS) $(AN_CFLAGS) -o $@ $< $(AN_LIB) -lcmocka $(AN_LIBS)
+	$(Q)$(CC) $(AN_CPPFLAGS) $(AN_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(AN_LIB) \
+	  $(LDFLAGS) -lcmocka $(AN_LIBS)
 
 unit: $(UNIT_BINS)
 	$(Q)sh tests/run-unit.sh $(UNIT_BINS)

@@ -209,6 +209,8 @@ void ml_heap_reemit_live(ThreadId tid)
    }
 }
 
+ULong ml_heap_n_live(void) { return blocks.used; }
+
 void ml_heap_init(void)
 {
    ml_map_init(&blocks, "ml.heap.blocks", 14);

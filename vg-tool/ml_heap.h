@@ -22,5 +22,7 @@ Bool ml_heap_client_request(ThreadId tid, UWord *arg, UWord *ret);
 /* Writes every live block as an ALLOC (a forked child inherits them). */
 void ml_heap_reemit_live(ThreadId tid);
 void ml_heap_reset_stats(void);
+/* Number of live blocks. */
+ULong ml_heap_n_live(void);
 
 #endif

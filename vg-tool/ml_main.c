@@ -110,9 +110,10 @@ static void ml_print_debug_usage(void)
 static ULong start_unix;
 static Bool  trailer_written;
 
-static void write_header(UInt flags)
+static void write_header(UInt flags, ULong inherited)
 {
    ml_rec_begin(ML_TAG_HEADER);
+   ml_rec_uv(ML_TRACE_VERSION);
    ml_rec_uv(sizeof(void *));
    ml_rec_uv(VKI_PAGE_SIZE);
    ml_rec_uv(VG_(getpid)());
@@ -130,6 +131,7 @@ static void write_header(UInt flags)
       ml_rec_str(*(HChar **)VG_(indexXA)(VG_(args_for_valgrind), i));
    ml_rec_uv(clo_depth);
    ml_rec_uv(flags | (clo_lines ? ML_HDR_LINES : 0));
+   ml_rec_uv(inherited);
    ml_rec_end();
 }
 
@@ -161,13 +163,13 @@ static void finish_trace(UInt kind, ULong code)
    trailer_written = True;
 }
 
-static Bool open_trace(UInt flags)
+static Bool open_trace(UInt flags, ULong inherited)
 {
    HChar *name = VG_(expand_file_name)("--memline-out-file", clo_out_file);
    Bool ok = ml_out_open(name);
    VG_(free)(name);
    if (ok)
-      write_header(flags);
+      write_header(flags, inherited);
    return ok;
 }
 
@@ -211,7 +213,7 @@ static void ml_parent_after_fork(ThreadId tid) {}
 static void ml_child_after_fork(ThreadId tid)
 {
    ml_out_forget_after_fork();
-   if (!open_trace(ML_HDR_FORK_CHILD))
+   if (!open_trace(ML_HDR_FORK_CHILD, ml_heap_n_live()))
       return;
    ml_stack_reemit_all();
    ml_heap_reemit_live(tid);
@@ -276,7 +278,7 @@ static void ml_post_clo_init(void)
    ml_stack_init((UInt)clo_depth);
    ml_heap_init();
    ml_lines_init(clo_lines, clo_fns);
-   if (open_trace(0) && clo_lines)
+   if (open_trace(0, 0) && clo_lines)
       ml_out_set_checkpoint(ml_checkpoint, 10000);
 }
 

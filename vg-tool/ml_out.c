@@ -121,13 +121,13 @@ static Bool written_by_our_pid(const HChar *name)
    unsigned long long v[6];
    if (*p++ != ML_TAG_HEADER)
       return False;
-   for (Int i = 0; i < 6; i++) {      /* len, ptrsize, pagesize, pid, ppid */
+   for (Int i = 0; i < 6; i++) {      /* len, version, ptrsize, pagesize, pid */
       int k = ml_get_uvarint(p, end, &v[i]);
       if (k <= 0)
          return False;
       p += k;
    }
-   return v[3] == (ULong)VG_(getpid)();
+   return v[5] == (ULong)VG_(getpid)();
 }
 
 Bool ml_out_open(const HChar *name)

@@ -47,10 +47,13 @@ enum {
    ML_TAG_LEN_PREFIXED = 0x40,
 
    /* ---- length-prefixed records: tag, payload length, payload ------ */
-   /* HEADER (first record, exactly once): pointer size, page size, pid,
-      ppid, start time (unix seconds), tool version string, executable
-      path string, argc, argv strings, option count, option strings,
-      depth, flags (ML_HDR_*).  Strings here are inline: length, bytes. */
+   /* HEADER (first record, exactly once): format version
+      (ML_TRACE_VERSION), pointer size, page size, pid, ppid, start time
+      (unix seconds), tool version string, executable path string, argc,
+      argv strings, option count, option strings, depth, flags (ML_HDR_*),
+      inherited (a forked child: number of ALLOC records, right after the
+      tables, that are blocks inherited from the parent; 0 otherwise).
+      Strings here are inline: length, bytes. */
    ML_TAG_HEADER  = 0x40,
    /* STRING: the payload is the string's bytes (no NUL). */
    ML_TAG_STRING  = 0x41,

@@ -1,0 +1,34 @@
+/* err.h -- error values shared by the analyzer modules.
+
+   Errors are values (STYLE.md): a function that can fail returns 0 or a
+   negative ML_E* code and, when the caller passes an ml_err, fills it with
+   one human-readable line.  Messages about trace contents read
+   "path:offset: what is wrong"; the caller (main.c) prefixes
+   "memline-report: ".  Nothing below main.c prints or exits. */
+#ifndef ML_ERR_H
+#define ML_ERR_H
+
+enum {
+   ML_OK       =  0,
+   ML_EIO      = -1,   /* open/read/write failed (errno in the message) */
+   ML_ECORRUPT = -2,   /* the trace is malformed or hostile */
+   ML_ENOMEM   = -3,   /* out of memory */
+   ML_EINVAL   = -4    /* bad argument (option value, ...) */
+};
+
+#define ML_ERR_MAX 1024
+
+typedef struct ml_err {
+   int  code;              /* ML_OK or one of the negative codes above */
+   char msg[ML_ERR_MAX];   /* NUL-terminated, no trailing newline */
+} ml_err;
+
+/* Sets err (when not NULL) to code and a printf-formatted message and
+   returns code, so that callers can write `return ml_err_set(...)`. */
+int ml_err_set(ml_err *err, int code, const char *fmt, ...)
+   __attribute__((format(printf, 3, 4)));
+
+/* Clears err (when not NULL). */
+void ml_err_clear(ml_err *err);
+
+#endif /* ML_ERR_H */

@@ -1,0 +1,748 @@
+/* model.c -- builds the per-line and per-function numbers (model.h).
+
+   Events touch only per-stack-node accumulators (self delta, self bytes
+   allocated, self event count, self max = the highest heap total just
+   after an event at that node) and the live-block table.  At the end,
+   ml_model_finish sums every node's subtree (children have larger ids
+   than their parents, so one reverse pass does it) and walks the stack
+   trie depth-first once: entering a node, each line (and function) in
+   its frames that is not already active on the path from the root is a
+   "topmost occurrence" and receives the node's subtree totals; an
+   active-count per line/function is incremented on entry and decremented
+   on exit.  Because a line's stacks are exactly the subtrees of its
+   topmost occurrences, this gives every event's delta once to every
+   distinct line on its path (recursion counted once), in time linear in
+   the total number of frames -- no per-event or per-node path walk, so a
+   hostile, very deep trie cannot make it quadratic.
+
+   Live blocks are an open-addressing table keyed by address with
+   backward-shift deletion, seeded hashing (hash.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+#include "ml_trace.h"
+#include "model.h"
+
+#define NO_MAX INT64_MIN
+
+typedef struct node {
+   uint64_t delta;      /* wrapping sum of +size/-size (read as int64) */
+   uint64_t alloc;      /* bytes allocated */
+   uint64_t nev;        /* ALLOC + FREE events */
+   int64_t  max;        /* NO_MAX or highest heap after an event here */
+} node;
+
+typedef struct line_ent {
+   ml_line_stats s;
+   uint64_t incr;       /* wrapping sum, copied into s.increment */
+   int64_t  max;        /* NO_MAX or max over subtree maxima */
+   uint32_t active;     /* DFS: occurrences on the current path */
+} line_ent;
+
+typedef struct func_ent {
+   ml_func_stats s;
+   int      has_line;   /* at least one LINE record */
+   int      own_code;   /* a frame of it is in the main executable */
+   uint32_t fmin, fmax; /* line range over its frames (line > 0) */
+   uint64_t nev;        /* events under it (inclusive) */
+   uint64_t incr;
+   uint32_t active;
+} func_ent;
+
+typedef struct blk {
+   uint64_t addr, size;
+   uint32_t stack;
+   uint32_t used;
+} blk;
+
+typedef struct file_ent {
+   uint32_t path;
+   ml_file_facts f;
+} file_ent;
+
+struct ml_model {
+   const ml_reader *r;
+   ml_summary sum;
+   uint64_t   now;
+   uint64_t   heap;          /* wrapping; sum.heap = (int64_t)heap */
+
+   /* per stack node, index = stack id (0 = the root, empty path) */
+   node    *nodes;
+   uint8_t *cut;             /* path ends in a frames-cut marker */
+   size_t   nnodes, nodes_cap;
+
+   line_ent *lines;  size_t nlines, lines_cap;  ml_idx line_idx;
+   func_ent *funcs;  size_t nfuncs, funcs_cap;  ml_idx func_idx;
+   file_ent *files;  size_t nfiles, files_cap;  ml_idx file_idx;
+
+   blk   *blks;              /* live blocks; size blk_mask + 1 or NULL */
+   size_t blk_mask, nblks;
+
+   int inheriting;           /* fork child, no event with dt > 0 yet */
+
+   ml_func_stats *ranked;    /* after finish: functions with LINE records */
+   size_t         nranked;
+   int            finished;
+};
+
+static int nomem(ml_err *err)
+{
+   return ml_err_set(err, ML_ENOMEM, "out of memory");
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+   if (need <= *cap)
+      return 0;
+   size_t ncap = *cap ? *cap : 16;
+   while (ncap < need) {
+      if (ncap > SIZE_MAX / 2 / elem)
+         return ML_ENOMEM;
+      ncap *= 2;
+   }
+   void *np = realloc(*p, ncap * elem);
+   if (!np)
+      return ML_ENOMEM;
+   *p = np;
+   *cap = ncap;
+   return 0;
+}
+
+/*--- keyed tables ----------------------------------------------------*/
+
+typedef struct line_key { uint32_t fn, file, line; } line_key;
+
+static uint64_t line_hash(uint32_t fn, uint32_t file, uint32_t line)
+{
+   return ml_mix64((((uint64_t)fn << 32) | file) ^ ml_mix64(line));
+}
+
+static int line_eq(const void *ctx, uint32_t v, const void *key)
+{
+   const ml_model *m = ctx;
+   const line_key *k = key;
+   const ml_line_stats *s = &m->lines[v - 1].s;
+   return s->fn == k->fn && s->file == k->file && s->line == k->line;
+}
+
+/* Index of the line entry, created if absent; -1 on out of memory. */
+static long long line_get(ml_model *m, uint32_t fn, uint32_t file,
+                          uint32_t line)
+{
+   line_key k = { fn, file, line };
+   uint64_t h = line_hash(fn, file, line);
+   uint32_t v = ml_idx_find(&m->line_idx, h, &k, line_eq, m);
+   if (v)
+      return v - 1;
+   if (m->nlines >= UINT32_MAX - 1 ||
+       grow((void **)&m->lines, &m->lines_cap, m->nlines + 1,
+            sizeof *m->lines))
+      return -1;
+   line_ent *e = &m->lines[m->nlines];
+   memset(e, 0, sizeof *e);
+   e->s.fn = fn;
+   e->s.file = file;
+   e->s.line = line;
+   e->max = NO_MAX;
+   if (ml_idx_insert(&m->line_idx, h, (uint32_t)m->nlines + 1))
+      return -1;
+   return (long long)m->nlines++;
+}
+
+static uint64_t pair_hash(uint32_t a, uint32_t b)
+{
+   return ml_mix64(((uint64_t)a << 32) | b);
+}
+
+static int func_eq(const void *ctx, uint32_t v, const void *key)
+{
+   const ml_model *m = ctx;
+   const uint32_t *k = key;
+   return m->funcs[v - 1].s.fn == k[0] && m->funcs[v - 1].s.file == k[1];
+}
+
+static long long func_get(ml_model *m, uint32_t fn, uint32_t file)
+{
+   uint32_t k[2] = { fn, file };
+   uint64_t h = pair_hash(fn, file);
+   uint32_t v = ml_idx_find(&m->func_idx, h, k, func_eq, m);
+   if (v)
+      return v - 1;
+   if (m->nfuncs >= UINT32_MAX - 1 ||
+       grow((void **)&m->funcs, &m->funcs_cap, m->nfuncs + 1,
+            sizeof *m->funcs))
+      return -1;
+   func_ent *e = &m->funcs[m->nfuncs];
+   memset(e, 0, sizeof *e);
+   e->s.fn = fn;
+   e->s.file = file;
+   if (ml_idx_insert(&m->func_idx, h, (uint32_t)m->nfuncs + 1))
+      return -1;
+   return (long long)m->nfuncs++;
+}
+
+static int file_eq(const void *ctx, uint32_t v, const void *key)
+{
+   const ml_model *m = ctx;
+   return m->files[v - 1].path == *(const uint32_t *)key;
+}
+
+/*--- live blocks -----------------------------------------------------*/
+
+static inline size_t blk_pos(const ml_model *m, uint64_t addr)
+{
+   return (size_t)ml_mix64(addr) & m->blk_mask;
+}
+
+/* The slot of addr: the live block, or the empty slot where it would be
+   inserted.  The table exists. */
+static inline blk *blk_slot(ml_model *m, uint64_t addr)
+{
+   for (size_t i = blk_pos(m, addr);; i = (i + 1) & m->blk_mask) {
+      blk *b = &m->blks[i];
+      if (!b->used || b->addr == addr)
+         return b;
+   }
+}
+
+/* Slot holding addr, or NULL. */
+static inline blk *blk_find(ml_model *m, uint64_t addr)
+{
+   if (!m->blks)
+      return NULL;
+   blk *b = blk_slot(m, addr);
+   return b->used ? b : NULL;
+}
+
+static int blk_grow(ml_model *m)
+{
+   size_t ncap = m->blks ? (m->blk_mask + 1) * 2 : 1024;
+   blk *nb = calloc(ncap, sizeof *nb);
+   if (!nb)
+      return ML_ENOMEM;
+   blk *old = m->blks;
+   size_t oldcap = old ? m->blk_mask + 1 : 0;
+   m->blks = nb;
+   m->blk_mask = ncap - 1;
+   for (size_t i = 0; i < oldcap; i++) {
+      if (!old[i].used)
+         continue;
+      size_t j = blk_pos(m, old[i].addr);
+      while (nb[j].used)
+         j = (j + 1) & m->blk_mask;
+      nb[j] = old[i];
+   }
+   free(old);
+   return 0;
+}
+
+/* Makes room for one more block (load factor <= 1/2).  Returns 0 or
+   ML_ENOMEM. */
+static int blk_reserve(ml_model *m)
+{
+   if (!m->blks || (m->nblks + 1) * 2 > m->blk_mask + 1)
+      return blk_grow(m);
+   return 0;
+}
+
+/* Removes the block in slot b (backward-shift deletion keeps every
+   remaining key reachable from its home slot without tombstones). */
+static void blk_remove(ml_model *m, blk *b)
+{
+   size_t i = (size_t)(b - m->blks);
+   for (;;) {
+      m->blks[i].used = 0;
+      size_t j = i;
+      for (;;) {
+         j = (j + 1) & m->blk_mask;
+         if (!m->blks[j].used) {
+            m->nblks--;
+            return;
+         }
+         size_t home = blk_pos(m, m->blks[j].addr);
+         /* can the entry at j move to i?  yes unless home is cyclically
+            in (i, j] */
+         int stays = i <= j ? (home > i && home <= j)
+                            : (home > i || home <= j);
+         if (!stays) {
+            m->blks[i] = m->blks[j];
+            i = j;
+            break;
+         }
+      }
+   }
+}
+
+/*--- events ----------------------------------------------------------*/
+
+ml_model *ml_model_new(const ml_reader *r, ml_err *err)
+{
+   ml_model *m = calloc(1, sizeof *m);
+   if (!m || grow((void **)&m->nodes, &m->nodes_cap, 1, sizeof *m->nodes) ||
+       !(m->cut = calloc(m->nodes_cap, 1))) {
+      ml_model_free(m);
+      nomem(err);
+      return NULL;
+   }
+   m->r = r;
+   m->inheriting = (ml_reader_header(r)->flags & ML_HDR_FORK_CHILD) != 0;
+   m->nnodes = 1;                 /* the root, stack id 0 */
+   m->nodes[0] = (node){ 0, 0, 0, NO_MAX };
+   return m;
+}
+
+void ml_model_free(ml_model *m)
+{
+   if (!m)
+      return;
+   free(m->nodes);
+   free(m->cut);
+   free(m->lines);
+   ml_idx_fini(&m->line_idx);
+   free(m->funcs);
+   ml_idx_fini(&m->func_idx);
+   free(m->files);
+   ml_idx_fini(&m->file_idx);
+   free(m->blks);
+   free(m->ranked);
+   free(m);
+}
+
+static int add_stack(ml_model *m, uint32_t id, ml_err *err)
+{
+   uint32_t parent, loc;
+   if (ml_reader_stack(m->r, id, &parent, &loc) || id != m->nnodes)
+      return ml_err_set(err, ML_EINVAL, "internal: stack %u out of order",
+                        id);
+   size_t oldcap = m->nodes_cap;
+   if (grow((void **)&m->nodes, &m->nodes_cap, m->nnodes + 1,
+            sizeof *m->nodes))
+      return nomem(err);
+   if (m->nodes_cap != oldcap) {
+      uint8_t *nc = realloc(m->cut, m->nodes_cap);
+      if (!nc)
+         return nomem(err);
+      m->cut = nc;
+   }
+   m->nodes[id] = (node){ 0, 0, 0, NO_MAX };
+   m->cut[id] = loc == 0 || m->cut[parent];
+   m->nnodes++;
+   return 0;
+}
+
+static inline void node_event(ml_model *m, uint32_t stack, uint64_t delta,
+                       uint64_t alloc)
+{
+   node *n = &m->nodes[stack];
+   n->delta += delta;
+   n->alloc += alloc;
+   n->nev++;
+   int64_t h = (int64_t)m->heap;
+   if (h > n->max)
+      n->max = h;
+}
+
+static int on_alloc(ml_model *m, const ml_record *rec, ml_err *err)
+{
+   uint32_t stack = rec->u.block.stack;
+   uint64_t size = rec->u.block.size, addr = rec->u.block.addr;
+   if (blk_reserve(m))
+      return nomem(err);
+   blk *b = blk_slot(m, addr);
+   if (b->used) {
+      /* the old block must have been freed unseen: drop it here */
+      m->sum.alloc_of_live++;
+      m->heap -= b->size;
+      m->nodes[stack].delta -= b->size;
+   } else {
+      m->nblks++;
+   }
+   *b = (blk){ addr, size, stack, 1 };
+   m->heap += size;
+   if (m->inheriting && rec->now == 0) {
+      /* a block the forked child inherited: live, not allocated here */
+      m->sum.inherited_blocks++;
+      m->sum.inherited_bytes += size;
+      if ((int64_t)m->heap > m->sum.peak_heap)
+         m->sum.peak_heap = (int64_t)m->heap;
+      return 0;
+   }
+   m->inheriting = 0;
+   node_event(m, stack, size, size);
+   m->sum.n_allocs++;
+   m->sum.bytes_allocated += size;
+   if (m->cut[stack])
+      m->sum.cut_allocs++;
+   if ((int64_t)m->heap > m->sum.peak_heap) {
+      m->sum.peak_heap = (int64_t)m->heap;
+      m->sum.peak_time = rec->now;
+   }
+   return 0;
+}
+
+static void on_free(ml_model *m, const ml_record *rec)
+{
+   uint64_t size = rec->u.block.size;
+   blk *b = blk_find(m, rec->u.block.addr);
+   if (!b)
+      m->sum.free_of_unknown++;
+   else {
+      if (b->size != size)
+         m->sum.free_size_differs++;
+      blk_remove(m, b);
+   }
+   m->heap -= size;
+   node_event(m, rec->u.block.stack, (uint64_t)0 - size, 0);
+   m->sum.n_frees++;
+}
+
+static int on_line(ml_model *m, const ml_record *rec, ml_err *err)
+{
+   long long li = line_get(m, rec->u.line.fn, rec->u.line.file,
+                           rec->u.line.line);
+   long long fi = func_get(m, rec->u.line.fn, rec->u.line.file);
+   if (li < 0 || fi < 0)
+      return nomem(err);
+   ml_line_stats *s = &m->lines[li].s;
+   s->has_record = 1;             /* the last record wins */
+   s->entries = rec->u.line.entries;
+   s->hw_at_entry = rec->u.line.hw_heap > INT64_MAX
+                       ? INT64_MAX : (int64_t)rec->u.line.hw_heap;
+   func_ent *f = &m->funcs[fi];
+   uint32_t line = rec->u.line.line;
+   if (!f->has_line || line < f->s.first_line)
+      f->s.first_line = line;
+   if (!f->has_line || line > f->s.last_line)
+      f->s.last_line = line;
+   f->has_line = 1;
+   return 0;
+}
+
+static int on_file(ml_model *m, const ml_record *rec, ml_err *err)
+{
+   uint32_t path = rec->u.file.path;
+   uint64_t h = ml_mix64(path);
+   uint32_t v = ml_idx_find(&m->file_idx, h, &path, file_eq, m);
+   if (!v) {
+      if (grow((void **)&m->files, &m->files_cap, m->nfiles + 1,
+               sizeof *m->files) ||
+          ml_idx_insert(&m->file_idx, h, (uint32_t)m->nfiles + 1))
+         return nomem(err);
+      v = (uint32_t)++m->nfiles;
+      m->files[v - 1].path = path;
+   }
+   m->files[v - 1].f = rec->u.file.f;   /* the last record wins */
+   return 0;
+}
+
+int ml_model_add(ml_model *m, const ml_record *rec, ml_err *err)
+{
+   switch (rec->kind) {
+   case ML_REC_STACK:
+      return add_stack(m, rec->u.def.id, err);
+   case ML_REC_ALLOC:
+      m->now = rec->now;
+      return on_alloc(m, rec, err);
+   case ML_REC_FREE:
+      m->inheriting = 0;
+      m->now = rec->now;
+      on_free(m, rec);
+      return 0;
+   case ML_REC_PAGE:
+      m->inheriting = 0;
+      m->now = rec->now;
+      m->sum.n_pages++;
+      return 0;
+   case ML_REC_TIME:
+   case ML_REC_MARK:
+      m->inheriting = 0;
+      m->now = rec->now;
+      return 0;
+   case ML_REC_LINE:
+      return on_line(m, rec, err);
+   case ML_REC_FILE:
+      return on_file(m, rec, err);
+   case ML_REC_TRAILER:
+      m->sum.has_trailer = 1;
+      m->sum.trailer = rec->u.trailer;
+      return 0;
+   case ML_REC_STRING:
+   case ML_REC_LOC:
+   case ML_REC_THREAD:
+      return 0;
+   }
+   return 0;
+}
+
+/*--- distribution over the trie --------------------------------------*/
+
+/* Per-loc frame -> (line index, function index), filled before the DFS.
+   Returns 0 or ML_ENOMEM. */
+static int map_frames(ml_model *m, size_t **first, uint32_t **fl,
+                      uint32_t **ff)
+{
+   uint32_t nloc = ml_reader_nlocs(m->r);
+   size_t total = 0;
+   *fl = NULL;
+   *ff = NULL;
+   *first = malloc(((size_t)nloc + 2) * sizeof **first);
+   if (!*first)
+      return ML_ENOMEM;
+   ml_loc loc;
+   for (uint32_t id = 1; id <= nloc; id++) {
+      ml_reader_loc(m->r, id, &loc);
+      (*first)[id] = total;
+      total += loc.nframes;
+   }
+   (*first)[nloc + 1] = total;
+   *fl = malloc((total ? total : 1) * sizeof **fl);
+   *ff = malloc((total ? total : 1) * sizeof **ff);
+   if (!*fl || !*ff)
+      return ML_ENOMEM;
+   for (uint32_t id = 1; id <= nloc; id++) {
+      ml_reader_loc(m->r, id, &loc);
+      for (uint32_t i = 0; i < loc.nframes; i++) {
+         const ml_frame *f = &loc.frames[i];
+         long long li = line_get(m, f->fn, f->file, f->line);
+         long long fi = func_get(m, f->fn, f->file);
+         if (li < 0 || fi < 0)
+            return ML_ENOMEM;
+         (*fl)[(*first)[id] + i] = (uint32_t)li;
+         (*ff)[(*first)[id] + i] = (uint32_t)fi;
+         func_ent *fe = &m->funcs[fi];
+         if (loc.flags & ML_LOC_MAIN_EXE)
+            fe->own_code = 1;
+         if (f->line > 0) {
+            if (fe->fmin == 0 || f->line < fe->fmin)
+               fe->fmin = f->line;
+            if (f->line > fe->fmax)
+               fe->fmax = f->line;
+         }
+      }
+   }
+   return 0;
+}
+
+/* Enter (sign > 0) or leave (sign < 0) node v, whose subtree totals
+   are sub[v]. */
+static void visit(ml_model *m, const node *sub, uint32_t v, int enter,
+                  const size_t *first, const uint32_t *fl,
+                  const uint32_t *ff)
+{
+   uint32_t parent, loc;
+   ml_reader_stack(m->r, v, &parent, &loc);
+   if (loc == 0)
+      return;                     /* frames-cut marker: no frames */
+   for (size_t i = first[loc]; i < first[loc + 1]; i++) {
+      line_ent *l = &m->lines[fl[i]];
+      func_ent *f = &m->funcs[ff[i]];
+      if (!enter) {
+         l->active--;
+         f->active--;
+         continue;
+      }
+      if (l->active++ == 0) {
+         l->incr += sub[v].delta;
+         l->s.allocated += sub[v].alloc;
+         l->s.n_events += sub[v].nev;
+         if (sub[v].max > l->max)
+            l->max = sub[v].max;
+      }
+      if (f->active++ == 0) {
+         f->incr += sub[v].delta;
+         f->s.allocated += sub[v].alloc;
+         f->nev += sub[v].nev;
+      }
+   }
+}
+
+static int distribute(ml_model *m)
+{
+   size_t n = m->nnodes;          /* ids 0..n-1 */
+   int rc = ML_ENOMEM;
+   node *sub = malloc(n * sizeof *sub);
+   uint32_t *child = calloc(n, sizeof *child);   /* first child */
+   uint32_t *sib = calloc(n, sizeof *sib);       /* next sibling */
+   uint64_t *todo = malloc(2 * n * sizeof *todo);
+   size_t *first = NULL;
+   uint32_t *fl = NULL, *ff = NULL;
+   if (!sub || !child || !sib || !todo || map_frames(m, &first, &fl, &ff))
+      goto out;
+
+   memcpy(sub, m->nodes, n * sizeof *sub);
+   for (size_t v = n - 1; v >= 1; v--) {
+      uint32_t parent, loc;
+      ml_reader_stack(m->r, (uint32_t)v, &parent, &loc);
+      sub[parent].delta += sub[v].delta;
+      sub[parent].alloc += sub[v].alloc;
+      sub[parent].nev += sub[v].nev;
+      if (sub[v].max > sub[parent].max)
+         sub[parent].max = sub[v].max;
+      sib[v] = child[parent];
+      child[parent] = (uint32_t)v;
+   }
+
+   /* Depth-first from the root; an entry is v (enter) or v | 1 << 32
+      (leave).  Each node is pushed at most twice. */
+   size_t top = 0;
+   for (uint32_t c = child[0]; c; c = sib[c])
+      todo[top++] = c;
+   while (top > 0) {
+      uint64_t e = todo[--top];
+      uint32_t v = (uint32_t)e;
+      if (e >> 32) {
+         visit(m, sub, v, 0, first, fl, ff);
+         continue;
+      }
+      if (sub[v].nev == 0)
+         continue;                /* nothing happened under v */
+      visit(m, sub, v, 1, first, fl, ff);
+      todo[top++] = (uint64_t)v | (1ULL << 32);
+      for (uint32_t c = child[v]; c; c = sib[c])
+         todo[top++] = c;
+   }
+   rc = 0;
+out:
+   free(sub);
+   free(child);
+   free(sib);
+   free(todo);
+   free(first);
+   free(fl);
+   free(ff);
+   return rc;
+}
+
+static int rank_cmp(const void *a, const void *b, void *ctx)
+{
+   const ml_reader *cmp_reader = ctx;
+   const ml_func_stats *x = a, *y = b;
+   if (x->allocated != y->allocated)
+      return x->allocated > y->allocated ? -1 : 1;
+   int c = strcmp(ml_reader_string(cmp_reader, x->fn, NULL),
+                  ml_reader_string(cmp_reader, y->fn, NULL));
+   if (c)
+      return c;
+   c = strcmp(ml_reader_string(cmp_reader, x->file, NULL),
+              ml_reader_string(cmp_reader, y->file, NULL));
+   if (c)
+      return c;
+   return x->first_line < y->first_line ? -1 : x->first_line > y->first_line;
+}
+
+int ml_model_finish(ml_model *m, ml_err *err)
+{
+   if (m->finished)
+      return 0;
+   if (distribute(m))
+      return nomem(err);
+   for (size_t i = 0; i < m->nlines; i++) {
+      line_ent *l = &m->lines[i];
+      l->s.increment = (int64_t)l->incr;
+      l->s.has_mem = l->s.has_record || l->max != NO_MAX;
+      l->s.mem_usage = l->s.has_record ? l->s.hw_at_entry : NO_MAX;
+      if (l->max > l->s.mem_usage)
+         l->s.mem_usage = l->max;
+      if (!l->s.has_mem)
+         l->s.mem_usage = 0;
+   }
+   /* Candidates: functions with LINE records.  A trace without any (a
+      killed run: the tool writes them at exit) falls back to the
+      program's own functions that have events under them, with the line
+      range of their stack frames. */
+   size_t nr = 0;
+   for (size_t i = 0; i < m->nfuncs; i++)
+      nr += m->funcs[i].has_line;
+   m->sum.has_line_records = nr > 0;
+   m->ranked = malloc((m->nfuncs ? m->nfuncs : 1) * sizeof *m->ranked);
+   if (!m->ranked)
+      return nomem(err);
+   int any_own = 0;
+   for (size_t i = 0; i < m->nfuncs; i++)
+      any_own |= m->funcs[i].own_code && m->funcs[i].nev > 0;
+   for (size_t i = 0; i < m->nfuncs; i++) {
+      func_ent *f = &m->funcs[i];
+      f->s.increment = (int64_t)f->incr;
+      if (nr) {
+         if (f->has_line)
+            m->ranked[m->nranked++] = f->s;
+      } else if (f->nev > 0 && f->fmin > 0 && (f->own_code || !any_own)) {
+         f->s.first_line = f->fmin;
+         f->s.last_line = f->fmax;
+         m->ranked[m->nranked++] = f->s;
+      }
+   }
+   qsort_r(m->ranked, m->nranked, sizeof *m->ranked, rank_cmp,
+           (void *)m->r);
+
+   uint64_t bytes = 0;
+   for (size_t i = 0; m->blks && i <= m->blk_mask; i++)
+      if (m->blks[i].used)
+         bytes += m->blks[i].size;
+   m->sum.leaked_bytes = bytes;
+   m->sum.leaked_blocks = m->nblks;
+   m->sum.heap = (int64_t)m->heap;
+   m->sum.instructions = m->sum.has_trailer
+                            ? m->sum.trailer.total_instructions : m->now;
+   m->finished = 1;
+   return 0;
+}
+
+int ml_model_load(ml_model *m, ml_reader *r, ml_err *err)
+{
+   ml_record rec;
+   int rc;
+   while ((rc = ml_reader_next(r, &rec)) > 0)
+      if ((rc = ml_model_add(m, &rec, err)))
+         return rc;
+   if (rc < 0)
+      return ml_err_set(err, rc, "%s", ml_reader_strerror(r));
+   return ml_model_finish(m, err);
+}
+
+/*--- accessors -------------------------------------------------------*/
+
+const ml_summary *ml_model_summary(const ml_model *m)
+{
+   return &m->sum;
+}
+
+const ml_line_stats *ml_model_line(const ml_model *m, uint32_t fn,
+                                   uint32_t file, uint32_t line)
+{
+   line_key k = { fn, file, line };
+   uint32_t v = ml_idx_find(&m->line_idx, line_hash(fn, file, line), &k,
+                            line_eq, m);
+   return v ? &m->lines[v - 1].s : NULL;
+}
+
+size_t ml_model_nlines(const ml_model *m)
+{
+   return m->nlines;
+}
+
+const ml_line_stats *ml_model_line_at(const ml_model *m, size_t i)
+{
+   return i < m->nlines ? &m->lines[i].s : NULL;
+}
+
+size_t ml_model_nfuncs(const ml_model *m)
+{
+   return m->nranked;
+}
+
+const ml_func_stats *ml_model_func(const ml_model *m, size_t i)
+{
+   return i < m->nranked ? &m->ranked[i] : NULL;
+}
+
+int ml_model_file_facts(const ml_model *m, uint32_t path,
+                        ml_file_facts *out)
+{
+   uint32_t v = ml_idx_find(&m->file_idx, ml_mix64(path), &path, file_eq, m);
+   if (!v)
+      return 0;
+   *out = m->files[v - 1].f;
+   return 1;
+}

@@ -1,0 +1,339 @@
+/* report_text.c -- text output of memline-report (report_text.h): number
+   formatting, the summary block and the per-function tables in
+   memory_profiler's layout. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "report_text.h"
+
+#define MEM_COL_MIN   12     /* memory_profiler's width */
+/* memory_profiler formats Occurrences with width 10, but its header
+   label "Occurrences" is 11 wide, so its rows end one column left of the
+   header.  We right-align the counts under the label (width 11): rows and
+   header line up, as in DESIGN.md's example, byte for byte. */
+#define OCC_COL       11
+#define NUM_BUF       64
+#define SPARSE_LINES  20000u /* wider functions: only lines with data */
+#define LABEL_WIDTH   18
+
+int ml_unit_parse(const char *s, ml_unit *unit)
+{
+   static const char *const names[] = { "B", "KiB", "MiB", "GiB" };
+   for (int i = 0; i < 4; i++)
+      if (strcmp(s, names[i]) == 0) {
+         *unit = (ml_unit)i;
+         return 0;
+      }
+   return ML_EINVAL;
+}
+
+size_t ml_format_bytes(char *buf, size_t n, int64_t bytes, const ml_fmt *f)
+{
+   static const char *const names[] = { "B", "KiB", "MiB", "GiB" };
+   static const double div[] = { 1.0, 1024.0, 1048576.0, 1073741824.0 };
+   char tmp[NUM_BUF + 32];
+   int len;
+   if (f->unit == ML_UNIT_B) {
+      len = snprintf(tmp, sizeof tmp, "%lld B", (long long)bytes);
+   } else {
+      int prec = f->precision < 0 ? 0
+               : f->precision > ML_PRECISION_MAX ? ML_PRECISION_MAX
+               : f->precision;
+      len = snprintf(tmp, sizeof tmp, "%.*f %s", prec,
+                     (double)bytes / div[f->unit], names[f->unit]);
+      if (tmp[0] == '-') {        /* "-0.0" -> "0.0" */
+         int zero = 1;
+         for (const char *p = tmp + 1; *p && *p != ' '; p++)
+            if (*p >= '1' && *p <= '9')
+               zero = 0;
+         if (zero) {
+            memmove(tmp, tmp + 1, (size_t)len);
+            len--;
+         }
+      }
+   }
+   if (n > 0)
+      snprintf(buf, n, "%s", tmp);
+   return (size_t)len;
+}
+
+size_t ml_format_count(char *buf, size_t n, uint64_t v)
+{
+   char digits[32], out[48];
+   int nd = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+   size_t k = 0;
+   for (int i = 0; i < nd; i++) {
+      if (i > 0 && (nd - i) % 3 == 0)
+         out[k++] = ',';
+      out[k++] = digits[i];
+   }
+   out[k] = '\0';
+   if (n > 0)
+      snprintf(buf, n, "%s", out);
+   return k;
+}
+
+/*--- tables ----------------------------------------------------------*/
+
+/* Writes s, trimming trailing blanks when trim is set. */
+static void put_row(FILE *out, const char *s, int trim)
+{
+   size_t n = strlen(s);
+   if (trim)
+      while (n > 0 && s[n - 1] == ' ')
+         n--;
+   fwrite(s, 1, n, out);
+}
+
+int ml_report_table(FILE *out, const ml_table *t, const ml_fmt *f)
+{
+   char mem[NUM_BUF], inc[NUM_BUF], occ[NUM_BUF], head[256], row[512];
+   int w = MEM_COL_MIN;
+   for (size_t i = 0; i < t->nrows; i++) {
+      const ml_row *r = &t->rows[i];
+      if (!r->has_numbers)
+         continue;
+      int a = (int)ml_format_bytes(mem, sizeof mem, r->mem_usage, f);
+      int b = (int)ml_format_bytes(inc, sizeof inc, r->increment, f);
+      if (a > w)
+         w = a;
+      if (b > w)
+         w = b;
+   }
+   fprintf(out, "Filename: %s\n", t->filename);
+   for (size_t i = 0; i < t->nnotes; i++)
+      fprintf(out, "%s\n", t->notes[i]);
+   int hl = snprintf(head, sizeof head, "%6s %*s %*s  %*s   %s", "Line #",
+                     w, "Mem usage", w, "Increment", OCC_COL, "Occurrences",
+                     "Line Contents");
+   fprintf(out, "\n%s\n", head);
+   for (int i = 0; i < hl; i++)
+      fputc('=', out);
+   fputc('\n', out);
+
+   for (size_t i = 0; i < t->nrows; i++) {
+      const ml_row *r = &t->rows[i];
+      mem[0] = inc[0] = occ[0] = '\0';
+      if (r->has_numbers) {
+         ml_format_bytes(mem, sizeof mem, r->mem_usage, f);
+         ml_format_bytes(inc, sizeof inc, r->increment, f);
+         if (r->has_occurrences)
+            snprintf(occ, sizeof occ, "%llu",
+                     (unsigned long long)r->occurrences);
+      }
+      snprintf(row, sizeof row, "%6u %*s %*s  %*s   ", (unsigned)r->line,
+               w, mem, w, inc, OCC_COL, occ);
+      int has_text = r->text && r->text_len > 0;
+      put_row(out, row, !has_text);
+      if (has_text)
+         fwrite(r->text, 1, r->text_len, out);
+      fputc('\n', out);
+   }
+   return ferror(out) ? ML_EIO : 0;
+}
+
+/*--- summary ---------------------------------------------------------*/
+
+static void label(FILE *out, const char *l)
+{
+   fprintf(out, "%-*s", LABEL_WIDTH, l);
+}
+
+/* An argument as a shell would need it: bare when safe, else quoted. */
+static void put_arg(FILE *out, const char *a)
+{
+   int safe = *a != '\0';
+   for (const char *p = a; *p; p++)
+      if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789_-+=/.,:@%", *p))
+         safe = 0;
+   if (safe) {
+      fputs(a, out);
+      return;
+   }
+   fputc('\'', out);
+   for (const char *p = a; *p; p++) {
+      if (*p == '\'')
+         fputs("'\\''", out);
+      else
+         fputc(*p, out);
+   }
+   fputc('\'', out);
+}
+
+int ml_report_summary(FILE *out, const ml_reader *r, const ml_model *m,
+                      const char *trace_name, const ml_fmt *f)
+{
+   const ml_header *h = ml_reader_header(r);
+   const ml_summary *s = ml_model_summary(m);
+   char a[NUM_BUF], b[NUM_BUF];
+   uint64_t off;
+   ml_end end = ml_reader_end_state(r, &off);
+   int truncated = end == ML_END_TRUNCATED || end == ML_END_NOT_YET;
+
+   label(out, "Command:");        /* exe, then argv (without the exe) */
+   put_arg(out, h->exe);
+   for (uint32_t i = 0; i < h->argc; i++) {
+      fputc(' ', out);
+      put_arg(out, h->argv[i]);
+   }
+   fputc('\n', out);
+
+   label(out, "Trace:");
+   if (truncated)
+      fprintf(out, "%s (truncated at offset %llu)\n", trace_name,
+              (unsigned long long)off);
+   else
+      fprintf(out, "%s (complete)\n", trace_name);
+
+   label(out, "Instructions:");
+   ml_format_count(a, sizeof a, s->instructions);
+   fprintf(out, "%s\n", a);
+
+   label(out, "Peak heap:");
+   ml_format_bytes(a, sizeof a, s->peak_heap, f);
+   ml_format_count(b, sizeof b, s->peak_time);
+   fprintf(out, "%s at instruction %s\n", a, b);
+
+   label(out, "Allocations:");
+   ml_format_count(a, sizeof a, s->n_allocs);
+   ml_format_bytes(b, sizeof b, s->bytes_allocated > INT64_MAX ? INT64_MAX
+                   : (int64_t)s->bytes_allocated, f);
+   fprintf(out, "%s (%s allocated)\n", a, b);
+
+   label(out, "Frees:");
+   ml_format_count(a, sizeof a, s->n_frees);
+   fprintf(out, "%s\n", a);
+
+   /* a cut trace did not exit: what is live is live at the cut */
+   label(out, truncated ? "Live at cut:" : "Leaked at exit:");
+   ml_format_bytes(a, sizeof a, s->leaked_bytes > INT64_MAX ? INT64_MAX
+                   : (int64_t)s->leaked_bytes, f);
+   ml_format_count(b, sizeof b, s->leaked_blocks);
+   fprintf(out, "%s in %s block%s\n", a, b, s->leaked_blocks == 1 ? "" : "s");
+
+   if (s->inherited_blocks) {     /* forked child: blocks of the parent */
+      label(out, "Inherited:");
+      ml_format_bytes(a, sizeof a, s->inherited_bytes > INT64_MAX ? INT64_MAX
+                      : (int64_t)s->inherited_bytes, f);
+      ml_format_count(b, sizeof b, s->inherited_blocks);
+      fprintf(out, "%s in %s block%s from the parent\n", a, b,
+              s->inherited_blocks == 1 ? "" : "s");
+   }
+
+   label(out, "Stacks cut:");
+   ml_format_count(a, sizeof a, s->cut_allocs);
+   ml_format_count(b, sizeof b, s->n_allocs);
+   fprintf(out, "%s of %s allocations (depth %llu)\n", a, b,
+           (unsigned long long)h->depth);
+   return ferror(out) ? ML_EIO : 0;
+}
+
+/*--- one function ----------------------------------------------------*/
+
+static void fill_row(ml_row *row, const ml_line_stats *ls,
+                     const ml_source_file *sf, uint32_t line)
+{
+   memset(row, 0, sizeof *row);
+   row->line = line;
+   if (ls && (ls->entries > 0 || ls->n_events > 0 || ls->increment != 0)) {
+      row->has_numbers = 1;
+      row->mem_usage = ls->mem_usage;
+      row->increment = ls->increment;
+      row->occurrences = ls->entries;
+      row->has_occurrences = ls->has_record;
+   }
+   if (sf)
+      row->text = ml_source_line(sf, line, &row->text_len);
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+   const ml_row *x = a, *y = b;
+   return x->line < y->line ? -1 : x->line > y->line;
+}
+
+int ml_report_function(FILE *out, const ml_reader *r, const ml_model *m,
+                       ml_source *src, const ml_func_stats *fn,
+                       const ml_fmt *f, ml_err *err)
+{
+   const char *path = ml_reader_string(r, fn->file, NULL);
+   ml_file_facts facts;
+   int has_facts = ml_model_file_facts(m, fn->file, &facts);
+   const ml_source_file *sf = NULL;
+   if (src) {
+      sf = ml_source_get(src, path, has_facts ? &facts : NULL, err);
+      if (!sf)
+         return ML_ENOMEM;
+   }
+   int found = sf && ml_source_found(sf);
+   uint32_t first = fn->first_line, last = fn->last_line;
+   if (found)
+      last = ml_source_function_end(sf, last);
+
+   char *notes_buf[3];
+   const char *notes[3];
+   size_t nnotes = 0;
+   int rc = ML_ENOMEM;
+   ml_row *rows = NULL;
+   memset(notes_buf, 0, sizeof notes_buf);
+   if (!found) {
+      if (asprintf(&notes_buf[nnotes], "(source not found: %s)", path) < 0) {
+         notes_buf[nnotes] = NULL;
+         goto out;
+      }
+      notes[nnotes] = notes_buf[nnotes];
+      nnotes++;
+   } else if (ml_source_changed(sf)) {
+      notes[nnotes++] = "(source changed since the run)";
+   }
+
+   uint64_t span = (uint64_t)last - first + 1;
+   size_t nrows = 0;
+   if (span <= SPARSE_LINES) {
+      rows = malloc((size_t)span * sizeof *rows);
+      if (!rows)
+         goto out;
+      for (uint32_t l = first;; l++) {
+         fill_row(&rows[nrows++], ml_model_line(m, fn->fn, fn->file, l),
+                  found ? sf : NULL, l);
+         if (l == last)
+            break;
+      }
+   } else {
+      /* the source range is no guide: list the model's lines of this
+         function that have data, in line order */
+      notes[nnotes++] = "(function spans too many lines: only lines with "
+                        "data are shown)";
+      size_t cap = 0;
+      for (size_t i = 0; i < ml_model_nlines(m); i++) {
+         const ml_line_stats *ls = ml_model_line_at(m, i);
+         if (ls->fn != fn->fn || ls->file != fn->file ||
+             !(ls->has_record || ls->n_events) ||
+             ls->line < first || ls->line > last)
+            continue;
+         if (nrows == cap) {
+            cap = cap ? cap * 2 : 64;
+            ml_row *nr = realloc(rows, cap * sizeof *rows);
+            if (!nr)
+               goto out;
+            rows = nr;
+         }
+         fill_row(&rows[nrows++], ls, found ? sf : NULL, ls->line);
+      }
+      if (nrows > 1)
+         qsort(rows, nrows, sizeof *rows, row_cmp);
+   }
+   ml_table t = { path, notes, nnotes, rows, nrows };
+   rc = ml_report_table(out, &t, f);
+   if (rc)
+      ml_err_set(err, rc, "write error");
+   else
+      rc = 0;
+out:
+   if (rc == ML_ENOMEM)
+      ml_err_set(err, rc, "out of memory");
+   free(rows);
+   free(notes_buf[0]);
+   return rc;
+}

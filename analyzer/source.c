@@ -1,0 +1,356 @@
+/* source.c -- source file resolution, reading and change detection
+   (source.h).  Workload: a handful of files per report, each read once
+   and split into lines; resolution tries a short list of candidate paths
+   built from the --substitute-path and --source-dir rules. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hash.h"
+#include "source.h"
+
+#define MAX_SOURCE_BYTES ((off_t)1 << 30)   /* larger files: not read */
+#define BRACE_LOOKAHEAD  2000u
+
+struct ml_source_file {
+   char     *recorded;    /* the key */
+   char     *resolved;    /* NULL when not found */
+   char     *text;        /* whole contents, NUL-terminated */
+   size_t   *starts;      /* nlines + 1 offsets: line i is text[starts[i-1],
+                             starts[i]) minus its newline */
+   uint32_t  nlines;
+   int       changed;
+};
+
+typedef struct subst { char *old, *new_; } subst;
+
+struct ml_source {
+   char  **dirs;     size_t ndirs;
+   subst  *substs;   size_t nsubsts;
+   ml_source_file **files; size_t nfiles;
+};
+
+static int nomem(ml_err *err)
+{
+   return ml_err_set(err, ML_ENOMEM, "out of memory");
+}
+
+ml_source *ml_source_new(ml_err *err)
+{
+   ml_source *s = calloc(1, sizeof *s);
+   if (!s)
+      nomem(err);
+   return s;
+}
+
+static void file_free(ml_source_file *f)
+{
+   if (!f)
+      return;
+   free(f->recorded);
+   free(f->resolved);
+   free(f->text);
+   free(f->starts);
+   free(f);
+}
+
+void ml_source_free(ml_source *s)
+{
+   if (!s)
+      return;
+   for (size_t i = 0; i < s->ndirs; i++)
+      free(s->dirs[i]);
+   free(s->dirs);
+   for (size_t i = 0; i < s->nsubsts; i++) {
+      free(s->substs[i].old);
+      free(s->substs[i].new_);
+   }
+   free(s->substs);
+   for (size_t i = 0; i < s->nfiles; i++)
+      file_free(s->files[i]);
+   free(s->files);
+   free(s);
+}
+
+int ml_source_add_dir(ml_source *s, const char *dir, ml_err *err)
+{
+   char **nd = realloc(s->dirs, (s->ndirs + 1) * sizeof *nd);
+   if (!nd)
+      return nomem(err);
+   s->dirs = nd;
+   if (!(nd[s->ndirs] = strdup(dir)))
+      return nomem(err);
+   s->ndirs++;
+   return 0;
+}
+
+int ml_source_add_subst(ml_source *s, const char *rule, ml_err *err)
+{
+   const char *eq = strchr(rule, '=');
+   if (!eq || eq == rule)
+      return ml_err_set(err, ML_EINVAL,
+                        "--substitute-path: expected OLD=NEW, got '%s'",
+                        rule);
+   subst *ns = realloc(s->substs, (s->nsubsts + 1) * sizeof *ns);
+   if (!ns)
+      return nomem(err);
+   s->substs = ns;
+   subst *r = &ns[s->nsubsts];
+   r->old = strndup(rule, (size_t)(eq - rule));
+   r->new_ = strdup(eq + 1);
+   if (!r->old || !r->new_) {
+      free(r->old);
+      free(r->new_);
+      return nomem(err);
+   }
+   /* "OLD/" and "OLD" mean the same prefix */
+   size_t n = strlen(r->old);
+   if (n > 1 && r->old[n - 1] == '/')
+      r->old[n - 1] = '\0';
+   s->nsubsts++;
+   return 0;
+}
+
+/*--- reading ---------------------------------------------------------*/
+
+/* Reads a regular file whole.  Returns 0, ML_EIO (not a regular file,
+   unreadable, too large) or ML_ENOMEM. */
+static int slurp(const char *path, char **text, size_t *n, struct stat *st)
+{
+   FILE *fp = fopen(path, "rb");
+   if (!fp)
+      return ML_EIO;
+   int rc = ML_EIO;
+   char *buf = NULL;
+   if (fstat(fileno(fp), st) || !S_ISREG(st->st_mode) ||
+       st->st_size > MAX_SOURCE_BYTES)
+      goto out;
+   size_t cap = (size_t)st->st_size + 1, len = 0;
+   buf = malloc(cap);
+   if (!buf) {
+      rc = ML_ENOMEM;
+      goto out;
+   }
+   for (;;) {                     /* the file may grow while we read */
+      len += fread(buf + len, 1, cap - 1 - len, fp);
+      if (len < cap - 1 || (off_t)cap > MAX_SOURCE_BYTES)
+         break;
+      char *nb = realloc(buf, cap * 2);
+      if (!nb) {
+         rc = ML_ENOMEM;
+         goto out;
+      }
+      buf = nb;
+      cap *= 2;
+   }
+   if (ferror(fp))
+      goto out;
+   buf[len] = '\0';
+   *text = buf;
+   *n = len;
+   buf = NULL;
+   rc = 0;
+out:
+   free(buf);
+   fclose(fp);
+   return rc;
+}
+
+int ml_source_hash_file(const char *path, uint64_t *hash)
+{
+   FILE *fp = fopen(path, "rb");
+   if (!fp)
+      return ML_EIO;
+   unsigned char buf[65536];
+   uint64_t h = ML_FNV1A64_INIT;
+   size_t n;
+   while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
+      h = ml_fnv1a64(buf, n, h);
+   int bad = ferror(fp);
+   fclose(fp);
+   if (bad)
+      return ML_EIO;
+   *hash = h;
+   return 0;
+}
+
+static int split_lines(ml_source_file *f, size_t n)
+{
+   size_t count = 0;
+   for (size_t i = 0; i < n; i++)
+      count += f->text[i] == '\n';
+   if (n > 0 && f->text[n - 1] != '\n')
+      count++;                    /* last line without a newline */
+   if (count >= UINT32_MAX)
+      count = UINT32_MAX - 1;
+   f->starts = malloc((count + 1) * sizeof *f->starts);
+   if (!f->starts)
+      return ML_ENOMEM;
+   size_t k = 0;
+   f->starts[0] = 0;
+   for (size_t i = 0; i < n && k < count; i++)
+      if (f->text[i] == '\n')
+         f->starts[++k] = i + 1;
+   if (k < count)
+      f->starts[++k] = n;
+   f->nlines = (uint32_t)count;
+   return 0;
+}
+
+/* Tries one candidate.  Returns 1 found, 0 not, ML_ENOMEM. */
+static int try_path(ml_source_file *f, const char *cand,
+                    const ml_file_facts *facts)
+{
+   char *text;
+   size_t n;
+   struct stat st;
+   int rc = slurp(cand, &text, &n, &st);
+   if (rc == ML_EIO)
+      return 0;
+   if (rc)
+      return rc;
+   f->text = text;
+   if (!(f->resolved = strdup(cand)) || split_lines(f, n))
+      return ML_ENOMEM;
+   if (facts) {
+      if ((uint64_t)n != facts->size)
+         f->changed = 1;
+      else if (facts->hash != 0)
+         f->changed = ml_fnv1a64(text, n, ML_FNV1A64_INIT) != facts->hash;
+      else
+         f->changed = (uint64_t)st.st_mtime != facts->mtime;
+   }
+   return 1;
+}
+
+static char *join(const char *dir, const char *rest)
+{
+   char *p;
+   size_t dl = strlen(dir);
+   int slash = dl > 0 && dir[dl - 1] == '/';
+   if (asprintf(&p, "%s%s%s", dir, slash ? "" : "/", rest) < 0)
+      return NULL;
+   return p;
+}
+
+/* Runs the search of source.h; returns 1 found, 0 not, ML_ENOMEM. */
+static int resolve(const ml_source *s, ml_source_file *f, const char *path,
+                   const ml_file_facts *facts)
+{
+   int rc;
+   for (size_t i = 0; i < s->nsubsts; i++) {
+      const subst *r = &s->substs[i];
+      size_t ol = strlen(r->old);
+      if (strncmp(path, r->old, ol) != 0 ||
+          (path[ol] != '/' && path[ol] != '\0' && r->old[ol - 1] != '/'))
+         continue;
+      char *cand;
+      if (asprintf(&cand, "%s%s", r->new_, path + ol) < 0)
+         return ML_ENOMEM;
+      rc = try_path(f, cand, facts);
+      free(cand);
+      if (rc)
+         return rc;
+   }
+   if ((rc = try_path(f, path, facts)))
+      return rc;
+   for (size_t d = 0; d < s->ndirs; d++) {
+      const char *dir = s->dirs[d];
+      if (path[0] != '/') {
+         char *cand = join(dir, path);
+         if (!cand)
+            return ML_ENOMEM;
+         rc = try_path(f, cand, facts);
+         free(cand);
+         if (rc)
+            return rc;
+      }
+      for (const char *p = strchr(path, '/'); p; p = strchr(p + 1, '/')) {
+         if (p[1] == '\0')
+            break;
+         char *cand = join(dir, p + 1);
+         if (!cand)
+            return ML_ENOMEM;
+         rc = try_path(f, cand, facts);
+         free(cand);
+         if (rc)
+            return rc;
+      }
+   }
+   return 0;
+}
+
+const ml_source_file *ml_source_get(ml_source *s, const char *path,
+                                    const ml_file_facts *facts,
+                                    ml_err *err)
+{
+   for (size_t i = 0; i < s->nfiles; i++)
+      if (strcmp(s->files[i]->recorded, path) == 0)
+         return s->files[i];
+   ml_source_file **nf = realloc(s->files, (s->nfiles + 1) * sizeof *nf);
+   if (!nf) {
+      nomem(err);
+      return NULL;
+   }
+   s->files = nf;
+   ml_source_file *f = calloc(1, sizeof *f);
+   if (!f || !(f->recorded = strdup(path)) ||
+       resolve(s, f, path, facts) < 0) {
+      file_free(f);
+      nomem(err);
+      return NULL;
+   }
+   s->files[s->nfiles++] = f;
+   return f;
+}
+
+int ml_source_found(const ml_source_file *f)
+{
+   return f->resolved != NULL;
+}
+
+const char *ml_source_resolved(const ml_source_file *f)
+{
+   return f->resolved;
+}
+
+int ml_source_changed(const ml_source_file *f)
+{
+   return f->changed;
+}
+
+uint32_t ml_source_nlines(const ml_source_file *f)
+{
+   return f->nlines;
+}
+
+const char *ml_source_line(const ml_source_file *f, uint32_t n,
+                           size_t *len)
+{
+   if (n == 0 || n > f->nlines)
+      return NULL;
+   size_t a = f->starts[n - 1], b = f->starts[n];
+   if (b > a && f->text[b - 1] == '\n')
+      b--;
+   if (b > a && f->text[b - 1] == '\r')
+      b--;
+   *len = b - a;
+   return f->text + a;
+}
+
+uint32_t ml_source_function_end(const ml_source_file *f, uint32_t last)
+{
+   size_t len;
+   const char *t = ml_source_line(f, last, &len);
+   if (!t || (len > 0 && t[0] == '}'))
+      return last;
+   for (uint32_t n = last + 1; n <= f->nlines && n - last <= BRACE_LOOKAHEAD;
+        n++) {
+      t = ml_source_line(f, n, &len);
+      if (len > 0 && t[0] == '}')
+         return n;
+   }
+   return last;
+}

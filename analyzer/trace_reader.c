@@ -1,0 +1,959 @@
+/* trace_reader.c -- streaming, validating reader of memline traces.
+
+   Implements trace_reader.h for the format in vg-tool/ml_trace.h.  The
+   workload is a trace of up to tens of millions of fixed-schema event
+   records (ALLOC/FREE, a few bytes each) interleaved with table records;
+   the reader decodes them from a 1 MiB window that is refilled with
+   read(2), so memory never depends on the number of events.
+
+   Every untrusted byte passes through the cursor functions below (cur_u,
+   cur_id, cur_str): they bound each field by the window (fixed-schema
+   records, where running out means the trace was cut) or by the record's
+   payload (length-prefixed records, where running out means corruption).
+   Tables only grow by records actually read, so their size is bounded by
+   the file size; nothing is allocated from a length field before the
+   bytes it announces have arrived. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hash.h"
+#include "ml_trace.h"
+#include "trace_reader.h"
+
+#define WIN_CAP      ((size_t)1 << 20)  /* read window (fd mode) */
+#define FIXED_MAX    (1 + 4 * ML_MAX_VARINT_LEN)  /* longest fixed record */
+#define RD_TRUNC     (-100)  /* internal: the input ends inside a record */
+
+typedef struct str_ent {
+   size_t   off;     /* into sbytes; the bytes are NUL-terminated there */
+   uint32_t len;
+   uint32_t canon;   /* smallest id with the same bytes (may be itself) */
+} str_ent;
+
+typedef struct loc_ent {
+   uint64_t ip, flags;
+   size_t   first;   /* index of its first frame in frames[] */
+   uint32_t n;       /* 1..ML_MAX_FRAMES */
+} loc_ent;
+
+typedef struct stack_ent {
+   uint32_t parent;  /* 0 or an earlier stack id */
+   uint32_t loc;     /* 0 ("frames cut", then parent == 0) or a loc id */
+} stack_ent;
+
+struct ml_reader {
+   char *path;                 /* for messages */
+
+   /* Input window: bytes [0, len) of win are file offsets
+      [win_off, win_off + len); pos is the next unread byte. */
+   int            fd;          /* -1 when reading from memory */
+   const uint8_t *win;         /* buf (fd mode) or the caller's data */
+   uint8_t       *buf;         /* owned, WIN_CAP bytes (fd mode) */
+   size_t         cap, pos, len;
+   uint64_t       win_off;
+   int            eof;         /* nothing beyond len */
+   uint8_t       *scratch;     /* a payload larger than the window */
+   size_t         scratch_cap;
+
+   int      failed;            /* sticky error code (0 = none) */
+   ml_err   err;
+   ml_end   end;
+   uint64_t end_off;
+   int      trailer_seen;
+   uint64_t now;               /* sum of all dt so far */
+   uint64_t events;
+
+   ml_header hdr;
+   char     *hdr_arena;        /* every header string, NUL-terminated */
+   char    **hdr_argv, **hdr_opts;
+
+   /* STRING table: id i is strs[i - 1]. */
+   char    *sbytes;
+   size_t   sbytes_len, sbytes_cap;
+   str_ent *strs;
+   uint32_t nstr;
+   size_t   str_cap;
+   ml_idx   str_idx;           /* content -> id, first id per content */
+
+   /* LOC table: id i is locs[i - 1]; frames hold canonical string ids. */
+   loc_ent  *locs;
+   uint32_t  nloc;
+   size_t    loc_cap;
+   ml_frame *frames;
+   size_t    nframes, frames_cap;
+
+   /* STACK table: id i is stacks[i - 1]. */
+   stack_ent *stacks;
+   uint32_t   nstack;
+   size_t     stack_cap;
+};
+
+/*--- errors ----------------------------------------------------------*/
+
+static int fail(ml_reader *r, int code, uint64_t off, const char *fmt, ...)
+   __attribute__((format(printf, 4, 5)));
+
+static int fail(ml_reader *r, int code, uint64_t off, const char *fmt, ...)
+{
+   char reason[ML_ERR_MAX / 2];
+   va_list ap;
+   va_start(ap, fmt);
+   vsnprintf(reason, sizeof reason, fmt, ap);
+   va_end(ap);
+   ml_err_set(&r->err, code, "%s:%llu: %s", r->path,
+              (unsigned long long)off, reason);
+   r->failed = code;
+   return code;
+}
+
+static int nomem(ml_reader *r)
+{
+   r->failed = ML_ENOMEM;
+   return ml_err_set(&r->err, ML_ENOMEM, "%s: out of memory", r->path);
+}
+
+/* Grows *p (an array of elem-sized items with capacity *cap) to hold at
+   least need items.  Returns 0 or ML_ENOMEM (array unchanged). */
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+   if (need <= *cap)
+      return 0;
+   size_t ncap = *cap ? *cap : 16;
+   while (ncap < need) {
+      if (ncap > SIZE_MAX / 2 / elem)
+         return ML_ENOMEM;
+      ncap *= 2;
+   }
+   void *np = realloc(*p, ncap * elem);
+   if (!np)
+      return ML_ENOMEM;
+   *p = np;
+   *cap = ncap;
+   return 0;
+}
+
+/*--- the input window ------------------------------------------------*/
+
+static uint64_t cur_offset(const ml_reader *r)
+{
+   return r->win_off + r->pos;
+}
+
+/* Makes at least need unread bytes available in the window, unless the
+   input ends first (need <= cap).  Returns 0 or ML_EIO. */
+static int fill(ml_reader *r, size_t need)
+{
+   if (r->len - r->pos >= need || r->eof)
+      return 0;
+   if (r->pos > 0) {
+      memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+      r->win_off += r->pos;
+      r->len -= r->pos;
+      r->pos = 0;
+   }
+   while (r->len < need && !r->eof) {
+      ssize_t n = read(r->fd, r->buf + r->len, r->cap - r->len);
+      if (n < 0) {
+         if (errno == EINTR)
+            continue;
+         r->failed = ML_EIO;
+         return ml_err_set(&r->err, ML_EIO, "%s: %s", r->path,
+                           strerror(errno));
+      }
+      if (n == 0)
+         r->eof = 1;
+      r->len += (size_t)n;
+   }
+   return 0;
+}
+
+/* Consumes n bytes without looking at them.  Returns 0, RD_TRUNC when
+   the input ends first, or ML_EIO. */
+static int skip_bytes(ml_reader *r, uint64_t n)
+{
+   while (n > 0) {
+      if (r->pos == r->len) {
+         int rc = fill(r, 1);
+         if (rc)
+            return rc;
+         if (r->pos == r->len)
+            return RD_TRUNC;
+      }
+      size_t take = r->len - r->pos;
+      if (take > n)
+         take = (size_t)n;
+      r->pos += take;
+      n -= take;
+   }
+   return 0;
+}
+
+/* The payload of a length-prefixed record whose tag and length occupy
+   hdr_len bytes at pos: makes its plen bytes contiguous, consumes the
+   whole record and returns them in *out (valid until the next read).
+   Returns 0, RD_TRUNC, ML_EIO or ML_ENOMEM.  A payload larger than the
+   window is gathered into scratch, grown only as bytes arrive. */
+static int take_payload(ml_reader *r, size_t hdr_len, size_t plen,
+                        const uint8_t **out)
+{
+   int rc;
+   if (hdr_len + plen <= r->cap) {
+      if ((rc = fill(r, hdr_len + plen)))
+         return rc;
+      if (r->len - r->pos < hdr_len + plen)
+         return RD_TRUNC;
+      *out = r->win + r->pos + hdr_len;
+      r->pos += hdr_len + plen;
+      return 0;
+   }
+   if (r->fd < 0)                 /* memory mode: the window is all */
+      return RD_TRUNC;
+   r->pos += hdr_len;
+   size_t have = 0;
+   while (have < plen) {
+      if (r->pos == r->len) {
+         if ((rc = fill(r, 1)))
+            return rc;
+         if (r->pos == r->len)
+            return RD_TRUNC;
+      }
+      size_t take = r->len - r->pos;
+      if (take > plen - have)
+         take = plen - have;
+      if (have + take > r->scratch_cap) {
+         size_t want = r->scratch_cap ? r->scratch_cap * 2 : WIN_CAP;
+         while (want < have + take)
+            want *= 2;
+         if (want > plen)
+            want = plen;
+         uint8_t *ns = realloc(r->scratch, want);
+         if (!ns)
+            return nomem(r);
+         r->scratch = ns;
+         r->scratch_cap = want;
+      }
+      memcpy(r->scratch + have, r->win + r->pos, take);
+      have += take;
+      r->pos += take;
+   }
+   *out = r->scratch;
+   return 0;
+}
+
+/*--- the checked door: cursors over a record -------------------------*/
+
+typedef struct cur {
+   ml_reader     *r;
+   const uint8_t *base, *p, *end;
+   uint64_t       base_off;    /* file offset of base */
+   int            in_payload;  /* running out is corruption, not a cut */
+   const char    *rec;         /* record name for messages */
+} cur;
+
+static uint64_t cur_off(const cur *c)
+{
+   return c->base_off + (uint64_t)(c->p - c->base);
+}
+
+/* Reads one varint field.  Returns 0, RD_TRUNC (fixed record cut by the
+   end of input) or ML_ECORRUPT. */
+static int cur_u_slow(cur *c, uint64_t *v, const char *field);
+
+static inline __attribute__((always_inline))
+int cur_u(cur *c, uint64_t *v, const char *field)
+{
+   if (c->end - c->p >= ML_MAX_VARINT_LEN) {
+      /* fast path: ten bytes are there, no bounds check per byte */
+      const uint8_t *p = c->p;
+      uint64_t x = p[0];
+      if (x < 0x80) {
+         c->p = p + 1;
+         *v = x;
+         return 0;
+      }
+      x &= 0x7f;
+      for (int i = 1; i < ML_MAX_VARINT_LEN - 1; i++) {
+         uint64_t b = p[i];
+         x |= (b & 0x7f) << (7 * i);
+         if (b < 0x80) {
+            c->p = p + i + 1;
+            *v = x;
+            return 0;
+         }
+      }
+      /* tenth byte: the checked decoder reports overlong input */
+   }
+   return cur_u_slow(c, v, field);
+}
+
+static int cur_u_slow(cur *c, uint64_t *v, const char *field)
+{
+   unsigned long long x;
+   int n = ml_get_uvarint(c->p, c->end, &x);
+   if (n < 0)
+      return fail(c->r, ML_ECORRUPT, cur_off(c),
+                  "overlong varint (%s %s)", c->rec, field);
+   if (n == 0) {
+      if (!c->in_payload)
+         return RD_TRUNC;
+      return fail(c->r, ML_ECORRUPT, cur_off(c),
+                  "%s record: %s runs past the end of its payload",
+                  c->rec, field);
+   }
+   c->p += n;
+   *v = x;
+   return 0;
+}
+
+/* Reads an id field that must be 0 (when zero_ok) or <= defined.  kind
+   names the table in messages ("string", "loc", "stack"). */
+static inline int cur_id(cur *c, uint32_t *id, uint32_t defined, int zero_ok,
+                  const char *kind, const char *field)
+{
+   uint64_t off = cur_off(c), v;
+   int rc = cur_u(c, &v, field);
+   if (rc)
+      return rc;
+   if (v == 0 && !zero_ok)
+      return fail(c->r, ML_ECORRUPT, off, "%s record: %s id 0 not allowed",
+                  c->rec, kind);
+   if (v > defined)
+      return fail(c->r, ML_ECORRUPT, off, "%s id %llu not defined", kind,
+                  (unsigned long long)v);
+   *id = (uint32_t)v;
+   return 0;
+}
+
+/* A string id, canonicalised. */
+static int cur_str_id(cur *c, uint32_t *id, const char *field)
+{
+   int rc = cur_id(c, id, c->r->nstr, 1, "string", field);
+   if (rc == 0 && *id)
+      *id = c->r->strs[*id - 1].canon;
+   return rc;
+}
+
+/* A line number (must fit 32 bits). */
+static int cur_line(cur *c, uint32_t *line)
+{
+   uint64_t off = cur_off(c), v;
+   int rc = cur_u(c, &v, "line");
+   if (rc)
+      return rc;
+   if (v > UINT32_MAX)
+      return fail(c->r, ML_ECORRUPT, off, "line number %llu out of range",
+                  (unsigned long long)v);
+   *line = (uint32_t)v;
+   return 0;
+}
+
+/* An inline string (length, bytes) inside a payload. */
+static int cur_str(cur *c, const uint8_t **s, size_t *n, const char *field)
+{
+   uint64_t off = cur_off(c), len;
+   int rc = cur_u(c, &len, field);
+   if (rc)
+      return rc;
+   if (len > (uint64_t)(c->end - c->p))
+      return fail(c->r, ML_ECORRUPT, off,
+                  "%s record: %s string length %llu past the end of its "
+                  "payload", c->rec, field, (unsigned long long)len);
+   *s = c->p;
+   *n = (size_t)len;
+   c->p += len;
+   return 0;
+}
+
+/* now + dt, refusing to wrap. */
+static int add_dt(cur *c, uint64_t off, uint64_t dt, uint64_t *now)
+{
+   if (dt > UINT64_MAX - c->r->now)
+      return fail(c->r, ML_ECORRUPT, off,
+                  "instruction counter overflows 64 bits");
+   *now = c->r->now + dt;
+   return 0;
+}
+
+/*--- tables ----------------------------------------------------------*/
+
+typedef struct str_key { const uint8_t *p; size_t n; } str_key;
+
+static int str_eq(const void *ctx, uint32_t id, const void *key)
+{
+   const ml_reader *r = ctx;
+   const str_key *k = key;
+   const str_ent *e = &r->strs[id - 1];
+   return e->len == k->n && memcmp(r->sbytes + e->off, k->p, k->n) == 0;
+}
+
+static int add_string(ml_reader *r, const uint8_t *p, size_t n,
+                      uint64_t off)
+{
+   if (r->nstr == UINT32_MAX - 1)
+      return fail(r, ML_ECORRUPT, off, "too many STRING records");
+   if (n > UINT32_MAX)
+      return fail(r, ML_ECORRUPT, off, "string too long");
+   if (grow((void **)&r->strs, &r->str_cap, (size_t)r->nstr + 1,
+            sizeof *r->strs) ||
+       grow((void **)&r->sbytes, &r->sbytes_cap, r->sbytes_len + n + 1, 1))
+      return nomem(r);
+   uint32_t id = r->nstr + 1;
+   str_ent *e = &r->strs[id - 1];
+   e->off = r->sbytes_len;
+   e->len = (uint32_t)n;
+   if (n)
+      memcpy(r->sbytes + e->off, p, n);
+   r->sbytes[e->off + n] = '\0';
+   r->sbytes_len += n + 1;
+   r->nstr = id;
+
+   str_key k = { p, n };
+   uint64_t h = ml_hash_bytes(p, n);
+   uint32_t prev = ml_idx_find(&r->str_idx, h, &k, str_eq, r);
+   if (prev) {
+      e->canon = prev;
+   } else {
+      e->canon = id;
+      if (ml_idx_insert(&r->str_idx, h, id))
+         return nomem(r);
+   }
+   return 0;
+}
+
+/*--- records ---------------------------------------------------------*/
+
+static int parse_header(ml_reader *r, cur *c)
+{
+   uint64_t v[5], version;
+   static const char *const names[5] = {
+      "ptr_size", "page_size", "pid", "ppid", "start_time" };
+   int rc;
+   if ((rc = cur_u(c, &version, "version")))
+      return rc;
+   if (version != ML_TRACE_VERSION)
+      return fail(r, ML_ECORRUPT, c->base_off,
+                  "unsupported trace format version %llu (this "
+                  "memline-report reads version %d)",
+                  (unsigned long long)version, ML_TRACE_VERSION);
+   r->hdr.version = version;
+   for (int i = 0; i < 5; i++) {
+      if ((rc = cur_u(c, &v[i], names[i])))
+         return rc;
+      if (i == 0 && v[0] != 4 && v[0] != 8)
+         return fail(r, ML_ECORRUPT, c->base_off,
+                     "unsupported pointer size %llu in HEADER",
+                     (unsigned long long)v[0]);
+   }
+   r->hdr.ptr_size = v[0];
+   r->hdr.page_size = v[1];
+   r->hdr.pid = v[2];
+   r->hdr.ppid = v[3];
+   r->hdr.start_time = v[4];
+
+   /* Every string below fits in the payload, so the arena needs at most
+      payload + one NUL per string (<= payload) bytes. */
+   size_t plen = (size_t)(c->end - c->base);
+   r->hdr_arena = malloc(2 * plen + 2);
+   if (!r->hdr_arena)
+      return nomem(r);
+   size_t used = 0;
+   const uint8_t *s;
+   size_t n;
+#define COPY_STR(dst, field)                                           \
+   do {                                                                \
+      if ((rc = cur_str(c, &s, &n, field)))                            \
+         return rc;                                                    \
+      (dst) = r->hdr_arena + used;                                     \
+      memcpy(r->hdr_arena + used, s, n);                               \
+      r->hdr_arena[used + n] = '\0';                                   \
+      used += n + 1;                                                   \
+   } while (0)
+
+   char *tv, *exe;
+   COPY_STR(tv, "tool_version");
+   COPY_STR(exe, "exe");
+   r->hdr.tool_version = tv;
+   r->hdr.exe = exe;
+
+   for (int pass = 0; pass < 2; pass++) {
+      const char *what = pass ? "nopts" : "argc";
+      uint64_t off = cur_off(c), cnt;
+      if ((rc = cur_u(c, &cnt, what)))
+         return rc;
+      /* each string takes at least its length byte */
+      if (cnt > (uint64_t)(c->end - c->p))
+         return fail(r, ML_ECORRUPT, off,
+                     "HEADER record: %s %llu past the end of its payload",
+                     what, (unsigned long long)cnt);
+      char **arr = calloc(cnt ? (size_t)cnt : 1, sizeof *arr);
+      if (!arr)
+         return nomem(r);
+      if (pass) {
+         r->hdr_opts = arr;
+         r->hdr.nopts = (uint32_t)cnt;
+         r->hdr.opts = (const char *const *)arr;
+      } else {
+         r->hdr_argv = arr;
+         r->hdr.argc = (uint32_t)cnt;
+         r->hdr.argv = (const char *const *)arr;
+      }
+      for (uint64_t i = 0; i < cnt; i++)
+         COPY_STR(arr[i], pass ? "option" : "argv");
+   }
+#undef COPY_STR
+   if ((rc = cur_u(c, &r->hdr.depth, "depth")) ||
+       (rc = cur_u(c, &r->hdr.flags, "flags")))
+      return rc;
+   if (c->p < c->end && (rc = cur_u(c, &r->hdr.inherited, "inherited")))
+      return rc;
+   return 0;                      /* trailing bytes: future fields */
+}
+
+static int parse_loc(ml_reader *r, cur *c, ml_record *rec)
+{
+   uint64_t ip, flags, n;
+   int rc;
+   if ((rc = cur_u(c, &ip, "ip")) || (rc = cur_u(c, &flags, "flags")))
+      return rc;
+   uint64_t off = cur_off(c);
+   if ((rc = cur_u(c, &n, "nframes")))
+      return rc;
+   if (n == 0 || n > ML_MAX_FRAMES)
+      return fail(r, ML_ECORRUPT, off,
+                  "LOC record: frame count %llu not in 1..%u",
+                  (unsigned long long)n, ML_MAX_FRAMES);
+   if (r->nloc == UINT32_MAX - 1)
+      return fail(r, ML_ECORRUPT, rec->offset, "too many LOC records");
+   if (grow((void **)&r->frames, &r->frames_cap, r->nframes + n,
+            sizeof *r->frames) ||
+       grow((void **)&r->locs, &r->loc_cap, (size_t)r->nloc + 1,
+            sizeof *r->locs))
+      return nomem(r);
+   ml_frame *f = &r->frames[r->nframes];
+   for (uint64_t i = 0; i < n; i++) {
+      if ((rc = cur_str_id(c, &f[i].fn, "function")) ||
+          (rc = cur_str_id(c, &f[i].file, "file")) ||
+          (rc = cur_line(c, &f[i].line)))
+         return rc;
+   }
+   loc_ent *e = &r->locs[r->nloc];
+   e->ip = ip;
+   e->flags = flags;
+   e->first = r->nframes;
+   e->n = (uint32_t)n;
+   r->nframes += n;
+   rec->u.def.id = ++r->nloc;
+   return 0;
+}
+
+/* Decodes the payload of a length-prefixed record (tag known). */
+static int parse_payload(ml_reader *r, int tag, cur *c, ml_record *rec)
+{
+   int rc;
+   switch (tag) {
+   case ML_TAG_HEADER:
+      return fail(r, ML_ECORRUPT, rec->offset, "second HEADER record");
+   case ML_TAG_STRING:
+      rec->kind = ML_REC_STRING;
+      if ((rc = add_string(r, c->p, (size_t)(c->end - c->p), rec->offset)))
+         return rc;
+      rec->u.def.id = r->nstr;
+      return 0;
+   case ML_TAG_LOC:
+      rec->kind = ML_REC_LOC;
+      return parse_loc(r, c, rec);
+   case ML_TAG_LINE:
+      rec->kind = ML_REC_LINE;
+      if ((rc = cur_str_id(c, &rec->u.line.fn, "function")) ||
+          (rc = cur_str_id(c, &rec->u.line.file, "file")) ||
+          (rc = cur_line(c, &rec->u.line.line)) ||
+          (rc = cur_u(c, &rec->u.line.entries, "entries")) ||
+          (rc = cur_u(c, &rec->u.line.hw_heap, "hw_heap_at_entry")))
+         return rc;
+      return 0;
+   case ML_TAG_FILE:
+      rec->kind = ML_REC_FILE;
+      if ((rc = cur_str_id(c, &rec->u.file.path, "path")) ||
+          (rc = cur_u(c, &rec->u.file.f.size, "size")) ||
+          (rc = cur_u(c, &rec->u.file.f.mtime, "mtime")) ||
+          (rc = cur_u(c, &rec->u.file.f.hash, "hash")))
+         return rc;
+      return 0;
+   case ML_TAG_MARK: {
+      rec->kind = ML_REC_MARK;
+      uint64_t off = cur_off(c), dt;
+      if ((rc = cur_u(c, &dt, "dt")) ||
+          (rc = cur_str_id(c, &rec->u.mark.name, "name")) ||
+          (rc = add_dt(c, off, dt, &rec->now)))
+         return rc;
+      return 0;
+   }
+   case ML_TAG_TRAILER: {
+      rec->kind = ML_REC_TRAILER;
+      ml_trailer *t = &rec->u.trailer;
+      if ((rc = cur_u(c, &t->total_instructions, "total_instructions")) ||
+          (rc = cur_u(c, &t->n_allocs, "n_allocs")) ||
+          (rc = cur_u(c, &t->n_frees, "n_frees")) ||
+          (rc = cur_u(c, &t->bytes_allocated, "bytes_allocated")) ||
+          (rc = cur_u(c, &t->heap_at_exit, "heap_at_exit")) ||
+          (rc = cur_u(c, &t->peak_heap, "peak_heap")) ||
+          (rc = cur_u(c, &t->exit_kind, "exit_kind")) ||
+          (rc = cur_u(c, &t->exit_code, "exit_code")))
+         return rc;
+      return 0;
+   }
+   }
+   return fail(r, ML_ECORRUPT, rec->offset, "internal: tag 0x%02x", tag);
+}
+
+/* Decodes a fixed-schema record from the window; on success consumes it. */
+static int parse_fixed(ml_reader *r, int tag, ml_record *rec)
+{
+   cur c = { r, r->win + r->pos, r->win + r->pos + 1, r->win + r->len,
+             rec->offset, 0, "" };
+   uint64_t off, dt;
+   int rc;
+   switch (tag) {
+   case ML_TAG_STACK: {
+      c.rec = "STACK";
+      rec->kind = ML_REC_STACK;
+      uint32_t parent = 0, loc = 0;
+      if ((rc = cur_id(&c, &parent, r->nstack, 1, "stack", "parent")))
+         return rc;
+      off = cur_off(&c);
+      if ((rc = cur_id(&c, &loc, r->nloc, 1, "loc", "loc")))
+         return rc;
+      if (loc == 0 && parent != 0)
+         return fail(r, ML_ECORRUPT, off,
+                     "STACK record: frames-cut node (loc 0) has parent %u",
+                     parent);
+      if (r->nstack == UINT32_MAX - 1)
+         return fail(r, ML_ECORRUPT, rec->offset, "too many STACK records");
+      if (grow((void **)&r->stacks, &r->stack_cap, (size_t)r->nstack + 1,
+               sizeof *r->stacks))
+         return nomem(r);
+      r->stacks[r->nstack].parent = parent;
+      r->stacks[r->nstack].loc = loc;
+      rec->u.def.id = ++r->nstack;
+      break;
+   }
+   case ML_TAG_ALLOC:
+   case ML_TAG_FREE:
+      c.rec = tag == ML_TAG_ALLOC ? "ALLOC" : "FREE";
+      rec->kind = tag == ML_TAG_ALLOC ? ML_REC_ALLOC : ML_REC_FREE;
+      off = cur_off(&c);
+      if ((rc = cur_u(&c, &dt, "dt")) ||
+          (rc = cur_id(&c, &rec->u.block.stack, r->nstack, 1, "stack",
+                       "stack")) ||
+          (rc = cur_u(&c, &rec->u.block.size, "size")) ||
+          (rc = cur_u(&c, &rec->u.block.addr, "addr")) ||
+          (rc = add_dt(&c, off, dt, &rec->now)))
+         return rc;
+      r->events++;
+      break;
+   case ML_TAG_THREAD:
+      c.rec = "THREAD";
+      rec->kind = ML_REC_THREAD;
+      if ((rc = cur_u(&c, &rec->u.thread.tid, "tid")))
+         return rc;
+      break;
+   case ML_TAG_TIME:
+      c.rec = "TIME";
+      rec->kind = ML_REC_TIME;
+      off = cur_off(&c);
+      if ((rc = cur_u(&c, &dt, "dt")) ||
+          (rc = cur_u(&c, &rec->u.time.wall_ms, "wall_ms")) ||
+          (rc = add_dt(&c, off, dt, &rec->now)))
+         return rc;
+      break;
+   case ML_TAG_PAGE: {
+      c.rec = "PAGE";
+      rec->kind = ML_REC_PAGE;
+      uint64_t zz;
+      off = cur_off(&c);
+      if ((rc = cur_u(&c, &dt, "dt")) ||
+          (rc = cur_id(&c, &rec->u.page.stack, r->nstack, 1, "stack",
+                       "stack")) ||
+          (rc = cur_u(&c, &rec->u.page.kind, "kind")) ||
+          (rc = cur_u(&c, &zz, "count")) ||
+          (rc = add_dt(&c, off, dt, &rec->now)))
+         return rc;
+      rec->u.page.count = ml_unzigzag(zz);
+      r->events++;
+      break;
+   }
+   default:
+      return fail(r, ML_ECORRUPT, rec->offset, "bad record tag 0x%02x", tag);
+   }
+   r->pos += (size_t)(c.p - c.base);
+   return 0;
+}
+
+/* Reads one record (HEADER included) into rec.  Returns 1, 0 for a
+   skipped unknown record, RD_TRUNC, or a negative error. */
+static int read_record(ml_reader *r, ml_record *rec, int want_header)
+{
+   int rc;
+   if ((rc = fill(r, FIXED_MAX)))
+      return rc;
+   if (r->pos == r->len)
+      return RD_TRUNC;
+   /* no memset: each parser sets every field of its kind (a memset of
+      the whole record costs more than decoding an ALLOC) */
+   rec->offset = cur_offset(r);
+   rec->now = r->now;
+   int tag = r->win[r->pos];
+
+   if (want_header && tag != ML_TAG_HEADER)
+      return fail(r, ML_ECORRUPT, rec->offset,
+                  "first record is not a HEADER (tag 0x%02x)", tag);
+   if (tag < ML_TAG_LEN_PREFIXED) {
+      if ((rc = parse_fixed(r, tag, rec)))
+         return rc;
+      r->now = rec->now;
+      return 1;
+   }
+
+   cur lc = { r, r->win + r->pos, r->win + r->pos + 1, r->win + r->len,
+              rec->offset, 0, "length-prefixed" };
+   uint64_t plen;
+   uint64_t len_off = cur_off(&lc);
+   if ((rc = cur_u(&lc, &plen, "payload length")))
+      return rc;
+   if (plen > ML_MAX_PAYLOAD)
+      return fail(r, ML_ECORRUPT, len_off,
+                  "payload length %llu exceeds the maximum %u",
+                  (unsigned long long)plen, ML_MAX_PAYLOAD);
+   size_t hdr_len = (size_t)(lc.p - lc.base);
+   int known = tag == ML_TAG_HEADER || tag == ML_TAG_STRING ||
+               tag == ML_TAG_LOC || tag == ML_TAG_LINE ||
+               tag == ML_TAG_FILE || tag == ML_TAG_MARK ||
+               tag == ML_TAG_TRAILER;
+   if (!known)
+      return (rc = skip_bytes(r, hdr_len + plen)) ? rc : 0;
+
+   const uint8_t *payload = NULL;
+   if ((rc = take_payload(r, hdr_len, (size_t)plen, &payload)))
+      return rc;
+   static const char *const names[] = {
+      [ML_TAG_HEADER - 0x40] = "HEADER", [ML_TAG_STRING - 0x40] = "STRING",
+      [ML_TAG_LOC - 0x40] = "LOC", [ML_TAG_LINE - 0x40] = "LINE",
+      [ML_TAG_FILE - 0x40] = "FILE", [ML_TAG_MARK - 0x40] = "MARK",
+      [ML_TAG_TRAILER - 0x40] = "TRAILER" };
+   cur c = { r, payload, payload, payload + plen, rec->offset + hdr_len, 1,
+             names[tag - 0x40] };
+   if (tag == ML_TAG_HEADER && want_header)
+      return (rc = parse_header(r, &c)) ? rc : 1;
+   if ((rc = parse_payload(r, tag, &c, rec)))
+      return rc;
+   r->now = rec->now;
+   return 1;
+}
+
+/*--- public API ------------------------------------------------------*/
+
+static ml_reader *new_reader(const char *name, ml_err *err)
+{
+   ml_reader *r = calloc(1, sizeof *r);
+   if (r)
+      r->path = strdup(name);
+   if (!r || !r->path) {
+      free(r);
+      ml_err_set(err, ML_ENOMEM, "%s: out of memory", name);
+      return NULL;
+   }
+   r->fd = -1;
+   return r;
+}
+
+/* Checks the magic and reads the HEADER; on failure frees r. */
+static ml_reader *start(ml_reader *r, ml_err *err)
+{
+   int rc = fill(r, ML_TRACE_MAGIC_LEN);
+   if (rc == 0 && (r->len - r->pos < ML_TRACE_MAGIC_LEN ||
+                   memcmp(r->win + r->pos, ML_TRACE_MAGIC,
+                          ML_TRACE_MAGIC_LEN) != 0))
+      rc = fail(r, ML_ECORRUPT, 0, r->len == 0 ? "empty file, not a "
+                "memline trace" : "not a memline trace (bad magic)");
+   if (rc == 0) {
+      r->pos += ML_TRACE_MAGIC_LEN;
+      ml_record rec;
+      rc = read_record(r, &rec, 1);
+      if (rc == RD_TRUNC)
+         rc = fail(r, ML_ECORRUPT, ML_TRACE_MAGIC_LEN,
+                   "trace is truncated inside its HEADER record");
+   }
+   if (rc < 0) {
+      if (err)
+         *err = r->err;
+      ml_reader_free(r);
+      return NULL;
+   }
+   return r;
+}
+
+ml_reader *ml_reader_open(const char *path, ml_err *err)
+{
+   ml_reader *r = new_reader(path, err);
+   if (!r)
+      return NULL;
+   r->fd = open(path, O_RDONLY | O_CLOEXEC);
+   if (r->fd < 0) {
+      ml_err_set(err, ML_EIO, "%s: %s", path, strerror(errno));
+      ml_reader_free(r);
+      return NULL;
+   }
+   r->buf = malloc(WIN_CAP);
+   if (!r->buf) {
+      ml_err_set(err, ML_ENOMEM, "%s: out of memory", path);
+      ml_reader_free(r);
+      return NULL;
+   }
+   r->win = r->buf;
+   r->cap = WIN_CAP;
+   return start(r, err);
+}
+
+ml_reader *ml_reader_open_mem(const void *data, size_t n, const char *name,
+                              ml_err *err)
+{
+   ml_reader *r = new_reader(name ? name : "<memory>", err);
+   if (!r)
+      return NULL;
+   r->win = data;
+   r->cap = r->len = n;
+   r->eof = 1;
+   return start(r, err);
+}
+
+void ml_reader_free(ml_reader *r)
+{
+   if (!r)
+      return;
+   if (r->fd >= 0)
+      close(r->fd);
+   free(r->buf);
+   free(r->scratch);
+   free(r->hdr_arena);
+   free(r->hdr_argv);
+   free(r->hdr_opts);
+   free(r->sbytes);
+   free(r->strs);
+   ml_idx_fini(&r->str_idx);
+   free(r->locs);
+   free(r->frames);
+   free(r->stacks);
+   free(r->path);
+   free(r);
+}
+
+int ml_reader_next(ml_reader *r, ml_record *rec)
+{
+   if (r->failed)
+      return r->failed;
+   if (r->end != ML_END_NOT_YET)
+      return 0;
+   for (;;) {
+      if (r->trailer_seen) {
+         int rc = fill(r, 1);
+         if (rc)
+            return rc;
+         r->end = r->pos < r->len ? ML_END_TRAILING : ML_END_COMPLETE;
+         r->end_off = cur_offset(r);
+         return 0;
+      }
+      uint64_t start_off = cur_offset(r);
+      int rc = read_record(r, rec, 0);
+      if (rc == RD_TRUNC) {
+         r->end = ML_END_TRUNCATED;
+         r->end_off = start_off;
+         return 0;
+      }
+      if (rc < 0)
+         return rc;
+      if (rc == 0)
+         continue;                /* skipped an unknown record */
+      if (rec->kind == ML_REC_TRAILER)
+         r->trailer_seen = 1;
+      return 1;
+   }
+}
+
+const char *ml_reader_strerror(const ml_reader *r)
+{
+   return r->failed ? r->err.msg : "";
+}
+
+const ml_header *ml_reader_header(const ml_reader *r)
+{
+   return &r->hdr;
+}
+
+const char *ml_reader_path(const ml_reader *r)
+{
+   return r->path;
+}
+
+ml_end ml_reader_end_state(const ml_reader *r, uint64_t *offset)
+{
+   if (offset)
+      *offset = r->end_off;
+   return r->end;
+}
+
+uint64_t ml_reader_events(const ml_reader *r)
+{
+   return r->events;
+}
+
+const char *ml_reader_string(const ml_reader *r, uint32_t id, size_t *len)
+{
+   if (id == 0) {
+      if (len)
+         *len = 0;
+      return "";
+   }
+   if (id > r->nstr)
+      return NULL;
+   const str_ent *e = &r->strs[id - 1];
+   if (len)
+      *len = e->len;
+   return r->sbytes + e->off;
+}
+
+uint32_t ml_reader_nstrings(const ml_reader *r) { return r->nstr; }
+uint32_t ml_reader_nlocs(const ml_reader *r) { return r->nloc; }
+uint32_t ml_reader_nstacks(const ml_reader *r) { return r->nstack; }
+
+int ml_reader_loc(const ml_reader *r, uint32_t id, ml_loc *out)
+{
+   if (id == 0 || id > r->nloc)
+      return ML_EINVAL;
+   const loc_ent *e = &r->locs[id - 1];
+   out->ip = e->ip;
+   out->flags = e->flags;
+   out->nframes = e->n;
+   out->frames = &r->frames[e->first];
+   return 0;
+}
+
+int ml_reader_stack(const ml_reader *r, uint32_t id, uint32_t *parent,
+                    uint32_t *loc)
+{
+   if (id == 0 || id > r->nstack)
+      return ML_EINVAL;
+   *parent = r->stacks[id - 1].parent;
+   *loc = r->stacks[id - 1].loc;
+   return 0;
+}
+
+uint32_t ml_reader_find_string(const ml_reader *r, const char *s)
+{
+   str_key k = { (const uint8_t *)s, strlen(s) };
+   return ml_idx_find(&r->str_idx, ml_hash_bytes(k.p, k.n), &k, str_eq, r);
+}

@@ -1,0 +1,172 @@
+/* fuzz_trace_reader.c -- libFuzzer target for the whole analyzer path:
+   trace reader (in memory and through a file descriptor), model, function
+   selection and the text report (written to /dev/null, no source lookup).
+   The two reading paths must agree on every record; a difference aborts.
+
+   Not part of `make check`.  Build and run (clang 14), from the top of
+   the tree:
+
+     mkdir -p build/fuzz/corpus && \
+     clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+       -Ianalyzer -Ivg-tool -Itests/unit \
+       $(ls analyzer/[a-z]*.c | grep -v main.c) tests/fuzz/fuzz_trace_reader.c \
+       -o build/fuzz/fuzz_trace_reader -lm && \
+     clang -std=c11 -D_GNU_SOURCE -DFUZZ_WRITE_SEEDS -Ivg-tool -Itests/unit \
+       tests/fuzz/fuzz_trace_reader.c -o build/fuzz/write_seeds && \
+     build/fuzz/write_seeds build/fuzz/corpus && \
+     build/fuzz/fuzz_trace_reader -max_total_time=120 -rss_limit_mb=1024 \
+       build/fuzz/corpus
+
+   A crash leaves crash-<sha1> in the current directory; replay it with
+   build/fuzz/fuzz_trace_reader crash-<sha1>. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef FUZZ_WRITE_SEEDS
+
+#include "model.h"
+#include "report_text.h"
+#include "select.h"
+#include "trace_reader.h"
+
+/* Reads every record; returns a digest of what was read and the final
+   status. */
+static uint64_t drain(ml_reader *r, int *rc_out)
+{
+   uint64_t h = 14695981039346656037ULL;
+   ml_record rec;
+   int rc;
+   while ((rc = ml_reader_next(r, &rec)) > 0) {
+      int blk = rec.kind == ML_REC_ALLOC || rec.kind == ML_REC_FREE;
+      uint64_t v[5] = { rec.kind, rec.offset, rec.now,
+                        blk ? rec.u.block.size : 0,
+                        blk ? rec.u.block.addr : 0 };
+      for (int i = 0; i < 5; i++)
+         h = (h ^ v[i]) * 1099511628211ULL;
+   }
+   uint64_t off;
+   h = (h ^ (uint64_t)ml_reader_end_state(r, &off)) * 1099511628211ULL;
+   h = (h ^ off) * 1099511628211ULL;
+   *rc_out = rc;
+   return h;
+}
+
+/* The same input through a memfd and the streaming reader. */
+static void differential(const uint8_t *data, size_t size)
+{
+   int fd = memfd_create("fuzz", 0);
+   if (fd < 0)
+      return;
+   if (write(fd, data, size) != (ssize_t)size) {
+      close(fd);
+      return;
+   }
+   char path[64];
+   snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+   ml_err e1, e2;
+   ml_reader *rf = ml_reader_open(path, &e1);
+   ml_reader *rm = ml_reader_open_mem(data, size, path, &e2);
+   if (!rf != !rm)
+      abort();
+   if (rf) {
+      int rcf, rcm;
+      if (drain(rf, &rcf) != drain(rm, &rcm) || rcf != rcm)
+         abort();
+      if (strcmp(ml_reader_strerror(rf), ml_reader_strerror(rm)) != 0)
+         abort();
+   } else if (strcmp(e1.msg, e2.msg) != 0) {
+      abort();
+   }
+   ml_reader_free(rf);
+   ml_reader_free(rm);
+   close(fd);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+   static FILE *devnull;
+   if (!devnull && !(devnull = fopen("/dev/null", "w")))
+      abort();
+
+   differential(data, size);
+
+   ml_err err;
+   ml_reader *r = ml_reader_open_mem(data, size, "fuzz", &err);
+   if (!r)
+      return 0;
+   ml_model *m = ml_model_new(r, &err);
+   ml_select *s = ml_select_new(&err);
+   if (m && s && ml_model_load(m, r, &err) == 0) {
+      ml_fmt f = { ML_UNIT_MIB, 1 };
+      ml_report_summary(devnull, r, m, "fuzz", &f);
+      const ml_func_stats **sel;
+      size_t n;
+      if (ml_select_run(s, r, m, 5, &sel, &n, NULL, &err) == 0) {
+         for (size_t i = 0; i < n; i++)
+            ml_report_function(devnull, r, m, NULL, sel[i], &f, &err);
+         free(sel);
+      }
+   }
+   ml_select_free(s);
+   ml_model_free(m);
+   ml_reader_free(r);
+   return 0;
+}
+
+#else  /* FUZZ_WRITE_SEEDS: writes a small seed corpus into argv[1] */
+
+#include "trace_builder.h"
+
+static void save(const char *dir, const char *name, const tb *b)
+{
+   char path[512];
+   snprintf(path, sizeof path, "%s/%s", dir, name);
+   FILE *fp = fopen(path, "wb");
+   if (!fp || fwrite(b->buf, 1, b->len, fp) != b->len || fclose(fp))
+      perror(path), exit(1);
+}
+
+int main(int argc, char **argv)
+{
+   if (argc != 2)
+      return fprintf(stderr, "usage: write_seeds DIR\n"), 2;
+   tb b;
+   tb_start(&b);
+   uint32_t fm = tb_string(&b, "main"), ff = tb_string(&b, "f(int)");
+   uint32_t file = tb_string(&b, "a.c");
+   const uint32_t fr[2][3] = { { ff, file, 3 }, { fm, file, 9 } };
+   uint32_t l2 = tb_loc(&b, 0x10, 2, fr);
+   uint32_t s1 = tb_stack(&b, 0, tb_loc1(&b, fm, file, 8));
+   uint32_t s2 = tb_stack(&b, s1, l2);
+   uint32_t cut = tb_stack(&b, 0, 0);
+   uint32_t s3 = tb_stack(&b, cut, tb_loc1(&b, ff, file, 4));
+   tb_thread(&b, 1);
+   tb_alloc(&b, 10, s1, 100, 0x1000);
+   tb_alloc(&b, 10, s2, 1 << 20, 0x2000);
+   tb_time(&b, 3, 1);
+   tb_page(&b, 1, s2, 0, 4);
+   tb_free(&b, 10, s2, 1 << 20, 0x2000);
+   tb_alloc(&b, 10, s3, 7, 0x3000);
+   tb_line(&b, fm, file, 8, 1, 0);
+   tb_line(&b, fm, file, 9, 2, 100);
+   tb_line(&b, ff, file, 3, 1, 100);
+   tb_line(&b, ff, file, 4, 1, 100);
+   tb_file(&b, file, 100, 1, 2);
+   tb_mark(&b, 1, tb_string(&b, "mark"));
+   save(argv[1], "truncated", &b);
+   tb_trailer(&b, 100, 3, 1, 100 + (1 << 20) + 7, 107, (1 << 20) + 100);
+   save(argv[1], "complete", &b);
+   tb_fini(&b);
+   return 0;
+}
+
+#endif

@@ -1,0 +1,414 @@
+/* test_model.c -- the numbers of the model: inclusive attribution,
+   recursion counted once, negative increments, high-water marks (events
+   and LINE records), leaks, peak and its time, cut stacks, anomalies and
+   function ranking. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "model.h"
+#include "trace_builder.h"
+
+typedef struct fixture {
+   tb b;
+   ml_reader *r;
+   ml_model *m;
+} fixture;
+
+/* Reads b and builds the model; asserts success. */
+static void load(fixture *f)
+{
+   ml_err err;
+   f->r = ml_reader_open_mem(f->b.buf, f->b.len, "t", &err);
+   if (!f->r)
+      fail_msg("%s", err.msg);
+   f->m = ml_model_new(f->r, &err);
+   assert_non_null(f->m);
+   if (ml_model_load(f->m, f->r, &err))
+      fail_msg("%s", err.msg);
+}
+
+static void done(fixture *f)
+{
+   ml_model_free(f->m);
+   ml_reader_free(f->r);
+   tb_fini(&f->b);
+}
+
+static const ml_line_stats *line(fixture *f, const char *fn, int n)
+{
+   uint32_t fid = ml_reader_find_string(f->r, fn);
+   uint32_t file = ml_reader_find_string(f->r, "a.c");
+   const ml_line_stats *s = ml_model_line(f->m, fid, file, (uint32_t)n);
+   if (!s)
+      fail_msg("no stats for %s:%d", fn, n);
+   return s;
+}
+
+static const ml_func_stats *func(fixture *f, const char *fn)
+{
+   uint32_t fid = ml_reader_find_string(f->r, fn);
+   for (size_t i = 0; i < ml_model_nfuncs(f->m); i++)
+      if (ml_model_func(f->m, i)->fn == fid)
+         return ml_model_func(f->m, i);
+   fail_msg("no function %s", fn);
+   return NULL;
+}
+
+/* main:12 calls f:5 which calls malloc(100); main:12 also mallocs 50
+   directly; main:13 calls f:6 (60 bytes). */
+static void test_inclusive(void **state)
+{
+   (void)state;
+   fixture f;
+   tb_start(&f.b);
+   uint32_t smain = tb_string(&f.b, "main"), sf = tb_string(&f.b, "f");
+   uint32_t file = tb_string(&f.b, "a.c");
+   uint32_t s12 = tb_stack(&f.b, 0, tb_loc1(&f.b, smain, file, 12));
+   uint32_t s12f5 = tb_stack(&f.b, s12, tb_loc1(&f.b, sf, file, 5));
+   uint32_t s13 = tb_stack(&f.b, 0, tb_loc1(&f.b, smain, file, 13));
+   uint32_t s13f6 = tb_stack(&f.b, s13, tb_loc1(&f.b, sf, file, 6));
+   tb_alloc(&f.b, 1, s12f5, 100, 0x1000);
+   tb_alloc(&f.b, 1, s12, 50, 0x2000);
+   tb_alloc(&f.b, 1, s13f6, 60, 0x3000);
+   tb_line(&f.b, smain, file, 12, 1, 0);
+   tb_line(&f.b, smain, file, 13, 1, 150);
+   tb_line(&f.b, sf, file, 5, 1, 0);
+   tb_line(&f.b, sf, file, 6, 1, 150);
+   tb_trailer(&f.b, 3, 3, 0, 210, 210, 210);
+   load(&f);
+
+   assert_int_equal(line(&f, "main", 12)->increment, 150);
+   assert_int_equal(line(&f, "main", 12)->allocated, 150);
+   assert_int_equal(line(&f, "f", 5)->increment, 100);
+   assert_int_equal(line(&f, "main", 13)->increment, 60);
+   assert_int_equal(line(&f, "f", 6)->increment, 60);
+   /* mem usage: highest heap after an event under the line */
+   assert_int_equal(line(&f, "main", 12)->mem_usage, 150);
+   assert_int_equal(line(&f, "f", 5)->mem_usage, 100);
+   assert_int_equal(line(&f, "main", 13)->mem_usage, 210);
+
+   assert_int_equal(func(&f, "main")->allocated, 210);
+   assert_int_equal(func(&f, "f")->allocated, 160);
+   /* ranking: main (210) before f (160) */
+   assert_int_equal(ml_model_nfuncs(f.m), 2);
+   assert_int_equal(ml_model_func(f.m, 0)->fn, smain);
+   assert_int_equal(ml_model_func(f.m, 1)->fn, sf);
+   assert_int_equal(func(&f, "f")->first_line, 5);
+   assert_int_equal(func(&f, "f")->last_line, 6);
+   done(&f);
+}
+
+/* f:5 recursing three deep: the delta counts once on f:5 and on f. */
+static void test_recursion_once(void **state)
+{
+   (void)state;
+   fixture f;
+   tb_start(&f.b);
+   uint32_t smain = tb_string(&f.b, "main"), sf = tb_string(&f.b, "f");
+   uint32_t sg = tb_string(&f.b, "g");
+   uint32_t file = tb_string(&f.b, "a.c");
+   uint32_t lf5 = tb_loc1(&f.b, sf, file, 5);
+   uint32_t s1 = tb_stack(&f.b, 0, tb_loc1(&f.b, smain, file, 12));
+   uint32_t s2 = tb_stack(&f.b, s1, lf5);
+   uint32_t s3 = tb_stack(&f.b, s2, lf5);
+   uint32_t s4 = tb_stack(&f.b, s3, lf5);
+   /* g:8 inlined into f:5, twice in one loc (inline recursion) */
+   const uint32_t fr[3][3] = { { sg, file, 8 }, { sf, file, 5 },
+                               { sf, file, 5 } };
+   uint32_t s5 = tb_stack(&f.b, s4, tb_loc(&f.b, 0x99, 3, fr));
+   /* a sibling branch after the recursive one */
+   uint32_t s6 = tb_stack(&f.b, s1, tb_loc1(&f.b, sf, file, 6));
+   tb_alloc(&f.b, 1, s4, 10, 0x10);
+   tb_alloc(&f.b, 1, s5, 1, 0x20);
+   tb_alloc(&f.b, 1, s6, 7, 0x30);
+   tb_line(&f.b, sf, file, 5, 4, 0);
+   tb_line(&f.b, sf, file, 6, 1, 0);
+   load(&f);
+
+   assert_int_equal(line(&f, "f", 5)->increment, 11);
+   assert_int_equal(line(&f, "f", 5)->n_events, 2);
+   assert_int_equal(line(&f, "g", 8)->increment, 1);
+   assert_int_equal(line(&f, "f", 6)->increment, 7);
+   assert_int_equal(line(&f, "main", 12)->increment, 18);
+   assert_int_equal(func(&f, "f")->allocated, 18);
+   assert_int_equal(func(&f, "f")->increment, 18);
+   done(&f);
+}
+
+/* alloc on line 12, free on line 13: +100 / -100; a spike inside line
+   20 (alloc + free) shows in Mem usage, not in Increment. */
+static void test_free_and_spike(void **state)
+{
+   (void)state;
+   fixture f;
+   tb_start(&f.b);
+   uint32_t smain = tb_string(&f.b, "main");
+   uint32_t file = tb_string(&f.b, "a.c");
+   uint32_t s12 = tb_stack(&f.b, 0, tb_loc1(&f.b, smain, file, 12));
+   uint32_t s13 = tb_stack(&f.b, 0, tb_loc1(&f.b, smain, file, 13));
+   uint32_t s19 = tb_stack(&f.b, 0, tb_loc1(&f.b, smain, file, 19));
+   uint32_t s20 = tb_stack(&f.b, 0, tb_loc1(&f.b, smain, file, 20));
+   tb_alloc(&f.b, 10, s12, 100, 0xa0);
+   tb_free(&f.b, 10, s13, 100, 0xa0);
+   tb_alloc(&f.b, 10, s19, 500, 0xb0);
+   tb_alloc(&f.b, 10, s20, 1000, 0xc0);
+   tb_free(&f.b, 10, s20, 1000, 0xc0);
+   tb_line(&f.b, smain, file, 12, 1, 0);
+   tb_line(&f.b, smain, file, 13, 1, 100);
+   tb_line(&f.b, smain, file, 19, 1, 0);
+   tb_line(&f.b, smain, file, 20, 1, 500);
+   tb_line(&f.b, smain, file, 20, 3, 500);        /* the last one wins */
+   tb_line(&f.b, smain, file, 21, 2, 5000);       /* LINE hw is higher */
+   load(&f);
+
+   assert_int_equal(line(&f, "main", 12)->increment, 100);
+   assert_int_equal(line(&f, "main", 13)->increment, -100);
+   assert_int_equal(line(&f, "main", 13)->allocated, 0);
+   /* after the free the heap is 0, but the line was entered at 100 */
+   assert_int_equal(line(&f, "main", 13)->mem_usage, 100);
+   assert_int_equal(line(&f, "main", 19)->mem_usage, 500);
+   assert_int_equal(line(&f, "main", 20)->increment, 0);
+   assert_int_equal(line(&f, "main", 20)->mem_usage, 1500);
+   assert_int_equal(line(&f, "main", 20)->entries, 3);
+   assert_int_equal(line(&f, "main", 21)->mem_usage, 5000);
+   assert_int_equal(line(&f, "main", 21)->entries, 2);
+   assert_int_equal(line(&f, "main", 21)->increment, 0);
+   assert_int_equal(func(&f, "main")->increment, 500);
+   assert_int_equal(func(&f, "main")->first_line, 12);
+   assert_int_equal(func(&f, "main")->last_line, 21);
+
+   const ml_summary *s = ml_model_summary(f.m);
+   assert_int_equal(s->peak_heap, 1500);
+   assert_int_equal(s->peak_time, 40);
+   assert_int_equal(s->n_allocs, 3);
+   assert_int_equal(s->n_frees, 2);
+   assert_int_equal(s->bytes_allocated, 1600);
+   assert_int_equal(s->leaked_bytes, 500);
+   assert_int_equal(s->leaked_blocks, 1);
+   assert_int_equal(s->heap, 500);
+   assert_int_equal(s->instructions, 50);       /* no trailer: last event */
+   assert_false(s->has_trailer);
+   done(&f);
+}
+
+static void test_leaks_peak_trailer(void **state)
+{
+   (void)state;
+   fixture f;
+   tb_start(&f.b);
+   uint32_t smain = tb_string(&f.b, "main");
+   uint32_t file = tb_string(&f.b, "a.c");
+   uint32_t s = tb_stack(&f.b, 0, tb_loc1(&f.b, smain, file, 3));
+   tb_alloc(&f.b, 100, s, 1 << 20, 0x1000);       /* now 100 */
+   tb_alloc(&f.b, 100, s, 2 << 20, 0x2000);       /* now 200: peak 3 MiB */
+   tb_free(&f.b, 50, s, 2 << 20, 0x2000);         /* now 250 */
+   tb_alloc(&f.b, 50, s, 1 << 20, 0x3000);        /* now 300: 2 MiB */
+   tb_alloc(&f.b, 50, s, 1 << 20, 0x4000);        /* now 350: 3 MiB again */
+   tb_trailer(&f.b, 999, 4, 1, 5 << 20, 3 << 20, 3 << 20);
+   load(&f);
+   const ml_summary *sm = ml_model_summary(f.m);
+   assert_int_equal(sm->peak_heap, 3 << 20);
+   assert_int_equal(sm->peak_time, 200);          /* first time reached */
+   assert_int_equal(sm->leaked_bytes, 3 << 20);
+   assert_int_equal(sm->leaked_blocks, 3);
+   assert_int_equal(sm->instructions, 999);       /* from the trailer */
+   assert_true(sm->has_trailer);
+   assert_int_equal(sm->trailer.n_allocs, 4);
+   done(&f);
+}
+
+static void test_cut_stacks(void **state)
+{
+   (void)state;
+   fixture f;
+   tb_start(&f.b);
+   uint32_t sf = tb_string(&f.b, "f");
+   uint32_t file = tb_string(&f.b, "a.c");
+   uint32_t cut = tb_stack(&f.b, 0, 0);
+   uint32_t deep = tb_stack(&f.b, cut, tb_loc1(&f.b, sf, file, 9));
+   uint32_t deeper = tb_stack(&f.b, deep, tb_loc1(&f.b, sf, file, 10));
+   uint32_t whole = tb_stack(&f.b, 0, tb_loc1(&f.b, sf, file, 11));
+   tb_alloc(&f.b, 1, deep, 8, 0x10);
+   tb_alloc(&f.b, 1, deeper, 8, 0x20);
+   tb_alloc(&f.b, 1, whole, 8, 0x30);
+   tb_alloc(&f.b, 1, cut, 8, 0x40);
+   load(&f);
+   const ml_summary *s = ml_model_summary(f.m);
+   assert_int_equal(s->cut_allocs, 3);
+   assert_int_equal(s->n_allocs, 4);
+   assert_int_equal(line(&f, "f", 9)->increment, 16);
+   assert_int_equal(line(&f, "f", 10)->increment, 8);
+   done(&f);
+}
+
+static void test_anomalies(void **state)
+{
+   (void)state;
+   fixture f;
+   tb_start(&f.b);
+   uint32_t sf = tb_string(&f.b, "f");
+   uint32_t file = tb_string(&f.b, "a.c");
+   uint32_t s1 = tb_stack(&f.b, 0, tb_loc1(&f.b, sf, file, 1));
+   uint32_t s2 = tb_stack(&f.b, 0, tb_loc1(&f.b, sf, file, 2));
+   tb_alloc(&f.b, 1, s1, 100, 0x10);
+   tb_alloc(&f.b, 1, s2, 30, 0x10);     /* 0x10 is live: old one dropped */
+   tb_free(&f.b, 1, s1, 7, 0x99);       /* unknown: -7 still applied */
+   tb_free(&f.b, 1, s1, 20, 0x10);      /* size differs: record wins */
+   load(&f);
+   const ml_summary *s = ml_model_summary(f.m);
+   assert_int_equal(s->alloc_of_live, 1);
+   assert_int_equal(s->free_of_unknown, 1);
+   assert_int_equal(s->free_size_differs, 1);
+   assert_int_equal(s->heap, 100 - 100 + 30 - 7 - 20);
+   assert_int_equal(s->leaked_blocks, 0);
+   assert_int_equal(line(&f, "f", 2)->increment, -70);
+   assert_int_equal(line(&f, "f", 1)->increment, 100 - 7 - 20);
+   done(&f);
+}
+
+/* functions with equal bytes rank by name; functions without LINE
+   records are not listed; FILE facts are kept (last wins). */
+static void test_ranking_and_files(void **state)
+{
+   (void)state;
+   fixture f;
+   tb_start(&f.b);
+   uint32_t sb = tb_string(&f.b, "b"), sa = tb_string(&f.b, "a");
+   uint32_t sc = tb_string(&f.b, "c"), lib = tb_string(&f.b, "libfn");
+   uint32_t file = tb_string(&f.b, "a.c");
+   uint32_t x = tb_stack(&f.b, 0, tb_loc1(&f.b, sb, file, 1));
+   uint32_t y = tb_stack(&f.b, 0, tb_loc1(&f.b, sa, file, 2));
+   uint32_t z = tb_stack(&f.b, 0, tb_loc1(&f.b, lib, file, 3));
+   tb_alloc(&f.b, 1, x, 10, 1);
+   tb_alloc(&f.b, 1, y, 10, 2);
+   tb_alloc(&f.b, 1, z, 1000, 3);
+   tb_line(&f.b, sb, file, 1, 1, 0);
+   tb_line(&f.b, sa, file, 2, 1, 0);
+   tb_line(&f.b, sc, file, 4, 1, 0);
+   tb_file(&f.b, file, 1, 2, 3);
+   tb_file(&f.b, file, 4, 5, 6);
+   load(&f);
+   assert_int_equal(ml_model_nfuncs(f.m), 3);
+   assert_int_equal(ml_model_func(f.m, 0)->fn, sa);
+   assert_int_equal(ml_model_func(f.m, 1)->fn, sb);
+   assert_int_equal(ml_model_func(f.m, 2)->fn, sc);
+   assert_int_equal(ml_model_func(f.m, 2)->allocated, 0);
+   assert_null(ml_model_func(f.m, 3));
+   ml_file_facts ff;
+   assert_int_equal(ml_model_file_facts(f.m, file, &ff), 1);
+   assert_int_equal(ff.size, 4);
+   assert_int_equal(ff.hash, 6);
+   assert_int_equal(ml_model_file_facts(f.m, sa, &ff), 0);
+   /* a line nobody mentions */
+   assert_null(ml_model_line(f.m, sa, file, 77));
+   ml_model_free(NULL);
+   done(&f);
+}
+
+/* A forked child's trace: the leading dt-0 ALLOCs are inherited blocks,
+   live but not allocations of the child; a FREE of one lowers the heap. */
+static void test_fork_child(void **state)
+{
+   (void)state;
+   fixture f;
+   tb_init(&f.b);
+   tb_header_flags(&f.b, 64, ML_HDR_LINES | ML_HDR_FORK_CHILD);
+   uint32_t sf = tb_string(&f.b, "f");
+   uint32_t file = tb_string(&f.b, "a.c");
+   uint32_t s1 = tb_stack(&f.b, 0, tb_loc1(&f.b, sf, file, 1));
+   uint32_t s2 = tb_stack(&f.b, 0, tb_loc1(&f.b, sf, file, 2));
+   tb_alloc(&f.b, 0, s1, 1000, 0x10);              /* inherited */
+   tb_alloc(&f.b, 0, s1, 500, 0x20);               /* inherited */
+   tb_alloc(&f.b, 30, s2, 10, 0x30);               /* the child's own */
+   tb_alloc(&f.b, 0, s2, 20, 0x40);                /* dt 0 but later */
+   tb_free(&f.b, 5, s2, 1000, 0x10);
+   tb_trailer(&f.b, 40, 2, 1, 30, 530, 1530);
+   load(&f);
+   const ml_summary *s = ml_model_summary(f.m);
+   assert_int_equal(s->inherited_blocks, 2);
+   assert_int_equal(s->inherited_bytes, 1500);
+   assert_int_equal(s->n_allocs, 2);
+   assert_int_equal(s->bytes_allocated, 30);
+   assert_int_equal(s->peak_heap, 1530);
+   assert_int_equal(s->heap, 530);
+   assert_int_equal(s->leaked_blocks, 3);
+   assert_int_equal(s->free_of_unknown, 0);
+   assert_int_equal(line(&f, "f", 1)->increment, 0);
+   assert_int_equal(line(&f, "f", 1)->n_events, 0);
+   assert_int_equal(line(&f, "f", 2)->increment, 30 - 1000);
+   assert_int_equal(line(&f, "f", 2)->mem_usage, 1530);
+   done(&f);
+}
+
+/* No LINE record at all (a killed run): the program's own functions with
+   events become the candidates, ranged by their frames' lines; library
+   functions (no ML_LOC_MAIN_EXE) are left out. */
+static void test_no_line_records(void **state)
+{
+   (void)state;
+   fixture f;
+   tb_start(&f.b);
+   uint32_t smain = tb_string(&f.b, "main"), lib = tb_string(&f.b, "g_new");
+   uint32_t quiet = tb_string(&f.b, "quiet");
+   uint32_t file = tb_string(&f.b, "a.c"), so = tb_string(&f.b, "libg.so");
+   const uint32_t fl[1][3] = { { lib, so, 0 } };
+   uint32_t s7 = tb_stack(&f.b, 0, tb_loc1(&f.b, smain, file, 7));
+   uint32_t s9 = tb_stack(&f.b, 0, tb_loc1(&f.b, smain, file, 9));
+   uint32_t sl = tb_stack(&f.b, s9, tb_loc_flags(&f.b, 0x7000, 0, 1, fl));
+   tb_stack(&f.b, 0, tb_loc1(&f.b, quiet, file, 30));   /* no events */
+   tb_alloc(&f.b, 1, s7, 64, 0x10);
+   tb_alloc(&f.b, 1, sl, 32, 0x20);
+   load(&f);
+   assert_false(ml_model_summary(f.m)->has_line_records);
+   assert_int_equal(ml_model_nfuncs(f.m), 1);
+   const ml_func_stats *fs = ml_model_func(f.m, 0);
+   assert_int_equal(fs->fn, smain);
+   assert_int_equal(fs->first_line, 7);
+   assert_int_equal(fs->last_line, 9);
+   assert_int_equal(fs->allocated, 96);
+   assert_false(line(&f, "main", 9)->has_record);
+   assert_int_equal(line(&f, "main", 9)->increment, 32);
+   done(&f);
+}
+
+/* A deep chain (hostile-looking trie) is handled in linear time. */
+static void test_deep_chain(void **state)
+{
+   (void)state;
+   fixture f;
+   tb_start(&f.b);
+   uint32_t sf = tb_string(&f.b, "f");
+   uint32_t file = tb_string(&f.b, "a.c");
+   uint32_t loc = tb_loc1(&f.b, sf, file, 1);
+   uint32_t s = 0;
+   for (int i = 0; i < 200000; i++) {
+      s = tb_stack(&f.b, s, loc);
+      tb_alloc(&f.b, 1, s, 1, (uint64_t)i + 1);
+   }
+   load(&f);
+   assert_int_equal(line(&f, "f", 1)->increment, 200000);
+   assert_int_equal(line(&f, "f", 1)->mem_usage, 200000);
+   done(&f);
+}
+
+int main(void)
+{
+   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_inclusive),
+      cmocka_unit_test(test_recursion_once),
+      cmocka_unit_test(test_free_and_spike),
+      cmocka_unit_test(test_leaks_peak_trailer),
+      cmocka_unit_test(test_cut_stacks),
+      cmocka_unit_test(test_anomalies),
+      cmocka_unit_test(test_ranking_and_files),
+      cmocka_unit_test(test_fork_child),
+      cmocka_unit_test(test_no_line_records),
+      cmocka_unit_test(test_deep_chain),
+   };
+   return cmocka_run_group_tests(tests, NULL, NULL);
+}

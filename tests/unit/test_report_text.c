@@ -1,0 +1,361 @@
+/* test_report_text.c -- exact text of the report: memory_profiler's
+   table layout at the default precision, precision 3, --units B with
+   widened columns, KiB, negative and near-zero values, blank rows, notes,
+   the summary block and the per-function table built from a trace. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hash.h"
+#include "model.h"
+#include "report_text.h"
+#include "source.h"
+#include "trace_builder.h"
+
+#define MIB 1048576LL
+
+/* Runs ml_report_table into a string (caller frees). */
+static char *table_text(const ml_table *t, ml_unit unit, int precision)
+{
+   char *buf = NULL;
+   size_t n = 0;
+   FILE *fp = open_memstream(&buf, &n);
+   assert_non_null(fp);
+   ml_fmt f = { unit, precision };
+   assert_int_equal(ml_report_table(fp, t, &f), 0);
+   fclose(fp);
+   return buf;
+}
+
+static ml_row row(uint32_t line, int64_t mem, int64_t inc, uint64_t occ,
+                  const char *text)
+{
+   ml_row r = { line, 1, 1, mem, inc, occ, text, text ? strlen(text) : 0 };
+   return r;
+}
+
+static ml_row blank(uint32_t line, const char *text)
+{
+   ml_row r = { line, 0, 0, 0, 0, 0, text, text ? strlen(text) : 0 };
+   return r;
+}
+
+static const char grow_c[] = "samples/grow.c";
+
+static void test_default_mib(void **state)
+{
+   (void)state;
+   ml_row rows[] = {
+      row(12, 24536678, 0, 1, "int main(void) {"),
+      row(13, 35022438, 10 * MIB, 1,
+          "    char *a = make_buffer(10 << 20);"),
+      row(14, 35022438, -10 * MIB, 1, "\tfree(a);"),
+      blank(15, "    return 0;"),
+      row(16, 0, -1, 0, "}"),
+   };
+   ml_table t = { grow_c, NULL, 0, rows, 5 };
+   char *s = table_text(&t, ML_UNIT_MIB, 1);
+   assert_string_equal(s,
+"Filename: samples/grow.c\n"
+"\n"
+"Line #    Mem usage    Increment  Occurrences   Line Contents\n"
+"=============================================================\n"
+"    12     23.4 MiB      0.0 MiB            1   int main(void) {\n"
+"    13     33.4 MiB     10.0 MiB            1       char *a = make_buffer(10 << 20);\n"
+"    14     33.4 MiB    -10.0 MiB            1   \tfree(a);\n"
+"    15                                              return 0;\n"
+"    16      0.0 MiB      0.0 MiB            0   }\n");
+   free(s);
+}
+
+static void test_precision_3(void **state)
+{
+   (void)state;
+   ml_row rows[] = {
+      row(12, 24536678, 0, 1, "int main(void) {"),
+      row(13, 35022438, 10 * MIB + 1, 12345, "x"),
+   };
+   ml_table t = { grow_c, NULL, 0, rows, 2 };
+   char *s = table_text(&t, ML_UNIT_MIB, 3);
+   assert_string_equal(s,
+"Filename: samples/grow.c\n"
+"\n"
+"Line #    Mem usage    Increment  Occurrences   Line Contents\n"
+"=============================================================\n"
+"    12   23.400 MiB    0.000 MiB            1   int main(void) {\n"
+"    13   33.400 MiB   10.000 MiB        12345   x\n");
+   free(s);
+
+   /* precision 0 */
+   s = table_text(&t, ML_UNIT_MIB, 0);
+   assert_non_null(strstr(s, "    12       23 MiB        0 MiB            1"));
+   free(s);
+}
+
+static void test_bytes_widen(void **state)
+{
+   (void)state;
+   ml_row rows[] = {
+      row(1, 10737418240LL, 10737418240LL, 1, "big();"),
+      row(2, 10737418240LL, -5, 1, "small();"),
+      blank(3, NULL),
+   };
+   ml_table t = { "b.c", NULL, 0, rows, 3 };
+   char *s = table_text(&t, ML_UNIT_B, 1);     /* precision ignored */
+   assert_string_equal(s,
+"Filename: b.c\n"
+"\n"
+"Line #     Mem usage     Increment  Occurrences   Line Contents\n"
+"===============================================================\n"
+"     1 10737418240 B 10737418240 B            1   big();\n"
+"     2 10737418240 B          -5 B            1   small();\n"
+"     3\n");
+   free(s);
+
+   /* values that fit keep width 12 */
+   ml_row small[] = { row(7, 1048576, 4096, 2, "y") };
+   ml_table t2 = { "b.c", NULL, 0, small, 1 };
+   s = table_text(&t2, ML_UNIT_B, 1);
+   assert_string_equal(s,
+"Filename: b.c\n"
+"\n"
+"Line #    Mem usage    Increment  Occurrences   Line Contents\n"
+"=============================================================\n"
+"     7    1048576 B       4096 B            2   y\n");
+   free(s);
+}
+
+static void test_kib_and_notes(void **state)
+{
+   (void)state;
+   ml_row rows[] = {
+      row(3, 1536, 1536, 1, NULL),
+      row(4, 1536, -1536, 1, NULL),
+      blank(5, NULL),
+   };
+   const char *notes[] = { "(source not found: k.c)" };
+   ml_table t = { "k.c", notes, 1, rows, 3 };
+   char *s = table_text(&t, ML_UNIT_KIB, 1);
+   assert_string_equal(s,
+"Filename: k.c\n"
+"(source not found: k.c)\n"
+"\n"
+"Line #    Mem usage    Increment  Occurrences   Line Contents\n"
+"=============================================================\n"
+"     3      1.5 KiB      1.5 KiB            1\n"
+"     4      1.5 KiB     -1.5 KiB            1\n"
+"     5\n");
+   free(s);
+}
+
+static void test_format_numbers(void **state)
+{
+   (void)state;
+   char b[64];
+   ml_fmt mib = { ML_UNIT_MIB, 1 }, gib = { ML_UNIT_GIB, 2 };
+   ml_fmt by = { ML_UNIT_B, 3 }, kib = { ML_UNIT_KIB, 12 };
+   ml_format_bytes(b, sizeof b, 0, &mib);
+   assert_string_equal(b, "0.0 MiB");
+   ml_format_bytes(b, sizeof b, -1, &mib);            /* no "-0.0" */
+   assert_string_equal(b, "0.0 MiB");
+   ml_format_bytes(b, sizeof b, -52428, &mib);        /* -0.0499...: 0 */
+   assert_string_equal(b, "0.0 MiB");
+   ml_format_bytes(b, sizeof b, -52429 * 2, &mib);
+   assert_string_equal(b, "-0.1 MiB");
+   ml_format_bytes(b, sizeof b, 3LL << 30, &gib);
+   assert_string_equal(b, "3.00 GiB");
+   ml_format_bytes(b, sizeof b, -123456789, &by);
+   assert_string_equal(b, "-123456789 B");
+   ml_format_bytes(b, sizeof b, 1, &kib);
+   assert_string_equal(b, "0.000976562500 KiB");
+   ml_format_count(b, sizeof b, 0);
+   assert_string_equal(b, "0");
+   ml_format_count(b, sizeof b, 999);
+   assert_string_equal(b, "999");
+   ml_format_count(b, sizeof b, 1234567);
+   assert_string_equal(b, "1,234,567");
+   ml_format_count(b, sizeof b, UINT64_MAX);
+   assert_string_equal(b, "18,446,744,073,709,551,615");
+   ml_unit u;
+   assert_int_equal(ml_unit_parse("KiB", &u), 0);
+   assert_int_equal(u, ML_UNIT_KIB);
+   assert_int_equal(ml_unit_parse("kib", &u), ML_EINVAL);
+}
+
+/* A trace of samples/grow.c-like behaviour, the summary and one table
+   built through model + source. */
+static void test_summary_and_function(void **state)
+{
+   (void)state;
+   char src[64];
+   const char text[] =
+      "#include <stdlib.h>\n"               /* 1 */
+      "int main(void)\n"                    /* 2 */
+      "{\n"                                 /* 3 */
+      "   char *a = malloc(10 << 20);\n"    /* 4 */
+      "   free(a);\n"                       /* 5 */
+      "   if (0)\n"                         /* 6 */
+      "      abort();\n"                    /* 7 */
+      "   return 0;\n"                      /* 8 */
+      "}\n";                                /* 9 */
+   tb sb;
+   tb_init(&sb);
+   sb.len = 0;
+   tb_bytes(&sb, text, strlen(text));
+   assert_int_equal(tb_write_file(&sb, src), 0);
+   tb_fini(&sb);
+
+   tb b;
+   tb_start(&b);
+   uint32_t smain = tb_string(&b, "main");
+   uint32_t file = tb_string(&b, src);
+   uint32_t s4 = tb_stack(&b, 0, tb_loc1(&b, smain, file, 4));
+   uint32_t s5 = tb_stack(&b, 0, tb_loc1(&b, smain, file, 5));
+   uint32_t cut = tb_stack(&b, 0, 0);
+   tb_alloc(&b, 1000, s4, 10 << 20, 0x1000);
+   tb_free(&b, 500, s5, 10 << 20, 0x1000);
+   tb_alloc(&b, 500, cut, 1 << 20, 0x2000);
+   tb_line(&b, smain, file, 3, 1, 0);
+   tb_line(&b, smain, file, 4, 1, 0);
+   tb_line(&b, smain, file, 5, 1, 10 << 20);
+   tb_line(&b, smain, file, 6, 1, 0);
+   tb_line(&b, smain, file, 8, 1, 1 << 20);
+   tb_trailer(&b, 1234567, 2, 1, 11 << 20, 1 << 20, 10 << 20);
+
+   ml_err err;
+   ml_reader *r = ml_reader_open_mem(b.buf, b.len, "t", &err);
+   assert_non_null(r);
+   ml_model *m = ml_model_new(r, &err);
+   assert_int_equal(ml_model_load(m, r, &err), 0);
+   ml_source *so = ml_source_new(&err);
+
+   char *out = NULL;
+   size_t n = 0;
+   FILE *fp = open_memstream(&out, &n);
+   ml_fmt f = { ML_UNIT_MIB, 1 };
+   assert_int_equal(ml_report_summary(fp, r, m, "memline.out.1234", &f), 0);
+   fputc('\n', fp);
+   assert_int_equal(ml_model_nfuncs(m), 1);
+   assert_int_equal(ml_report_function(fp, r, m, so, ml_model_func(m, 0),
+                                       &f, &err), 0);
+   fclose(fp);
+   char expect[2048];
+   snprintf(expect, sizeof expect,
+"Command:          ./prog 10\n"
+"Trace:            memline.out.1234 (complete)\n"
+"Instructions:     1,234,567\n"
+"Peak heap:        10.0 MiB at instruction 1,000\n"
+"Allocations:      2 (11.0 MiB allocated)\n"
+"Frees:            1\n"
+"Leaked at exit:   1.0 MiB in 1 block\n"
+"Stacks cut:       1 of 2 allocations (depth 64)\n"
+"\n"
+"Filename: %s\n"
+"\n"
+"Line #    Mem usage    Increment  Occurrences   Line Contents\n"
+"=============================================================\n"
+"     3      0.0 MiB      0.0 MiB            1   {\n"
+"     4     10.0 MiB     10.0 MiB            1      char *a = malloc(10 << 20);\n"
+"     5     10.0 MiB    -10.0 MiB            1      free(a);\n"
+"     6      0.0 MiB      0.0 MiB            1      if (0)\n"
+"     7                                                abort();\n"
+"     8      1.0 MiB      0.0 MiB            1      return 0;\n"
+"     9                                          }\n", src);
+   assert_string_equal(out, expect);
+   free(out);
+
+   /* the same file, changed since the run per its FILE record */
+   ml_source_free(so);
+   so = ml_source_new(&err);
+   ml_file_facts facts = { strlen(text), 0, 12345 };
+   const ml_source_file *sf = ml_source_get(so, src, &facts, &err);
+   assert_true(ml_source_found(sf));
+   assert_true(ml_source_changed(sf));
+   facts.hash = ml_fnv1a64(text, strlen(text), ML_FNV1A64_INIT);
+   ml_source_free(so);
+   so = ml_source_new(&err);
+   sf = ml_source_get(so, src, &facts, &err);
+   assert_false(ml_source_changed(sf));
+
+   ml_source_free(so);
+   ml_model_free(m);
+   ml_reader_free(r);
+   tb_fini(&b);
+   unlink(src);
+}
+
+/* Missing source: placeholder note, empty contents, range from LINE
+   records only; truncated trace summary. */
+static void test_missing_source_truncated(void **state)
+{
+   (void)state;
+   tb b;
+   tb_start(&b);
+   uint32_t sf = tb_string(&b, "f(int)");
+   uint32_t file = tb_string(&b, "/nonexistent/dir/x.c");
+   uint32_t s = tb_stack(&b, 0, tb_loc1(&b, sf, file, 21));
+   tb_line(&b, sf, file, 20, 1, 0);
+   tb_line(&b, sf, file, 22, 0, 0);
+   tb_alloc(&b, 7, s, 2048, 0x10);
+   size_t cut = b.len;
+   tb_alloc(&b, 7, s, 2048, 0x20);
+   b.len = cut + 2;
+
+   ml_err err;
+   ml_reader *r = ml_reader_open_mem(b.buf, b.len, "t", &err);
+   ml_model *m = ml_model_new(r, &err);
+   assert_int_equal(ml_model_load(m, r, &err), 0);
+   ml_source *so = ml_source_new(&err);
+   char *out = NULL;
+   size_t n = 0;
+   FILE *fp = open_memstream(&out, &n);
+   ml_fmt f = { ML_UNIT_KIB, 1 };
+   ml_report_summary(fp, r, m, "t", &f);
+   ml_report_function(fp, r, m, so, ml_model_func(m, 0), &f, &err);
+   fclose(fp);
+   char expect[2048];
+   snprintf(expect, sizeof expect,
+"Command:          ./prog 10\n"
+"Trace:            t (truncated at offset %zu)\n"
+"Instructions:     7\n"
+"Peak heap:        2.0 KiB at instruction 7\n"
+"Allocations:      1 (2.0 KiB allocated)\n"
+"Frees:            0\n"
+"Live at cut:      2.0 KiB in 1 block\n"
+"Stacks cut:       0 of 1 allocations (depth 64)\n"
+"Filename: /nonexistent/dir/x.c\n"
+"(source not found: /nonexistent/dir/x.c)\n"
+"\n"
+"Line #    Mem usage    Increment  Occurrences   Line Contents\n"
+"=============================================================\n"
+"    20      0.0 KiB      0.0 KiB            1\n"
+"    21      2.0 KiB      2.0 KiB\n"
+"    22\n", cut);
+   assert_string_equal(out, expect);
+   free(out);
+   ml_source_free(so);
+   ml_model_free(m);
+   ml_reader_free(r);
+   tb_fini(&b);
+}
+
+int main(void)
+{
+   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_default_mib),
+      cmocka_unit_test(test_precision_3),
+      cmocka_unit_test(test_bytes_widen),
+      cmocka_unit_test(test_kib_and_notes),
+      cmocka_unit_test(test_format_numbers),
+      cmocka_unit_test(test_summary_and_function),
+      cmocka_unit_test(test_missing_source_truncated),
+   };
+   return cmocka_run_group_tests(tests, NULL, NULL);
+}

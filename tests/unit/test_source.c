@@ -1,0 +1,186 @@
+/* test_source.c -- source resolution (--substitute-path, --source-dir,
+   suffixes, basename), line splitting, the closing-brace rule and change
+   detection against FILE facts. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hash.h"
+#include "source.h"
+
+static char root[64];
+
+static void put(const char *rel, const char *text)
+{
+   char path[256];
+   snprintf(path, sizeof path, "%s/%s", root, rel);
+   for (char *p = path + strlen(root) + 1; *p; p++)
+      if (*p == '/') {
+         *p = '\0';
+         mkdir(path, 0700);
+         *p = '/';
+      }
+   FILE *fp = fopen(path, "w");
+   assert_non_null(fp);
+   fputs(text, fp);
+   fclose(fp);
+}
+
+static int setup(void **state)
+{
+   (void)state;
+   snprintf(root, sizeof root, "/tmp/memline-src-XXXXXX");
+   if (!mkdtemp(root))
+      return -1;
+   put("src/sub/a.c", "int f(void)\r\n{\r\n   return 1;\r\n}\r\n");
+   put("b.c", "line1\nline2");
+   return 0;
+}
+
+static int teardown(void **state)
+{
+   (void)state;
+   char cmd[128];
+   snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+   return system(cmd);
+}
+
+static const char *resolved(ml_source *s, const char *rec)
+{
+   ml_err err;
+   const ml_source_file *f = ml_source_get(s, rec, NULL, &err);
+   assert_non_null(f);
+   return ml_source_resolved(f);
+}
+
+static void test_resolution(void **state)
+{
+   (void)state;
+   ml_err err;
+   char want[256], rule[256];
+   snprintf(want, sizeof want, "%s/src/sub/a.c", root);
+
+   ml_source *s = ml_source_new(&err);
+   assert_null(resolved(s, "/build/proj/src/sub/a.c"));
+   ml_source_free(s);
+
+   /* --source-dir: the longest suffix that exists */
+   s = ml_source_new(&err);
+   assert_int_equal(ml_source_add_dir(s, root, &err), 0);
+   assert_string_equal(resolved(s, "/build/proj/src/sub/a.c"), want);
+   /* relative recorded path */
+   assert_string_equal(resolved(s, "src/sub/a.c"), want);
+   /* basename only */
+   snprintf(want, sizeof want, "%s/b.c", root);
+   assert_string_equal(resolved(s, "/elsewhere/b.c"), want);
+   ml_source_free(s);
+
+   /* --substitute-path: prefix at a '/' boundary only */
+   s = ml_source_new(&err);
+   snprintf(rule, sizeof rule, "/build/pro=%s", root);
+   assert_int_equal(ml_source_add_subst(s, rule, &err), 0);
+   assert_null(resolved(s, "/build/proj/src/sub/a.c"));
+   ml_source_free(s);
+   s = ml_source_new(&err);
+   snprintf(rule, sizeof rule, "/build/proj/=%s", root);
+   assert_int_equal(ml_source_add_subst(s, rule, &err), 0);
+   snprintf(want, sizeof want, "%s/src/sub/a.c", root);
+   assert_string_equal(resolved(s, "/build/proj/src/sub/a.c"), want);
+   /* cached: the same object comes back */
+   assert_ptr_equal(ml_source_get(s, "/build/proj/src/sub/a.c", NULL, &err),
+                    ml_source_get(s, "/build/proj/src/sub/a.c", NULL, &err));
+
+   assert_int_equal(ml_source_add_subst(s, "noequals", &err), ML_EINVAL);
+   assert_string_equal(err.msg,
+                       "--substitute-path: expected OLD=NEW, got 'noequals'");
+   assert_int_equal(ml_source_add_subst(s, "=x", &err), ML_EINVAL);
+   ml_source_free(s);
+   ml_source_free(NULL);
+}
+
+static void test_lines_and_brace(void **state)
+{
+   (void)state;
+   ml_err err;
+   ml_source *s = ml_source_new(&err);
+   ml_source_add_dir(s, root, &err);
+   const ml_source_file *f = ml_source_get(s, "src/sub/a.c", NULL, &err);
+   assert_true(ml_source_found(f));
+   assert_int_equal(ml_source_nlines(f), 4);
+   size_t n;
+   const char *l = ml_source_line(f, 3, &n);
+   assert_int_equal(n, 12);                      /* "\r\n" stripped */
+   assert_memory_equal(l, "   return 1;", 12);
+   assert_null(ml_source_line(f, 5, &n));
+   assert_null(ml_source_line(f, 0, &n));
+   assert_int_equal(ml_source_function_end(f, 1), 4);
+   assert_int_equal(ml_source_function_end(f, 4), 4);
+
+   f = ml_source_get(s, "b.c", NULL, &err);
+   assert_int_equal(ml_source_nlines(f), 2);     /* no final newline */
+   l = ml_source_line(f, 2, &n);
+   assert_int_equal(n, 5);
+   assert_memory_equal(l, "line2", 5);
+   assert_int_equal(ml_source_function_end(f, 1), 1);   /* no brace */
+   ml_source_free(s);
+
+   /* the look-ahead stops after 2000 lines */
+   char *big = malloc(2100 * 4 + 8);
+   size_t k = 0;
+   for (int i = 0; i < 2100; i++)
+      k += (size_t)sprintf(big + k, i == 2050 ? "}\n" : "x;\n");
+   put("big.c", big);
+   free(big);
+   s = ml_source_new(&err);
+   ml_source_add_dir(s, root, &err);
+   f = ml_source_get(s, "big.c", NULL, &err);
+   assert_int_equal(ml_source_function_end(f, 1), 1);
+   assert_int_equal(ml_source_function_end(f, 100), 2051);
+   ml_source_free(s);
+}
+
+static void test_changed(void **state)
+{
+   (void)state;
+   ml_err err;
+   char path[256];
+   snprintf(path, sizeof path, "%s/b.c", root);
+   struct stat st;
+   assert_int_equal(stat(path, &st), 0);
+   uint64_t h;
+   assert_int_equal(ml_source_hash_file(path, &h), 0);
+   assert_true(h == ml_fnv1a64("line1\nline2", 11, ML_FNV1A64_INIT));
+
+   struct { ml_file_facts f; int changed; } cases[] = {
+      { { 11, (uint64_t)st.st_mtime, 0 }, 0 },
+      { { 11, (uint64_t)st.st_mtime + 1, 0 }, 1 },  /* mtime, no hash */
+      { { 12, (uint64_t)st.st_mtime, 0 }, 1 },      /* size */
+      { { 11, 1, h }, 0 },                          /* hash equal wins */
+      { { 11, (uint64_t)st.st_mtime, h ^ 1 }, 1 },  /* hash differs */
+   };
+   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      ml_source *s = ml_source_new(&err);
+      const ml_source_file *f = ml_source_get(s, path, &cases[i].f, &err);
+      assert_true(ml_source_found(f));
+      assert_int_equal(ml_source_changed(f), cases[i].changed);
+      ml_source_free(s);
+   }
+}
+
+int main(void)
+{
+   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_resolution),
+      cmocka_unit_test(test_lines_and_brace),
+      cmocka_unit_test(test_changed),
+   };
+   return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,256 @@
+/* trace_builder.h -- header-only helper for the unit tests: builds a
+   memline trace (vg-tool/ml_trace.h) in a growing memory buffer, record
+   by record, with ml_put_uvarint, and can write it to a temporary file.
+
+   Every tb_* record function returns or records nothing clever: ids are
+   counted like the reader counts them (the n-th STRING is id n), and
+   b->len before a call is the offset the record will start at, which is
+   what the tests compare error offsets against.  Allocation failure
+   aborts (tests only). */
+#ifndef TRACE_BUILDER_H
+#define TRACE_BUILDER_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ml_trace.h"
+
+typedef struct tb {
+   unsigned char *buf;
+   size_t len, cap;
+   uint32_t nstr, nloc, nstack;
+} tb;
+
+static inline void tb_reserve(tb *b, size_t n)
+{
+   if (b->len + n <= b->cap)
+      return;
+   size_t cap = b->cap ? b->cap : 256;
+   while (cap < b->len + n)
+      cap *= 2;
+   b->buf = realloc(b->buf, cap);
+   if (!b->buf)
+      abort();
+   b->cap = cap;
+}
+
+static inline void tb_bytes(tb *b, const void *p, size_t n)
+{
+   tb_reserve(b, n);
+   if (n)
+      memcpy(b->buf + b->len, p, n);
+   b->len += n;
+}
+
+static inline void tb_byte(tb *b, unsigned v)
+{
+   unsigned char c = (unsigned char)v;
+   tb_bytes(b, &c, 1);
+}
+
+static inline void tb_u(tb *b, uint64_t v)
+{
+   tb_reserve(b, ML_MAX_VARINT_LEN);
+   b->len += (size_t)ml_put_uvarint(b->buf + b->len, v);
+}
+
+/* An empty trace: just the magic. */
+static inline void tb_init(tb *b)
+{
+   memset(b, 0, sizeof *b);
+   tb_bytes(b, ML_TRACE_MAGIC, ML_TRACE_MAGIC_LEN);
+}
+
+static inline void tb_fini(tb *b)
+{
+   free(b->buf);
+   memset(b, 0, sizeof *b);
+}
+
+/* Starts a length-prefixed record; returns its offset for tb_end. */
+static inline size_t tb_begin(tb *b, unsigned tag)
+{
+   size_t off = b->len;
+   tb_byte(b, tag);
+   return off;
+}
+
+/* Ends the record started at off: inserts the payload length after the
+   tag. */
+static inline void tb_end(tb *b, size_t off)
+{
+   size_t plen = b->len - off - 1;
+   unsigned char v[ML_MAX_VARINT_LEN];
+   int n = ml_put_uvarint(v, plen);
+   tb_reserve(b, (size_t)n);
+   memmove(b->buf + off + 1 + n, b->buf + off + 1, plen);
+   memcpy(b->buf + off + 1, v, (size_t)n);
+   b->len += (size_t)n;
+}
+
+static inline void tb_istr(tb *b, const char *s)
+{
+   tb_u(b, strlen(s));
+   tb_bytes(b, s, strlen(s));
+}
+
+/* A HEADER for "./prog 10" (exe "./prog", argv without the exe: "10";
+   ptr 8, page 4096, pid 1234) with depth and flags. */
+static inline void tb_header_flags(tb *b, uint64_t depth, uint64_t flags)
+{
+   size_t o = tb_begin(b, ML_TAG_HEADER);
+   tb_u(b, ML_TRACE_VERSION);
+   tb_u(b, 8); tb_u(b, 4096); tb_u(b, 1234); tb_u(b, 1); tb_u(b, 1700000000);
+   tb_istr(b, "memline-test");
+   tb_istr(b, "./prog");
+   tb_u(b, 1); tb_istr(b, "10");
+   tb_u(b, 1); tb_istr(b, "--depth=64");
+   tb_u(b, depth);
+   tb_u(b, flags);
+   tb_end(b, o);
+}
+
+static inline void tb_header(tb *b, uint64_t depth)
+{
+   tb_header_flags(b, depth, ML_HDR_LINES);
+}
+
+/* Magic + default header. */
+static inline void tb_start(tb *b)
+{
+   tb_init(b);
+   tb_header(b, 64);
+}
+
+static inline uint32_t tb_string(tb *b, const char *s)
+{
+   size_t o = tb_begin(b, ML_TAG_STRING);
+   tb_bytes(b, s, strlen(s));
+   tb_end(b, o);
+   return ++b->nstr;
+}
+
+/* A LOC of n frames, frames[i] = { fn, file, line }, innermost first,
+   with the given ML_LOC_* flags. */
+static inline uint32_t tb_loc_flags(tb *b, uint64_t ip, uint64_t flags,
+                                    unsigned n, const uint32_t (*frames)[3])
+{
+   size_t o = tb_begin(b, ML_TAG_LOC);
+   tb_u(b, ip); tb_u(b, flags); tb_u(b, n);
+   for (unsigned i = 0; i < n; i++) {
+      tb_u(b, frames[i][0]); tb_u(b, frames[i][1]); tb_u(b, frames[i][2]);
+   }
+   tb_end(b, o);
+   return ++b->nloc;
+}
+
+/* The same in the main executable. */
+static inline uint32_t tb_loc(tb *b, uint64_t ip, unsigned n,
+                              const uint32_t (*frames)[3])
+{
+   return tb_loc_flags(b, ip, ML_LOC_MAIN_EXE, n, frames);
+}
+
+static inline uint32_t tb_loc1(tb *b, uint32_t fn, uint32_t file,
+                               uint32_t line)
+{
+   const uint32_t f[1][3] = { { fn, file, line } };
+   return tb_loc(b, 0x400000u + line, 1, f);
+}
+
+static inline uint32_t tb_stack(tb *b, uint32_t parent, uint32_t loc)
+{
+   tb_byte(b, ML_TAG_STACK); tb_u(b, parent); tb_u(b, loc);
+   return ++b->nstack;
+}
+
+static inline void tb_alloc(tb *b, uint64_t dt, uint32_t stack,
+                            uint64_t size, uint64_t addr)
+{
+   tb_byte(b, ML_TAG_ALLOC);
+   tb_u(b, dt); tb_u(b, stack); tb_u(b, size); tb_u(b, addr);
+}
+
+static inline void tb_free(tb *b, uint64_t dt, uint32_t stack,
+                           uint64_t size, uint64_t addr)
+{
+   tb_byte(b, ML_TAG_FREE);
+   tb_u(b, dt); tb_u(b, stack); tb_u(b, size); tb_u(b, addr);
+}
+
+static inline void tb_thread(tb *b, uint64_t tid)
+{
+   tb_byte(b, ML_TAG_THREAD); tb_u(b, tid);
+}
+
+static inline void tb_time(tb *b, uint64_t dt, uint64_t wall_ms)
+{
+   tb_byte(b, ML_TAG_TIME); tb_u(b, dt); tb_u(b, wall_ms);
+}
+
+static inline void tb_page(tb *b, uint64_t dt, uint32_t stack,
+                           uint64_t kind, int64_t count)
+{
+   tb_byte(b, ML_TAG_PAGE);
+   tb_u(b, dt); tb_u(b, stack); tb_u(b, kind); tb_u(b, ml_zigzag(count));
+}
+
+static inline void tb_line(tb *b, uint32_t fn, uint32_t file, uint32_t line,
+                           uint64_t entries, uint64_t hw)
+{
+   size_t o = tb_begin(b, ML_TAG_LINE);
+   tb_u(b, fn); tb_u(b, file); tb_u(b, line); tb_u(b, entries); tb_u(b, hw);
+   tb_end(b, o);
+}
+
+static inline void tb_file(tb *b, uint32_t path, uint64_t size,
+                           uint64_t mtime, uint64_t hash)
+{
+   size_t o = tb_begin(b, ML_TAG_FILE);
+   tb_u(b, path); tb_u(b, size); tb_u(b, mtime); tb_u(b, hash);
+   tb_end(b, o);
+}
+
+static inline void tb_mark(tb *b, uint64_t dt, uint32_t name)
+{
+   size_t o = tb_begin(b, ML_TAG_MARK);
+   tb_u(b, dt); tb_u(b, name);
+   tb_end(b, o);
+}
+
+/* TRAILER with the given totals, exit normal 0. */
+static inline void tb_trailer(tb *b, uint64_t insns, uint64_t nallocs,
+                              uint64_t nfrees, uint64_t bytes,
+                              uint64_t heap_at_exit, uint64_t peak)
+{
+   size_t o = tb_begin(b, ML_TAG_TRAILER);
+   tb_u(b, insns); tb_u(b, nallocs); tb_u(b, nfrees); tb_u(b, bytes);
+   tb_u(b, heap_at_exit); tb_u(b, peak); tb_u(b, ML_EXIT_NORMAL); tb_u(b, 0);
+   tb_end(b, o);
+}
+
+/* Writes the trace to a new temporary file; path receives its name
+   (at least 64 bytes).  Returns 0, or -1. */
+static inline int tb_write_file(const tb *b, char *path)
+{
+   const char *dir = getenv("TMPDIR");
+   snprintf(path, 64, "%.40s/memline-test-XXXXXX", dir ? dir : "/tmp");
+   int fd = mkstemp(path);
+   if (fd < 0)
+      return -1;
+   size_t off = 0;
+   while (off < b->len) {
+      ssize_t n = write(fd, b->buf + off, b->len - off);
+      if (n <= 0) {
+         close(fd);
+         return -1;
+      }
+      off += (size_t)n;
+   }
+   return close(fd);
+}
+
+#endif /* TRACE_BUILDER_H */
