@@ -268,8 +268,10 @@ int ml_report_function(FILE *out, const ml_reader *r, const ml_model *m,
    }
    int found = sf && ml_source_found(sf);
    uint32_t first = fn->first_line, last = fn->last_line;
-   if (found)
+   if (found) {
+      first = ml_source_function_start(sf, first);
       last = ml_source_function_end(sf, last);
+   }
 
    char *notes_buf[3];
    const char *notes[3];

@@ -354,3 +354,38 @@ uint32_t ml_source_function_end(const ml_source_file *f, uint32_t last)
    }
    return last;
 }
+
+/* Trims blanks at both ends: *b, *len describe what is left. */
+static void trim(const char **b, size_t *len)
+{
+   while (*len > 0 && (**b == ' ' || **b == '\t')) {
+      (*b)++;
+      (*len)--;
+   }
+   while (*len > 0 && ((*b)[*len - 1] == ' ' || (*b)[*len - 1] == '\t' ||
+                       (*b)[*len - 1] == '\r'))
+      (*len)--;
+}
+
+uint32_t ml_source_function_start(const ml_source_file *f, uint32_t first)
+{
+   size_t len;
+   const char *t = ml_source_line(f, first, &len);
+   if (!t)
+      return first;
+   trim(&t, &len);
+   if (len != 1 || t[0] != '{')
+      return first;
+   uint32_t start = first;
+   for (uint32_t n = first - 1; n >= 1 && first - n <= 16; n--) {
+      t = ml_source_line(f, n, &len);
+      if (!t)
+         break;
+      trim(&t, &len);
+      if (len == 0 || t[0] == '#' || t[len - 1] == ';' || t[len - 1] == '}' ||
+          (len >= 2 && t[len - 2] == '*' && t[len - 1] == '/'))
+         break;
+      start = n;
+   }
+   return start;
+}

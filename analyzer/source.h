@@ -76,6 +76,14 @@ const char *ml_source_line(const ml_source_file *f, uint32_t n,
    last when none is found. */
 uint32_t ml_source_function_end(const ml_source_file *f, uint32_t last);
 
+/* Where a function whose first executed line is 'first' starts in the
+   text: when that line is a lone opening brace (the K&R / GNU layouts),
+   the lines of the declarator above it are included — going up over
+   non-blank lines that do not end a statement or a block (';', '}') nor
+   are preprocessor lines, at most 16.  Otherwise, or without text,
+   'first'. */
+uint32_t ml_source_function_start(const ml_source_file *f, uint32_t first);
+
 /* FNV-1a 64 of a whole file's contents: returns 0 and sets *hash, or
    ML_EIO. */
 int ml_source_hash_file(const char *path, uint64_t *hash);

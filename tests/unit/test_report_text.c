@@ -261,6 +261,7 @@ static void test_summary_and_function(void **state)
 "\n"
 "Line #    Mem usage    Increment  Occurrences   Line Contents\n"
 "=============================================================\n"
+"     2                                          int main(void)\n"
 "     3      0.0 MiB      0.0 MiB            1   {\n"
 "     4     10.0 MiB     10.0 MiB            1      char *a = malloc(10 << 20);\n"
 "     5     10.0 MiB    -10.0 MiB            1      free(a);\n"

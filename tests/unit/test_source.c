@@ -145,6 +145,30 @@ static void test_lines_and_brace(void **state)
    assert_int_equal(ml_source_function_end(f, 1), 1);
    assert_int_equal(ml_source_function_end(f, 100), 2051);
    ml_source_free(s);
+
+   /* the declarator above a lone '{' belongs to the function */
+   put("kr.c", "#include <x.h>\n"           /* 1 */
+               "int x = 1;\n"               /* 2 */
+               "/* doc */\n"                /* 3 */
+               "static int\n"               /* 4 */
+               "f(int a,\n"                 /* 5 */
+               "  int b)\n"                 /* 6 */
+               "  {\n"                      /* 7 */
+               "   return a;\n"             /* 8 */
+               "}\n"                        /* 9 */
+               "int g(void) {\n"            /* 10 */
+               "}\n"                        /* 11 */
+               "\n"                         /* 12 */
+               "{\n");                      /* 13 */
+   s = ml_source_new(&err);
+   ml_source_add_dir(s, root, &err);
+   f = ml_source_get(s, "kr.c", NULL, &err);
+   assert_int_equal(ml_source_function_start(f, 7), 4);
+   assert_int_equal(ml_source_function_start(f, 8), 8);   /* not a brace */
+   assert_int_equal(ml_source_function_start(f, 10), 10);
+   assert_int_equal(ml_source_function_start(f, 13), 13); /* blank above */
+   assert_int_equal(ml_source_function_start(f, 99), 99); /* no such line */
+   ml_source_free(s);
 }
 
 static void test_changed(void **state)
