@@ -300,8 +300,11 @@ static void ml_fini(Int exitcode)
                 "slots, %llu instructions\n", ml_stack_n_nodes(),
                 ml_stack_n_locs(), ml_lines_n_slots(), ml_icount);
    if (VG_(clo_verbosity) > 1) {
-      VG_(umsg)("memline: map inserts %llu, extra probes %llu\n",
-                ml_map_calls, ml_map_probes);
+      ULong hits, misses;
+      ml_stack_cache_stats(&hits, &misses);
+      VG_(umsg)("memline: map inserts %llu, extra probes %llu, stack cache "
+                "hits %llu, misses %llu\n", ml_map_calls, ml_map_probes,
+                hits, misses);
    }
 }
 

@@ -345,19 +345,24 @@ static UInt intern_node_slow(UInt parent, UInt loc)
 
 ULong ml_stack_n_nodes(void) { return n_nodes - 1; }
 
-/* Direct-mapped cache of whole stacks: the hash of the frame addresses
-   picks a slot that remembers the frames and their stack id.  Most events
-   repeat a stack seen before, and a hit costs one hash and one compare
-   instead of a map lookup per frame. */
-#define SCACHE_SLOTS  4096            /* power of two */
-#define SCACHE_FRAMES 32              /* deeper stacks bypass the cache */
-typedef struct {
-   UInt n;                            /* frames; 0 = empty slot */
-   UInt node;
-   Bool cut;
-   Addr ips[SCACHE_FRAMES];
-} SCacheEnt;
-static SCacheEnt *scache;
+/* Whole stacks are looked up by a 128-bit hash of their frame addresses
+   (two independent 64-bit hashes: one is the map key, the other checked
+   on a hit), so a stack seen before costs one hash over the frames and
+   one map probe, whatever its depth; deep recursive programs with many
+   distinct stacks would otherwise pay a trie step per frame.  The map
+   holds one entry per distinct stack. */
+static MlMap stack_map;               /* h1 -> v1 node, v2 h2 */
+/* A small direct-mapped copy of recent hits, so the common case (a few
+   hot allocation sites) stays in the CPU cache even when the map is big. */
+#define L1_SLOTS 4096
+static struct { UWord h1, h2; UInt node; } l1[L1_SLOTS];
+static ULong scache_hits, scache_misses;
+
+void ml_stack_cache_stats(ULong *hits, ULong *misses)
+{
+   *hits = scache_hits;
+   *misses = scache_misses;
+}
 
 static UInt intern_frames(const Addr *f, UInt n, Bool is_cut)
 {
@@ -383,41 +388,99 @@ static UInt intern_frames(const Addr *f, UInt n, Bool is_cut)
    return node;
 }
 
+/* How many raw frames to ask the unwinder for: enough for the previous
+   stack to reach its first frame below main, plus one.  Unwinding past
+   main (start-up code, then garbage) costs as much as unwinding the
+   program's own frames; when the guess is short, we unwind again in full. */
+static UInt unwind_guess;
+
+static inline Bool below_main(Addr ip)
+{
+   UInt id = ml_loc_for_ip(ip);      /* may move 'locs': call it first */
+   return (locs[id].flags & ML_LOC_BELOW_MAIN) != 0;
+}
+
 UInt ml_stack_capture(ThreadId tid, Bool *cut)
 {
    Addr ips[MAX_DEPTH + 8];
    UInt want = depth + 4;      /* allocator frames + one to detect a cut */
-   UInt n = VG_(get_StackTrace)(tid, ips, want, NULL, NULL, 0);
-   UInt skip = 0;
-   while (skip < n && in_preload(ips[skip]))
-      skip++;
+   UInt lim = unwind_guess ? unwind_guess : want;
+   UInt nraw, skip, n, top;
+   Bool found;
+   if (lim > want)
+      lim = want;
+   for (;;) {
+      nraw = VG_(get_StackTrace)(tid, ips, lim, NULL, NULL, 0);
+      skip = 0;
+      while (skip < nraw && in_preload(ips[skip]))
+         skip++;
+      n = nraw - skip;
+      top = n;
+      found = False;
+      for (UInt i = 1; i < n; i++)
+         if (below_main(ips[skip + i])) {
+            top = i;
+            found = True;
+            break;
+         }
+      if (found || nraw < lim || lim == want)
+         break;
+      lim = want;                 /* the guess was short: unwind in full */
+   }
+   unwind_guess = found ? skip + top + 2 : nraw + 1;
    Addr *f = ips + skip;
-   n -= skip;
    Bool is_cut = False;
-   if (n > depth) {
-      n = depth;
+   if (!found && n > depth) {
+      n = top = depth;
       is_cut = True;
    }
-   if (n == 0 || n > SCACHE_FRAMES) {
+   n = top;
+   if (n == 0) {
       *cut = is_cut;
-      return n ? intern_frames(f, n, is_cut) : 0;
+      return 0;
    }
-   UWord h = n;
-   for (UInt i = 0; i < n; i++)
-      h = (h ^ f[i]) * 0x9e3779b97f4a7c15ULL;
-   SCacheEnt *c = &scache[(h >> 20) & (SCACHE_SLOTS - 1)];
-   if (c->n == n && c->cut == is_cut &&
-       VG_(memcmp)(c->ips, f, n * sizeof(Addr)) == 0) {
-      *cut = is_cut;
-      return c->node;
+   UWord h1 = 0x243f6a8885a308d3ULL ^ n ^ ((UWord)is_cut << 40);
+   UWord h2 = 0x13198a2e03707344ULL + n + is_cut;
+   for (UInt i = 0; i < n; i++) {
+      h1 = (h1 ^ f[i]) * 0x9e3779b97f4a7c15ULL;
+      h1 ^= h1 >> 29;
+      h2 = (h2 + f[i]) * 0xc2b2ae3d27d4eb4fULL;
+      h2 ^= h2 >> 31;
    }
-   UInt node = intern_frames(f, n, is_cut);
-   c->n = n;
-   c->cut = is_cut;
-   c->node = node;
-   VG_(memcpy)(c->ips, f, n * sizeof(Addr));
    *cut = is_cut;
-   return node;
+   UWord slot = (h1 >> 7) & (L1_SLOTS - 1);
+   if (l1[slot].h1 == h1 && l1[slot].h2 == h2 && l1[slot].node) {
+      scache_hits++;
+      return l1[slot].node;
+   }
+   UWord h1_key = h1;
+   for (;;) {
+      if (h1 == ML_MAP_EMPTY)
+         h1 = 0;
+      Bool is_new;
+      MlMapEnt *e = ml_map_insert(&stack_map, h1, &is_new);
+      if (!is_new) {
+         if (e->v2 == h2) {
+            scache_hits++;
+            l1[slot].h1 = h1_key;
+            l1[slot].h2 = h2;
+            l1[slot].node = (UInt)e->v1;
+            return (UInt)e->v1;
+         }
+         h1++;                        /* a different stack: probe on */
+         continue;
+      }
+      scache_misses++;
+      e->v2 = h2;
+      e->v1 = 0;
+      UInt node = intern_frames(f, n, is_cut);
+      /* intern_frames does not touch stack_map: e is still valid. */
+      e->v1 = node;
+      l1[slot].h1 = h1_key;
+      l1[slot].h2 = h2;
+      l1[slot].node = node;
+      return node;
+   }
 }
 
 /*------------------------------------------------------------*/
@@ -442,5 +505,5 @@ void ml_stack_init(UInt d)
    ml_map_init(&loc_map, "ml.loc.map", 12);
    ml_map_init(&node_map, "ml.node.map", 14);
    ncache = VG_(calloc)("ml.stack.ncache", NCACHE_SLOTS, sizeof *ncache);
-   scache = VG_(calloc)("ml.stack.cache", SCACHE_SLOTS, sizeof(SCacheEnt));
+   ml_map_init(&stack_map, "ml.stack.map", 12);
 }
