@@ -343,10 +343,18 @@ static inline void node_event(ml_model *m, uint32_t stack, uint64_t delta,
       n->max = h;
 }
 
+/* Blocks of a custom allocator live in their own address space (they may
+   start at the address of the malloc'd arena that holds them): the top
+   address bit, never set in a user-space address, tells them apart. */
+static inline uint64_t block_key(const ml_record *rec)
+{
+   return rec->u.block.addr ^ (rec->u.block.custom ? (1ull << 63) : 0);
+}
+
 static int on_alloc(ml_model *m, const ml_record *rec, ml_err *err)
 {
    uint32_t stack = rec->u.block.stack;
-   uint64_t size = rec->u.block.size, addr = rec->u.block.addr;
+   uint64_t size = rec->u.block.size, addr = block_key(rec);
    if (blk_reserve(m))
       return nomem(err);
    blk *b = blk_slot(m, addr);
@@ -384,7 +392,7 @@ static int on_alloc(ml_model *m, const ml_record *rec, ml_err *err)
 static void on_free(ml_model *m, const ml_record *rec)
 {
    uint64_t size = rec->u.block.size;
-   blk *b = blk_find(m, rec->u.block.addr);
+   blk *b = blk_find(m, block_key(rec));
    if (!b)
       m->sum.free_of_unknown++;
    else {
@@ -392,8 +400,9 @@ static void on_free(ml_model *m, const ml_record *rec)
          m->sum.free_size_differs++;
       blk_remove(m, b);
    }
-   m->heap -= size;
+   /* The level before the free was observed while the freeing line ran. */
    node_event(m, rec->u.block.stack, (uint64_t)0 - size, 0);
+   m->heap -= size;
    m->sum.n_frees++;
 }
 

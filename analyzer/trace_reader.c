@@ -644,8 +644,13 @@ static int parse_fixed(ml_reader *r, int tag, ml_record *rec)
    }
    case ML_TAG_ALLOC:
    case ML_TAG_FREE:
-      c.rec = tag == ML_TAG_ALLOC ? "ALLOC" : "FREE";
-      rec->kind = tag == ML_TAG_ALLOC ? ML_REC_ALLOC : ML_REC_FREE;
+   case ML_TAG_CALLOC:
+   case ML_TAG_CFREE:
+      c.rec = tag == ML_TAG_ALLOC ? "ALLOC" : tag == ML_TAG_FREE ? "FREE"
+            : tag == ML_TAG_CALLOC ? "CALLOC" : "CFREE";
+      rec->kind = tag == ML_TAG_ALLOC || tag == ML_TAG_CALLOC ? ML_REC_ALLOC
+                                                              : ML_REC_FREE;
+      rec->u.block.custom = tag == ML_TAG_CALLOC || tag == ML_TAG_CFREE;
       off = cur_off(&c);
       if ((rc = cur_u(&c, &dt, "dt")) ||
           (rc = cur_id(&c, &rec->u.block.stack, r->nstack, 1, "stack",

@@ -90,7 +90,11 @@ typedef struct ml_record {
    uint64_t now;         /* guest instructions so far (after this dt) */
    union {
       struct { uint32_t id; } def;        /* STRING, LOC, STACK: new id */
-      struct { uint32_t stack; uint64_t size, addr; } block; /* ALLOC/FREE */
+      struct {                                      /* ALLOC/FREE */
+         uint32_t stack;
+         int custom;     /* CALLOC/CFREE: a custom allocator's block */
+         uint64_t size, addr;
+      } block;
       struct { uint64_t tid; } thread;
       struct { uint64_t wall_ms; } time;
       struct { uint32_t stack; uint64_t kind; int64_t count; } page;

@@ -5,7 +5,9 @@
    counts with --heap-admin=0.  realloc is a FREE of the old block and an
    ALLOC of the new one at the same stack, so the line that reallocs shows
    the net growth.  The live-block table maps an address to its size and
-   allocation stack. */
+   allocation stack; blocks announced by a custom allocator have a table
+   of their own, since they usually lie inside a malloc'd arena and the
+   first one starts at the arena's own address. */
 #include "pub_tool_basics.h"
 #include "pub_tool_libcbase.h"
 #include "pub_tool_libcassert.h"
@@ -23,6 +25,7 @@ ULong ml_heap_cur;
 
 static MlHeapStats stats;
 static MlMap blocks;             /* addr -> v1 size, v2 alloc stack */
+static MlMap cblocks;            /* the same for custom-allocator blocks */
 
 const MlHeapStats *ml_heap_stats(void) { return &stats; }
 
@@ -37,12 +40,12 @@ void ml_heap_reset_stats(void)
 /*--- Recording                                            ---*/
 /*------------------------------------------------------------*/
 
-static void record_alloc(ThreadId tid, Addr a, SizeT size)
+static void record_alloc(ThreadId tid, Addr a, SizeT size, Bool custom)
 {
    Bool cut;
    UInt stack = ml_stack_capture(tid, &cut);
    Bool is_new;
-   MlMapEnt *e = ml_map_insert(&blocks, a, &is_new);
+   MlMapEnt *e = ml_map_insert(custom ? &cblocks : &blocks, a, &is_new);
    if (!is_new)                       /* MALLOCLIKE over a live block */
       ml_heap_cur -= e->v1;
    e->v1 = size;
@@ -53,14 +56,14 @@ static void record_alloc(ThreadId tid, Addr a, SizeT size)
    stats.n_cut += cut;
    if (ml_heap_cur > stats.peak)
       stats.peak = ml_heap_cur;
-   ml_out_alloc(tid, stack, size, a);
+   ml_out_alloc(tid, stack, size, a, custom);
 }
 
 /* Returns False if a is not a live block. */
-static Bool record_free(ThreadId tid, Addr a, SizeT *size_out)
+static Bool record_free(ThreadId tid, Addr a, SizeT *size_out, Bool custom)
 {
    MlMapEnt old;
-   if (!ml_map_remove(&blocks, a, &old))
+   if (!ml_map_remove(custom ? &cblocks : &blocks, a, &old))
       return False;
    Bool cut;
    UInt stack = ml_stack_capture(tid, &cut);
@@ -68,7 +71,7 @@ static Bool record_free(ThreadId tid, Addr a, SizeT *size_out)
    stats.n_frees++;
    if (size_out)
       *size_out = old.v1;
-   ml_out_free(tid, stack, old.v1, a);
+   ml_out_free(tid, stack, old.v1, a, custom);
    return True;
 }
 
@@ -85,7 +88,7 @@ static void *alloc_block(ThreadId tid, SizeT size, SizeT align, Bool zero)
       return NULL;
    if (zero)
       VG_(memset)(p, 0, size);
-   record_alloc(tid, (Addr)p, size);
+   record_alloc(tid, (Addr)p, size, False);
    return p;
 }
 
@@ -94,7 +97,7 @@ static void free_block(ThreadId tid, void *p)
    if (!p)
       return;
    /* Only blocks we handed out go back to the client allocator. */
-   if (record_free(tid, (Addr)p, NULL))
+   if (record_free(tid, (Addr)p, NULL, False))
       VG_(cli_free)(p);
 }
 
@@ -144,9 +147,9 @@ static void *ml_realloc(ThreadId tid, void *p_old, SizeT new_size)
    if (!p_new)
       return NULL;
    VG_(memcpy)(p_new, p_old, old_size < new_size ? old_size : new_size);
-   record_free(tid, (Addr)p_old, NULL);
+   record_free(tid, (Addr)p_old, NULL, False);
    VG_(cli_free)(p_old);
-   record_alloc(tid, (Addr)p_new, new_size);
+   record_alloc(tid, (Addr)p_new, new_size, False);
    return p_new;
 }
 
@@ -183,16 +186,16 @@ Bool ml_heap_client_request(ThreadId tid, UWord *arg, UWord *ret)
 {
    switch (arg[0]) {
    case VG_USERREQ__MALLOCLIKE_BLOCK:
-      record_alloc(tid, arg[1], arg[2]);
+      record_alloc(tid, arg[1], arg[2], True);
       *ret = 0;
       return True;
    case VG_USERREQ__FREELIKE_BLOCK:
-      record_free(tid, arg[1], NULL);
+      record_free(tid, arg[1], NULL, True);
       *ret = 0;
       return True;
    case VG_USERREQ__RESIZEINPLACE_BLOCK:
-      if (record_free(tid, arg[1], NULL))
-         record_alloc(tid, arg[1], arg[3]);
+      if (record_free(tid, arg[1], NULL, True))
+         record_alloc(tid, arg[1], arg[3], True);
       *ret = 0;
       return True;
    default:
@@ -202,16 +205,20 @@ Bool ml_heap_client_request(ThreadId tid, UWord *arg, UWord *ret)
 
 void ml_heap_reemit_live(ThreadId tid)
 {
-   for (UWord i = 0; i <= blocks.mask; i++) {
-      MlMapEnt *e = &blocks.ents[i];
-      if (e->key != ML_MAP_EMPTY)
-         ml_out_alloc(tid, (UInt)e->v2, e->v1, e->key);
+   for (Int k = 0; k < 2; k++) {
+      MlMap *m = k ? &cblocks : &blocks;
+      for (UWord i = 0; i <= m->mask; i++) {
+         MlMapEnt *e = &m->ents[i];
+         if (e->key != ML_MAP_EMPTY)
+            ml_out_alloc(tid, (UInt)e->v2, e->v1, e->key, k == 1);
+      }
    }
 }
 
-ULong ml_heap_n_live(void) { return blocks.used; }
+ULong ml_heap_n_live(void) { return blocks.used + cblocks.used; }
 
 void ml_heap_init(void)
 {
    ml_map_init(&blocks, "ml.heap.blocks", 14);
+   ml_map_init(&cblocks, "ml.heap.cblocks", 6);
 }

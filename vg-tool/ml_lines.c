@@ -260,8 +260,9 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
    flush_icount(sb, &pending);
 
    if (lines_on && prev) {
-      if (sbIn->jumpkind == Ijk_Boring &&
-                 sbIn->next->tag == Iex_Const) {
+      /* Also after client requests and system calls, which end a
+         superblock and resume at the next instruction. */
+      if (sbIn->jumpkind != Ijk_Ret && sbIn->next->tag == Iex_Const) {
          Addr t = const_target(sbIn->next->Iex.Const.con);
          if (t != ML_MAP_EMPTY && t > prev_addr && slot_for_addr(t) == prev)
             note_continuation(t, prev);

@@ -63,6 +63,8 @@
 /* Not in the pub_tool headers; set before option parsing so that inline
    frames are read by default while --read-inline-info=no still works. */
 extern Bool VG_(clo_read_inline_info);
+/* Exported by the core (pub_core_threadstate.h), not in pub_tool. */
+extern Int VG_(count_living_threads)(void);
 
 #define ML_VERSION "0.1.0"
 
@@ -240,6 +242,12 @@ static Bool may_block(UInt sysno)
    }
 }
 
+/* How the process ends: the core passes no exit code to fini, so the
+   tool watches exit_group and signals a process sends itself. */
+static Bool  seen_exit;
+static ULong exit_status;
+static Int   self_signal;
+
 static ULong pre_exec_offset;
 static Bool  in_exec;
 
@@ -250,6 +258,16 @@ static void ml_pre_syscall(ThreadId tid, UInt sysno, UWord *args, UInt nArgs)
       pre_exec_offset = ml_out_offset();
       in_exec = True;
       finish_trace(ML_EXIT_EXEC, 0);
+   } else if (sysno == __NR_exit_group ||
+              (sysno == __NR_exit && VG_(count_living_threads)() <= 1)) {
+      seen_exit = True;
+      exit_status = args[0] & 0xff;
+   } else if ((sysno == __NR_kill && (Int)args[0] == VG_(getpid)()) ||
+              (sysno == __NR_tgkill && (Int)args[0] == VG_(getpid)()) ||
+              sysno == __NR_tkill) {
+      Int sig = (Int)(sysno == __NR_tgkill ? args[2] : args[1]);
+      if (sig > 0)
+         self_signal = sig;
    } else if (may_block(sysno)) {
       ml_out_flush_if_stale();
    }
@@ -284,8 +302,12 @@ static void ml_post_clo_init(void)
 
 static void ml_fini(Int exitcode)
 {
-   if (!trailer_written)
-      finish_trace(ML_EXIT_NORMAL, (ULong)(UInt)exitcode);
+   if (!trailer_written) {
+      if (seen_exit)
+         finish_trace(ML_EXIT_NORMAL, exit_status);
+      else
+         finish_trace(ML_EXIT_SIGNAL, (ULong)self_signal);
+   }
    ml_out_close();
    if (VG_(clo_verbosity) > 0 && ml_out_name()) {
       const MlHeapStats *s = ml_heap_stats();

@@ -121,13 +121,13 @@ static Bool written_by_our_pid(const HChar *name)
    unsigned long long v[6];
    if (*p++ != ML_TAG_HEADER)
       return False;
-   for (Int i = 0; i < 6; i++) {      /* len, version, ptrsize, pagesize, pid */
+   for (Int i = 0; i < 6; i++) {      /* len, version, ptr, page, pid, ppid */
       int k = ml_get_uvarint(p, end, &v[i]);
       if (k <= 0)
          return False;
       p += k;
    }
-   return v[5] == (ULong)VG_(getpid)();
+   return v[4] == (ULong)VG_(getpid)();
 }
 
 Bool ml_out_open(const HChar *name)
@@ -263,20 +263,20 @@ void ml_out_stack(UInt parent, UInt loc)
    put_uv(loc);
 }
 
-void ml_out_alloc(ThreadId tid, UInt stack, SizeT size, Addr a)
+void ml_out_alloc(ThreadId tid, UInt stack, SizeT size, Addr a, Bool custom)
 {
    event_prologue(tid);
-   out_buf[out_pos++] = ML_TAG_ALLOC;
+   out_buf[out_pos++] = custom ? ML_TAG_CALLOC : ML_TAG_ALLOC;
    put_dt();
    put_uv(stack);
    put_uv(size);
    put_uv(a);
 }
 
-void ml_out_free(ThreadId tid, UInt stack, SizeT size, Addr a)
+void ml_out_free(ThreadId tid, UInt stack, SizeT size, Addr a, Bool custom)
 {
    event_prologue(tid);
-   out_buf[out_pos++] = ML_TAG_FREE;
+   out_buf[out_pos++] = custom ? ML_TAG_CFREE : ML_TAG_FREE;
    put_dt();
    put_uv(stack);
    put_uv(size);

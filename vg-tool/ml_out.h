@@ -41,8 +41,9 @@ void ml_out_set_checkpoint(void (*fn)(void), UInt period_ms);
 
 /* Fixed-schema records. */
 void ml_out_stack(UInt parent, UInt loc);
-void ml_out_alloc(ThreadId tid, UInt stack, SizeT size, Addr a);
-void ml_out_free(ThreadId tid, UInt stack, SizeT size, Addr a);
+/* custom: a block of a custom allocator (CALLOC / CFREE records). */
+void ml_out_alloc(ThreadId tid, UInt stack, SizeT size, Addr a, Bool custom);
+void ml_out_free(ThreadId tid, UInt stack, SizeT size, Addr a, Bool custom);
 void ml_out_time(void);
 
 /* Length-prefixed records: begin, add fields, end. */

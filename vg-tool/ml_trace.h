@@ -43,6 +43,13 @@ enum {
    /* PAGE (reserved for the RSS metric): dt, stack id, kind,
       zigzag signed page count. */
    ML_TAG_PAGE    = 0x06,
+   /* CALLOC / CFREE: as ALLOC / FREE, for blocks announced by a custom
+      allocator (VALGRIND_MALLOCLIKE_BLOCK / FREELIKE_BLOCK /
+      RESIZEINPLACE_BLOCK).  They live in their own address space: a
+      custom block may start at the address of the malloc'd arena that
+      holds it, and both are live at once. */
+   ML_TAG_CALLOC  = 0x07,
+   ML_TAG_CFREE   = 0x08,
 
    ML_TAG_LEN_PREFIXED = 0x40,
 
@@ -89,8 +96,11 @@ enum {
 #define ML_LOC_BELOW_MAIN   0x2u   /* frame is below main (libc start-up) */
 
 /* TRAILER exit kinds */
-#define ML_EXIT_NORMAL      0u     /* exit()/return from main/_exit */
-#define ML_EXIT_SIGNAL      1u     /* killed by a fatal signal */
+#define ML_EXIT_NORMAL      0u     /* exit()/return from main/_exit: code is
+                                      the exit status */
+#define ML_EXIT_SIGNAL      1u     /* killed by a fatal signal: code is the
+                                      signal when the process sent it to
+                                      itself (abort, raise), else 0 */
 #define ML_EXIT_EXEC        2u     /* the process called execve */
 
 /* Largest value of a few fields a reader accepts before calling a trace

@@ -222,6 +222,41 @@ static void test_leaks_peak_trailer(void **state)
    done(&f);
 }
 
+/* A custom allocator's first block starts at its malloc'd arena's own
+   address: both are live at once, and freeing one leaves the other. */
+static void test_custom_blocks(void **state)
+{
+   (void)state;
+   fixture f;
+   tb_start(&f.b);
+   uint32_t smain = tb_string(&f.b, "main");
+   uint32_t file = tb_string(&f.b, "a.c");
+   uint32_t s_arena = tb_stack(&f.b, 0, tb_loc1(&f.b, smain, file, 10));
+   uint32_t s_a = tb_stack(&f.b, 0, tb_loc1(&f.b, smain, file, 11));
+   uint32_t s_fa = tb_stack(&f.b, 0, tb_loc1(&f.b, smain, file, 12));
+   uint32_t s_farena = tb_stack(&f.b, 0, tb_loc1(&f.b, smain, file, 13));
+   tb_alloc(&f.b, 10, s_arena, 65536, 0x10000);   /* arena */
+   tb_calloc(&f.b, 10, s_a, 3000, 0x10000);       /* block at its start */
+   tb_cfree(&f.b, 10, s_fa, 3000, 0x10000);
+   tb_free(&f.b, 10, s_farena, 65536, 0x10000);
+   for (uint32_t l = 10; l <= 13; l++)
+      tb_line(&f.b, smain, file, l, 1, 0);
+   load(&f);
+   const ml_summary *sm = ml_model_summary(f.m);
+   assert_int_equal(sm->peak_heap, 65536 + 3000);
+   assert_int_equal(sm->leaked_bytes, 0);
+   assert_int_equal(sm->n_allocs, 2);
+   assert_int_equal(sm->n_frees, 2);
+   assert_int_equal(sm->alloc_of_live, 0);
+   assert_int_equal(sm->free_of_unknown, 0);
+   assert_int_equal(line(&f, "main", 11)->increment, 3000);
+   assert_int_equal(line(&f, "main", 12)->increment, -3000);
+   /* the freeing line saw the level before its free */
+   assert_int_equal(line(&f, "main", 12)->mem_usage, 65536 + 3000);
+   assert_int_equal(line(&f, "main", 13)->increment, -65536);
+   done(&f);
+}
+
 static void test_cut_stacks(void **state)
 {
    (void)state;
@@ -403,6 +438,7 @@ int main(void)
       cmocka_unit_test(test_recursion_once),
       cmocka_unit_test(test_free_and_spike),
       cmocka_unit_test(test_leaks_peak_trailer),
+      cmocka_unit_test(test_custom_blocks),
       cmocka_unit_test(test_cut_stacks),
       cmocka_unit_test(test_anomalies),
       cmocka_unit_test(test_ranking_and_files),

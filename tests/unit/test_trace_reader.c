@@ -254,7 +254,7 @@ static void test_bad_tag(void **state)
    (void)state;
    char msg[128];
    tb b;
-   static const unsigned tags[] = { 0x00, 0x07, 0x3f };
+   static const unsigned tags[] = { 0x00, 0x09, 0x3f };
    for (size_t i = 0; i < 3; i++) {
       tb_start(&b);
       tb_string(&b, "x");

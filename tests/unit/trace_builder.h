@@ -181,6 +181,21 @@ static inline void tb_free(tb *b, uint64_t dt, uint32_t stack,
    tb_u(b, dt); tb_u(b, stack); tb_u(b, size); tb_u(b, addr);
 }
 
+/* Custom-allocator blocks (CALLOC / CFREE). */
+static inline void tb_calloc(tb *b, uint64_t dt, uint32_t stack,
+                             uint64_t size, uint64_t addr)
+{
+   tb_byte(b, ML_TAG_CALLOC);
+   tb_u(b, dt); tb_u(b, stack); tb_u(b, size); tb_u(b, addr);
+}
+
+static inline void tb_cfree(tb *b, uint64_t dt, uint32_t stack,
+                            uint64_t size, uint64_t addr)
+{
+   tb_byte(b, ML_TAG_CFREE);
+   tb_u(b, dt); tb_u(b, stack); tb_u(b, size); tb_u(b, addr);
+}
+
 static inline void tb_thread(tb *b, uint64_t tid)
 {
    tb_byte(b, ML_TAG_THREAD); tb_u(b, tid);

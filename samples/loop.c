@@ -1,0 +1,44 @@
+/* loop.c -- line entry counts (Occurrences) in loops, exactly.
+
+   An entry is counted each time execution enters a line: from another
+   line, from a call, or by jumping back to the start of a loop body.
+   Returning from a callee to the line that called it is NOT an entry.
+   gcc -O0 puts "i = 0", the test and "i++" of a for statement on the
+   for's line, so a for line with its body on other lines is entered
+   once, then once per iteration (i++ after the body): N + 1.  A loop
+   written on one line is entered once, then once per backward jump into
+   the body: also N + 1.
+
+     L:oneline      Occurrences 1001   Increment 0     (1000 iterations)
+     L:for          Occurrences 11     Increment 0     (10 iterations)
+     L:alloc        Occurrences 10     Increment 1000  (10 x malloc(100))
+                    Mem usage 600  (iteration 9: 5 kept + the new block)
+     L:odd          Occurrences 10     Increment 0
+     L:free         Occurrences 5      Increment -500  (odd iterations)
+                    Mem usage 600
+     L:keep         Occurrences 5      Increment 0     (even iterations)
+     L:free_kept    Occurrences 6      Increment -500  (one-line loop, 5
+                    iterations, each calling free)
+
+   Summary: peak 600 B, 10 allocations, 10 frees, nothing leaked. */
+#include <stdlib.h>
+
+int main(void)
+{
+    volatile long sum = 0;
+    char *keep[5];
+    int i;
+
+    for (i = 0; i < 1000; i++) sum += i;      /* L:oneline */
+
+    for (i = 0; i < 10; i++) {                /* L:for */
+        char *p = malloc(100);                /* L:alloc */
+        if (i % 2 == 1)                       /* L:odd */
+            free(p);                          /* L:free */
+        else
+            keep[i / 2] = p;                  /* L:keep */
+    }
+
+    for (i = 0; i < 5; i++) free(keep[i]);    /* L:free_kept */
+    return sum == 499500 ? 0 : 1;
+}

@@ -1,0 +1,642 @@
+# cases.sh -- memline's end-to-end tests (sourced by run.sh; see lib.sh).
+#
+# Each t_NAME runs real programs from samples/ under the real Valgrind with
+# the staged tool and compares exact numbers, derived in each sample's
+# header comment, with memline-report's --units B output.  TESTS lists
+# them, slowest first so that `xargs -P` packs them well.
+
+TESTS="
+killed_run_checkpoint
+peak_churn_exact
+killed_run
+fork_child_trace
+exec_traces
+threads_lines
+pool_client_requests
+massif_pool
+massif_threads
+massif_grow
+massif_loop
+massif_recurse
+massif_spike
+massif_realloc
+massif_cxx
+massif_leak
+massif_kinds
+massif_segv
+grow_lines
+grow_summary
+heap_only_mode
+loop_occurrences
+recurse_counted_once
+spike_highwater
+realloc_lines
+cxx_new_delete_vector
+kinds_all_functions
+leak_summary
+segv_complete_trace
+report_layout
+report_precision
+report_filters
+source_moved
+source_changed
+bad_missing_trace
+bad_truncated_trace
+bad_garbage
+bad_magic_then_garbage
+bad_empty_file
+bad_option
+memline_oneline
+memline_program_fails
+memline_tool_options
+"
+
+# ---- exact per-line numbers --------------------------------------------
+
+t_grow_lines() {
+    profile main grow --function main || return
+    expect_row "$T/main.rep" grow big        10485760  10485760 1
+    expect_row "$T/main.rep" grow loop       -          0       6
+    expect_row "$T/main.rep" grow chunk      15728640  5242880  5
+    expect_row "$T/main.rep" grow free_big   15728640  -10485760 1
+    expect_row "$T/main.rep" grow leak       5243880   1000     1
+    expect_row "$T/main.rep" grow free_chunks 5243880  -5242880 6
+    run_report mb "$T/main.trace" --function make_buffer
+    need "report --function make_buffer exited $REP_STATUS" [ "$REP_STATUS" -eq 0 ] || return
+    expect_row "$T/mb.rep" grow mb_alloc     15728640  15728640 6
+    expect_row "$T/mb.rep" grow mb_touch     15728640  0        6
+}
+
+t_grow_summary() {
+    profile g grow || return
+    expect_summary "$T/g.rep" 15728640 7 6 1000 1
+    expect_complete "$T/g.rep" "$T/g.trace"
+}
+
+# --lines=no (heap only): no line statistics, so Occurrences are blank, but
+# Increment and Mem usage keep their meaning.  Mem usage is the highest
+# heap seen while the line ran: for a line that frees, the heap just
+# before its first free (free(big) ran while 15 MiB were live).
+t_heap_only_mode() {
+    run_tool g grow --lines=no
+    need "grow exited $RUN_STATUS under memline --lines=no" [ "$RUN_STATUS" -eq 0 ] || return
+    run_report g "$T/g.trace" --function main --function make_buffer
+    need "memline-report exited $REP_STATUS: $(head -n 2 "$T/g.rerr" | tr '\n' '|')" [ "$REP_STATUS" -eq 0 ] || return
+    expect_row "$T/g.rep" grow big         10485760 10485760  none
+    expect_row "$T/g.rep" grow chunk       15728640 5242880   none
+    expect_row "$T/g.rep" grow free_big    15728640 -10485760 none
+    expect_row "$T/g.rep" grow leak        5243880  1000      none
+    expect_row "$T/g.rep" grow free_chunks 5243880  -5242880  none
+    expect_row "$T/g.rep" grow mb_alloc    15728640 15728640  none
+    expect_summary "$T/g.rep" 15728640 7 6 1000 1
+    expect_complete "$T/g.rep" "$T/g.trace"
+}
+
+t_loop_occurrences() {
+    profile l loop --function main || return
+    expect_row "$T/l.rep" loop oneline   -    0    1001
+    expect_row "$T/l.rep" loop for       -    0    11
+    expect_row "$T/l.rep" loop alloc     600  1000 10
+    expect_row "$T/l.rep" loop odd       -    0    10
+    expect_row "$T/l.rep" loop free      600  -500 5
+    expect_row "$T/l.rep" loop keep      -    0    5
+    expect_row "$T/l.rep" loop free_kept 500  -500 6
+    expect_summary "$T/l.rep" 600 10 10 0 0
+}
+
+t_recurse_counted_once() {
+    profile r recurse --function rec --function free_all --function main || return
+    expect_row "$T/r.rep" recurse rec_alloc 10000 10000  10
+    expect_row "$T/r.rep" recurse rec_if    -     0      10
+    expect_row "$T/r.rep" recurse rec_call  10000 9000   9
+    expect_row "$T/r.rep" recurse free_one  10000 -10000 11
+    expect_row "$T/r.rep" recurse main_rec  10000 10000  1
+    expect_row "$T/r.rep" recurse main_free 10000 -10000 1
+    expect_summary "$T/r.rep" 10000 10 10 0 0
+}
+
+t_spike_highwater() {
+    profile s spike --function main --function spike || return
+    expect_row "$T/s.rep" spike base      1048576 1048576  1
+    expect_row "$T/s.rep" spike spike     9437184 0        1
+    expect_row "$T/s.rep" spike free_base 1048576 -1048576 1
+    expect_row "$T/s.rep" spike sp_alloc  9437184 8388608  1
+    expect_row "$T/s.rep" spike sp_free   9437184 -8388608 1
+    expect_summary "$T/s.rep" 9437184 2 2 0 0
+}
+
+t_realloc_lines() {
+    profile r realloc --function main || return
+    expect_row "$T/r.rep" realloc first     1024    1024     1
+    expect_row "$T/r.rep" realloc grow_for  -       0        11
+    expect_row "$T/r.rep" realloc grow      1048576 1047552  10
+    expect_row "$T/r.rep" realloc shrink    1048576 -1044480 1
+    expect_row "$T/r.rep" realloc from_null 4608    512      1
+    expect_row "$T/r.rep" realloc calloc    5608    1000     1
+    expect_row "$T/r.rep" realloc free_all  5608    -5608    1
+    expect_summary "$T/r.rep" 1048576 - - 0 0
+}
+
+t_cxx_new_delete_vector() {
+    profile c cxx --function main --function 'vector_demo*' \
+        --function 'Buf::Buf*' --function 'Buf::~Buf*' || return
+    local base
+    row "$T/c.rep" cxx.cc "$(line_of cxx new_int)"
+    need "no numbers on cxx.cc L:new_int" [ -n "$R_USAGE" ] || return
+    base=$((R_USAGE - 4))
+    expect_row "$T/c.rep" cxx new_int  $((base + 4))       4        1
+    expect_row "$T/c.rep" cxx del_int  $((base + 4))       -4       1
+    expect_row "$T/c.rep" cxx new_arr  $((base + 4000))    4000     1
+    expect_row "$T/c.rep" cxx del_arr  $((base + 4000))    -4000    1
+    expect_row "$T/c.rep" cxx new_al   $((base + 128))     128      1
+    expect_row "$T/c.rep" cxx del_al   $((base + 128))     -128     1
+    expect_row "$T/c.rep" cxx call_vec $((base + 6144))    0        1
+    expect_row "$T/c.rep" cxx push     $((base + 6144))    4096     1000
+    expect_row "$T/c.rep" cxx vec_end  $((base + 4096))    -4096    1
+    expect_row "$T/c.rep" cxx new_buf  $((base + 1048592)) 1048592  1
+    expect_row "$T/c.rep" cxx del_buf  $((base + 1048592)) -1048592 1
+    expect_row "$T/c.rep" cxx buf_new  -                   1048576  1
+    expect_row "$T/c.rep" cxx buf_del  -                   -1048576 1
+    expect_summary "$T/c.rep" $((base + 1048592)) - - - -
+}
+
+t_kinds_all_functions() {
+    profile k kinds --function main || return
+    expect_row "$T/k.rep" kinds malloc         100   100    1
+    expect_row "$T/k.rep" kinds calloc         400   300    1
+    expect_row "$T/k.rep" kinds memalign       600   200    1
+    expect_row "$T/k.rep" kinds posix_memalign 1000  400    1
+    expect_row "$T/k.rep" kinds aligned_alloc  9192  8192   1
+    expect_row "$T/k.rep" kinds valloc         9692  500    1
+    expect_row "$T/k.rep" kinds strdup         9704  12     1
+    expect_row "$T/k.rep" kinds realloc        10604 900    1
+    expect_row "$T/k.rep" kinds free_all       10604 -10604 1
+    expect_summary "$T/k.rep" 10604 - - 0 0
+}
+
+t_leak_summary() {
+    profile k leak --function main || return
+    expect_row "$T/k.rep" leak lost      1000  1000   1
+    expect_row "$T/k.rep" leak global    3000  2000   1
+    expect_row "$T/k.rep" leak temp      53000 50000  1
+    expect_row "$T/k.rep" leak temp_free 53000 -50000 1
+    expect_row "$T/k.rep" leak local     6000  3000   1
+    expect_summary "$T/k.rep" 53000 4 1 6000 3
+    expect_complete "$T/k.rep" "$T/k.trace"
+}
+
+t_fork_child_trace() {
+    mkdir -p "$T/traces"
+    VALGRIND_LIB=$STAGE "$VALGRIND" -q --tool=memline \
+        "--memline-out-file=$T/traces/memline.out.%p" \
+        "$SAMPLES/forker" >"$T/fork.out" 2>"$T/fork.err" </dev/null
+    local status=$? f n=0 child='' parent=''
+    need "forker exited with $status: $(tail -n 3 "$T/fork.err" | tr '\n' '|')" [ $status -eq 0 ] || return
+    for f in "$T"/traces/memline.out.*; do
+        [ -e "$f" ] || continue
+        n=$((n + 1))
+        "$REPORT" --units B --function main "$f" >"$f.rep" 2>"$f.rerr"
+        expect_eq "memline-report $(basename "$f") status" $? 0
+        if row "$f.rep" forker.c "$(line_of forker child)"; then
+            child=$f
+        elif row "$f.rep" forker.c "$(line_of forker parent)"; then
+            parent=$f
+        fi
+    done
+    expect_eq "number of traces" $n 2
+    need "no trace shows the child's allocation line executed" [ -n "$child" ] || return
+    need "no trace shows the parent's allocation line executed" [ -n "$parent" ] || return
+    need "child's and parent's traces are the same file" [ "$child" != "$parent" ] || return
+    expect_row   "$child.rep"  forker child  201000 200000 1
+    expect_blank "$child.rep"  forker parent
+    expect_summary "$child.rep" 201000 - - 201000 2
+    expect_complete "$child.rep" "$child"
+    expect_row   "$parent.rep" forker before 1000   1000   1
+    expect_row   "$parent.rep" forker parent 301000 300000 1
+    expect_blank "$parent.rep" forker child
+    expect_summary "$parent.rep" 301000 - - 301000 2
+    expect_complete "$parent.rep" "$parent"
+}
+
+t_exec_traces() {
+    mkdir -p "$T/traces"
+    VALGRIND_LIB=$STAGE "$VALGRIND" -q --trace-children=yes --tool=memline \
+        "--memline-out-file=$T/traces/memline.out.%p" \
+        "$SAMPLES/execer" >"$T/exec.out" 2>"$T/exec.err" </dev/null
+    local status=$? first='' second='' f n=0
+    need "execer exited with $status: $(tail -n 3 "$T/exec.err" | tr '\n' '|')" [ $status -eq 0 ] || return
+    for f in "$T"/traces/memline.out.*; do
+        [ -e "$f" ] || continue
+        n=$((n + 1))
+        case "$f" in
+            *.1) second=$f ;;
+            *) first=$f ;;
+        esac
+    done
+    expect_eq "number of traces" $n 2
+    need "no trace of the image before the exec" [ -n "$first" ] || return
+    need "no trace of the exec'd image (expected ${first##*/}.1)" [ -n "$second" ] || return
+    run_report first "$first" --function main
+    run_report second "$second" --function main
+    expect_complete "$T/first.rep" "$first"
+    expect_row   "$T/first.rep" execer before_exec 4000 4000 1
+    expect_row   "$T/first.rep" execer exec        4000 0    1
+    expect_blank "$T/first.rep" execer after_exec
+    expect_summary "$T/first.rep" 4000 1 0 4000 1
+    expect_complete "$T/second.rep" "$second"
+    expect_row   "$T/second.rep" execer after_exec 7000 7000 1
+    expect_blank "$T/second.rep" execer before_exec
+    expect_summary "$T/second.rep" 7000 1 0 7000 1
+}
+
+t_threads_lines() {
+    profile t threads --function main --function worker || return
+    expect_row "$T/t.rep" threads worker_alloc -  40000  4
+    expect_row "$T/t.rep" threads free_all     -  -40000 5
+    expect_row "$T/t.rep" threads join         -  0      4
+    expect_summary "$T/t.rep" - - - 0 0
+}
+
+t_pool_client_requests() {
+    profile p pool --function main --function pool_alloc || return
+    expect_row "$T/p.rep" pool init       65536 65536  1
+    expect_row "$T/p.rep" pool alloc_a    68536 3000   1
+    expect_row "$T/p.rep" pool alloc_b    73536 5000   1
+    expect_row "$T/p.rep" pool mark       73536 0      1
+    expect_row "$T/p.rep" pool resize     73536 -2000  1
+    expect_row "$T/p.rep" pool free_b     71536 -5000  1
+    expect_row "$T/p.rep" pool free_a     66536 -1000  1
+    expect_row "$T/p.rep" pool free_arena 65536 -65536 1
+    expect_row "$T/p.rep" pool malloclike 73536 8000   2
+    expect_summary "$T/p.rep" 73536 - - 0 0
+    if [ -s "$T/p.rerr" ]; then
+        fail "memline-report warned: $(head -n 2 "$T/p.rerr" | tr '\n' '|')"
+    fi
+}
+
+t_segv_complete_trace() {
+    run_tool s segv
+    expect_eq "segv exit status under valgrind (128 + SIGSEGV)" "$RUN_STATUS" 139
+    need "no trace written by segv" [ -s "$T/s.trace" ] || return
+    run_report s "$T/s.trace" --function main
+    need "memline-report exited $REP_STATUS: $(head -n 2 "$T/s.rerr" | tr '\n' '|')" [ "$REP_STATUS" -eq 0 ] || return
+    expect_complete "$T/s.rep" "$T/s.trace"
+    expect_row "$T/s.rep" segv alloc 123456 123456 1
+    expect_row "$T/s.rep" segv crash 123456 0 1
+    expect_summary "$T/s.rep" 123456 1 0 123456 1
+    # The report does not print how the run ended, so read it from the
+    # trace: the TRAILER is the last record and its last two fields are the
+    # exit kind and the exit code or signal (vg-tool/ml_trace.h, format
+    # version 1), one-byte varints here: ML_EXIT_SIGNAL (1), then the
+    # signal, which the tool only knows when the process sent it to itself
+    # (abort, raise): a fault is "0, unknown" (docs/trace-format.md).
+    expect_eq "trailer's exit kind and signal (last two bytes of the trace)" \
+        "$(tail -c 2 "$T/s.trace" | od -An -tu1 | tr -s ' ' | sed 's/^ //')" "1 0"
+    if [ -s "$T/s.rerr" ]; then
+        fail "memline-report warned on a complete trace: $(head -n 2 "$T/s.rerr" | tr '\n' '|')"
+    fi
+}
+
+# ---- peak and final heap equal to Massif's ----------------------------------
+
+# massif_compare SAMPLE: memline's peak equals Massif's largest mem_heap_B
+# (--peak-inaccuracy=0 --heap-admin=0) and the true peak measured natively
+# by peakprobe.so; its leaked-at-exit bytes equal Massif's last snapshot
+# (these samples make fewer events than Massif has snapshots, so its last
+# snapshot is taken at the last event).
+massif_compare() {
+    local sample=$1 native=${2:-yes}
+    massif ms "$sample" || return
+    run_tool ml "$sample"
+    need "no trace written by $sample" [ -s "$T/ml.trace" ] || return
+    run_report ml "$T/ml.trace"
+    need "memline-report exited $REP_STATUS: $(head -n 2 "$T/ml.rerr" | tr '\n' '|')" [ "$REP_STATUS" -eq 0 ] || return
+    local peak leaked
+    peak=$(first_int "$(summary "$T/ml.rep" "Peak heap")")
+    leaked=$(first_int "$(summary "$T/ml.rep" "Leaked at exit")")
+    expect_eq "$sample peak heap (memline vs Massif)" "$peak" "$MS_PEAK"
+    expect_eq "$sample heap at exit (memline Leaked at exit vs Massif's last snapshot)" "$leaked" "$MS_FINAL"
+    if [ "$native" = yes ]; then
+        probe pp "$sample" || return
+        expect_eq "$sample peak heap (memline vs native peakprobe)" "$peak" "$PROBE_PEAK"
+    fi
+}
+
+t_massif_grow()    { massif_compare grow; }
+t_massif_loop()    { massif_compare loop; }
+t_massif_recurse() { massif_compare recurse; }
+t_massif_spike()   { massif_compare spike; }
+t_massif_realloc() { massif_compare realloc; }
+t_massif_cxx()     { massif_compare cxx; }
+t_massif_leak()    { massif_compare leak; }
+t_massif_kinds()   { massif_compare kinds; }
+t_massif_segv()    { massif_compare segv no; }
+t_massif_pool()    { massif_compare pool no; }  # client requests: no native peer
+t_massif_threads() { massif_compare threads no; }  # peakprobe is not thread-safe
+
+# churn (random sizes): memline's peak equals the true peak (peakprobe) and
+# is at least Massif's.  Massif picks its peak snapshot by heap + allocator
+# slop, so its largest mem_heap_B may fall a few bytes short of the true
+# peak (churn 0.02: 20488285 against 20488300); see samples/churn.c.
+t_peak_churn_exact() {
+    massif ms churn 0.02 || return
+    probe pp churn 0.02 || return
+    run_tool ml churn -- 0.02
+    need "churn exited $RUN_STATUS under memline: $(tail -n 3 "$T/ml.err" | tr '\n' '|')" [ "$RUN_STATUS" -eq 0 ] || return
+    run_report ml "$T/ml.trace"
+    need "memline-report exited $REP_STATUS: $(head -n 2 "$T/ml.rerr" | tr '\n' '|')" [ "$REP_STATUS" -eq 0 ] || return
+    local peak
+    peak=$(first_int "$(summary "$T/ml.rep" "Peak heap")")
+    expect_eq "churn 0.02 peak heap (memline vs native peakprobe)" "$peak" "$PROBE_PEAK"
+    expect_ge "churn 0.02 peak heap (memline, at least Massif's $MS_PEAK)" "$peak" "$MS_PEAK"
+    expect_summary "$T/ml.rep" - - - 0 0
+    expect_complete "$T/ml.rep" "$T/ml.trace"
+}
+
+# ---- killed run: the trace is cut, the report covers what came before --------
+
+# killed_after SECONDS OUT: runs killme under memline, SIGKILLs it SECONDS
+# after its trace first appears, and reports --function main in $T/OUT.rep.
+killed_after() {
+    local secs=$1 out=$2
+    VALGRIND_LIB=$STAGE "$VALGRIND" -q --tool=memline \
+        "--memline-out-file=$T/$out.trace" "$SAMPLES/killme" \
+        >"$T/$out.out" 2>"$T/$out.err" </dev/null &
+    local pid=$! _
+    # Wait (up to 30 s) for the first flush; killme allocates every ms.
+    for _ in $(seq 1 300); do
+        [ -s "$T/$out.trace" ] && break
+        kill -0 $pid 2>/dev/null || break
+        sleep 0.1
+    done
+    sleep "$secs"
+    kill -KILL $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    need "no trace written by killme before SIGKILL" [ -s "$T/$out.trace" ] || return
+    run_report "$out" "$T/$out.trace" --function main
+    need "memline-report on a killed run exited $REP_STATUS (expected 0 or 1): $(head -n 2 "$T/$out.rerr" | tr '\n' '|')" \
+        [ "$REP_STATUS" -le 1 ] || return
+    expect_offset_warning "$T/$out.rerr" "$T/$out.trace" "$(stat -c %s "$T/$out.trace")"
+    expect_incomplete "$T/$out.rep" "$T/$out.trace"
+}
+
+# Killed after 3 s: the tool flushes at least once a second, so the first
+# allocation is in the trace; the report covers everything before the cut.
+t_killed_run() {
+    killed_after 3 k || return
+    expect_row "$T/k.rep" killme first - 1048576 -
+}
+
+# Killed after 12 s: the tool writes the line table every 10 s, so the
+# line statistics up to that checkpoint survive too.
+t_killed_run_checkpoint() {
+    killed_after 12 k || return
+    expect_row "$T/k.rep" killme first 1048576 1048576 1
+    if grep -q 'no line statistics' "$T/k.rerr"; then
+        fail "no line-table checkpoint in a trace killed after 12 s"
+    fi
+}
+
+# expect_offset_warning ERRFILE TRACE SIZE: stderr has "TRACE:OFFSET:" with
+# 0 <= OFFSET <= SIZE.
+expect_offset_warning() {
+    local err=$1 trace=$2 size=$3 off
+    off=$(grep -oE -- "$(basename "$trace"):[0-9]+:" "$err" | head -n 1 | sed 's/.*:\([0-9]*\):$/\1/')
+    if [ -z "$off" ]; then
+        fail "no 'file:offset:' warning naming $(basename "$trace") on stderr: $(head -c 300 "$err" | tr '\n' '|')"
+    elif [ "$off" -gt "$size" ]; then
+        fail "warning names offset $off beyond the file's $size bytes"
+    fi
+}
+
+# ---- report layout ------------------------------------------------------
+
+t_report_layout() {
+    run_tool g grow
+    need "no trace written by grow" [ -s "$T/g.trace" ] || return
+    "$REPORT" --function main "$T/g.trace" >"$T/g.rep" 2>"$T/g.rerr"
+    need "memline-report exited $?" [ $? -eq 0 ] || return
+    local header="Line #    Mem usage    Increment  Occurrences   Line Contents"
+    local rule="============================================================="
+    expect_eq "number of tables for --function main" "$(grep -c '^Filename: ' "$T/g.rep")" 1
+    expect_file_match "Filename line" "$T/g.rep" '^Filename: .*samples/grow\.c$'
+    expect_file_match "table header" "$T/g.rep" "^$header\$"
+    expect_file_match "rule under the header" "$T/g.rep" "^$rule\$"
+    # Filename, blank line, header, rule, in that order.
+    local ctx
+    ctx=$(grep -A3 '^Filename: ' "$T/g.rep" | sed -n '2,4p' | tr '\n' '|')
+    expect_eq "lines after Filename:" "$ctx" "|$header|$rule|"
+    # memory_profiler's row, as DESIGN.md's example shows it: the count
+    # right-aligned under the 11-wide "Occurrences" label (memory_profiler
+    # itself uses 10, one column left of its label; the analyzer follows
+    # the example): %6d %12s %12s  %11d   source-as-written.
+    local n src want
+    n=$(line_of grow big)
+    src=$(sed -n "${n}p" "$(src_of grow)")
+    want=$(printf '%6d %12s %12s  %11d   %s' "$n" "10.0 MiB" "10.0 MiB" 1 "$src")
+    expect_eq "default-units row for L:big" "$(row_raw "$T/g.rep" grow.c "$n")" "$want"
+    n=$(line_of grow free_big)
+    src=$(sed -n "${n}p" "$(src_of grow)")
+    want=$(printf '%6d %12s %12s  %11d   %s' "$n" "15.0 MiB" "-10.0 MiB" 1 "$src")
+    expect_eq "default-units row for L:free_big" "$(row_raw "$T/g.rep" grow.c "$n")" "$want"
+    expect_file_match "summary Peak heap in MiB" "$T/g.rep" '^Peak heap: +15\.0 MiB'
+}
+
+t_report_precision() {
+    run_tool g grow
+    need "no trace written by grow" [ -s "$T/g.trace" ] || return
+    "$REPORT" --precision 3 --units KiB --function main "$T/g.trace" >"$T/g.rep" 2>"$T/g.rerr"
+    need "memline-report exited $?" [ $? -eq 0 ] || return
+    local n
+    n=$(line_of grow leak)
+    expect_match "KiB row for L:leak (1000 B = 0.977 KiB)" "$(row_raw "$T/g.rep" grow.c "$n")" \
+        "^ *$n +5120\\.977 KiB +0\\.977 KiB +1 "
+    expect_eq "tables with --top 1 and no --function" \
+        "$("$REPORT" --top 1 "$T/g.trace" 2>/dev/null | grep -c '^Filename: ')" 1
+}
+
+t_report_filters() {
+    run_tool g grow
+    need "no trace written by grow" [ -s "$T/g.trace" ] || return
+    local n
+    n=$("$REPORT" --function 'make_*' "$T/g.trace" 2>/dev/null | grep -c '^Filename: ')
+    expect_eq "tables for --function 'make_*'" "$n" 1
+    n=$("$REPORT" --function main --function make_buffer "$T/g.trace" 2>/dev/null | grep -c '^Filename: ')
+    expect_eq "tables for --function main --function make_buffer" "$n" 2
+    n=$("$REPORT" --file '*/grow.c' "$T/g.trace" 2>/dev/null | grep -c '^Filename: ')
+    expect_eq "tables for --file '*/grow.c' (main and make_buffer)" "$n" 2
+    "$REPORT" -o "$T/out.rep" --units B --function main "$T/g.trace" >"$T/stdout.rep" 2>"$T/o.rerr"
+    expect_eq "memline-report -o status" $? 0
+    expect_eq "stdout with -o FILE" "$(wc -c <"$T/stdout.rep")" 0
+    expect_row "$T/out.rep" grow big 10485760 10485760 1
+}
+
+# ---- source text -----------------------------------------------------------
+
+# Builds grow from a private copy of its source, so the test can move or
+# change the source after the run.
+build_private_grow() {
+    mkdir -p "$T/src" && cp "$ROOT/samples/grow.c" "$T/src/grow.c" &&
+        ${CC:-cc} -g -O0 -fno-omit-frame-pointer -fno-inline \
+            -o "$T/src/grow" "$T/src/grow.c" &&
+        VALGRIND_LIB=$STAGE "$VALGRIND" -q --tool=memline \
+            "--memline-out-file=$T/g.trace" "$T/src/grow" >/dev/null 2>&1 </dev/null &&
+        [ -s "$T/g.trace" ]
+}
+
+t_source_moved() {
+    need "could not build and profile a private copy of grow" build_private_grow || return
+    local n src
+    n=$(line_of grow big)
+    src=$(sed -n "${n}p" "$ROOT/samples/grow.c")
+    mkdir -p "$T/moved"
+    mv "$T/src/grow.c" "$T/moved/grow.c"
+    # Missing source: a placeholder, never an error; the numbers stay.
+    run_report gone "$T/g.trace" --function main
+    expect_eq "memline-report status with the source gone" "$REP_STATUS" 0
+    row "$T/gone.rep" grow.c "$n"
+    expect_eq "L:big Increment with the source gone" "$R_INCR" 10485760
+    # --substitute-path OLD=NEW finds it again.
+    run_report sub "$T/g.trace" --function main --substitute-path "$T/src=$T/moved"
+    expect_eq "memline-report status with --substitute-path" "$REP_STATUS" 0
+    expect_match "L:big row with --substitute-path" "$(row_raw "$T/sub.rep" grow.c "$n")" "L:big"
+    # --source-dir DIR finds it by its base name.
+    run_report dir "$T/g.trace" --function main --source-dir "$T/moved"
+    expect_eq "memline-report status with --source-dir" "$REP_STATUS" 0
+    expect_match "L:big row with --source-dir" "$(row_raw "$T/dir.rep" grow.c "$n")" "L:big"
+    : "$src"
+}
+
+t_source_changed() {
+    need "could not build and profile a private copy of grow" build_private_grow || return
+    printf '/* edited after the run */\n' >>"$T/src/grow.c"
+    run_report ch "$T/g.trace" --function main
+    expect_eq "memline-report status with a changed source" "$REP_STATUS" 0
+    if ! grep -Eiq 'changed|modified|differs|newer' "$T/ch.rep" "$T/ch.rerr"; then
+        fail "a source file changed since the run is not flagged (stdout or stderr)"
+    fi
+}
+
+# ---- bad input -------------------------------------------------------------
+
+# expect_one_line_error ERRFILE: stderr is exactly one non-empty line.
+expect_one_line_error() {
+    local lines
+    lines=$(wc -l <"$1")
+    if [ "$lines" -ne 1 ] || [ -z "$(head -n 1 "$1")" ]; then
+        fail "expected a one-line error, stderr has $lines lines: $(head -c 300 "$1" | tr '\n' '|')"
+    fi
+}
+
+t_bad_missing_trace() {
+    run_report m "$T/no-such-trace"
+    expect_eq "exit status for a missing trace" "$REP_STATUS" 2
+    expect_one_line_error "$T/m.rerr"
+    expect_file_match "error names the file" "$T/m.rerr" "no-such-trace"
+}
+
+t_bad_truncated_trace() {
+    run_tool g grow
+    need "no trace written by grow" [ -s "$T/g.trace" ] || return
+    local size cut
+    size=$(stat -c %s "$T/g.trace")
+    cut=$((size * 2 / 3))
+    head -c "$cut" "$T/g.trace" >"$T/short.trace"
+    run_report short "$T/short.trace"
+    need "memline-report on a truncated trace exited $REP_STATUS (expected 0 or 1; it must still report): $(head -n 2 "$T/short.rerr" | tr '\n' '|')" \
+        [ "$REP_STATUS" -le 1 ] || return
+    expect_offset_warning "$T/short.rerr" "$T/short.trace" "$cut"
+    expect_file_match "a report (summary) on stdout" "$T/short.rep" '^Peak heap:'
+    expect_incomplete "$T/short.rep" "$T/short.trace"
+}
+
+# garbage FILE BYTES: BYTES deterministic non-trace bytes.
+garbage() {
+    awk -v n="$2" 'BEGIN { x = 12345; for (i = 0; i < n; i++) {
+        x = (x * 1103515245 + 12345) % 2147483648
+        printf "%c", 128 + int(x / 65536) % 128 } }' >"$1"
+}
+
+t_bad_garbage() {
+    LC_ALL=C garbage "$T/junk.trace" 4096
+    run_report j "$T/junk.trace"
+    expect_eq "exit status for garbage" "$REP_STATUS" 2
+    expect_one_line_error "$T/j.rerr"
+    expect_file_match "error reads file:offset:" "$T/j.rerr" "junk\\.trace:[0-9]+: "
+}
+
+t_bad_magic_then_garbage() {
+    { printf 'MEMLINE\0'; LC_ALL=C garbage /dev/stdout 4096; } >"$T/junk.trace"
+    run_report j "$T/junk.trace"
+    expect_eq "exit status for magic + garbage" "$REP_STATUS" 2
+    expect_one_line_error "$T/j.rerr"
+    expect_file_match "error reads file:offset:" "$T/j.rerr" "junk\\.trace:[0-9]+: "
+}
+
+t_bad_empty_file() {
+    : >"$T/empty.trace"
+    run_report e "$T/empty.trace"
+    expect_eq "exit status for an empty file" "$REP_STATUS" 2
+    expect_one_line_error "$T/e.rerr"
+    expect_file_match "error names the file" "$T/e.rerr" "empty\\.trace"
+}
+
+t_bad_option() {
+    "$REPORT" --no-such-option "$T/x" >"$T/o.rep" 2>"$T/o.rerr"
+    expect_eq "exit status for an unknown option" $? 2
+    expect_file_match "error names the option" "$T/o.rerr" "no-such-option"
+    "$REPORT" --units parsecs "$T/x" >"$T/u.rep" 2>"$T/u.rerr"
+    expect_eq "exit status for a bad --units value" $? 2
+    "$REPORT" >"$T/n.rep" 2>"$T/n.rerr"
+    expect_eq "exit status without a trace argument" $? 2
+}
+
+# ---- the memline one-line command ---------------------------------------------
+
+t_memline_oneline() {
+    (cd "$T" && "$MEMLINE" --units B --function make_buffer --keep-trace=kept.trace \
+        "$SAMPLES/grow" >"$T/m.rep" 2>"$T/m.rerr")
+    expect_eq "memline exit status" $? 0
+    expect_eq "tables for --function make_buffer" "$(grep -c '^Filename: ' "$T/m.rep")" 1
+    expect_row "$T/m.rep" grow mb_alloc 15728640 15728640 6
+    expect_summary "$T/m.rep" 15728640 7 6 1000 1
+    need "--keep-trace did not keep the trace" [ -s "$T/kept.trace" ] || return
+    run_report k "$T/kept.trace" --function make_buffer
+    # Same tables (the summary's Trace line names the file, which differs).
+    expect_eq "report of the kept trace equals memline's output" \
+        "$(sed -n '/^Filename: /,$p' "$T/k.rep" | md5sum)" \
+        "$(sed -n '/^Filename: /,$p' "$T/m.rep" | md5sum)"
+    # Separate-value form, --precision and --, with program arguments.
+    "$MEMLINE" --units KiB --precision 2 --function main -- "$SAMPLES/churn" 0.001 \
+        >"$T/c.rep" 2>"$T/c.rerr"
+    expect_eq "memline -- churn 0.001 exit status" $? 0
+    expect_file_match "KiB with 2 decimals" "$T/c.rep" '^Peak heap: +[0-9]+\.[0-9]{2} KiB'
+    if [ -n "$(grep -v '^ *$' "$T/m.rerr")" ]; then
+        fail "memline printed on stderr for a clean run: $(head -c 200 "$T/m.rerr" | tr '\n' '|')"
+    fi
+}
+
+t_memline_program_fails() {
+    "$MEMLINE" --units B --function main "$SAMPLES/segv" >"$T/s.rep" 2>"$T/s.rerr"
+    expect_eq "memline exit status for a program killed by SIGSEGV" $? 139
+    expect_row "$T/s.rep" segv alloc 123456 123456 1
+    "$MEMLINE" --units B "$SAMPLES/loop" >/dev/null 2>&1
+    expect_eq "memline exit status for a clean run" $? 0
+    "$MEMLINE" --no-such-report-option=1 "$SAMPLES/loop" >"$T/o.rep" 2>"$T/o.rerr"
+    expect_eq "memline exit status when the report rejects an option" $? 2
+    expect_file_match "the report's error names the option" "$T/o.rerr" "no-such-report-option"
+    "$MEMLINE" >/dev/null 2>&1
+    expect_eq "memline exit status without a program" $? 2
+}
+
+t_memline_tool_options() {
+    (cd "$T" && "$MEMLINE" --lines=no --depth 4 --units B --keep-trace=t.trace \
+        "$SAMPLES/grow" >"$T/m.rep" 2>"$T/m.rerr")
+    expect_eq "memline --lines=no exit status" $? 0
+    need "--keep-trace did not keep the trace" [ -s "$T/t.trace" ] || return
+    grep -aq -- '--lines=no' "$T/t.trace" ||
+        fail "--lines=no is not among the options recorded in the trace header"
+    grep -aq -- '--depth=4' "$T/t.trace" ||
+        fail "--depth 4 was not passed to valgrind as --depth=4"
+    expect_summary "$T/m.rep" 15728640 7 6 1000 1
+}

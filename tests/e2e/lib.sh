@@ -1,0 +1,308 @@
+# lib.sh -- helpers for memline's end-to-end tests (sourced by run.sh).
+#
+# A test is a bash function t_NAME run in its own directory $T.  It calls
+# check helpers (expect_eq, expect_row, ...) that record every mismatch and
+# go on, so one run shows all of a test's wrong numbers; `need` stops the
+# test when a prerequisite is missing.  The test passes when nothing was
+# recorded.  Every number a test expects is derived in the sample's header
+# comment; lines are found by their `L:tag` comments, never by number.
+
+ROOT=${ROOT:?}
+BUILD="$ROOT/build"
+STAGE="$BUILD/lib/valgrind"
+REPORT="$BUILD/bin/memline-report"
+MEMLINE="$BUILD/bin/memline"
+SAMPLES="$BUILD/samples"
+VALGRIND=${VALGRIND:-valgrind}
+
+# ---- recording failures -------------------------------------------------
+
+fail() {
+    printf '%s\n' "$*" >>"$T/.failures"
+}
+
+# need COND-COMMAND... : run the command; on failure record why and return 1
+# (the test body does `need ... || return`).
+need() {
+    local why=$1
+    shift
+    if ! "$@"; then
+        fail "$why"
+        return 1
+    fi
+}
+
+expect_eq() {   # WHAT ACTUAL EXPECTED
+    [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
+}
+
+expect_ge() {   # WHAT ACTUAL MIN (integers)
+    if ! [[ $2 =~ ^-?[0-9]+$ ]] || [ "$2" -lt "$3" ]; then
+        fail "$1: got '$2', expected at least $3"
+    fi
+}
+
+expect_match() {   # WHAT TEXT ERE
+    [[ $2 =~ $3 ]] || fail "$1: '$2' does not match /$3/"
+}
+
+expect_file_match() {   # WHAT FILE ERE  (grep -E on the file)
+    grep -Eq -- "$3" "$2" 2>/dev/null ||
+        fail "$1: no line matches /$3/ in $(basename "$2"): $(head -c 300 "$2" 2>/dev/null | tr '\n' '|')"
+}
+
+# ---- running programs -----------------------------------------------------
+
+# run_tool OUT SAMPLE [VALGRIND-OPTIONS...] [-- PROGRAM-ARGS...]
+# Runs build/samples/SAMPLE under memline, trace in $T/OUT.trace, the
+# program's stdout/stderr in $T/OUT.out / $T/OUT.err.  Sets RUN_STATUS.
+run_tool() {
+    local out=$1 sample=$2
+    shift 2
+    local opts=() args=()
+    while [ $# -gt 0 ]; do
+        if [ "$1" = -- ]; then shift; args=("$@"); break; fi
+        opts+=("$1"); shift
+    done
+    VALGRIND_LIB=$STAGE "$VALGRIND" -q --tool=memline \
+        "--memline-out-file=$T/$out.trace" "${opts[@]}" \
+        "$SAMPLES/$sample" "${args[@]}" >"$T/$out.out" 2>"$T/$out.err" </dev/null
+    RUN_STATUS=$?
+}
+
+# run_report OUT TRACE [REPORT-OPTIONS...]
+# memline-report --units B OPTIONS TRACE > $T/OUT.rep, stderr $T/OUT.rerr.
+# Sets REP_STATUS.
+run_report() {
+    local out=$1 trace=$2
+    shift 2
+    "$REPORT" --units B "$@" "$trace" >"$T/$out.rep" 2>"$T/$out.rerr" </dev/null
+    REP_STATUS=$?
+}
+
+# profile OUT SAMPLE [REPORT-OPTIONS...]: run_tool + run_report, and
+# `need` that both worked.  Returns 1 (failure recorded) when not.
+profile() {
+    local out=$1 sample=$2
+    shift 2
+    run_tool "$out" "$sample"
+    need "$sample exited with status $RUN_STATUS under memline: $(tail -n 3 "$T/$out.err" | tr '\n' '|')" \
+        [ "$RUN_STATUS" -eq 0 ] || return 1
+    need "no trace written by $sample" [ -s "$T/$out.trace" ] || return 1
+    run_report "$out" "$T/$out.trace" "$@"
+    need "memline-report on $sample exited with $REP_STATUS: $(head -n 3 "$T/$out.rerr" | tr '\n' '|')" \
+        [ "$REP_STATUS" -eq 0 ] || return 1
+}
+
+# massif OUT SAMPLE [PROGRAM-ARGS...]: runs Massif with exact peaks and no
+# allocator overhead; sets MS_PEAK (largest mem_heap_B over all snapshots)
+# and MS_FINAL (the last snapshot's, taken at exit).
+massif() {
+    local out=$1 sample=$2
+    shift 2
+    "$VALGRIND" -q --tool=massif --peak-inaccuracy=0 --heap-admin=0 \
+        --stacks=no "--massif-out-file=$T/$out.massif" \
+        "$SAMPLES/$sample" "$@" >"$T/$out.ms.out" 2>"$T/$out.ms.err" </dev/null
+    MS_PEAK=$(sed -n 's/^mem_heap_B=//p' "$T/$out.massif" 2>/dev/null | sort -n | tail -n 1)
+    MS_FINAL=$(sed -n 's/^mem_heap_B=//p' "$T/$out.massif" 2>/dev/null | tail -n 1)
+    need "massif run of $sample gave no snapshots" [ -n "$MS_PEAK" ]
+}
+
+# probe OUT SAMPLE [PROGRAM-ARGS...]: runs the sample natively with
+# peakprobe.so preloaded (built once per run in $E2E_WORK); sets PROBE_PEAK,
+# the true peak of requested heap bytes.
+probe() {
+    local out=$1 sample=$2 so="$E2E_WORK/peakprobe.so"
+    shift 2
+    if [ ! -e "$so" ]; then
+        ${CC:-cc} -O2 -shared -fPIC -o "$so.$$" "$E2E_DIR/peakprobe.c" 2>"$T/probe.cc.err" &&
+            mv -f "$so.$$" "$so"
+    fi
+    need "could not build peakprobe.so: $(head -n 2 "$T/probe.cc.err" | tr '\n' '|')" [ -e "$so" ] || return 1
+    PEAKPROBE_OUT="$T/$out.probe" LD_PRELOAD="$so" "$SAMPLES/$sample" "$@" \
+        >/dev/null 2>&1 </dev/null
+    PROBE_PEAK=$(sed -n 's/^peak //p' "$T/$out.probe" 2>/dev/null)
+    need "peakprobe wrote no peak for $sample" [ -n "$PROBE_PEAK" ]
+}
+
+# ---- reading the source and the report ------------------------------------
+
+# src_of SAMPLE: the sample's source file.
+src_of() {
+    if [ -f "$ROOT/samples/$1.c" ]; then
+        echo "$ROOT/samples/$1.c"
+    else
+        echo "$ROOT/samples/$1.cc"
+    fi
+}
+
+# line_of SAMPLE TAG: the line number carrying the comment tag L:TAG.
+line_of() {
+    local src n
+    src=$(src_of "$1")
+    n=$(grep -nE "(/\*|//) *L:$2( *\*/| *\$)" "$src" | cut -d: -f1)
+    if [ -z "$n" ] || [ "$(printf '%s\n' "$n" | wc -l)" -ne 1 ]; then
+        echo "line_of: tag L:$2 not found once in $src" >&2
+        echo 0
+        return 1
+    fi
+    echo "$n"
+}
+
+# row_raw REPORT FILE LINE: the table row for LINE in a table whose
+# "Filename:" ends with FILE.  A line can appear in two tables (a table
+# runs to the end of its function as the source shows it, and C++ inline
+# members share lines): the first row with numbers wins, else the first.
+row_raw() {
+    awk -v want="$3" -v file="$2" '
+        /^Filename: / {
+            f = substr($0, 11)
+            insec = (f == file || substr(f, length(f) - length(file)) == "/" file)
+            next
+        }
+        insec && $1 == want && $0 ~ /^ *[0-9]+( |$)/ {
+            if ($0 ~ /^ *[0-9]+ +-?[0-9]/) { print; found = 1; exit }
+            if (first == "") first = $0
+        }
+        END { if (!found && first != "") print first }
+    ' "$1"
+}
+
+# row REPORT FILE LINE: parses a --units B row into R_USAGE R_INCR R_OCC.
+# Returns 0 when the row has numbers, 2 when its numbers are blank (the
+# line never ran), 1 when there is no such row.
+row() {
+    local raw
+    raw=$(row_raw "$@")
+    R_USAGE='' R_INCR='' R_OCC=''
+    [ -n "$raw" ] || return 1
+    # Occurrences may be blank when the trace has no line statistics
+    # (a run killed before its end, --lines=no): R_OCC is then empty.
+    local re='^ *[0-9]+ +(-?[0-9][0-9,]*) B +([-+]?[0-9][0-9,]*) B( +([0-9][0-9,]*))?( |$)'
+    if [[ $raw =~ $re ]]; then
+        R_USAGE=${BASH_REMATCH[1]//,/}
+        R_INCR=${BASH_REMATCH[2]//,/}
+        R_INCR=${R_INCR#+}
+        R_OCC=${BASH_REMATCH[4]//,/}
+        return 0
+    fi
+    return 2
+}
+
+# expect_row REPORT SAMPLE TAG USAGE INCR OCC
+# USAGE, INCR or OCC may be "-" (not checked); USAGE may be ">=N"; OCC
+# "none" expects blank Occurrences (no line statistics in the trace).
+expect_row() {
+    local rep=$1 sample=$2 tag=$3 usage=$4 incr=$5 occ=$6
+    local src line what rc
+    src=$(src_of "$sample")
+    line=$(line_of "$sample" "$tag") || { fail "no tag L:$tag in $src"; return; }
+    what="$(basename "$src"):$line (L:$tag)"
+    row "$rep" "$(basename "$src")" "$line"
+    rc=$?
+    if [ $rc -eq 1 ]; then
+        fail "$what: no row in the report"
+        return
+    elif [ $rc -eq 2 ]; then
+        fail "$what: numbers blank (line reported as never executed): '$(row_raw "$rep" "$(basename "$src")" "$line")'"
+        return
+    fi
+    [ "$incr" = - ] || expect_eq "$what Increment" "$R_INCR" "$incr"
+    case "$occ" in
+        -) ;;
+        none) [ -z "$R_OCC" ] || fail "$what Occurrences: got '$R_OCC', expected blank" ;;
+        *) expect_eq "$what Occurrences" "$R_OCC" "$occ" ;;
+    esac
+    case "$usage" in
+        -) ;;
+        '>='*) expect_ge "$what Mem usage" "$R_USAGE" "${usage#>=}" ;;
+        *) expect_eq "$what Mem usage" "$R_USAGE" "$usage" ;;
+    esac
+}
+
+# expect_blank REPORT SAMPLE TAG: the line's numbers are blank (never ran).
+expect_blank() {
+    local rep=$1 sample=$2 tag=$3 src line rc
+    src=$(src_of "$sample")
+    line=$(line_of "$sample" "$tag") || { fail "no tag L:$tag in $src"; return; }
+    row "$rep" "$(basename "$src")" "$line"
+    rc=$?
+    if [ $rc -eq 0 ]; then
+        fail "$(basename "$src"):$line (L:$tag): expected blank numbers, got usage $R_USAGE incr $R_INCR occ $R_OCC"
+    elif [ $rc -eq 1 ]; then
+        fail "$(basename "$src"):$line (L:$tag): no row in the report"
+    fi
+}
+
+# summary REPORT LABEL: the text after "LABEL:" on the summary line.
+summary() {
+    sed -n "s/^$2: *//p" "$1" | head -n 1
+}
+
+# first_int TEXT: the first integer in TEXT, commas removed.
+first_int() {
+    local t=${1//,/}
+    [[ $t =~ (-?[0-9]+) ]] && echo "${BASH_REMATCH[1]}"
+}
+
+# expect_summary REPORT PEAK ALLOCS FREES LEAK_BYTES LEAK_BLOCKS
+# (each may be "-" to skip).  Parses a --units B summary.
+expect_summary() {
+    local rep=$1 peak=$2 allocs=$3 frees=$4 lbytes=$5 lblocks=$6 s
+    if [ "$peak" != - ]; then
+        s=$(summary "$rep" "Peak heap")
+        expect_eq "summary Peak heap ('$s')" "$(first_int "$s")" "$peak"
+    fi
+    if [ "$allocs" != - ]; then
+        s=$(summary "$rep" "Allocations")
+        expect_eq "summary Allocations ('$s')" "$(first_int "$s")" "$allocs"
+    fi
+    if [ "$frees" != - ]; then
+        s=$(summary "$rep" "Frees")
+        expect_eq "summary Frees ('$s')" "$(first_int "$s")" "$frees"
+    fi
+    if [ "$lbytes" != - ] || [ "$lblocks" != - ]; then
+        s=$(summary "$rep" "Leaked at exit")
+        local t=${s//,/} b='' k=''
+        if [[ $t =~ ^(-?[0-9]+)\ B\ in\ ([0-9]+)\ blocks? ]]; then
+            b=${BASH_REMATCH[1]} k=${BASH_REMATCH[2]}
+        elif [[ $t =~ ^0\ B ]]; then
+            b=0 k=0
+        fi
+        [ "$lbytes" = - ] || expect_eq "summary Leaked at exit bytes ('$s')" "$b" "$lbytes"
+        [ "$lblocks" = - ] || expect_eq "summary Leaked at exit blocks ('$s')" "$k" "$lblocks"
+    fi
+}
+
+# trace_state REPORT TRACE: the summary's "Trace:" line, lower-cased, with
+# the trace's file name taken out (so a name cannot look like a state).
+trace_state() {
+    local s
+    s=$(summary "$1" "Trace")
+    s=${s//"$2"/}
+    s=${s//"$(basename "$2")"/}
+    echo "${s,,}"
+}
+
+# expect_complete REPORT TRACE: the summary's Trace line says complete.
+expect_complete() {
+    local s
+    s=$(trace_state "$1" "$2")
+    if [ -z "$(summary "$1" "Trace")" ]; then
+        fail "summary has no 'Trace:' line"
+    elif [[ $s =~ (incomplete|truncat|cut|partial|corrupt) ]] || ! [[ $s =~ complete ]]; then
+        fail "summary Trace line does not say complete: '$(summary "$1" "Trace")'"
+    fi
+}
+
+# expect_incomplete REPORT TRACE: the summary's Trace line says the trace
+# is not complete.
+expect_incomplete() {
+    local s
+    s=$(trace_state "$1" "$2")
+    if [ -z "$(summary "$1" "Trace")" ]; then
+        fail "summary has no 'Trace:' line"
+    elif ! [[ $s =~ (incomplete|truncat|cut|partial|killed) ]]; then
+        fail "summary Trace line does not say incomplete: '$(summary "$1" "Trace")'"
+    fi
+}
