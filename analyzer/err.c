@@ -1,6 +1,8 @@
-/* err.c -- ml_err helpers: formatting an error value (see err.h). */
+/* err.c -- ml_err helpers (formatting an error value) and ml_grow. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "err.h"
 
@@ -22,4 +24,22 @@ void ml_err_clear(ml_err *err)
       err->code = ML_OK;
       err->msg[0] = '\0';
    }
+}
+
+int ml_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+   if (need <= *cap)
+      return 0;
+   size_t ncap = *cap ? *cap : 16;
+   while (ncap < need) {
+      if (ncap > SIZE_MAX / 2 / elem)
+         return ML_ENOMEM;
+      ncap *= 2;
+   }
+   void *np = realloc(*p, ncap * elem);
+   if (!np)
+      return ML_ENOMEM;
+   *p = np;
+   *cap = ncap;
+   return 0;
 }

@@ -1,4 +1,5 @@
-/* err.h -- error values shared by the analyzer modules.
+/* err.h -- error values shared by the analyzer modules, and the one
+   array-growing helper they share.
 
    Errors are values (STYLE.md): a function that can fail returns 0 or a
    negative ML_E* code and, when the caller passes an ml_err, fills it with
@@ -7,6 +8,8 @@
    "memline-report: ".  Nothing below main.c prints or exits. */
 #ifndef ML_ERR_H
 #define ML_ERR_H
+
+#include <stddef.h>
 
 enum {
    ML_OK       =  0,
@@ -30,5 +33,10 @@ int ml_err_set(ml_err *err, int code, const char *fmt, ...)
 
 /* Clears err (when not NULL). */
 void ml_err_clear(ml_err *err);
+
+/* Grows *p (an array of elem-sized items with capacity *cap, doubling
+   from 16) to hold at least need items.  Returns 0, or ML_ENOMEM with the
+   array unchanged (also when the size would overflow). */
+int ml_grow(void **p, size_t *cap, size_t need, size_t elem);
 
 #endif /* ML_ERR_H */

@@ -91,23 +91,6 @@ static int nomem(ml_err *err)
    return ml_err_set(err, ML_ENOMEM, "out of memory");
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-   if (need <= *cap)
-      return 0;
-   size_t ncap = *cap ? *cap : 16;
-   while (ncap < need) {
-      if (ncap > SIZE_MAX / 2 / elem)
-         return ML_ENOMEM;
-      ncap *= 2;
-   }
-   void *np = realloc(*p, ncap * elem);
-   if (!np)
-      return ML_ENOMEM;
-   *p = np;
-   *cap = ncap;
-   return 0;
-}
 
 /*--- keyed tables ----------------------------------------------------*/
 
@@ -136,7 +119,7 @@ static long long line_get(ml_model *m, uint32_t fn, uint32_t file,
    if (v)
       return v - 1;
    if (m->nlines >= UINT32_MAX - 1 ||
-       grow((void **)&m->lines, &m->lines_cap, m->nlines + 1,
+       ml_grow((void **)&m->lines, &m->lines_cap, m->nlines + 1,
             sizeof *m->lines))
       return -1;
    line_ent *e = &m->lines[m->nlines];
@@ -170,7 +153,7 @@ static long long func_get(ml_model *m, uint32_t fn, uint32_t file)
    if (v)
       return v - 1;
    if (m->nfuncs >= UINT32_MAX - 1 ||
-       grow((void **)&m->funcs, &m->funcs_cap, m->nfuncs + 1,
+       ml_grow((void **)&m->funcs, &m->funcs_cap, m->nfuncs + 1,
             sizeof *m->funcs))
       return -1;
    func_ent *e = &m->funcs[m->nfuncs];
@@ -279,7 +262,7 @@ static void blk_remove(ml_model *m, blk *b)
 ml_model *ml_model_new(const ml_reader *r, ml_err *err)
 {
    ml_model *m = calloc(1, sizeof *m);
-   if (!m || grow((void **)&m->nodes, &m->nodes_cap, 1, sizeof *m->nodes) ||
+   if (!m || ml_grow((void **)&m->nodes, &m->nodes_cap, 1, sizeof *m->nodes) ||
        !(m->cut = calloc(m->nodes_cap, 1))) {
       ml_model_free(m);
       nomem(err);
@@ -316,7 +299,7 @@ static int add_stack(ml_model *m, uint32_t id, ml_err *err)
       return ml_err_set(err, ML_EINVAL, "internal: stack %u out of order",
                         id);
    size_t oldcap = m->nodes_cap;
-   if (grow((void **)&m->nodes, &m->nodes_cap, m->nnodes + 1,
+   if (ml_grow((void **)&m->nodes, &m->nodes_cap, m->nnodes + 1,
             sizeof *m->nodes))
       return nomem(err);
    if (m->nodes_cap != oldcap) {
@@ -434,7 +417,7 @@ static int on_file(ml_model *m, const ml_record *rec, ml_err *err)
    uint64_t h = ml_mix64(path);
    uint32_t v = ml_idx_find(&m->file_idx, h, &path, file_eq, m);
    if (!v) {
-      if (grow((void **)&m->files, &m->files_cap, m->nfiles + 1,
+      if (ml_grow((void **)&m->files, &m->files_cap, m->nfiles + 1,
                sizeof *m->files) ||
           ml_idx_insert(&m->file_idx, h, (uint32_t)m->nfiles + 1))
          return nomem(err);

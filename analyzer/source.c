@@ -235,6 +235,18 @@ static char *join(const char *dir, const char *rest)
    return p;
 }
 
+/* try_path on dir/rel.  Returns what try_path returns, or ML_ENOMEM. */
+static int try_joined(ml_source_file *f, const char *dir, const char *rel,
+                      const ml_file_facts *facts)
+{
+   char *cand = join(dir, rel);
+   if (!cand)
+      return ML_ENOMEM;
+   int rc = try_path(f, cand, facts);
+   free(cand);
+   return rc;
+}
+
 /* Runs the search of source.h; returns 1 found, 0 not, ML_ENOMEM. */
 static int resolve(const ml_source *s, ml_source_file *f, const char *path,
                    const ml_file_facts *facts)
@@ -258,24 +270,12 @@ static int resolve(const ml_source *s, ml_source_file *f, const char *path,
       return rc;
    for (size_t d = 0; d < s->ndirs; d++) {
       const char *dir = s->dirs[d];
-      if (path[0] != '/') {
-         char *cand = join(dir, path);
-         if (!cand)
-            return ML_ENOMEM;
-         rc = try_path(f, cand, facts);
-         free(cand);
-         if (rc)
-            return rc;
-      }
+      if (path[0] != '/' && (rc = try_joined(f, dir, path, facts)))
+         return rc;
       for (const char *p = strchr(path, '/'); p; p = strchr(p + 1, '/')) {
          if (p[1] == '\0')
             break;
-         char *cand = join(dir, p + 1);
-         if (!cand)
-            return ML_ENOMEM;
-         rc = try_path(f, cand, facts);
-         free(cand);
-         if (rc)
+         if ((rc = try_joined(f, dir, p + 1, facts)))
             return rc;
       }
    }

@@ -117,25 +117,6 @@ static int nomem(ml_reader *r)
    return ml_err_set(&r->err, ML_ENOMEM, "%s: out of memory", r->path);
 }
 
-/* Grows *p (an array of elem-sized items with capacity *cap) to hold at
-   least need items.  Returns 0 or ML_ENOMEM (array unchanged). */
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-   if (need <= *cap)
-      return 0;
-   size_t ncap = *cap ? *cap : 16;
-   while (ncap < need) {
-      if (ncap > SIZE_MAX / 2 / elem)
-         return ML_ENOMEM;
-      ncap *= 2;
-   }
-   void *np = realloc(*p, ncap * elem);
-   if (!np)
-      return ML_ENOMEM;
-   *p = np;
-   *cap = ncap;
-   return 0;
-}
 
 /*--- the input window ------------------------------------------------*/
 
@@ -398,9 +379,9 @@ static int add_string(ml_reader *r, const uint8_t *p, size_t n,
       return fail(r, ML_ECORRUPT, off, "too many STRING records");
    if (n > UINT32_MAX)
       return fail(r, ML_ECORRUPT, off, "string too long");
-   if (grow((void **)&r->strs, &r->str_cap, (size_t)r->nstr + 1,
+   if (ml_grow((void **)&r->strs, &r->str_cap, (size_t)r->nstr + 1,
             sizeof *r->strs) ||
-       grow((void **)&r->sbytes, &r->sbytes_cap, r->sbytes_len + n + 1, 1))
+       ml_grow((void **)&r->sbytes, &r->sbytes_cap, r->sbytes_len + n + 1, 1))
       return nomem(r);
    uint32_t id = r->nstr + 1;
    str_ent *e = &r->strs[id - 1];
@@ -529,9 +510,9 @@ static int parse_loc(ml_reader *r, cur *c, ml_record *rec)
                   (unsigned long long)n, ML_MAX_FRAMES);
    if (r->nloc == UINT32_MAX - 1)
       return fail(r, ML_ECORRUPT, rec->offset, "too many LOC records");
-   if (grow((void **)&r->frames, &r->frames_cap, r->nframes + n,
+   if (ml_grow((void **)&r->frames, &r->frames_cap, r->nframes + n,
             sizeof *r->frames) ||
-       grow((void **)&r->locs, &r->loc_cap, (size_t)r->nloc + 1,
+       ml_grow((void **)&r->locs, &r->loc_cap, (size_t)r->nloc + 1,
             sizeof *r->locs))
       return nomem(r);
    ml_frame *f = &r->frames[r->nframes];
@@ -634,7 +615,7 @@ static int parse_fixed(ml_reader *r, int tag, ml_record *rec)
                      parent);
       if (r->nstack == UINT32_MAX - 1)
          return fail(r, ML_ECORRUPT, rec->offset, "too many STACK records");
-      if (grow((void **)&r->stacks, &r->stack_cap, (size_t)r->nstack + 1,
+      if (ml_grow((void **)&r->stacks, &r->stack_cap, (size_t)r->nstack + 1,
                sizeof *r->stacks))
          return nomem(r);
       r->stacks[r->nstack].parent = parent;
