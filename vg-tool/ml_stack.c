@@ -355,7 +355,7 @@ static MlMap stack_map;               /* h1 -> v1 node, v2 h2 */
 /* A small direct-mapped copy of recent hits, so the common case (a few
    hot allocation sites) stays in the CPU cache even when the map is big. */
 #define L1_SLOTS 4096
-static struct { UWord h1, h2; UInt node; } l1[L1_SLOTS];
+static struct { UWord h1, h2; ULong node; } l1[L1_SLOTS];
 static ULong scache_hits, scache_misses;
 
 void ml_stack_cache_stats(ULong *hits, ULong *misses)
@@ -400,6 +400,67 @@ static inline Bool below_main(Addr ip)
    return (locs[id].flags & ML_LOC_BELOW_MAIN) != 0;
 }
 
+/* The key of an unwound stack: two independent 64-bit hashes over its
+   frames and over whether the unwinder stopped at our frame limit (then
+   the limit too: more frames may have followed). */
+static inline void stack_hash(const Addr *f, UInt n, UInt limited,
+                              UWord *h1o, UWord *h2o)
+{
+   UWord h1 = 0x243f6a8885a308d3ULL ^ n ^ ((UWord)limited << 40);
+   UWord h2 = 0x13198a2e03707344ULL + n + limited;
+   for (UInt i = 0; i < n; i++) {
+      h1 = (h1 ^ f[i]) * 0x9e3779b97f4a7c15ULL;
+      h1 ^= h1 >> 29;
+      h2 = (h2 + f[i]) * 0xc2b2ae3d27d4eb4fULL;
+      h2 ^= h2 >> 31;
+   }
+   *h1o = h1 == ML_MAP_EMPTY ? 0 : h1;
+   *h2o = h2;
+}
+
+/* Looks the key up; returns the entry's value (node | cut << 32) or
+   ~0 when absent, and the map entry to fill in *slot_out. */
+static ULong stack_lookup(UWord h1, UWord h2, MlMapEnt **slot_out)
+{
+   UWord slot = (h1 >> 7) & (L1_SLOTS - 1);
+   if (l1[slot].h1 == h1 && l1[slot].h2 == h2 && l1[slot].node) {
+      *slot_out = NULL;
+      return l1[slot].node;
+   }
+   for (UWord k = h1;; k++) {
+      if (k == ML_MAP_EMPTY)
+         k = 0;
+      Bool is_new;
+      MlMapEnt *e = ml_map_insert(&stack_map, k, &is_new);
+      if (is_new) {
+         e->v2 = h2;
+         e->v1 = ~(UWord)0;         /* to be filled by the caller */
+         *slot_out = e;
+         return ~0ULL;
+      }
+      if (e->v2 == h2 && e->v1 == ~(UWord)0) {
+         *slot_out = e;             /* known key, result still unknown */
+         return ~0ULL;
+      }
+      if (e->v2 == h2) {
+         l1[slot].h1 = h1;
+         l1[slot].h2 = h2;
+         l1[slot].node = e->v1;
+         *slot_out = NULL;
+         return e->v1;
+      }
+   }
+}
+
+static void stack_remember(UWord h1, UWord h2, MlMapEnt *e, ULong val)
+{
+   e->v1 = val;
+   UWord slot = (h1 >> 7) & (L1_SLOTS - 1);
+   l1[slot].h1 = h1;
+   l1[slot].h2 = h2;
+   l1[slot].node = val;
+}
+
 UInt ml_stack_capture(ThreadId tid, Bool *cut)
 {
    Addr ips[MAX_DEPTH + 8];
@@ -409,11 +470,27 @@ UInt ml_stack_capture(ThreadId tid, Bool *cut)
    Bool found;
    if (lim > want)
       lim = want;
+
+   /* Fast path: this exact unwind was seen before. */
+   nraw = VG_(get_StackTrace)(tid, ips, lim, NULL, NULL, 0);
+   skip = 0;
+   while (skip < nraw && in_preload(ips[skip]))
+      skip++;
+   UWord h1, h2;
+   UInt limited = nraw == lim ? lim : 0;
+   stack_hash(ips + skip, nraw - skip, limited, &h1, &h2);
+   MlMapEnt *e;
+   ULong val = stack_lookup(h1, h2, &e);
+   if (val != ~0ULL) {
+      scache_hits++;
+      *cut = (Bool)(val >> 32);
+      return (UInt)val;
+   }
+   scache_misses++;
+
+   /* Slow path: find the first frame below main, unwinding in full if
+      the guess was short, and intern the frames above it. */
    for (;;) {
-      nraw = VG_(get_StackTrace)(tid, ips, lim, NULL, NULL, 0);
-      skip = 0;
-      while (skip < nraw && in_preload(ips[skip]))
-         skip++;
       n = nraw - skip;
       top = n;
       found = False;
@@ -425,62 +502,33 @@ UInt ml_stack_capture(ThreadId tid, Bool *cut)
          }
       if (found || nraw < lim || lim == want)
          break;
-      lim = want;                 /* the guess was short: unwind in full */
+      lim = want;
+      nraw = VG_(get_StackTrace)(tid, ips, lim, NULL, NULL, 0);
+      skip = 0;
+      while (skip < nraw && in_preload(ips[skip]))
+         skip++;
+      /* The result belongs to the full unwind: key it by that.  The
+         short unwind's entry stays unfilled (and is reused if that short
+         unwind recurs). */
+      e = NULL;
    }
    unwind_guess = found ? skip + top + 2 : nraw + 1;
-   Addr *f = ips + skip;
    Bool is_cut = False;
    if (!found && n > depth) {
-      n = top = depth;
+      top = depth;
       is_cut = True;
    }
-   n = top;
-   if (n == 0) {
-      *cut = is_cut;
-      return 0;
+   UInt node = top ? intern_frames(ips + skip, top, is_cut) : 0;
+   val = (ULong)node | ((ULong)is_cut << 32);
+   if (!e) {
+      limited = nraw == lim ? lim : 0;
+      stack_hash(ips + skip, nraw - skip, limited, &h1, &h2);
+      (void)stack_lookup(h1, h2, &e);
    }
-   UWord h1 = 0x243f6a8885a308d3ULL ^ n ^ ((UWord)is_cut << 40);
-   UWord h2 = 0x13198a2e03707344ULL + n + is_cut;
-   for (UInt i = 0; i < n; i++) {
-      h1 = (h1 ^ f[i]) * 0x9e3779b97f4a7c15ULL;
-      h1 ^= h1 >> 29;
-      h2 = (h2 + f[i]) * 0xc2b2ae3d27d4eb4fULL;
-      h2 ^= h2 >> 31;
-   }
+   if (e)
+      stack_remember(h1, h2, e, val);
    *cut = is_cut;
-   UWord slot = (h1 >> 7) & (L1_SLOTS - 1);
-   if (l1[slot].h1 == h1 && l1[slot].h2 == h2 && l1[slot].node) {
-      scache_hits++;
-      return l1[slot].node;
-   }
-   UWord h1_key = h1;
-   for (;;) {
-      if (h1 == ML_MAP_EMPTY)
-         h1 = 0;
-      Bool is_new;
-      MlMapEnt *e = ml_map_insert(&stack_map, h1, &is_new);
-      if (!is_new) {
-         if (e->v2 == h2) {
-            scache_hits++;
-            l1[slot].h1 = h1_key;
-            l1[slot].h2 = h2;
-            l1[slot].node = (UInt)e->v1;
-            return (UInt)e->v1;
-         }
-         h1++;                        /* a different stack: probe on */
-         continue;
-      }
-      scache_misses++;
-      e->v2 = h2;
-      e->v1 = 0;
-      UInt node = intern_frames(f, n, is_cut);
-      /* intern_frames does not touch stack_map: e is still valid. */
-      e->v1 = node;
-      l1[slot].h1 = h1_key;
-      l1[slot].h2 = h2;
-      l1[slot].node = node;
-      return node;
-   }
+   return node;
 }
 
 /*------------------------------------------------------------*/
