@@ -20,6 +20,7 @@
 #include "ml_out.h"
 #include "ml_stack.h"
 #include "ml_heap.h"
+#include "ml_rss.h"
 
 ULong ml_heap_cur;
 
@@ -97,8 +98,11 @@ static void free_block(ThreadId tid, void *p)
    if (!p)
       return;
    /* Only blocks we handed out go back to the client allocator. */
-   if (record_free(tid, (Addr)p, NULL, False))
+   SizeT size;
+   if (record_free(tid, (Addr)p, &size, False)) {
       VG_(cli_free)(p);
+      ml_rss_after_free((Addr)p, size);
+   }
 }
 
 static void *ml_malloc(ThreadId tid, SizeT n)
@@ -149,6 +153,7 @@ static void *ml_realloc(ThreadId tid, void *p_old, SizeT new_size)
    VG_(memcpy)(p_new, p_old, old_size < new_size ? old_size : new_size);
    record_free(tid, (Addr)p_old, NULL, False);
    VG_(cli_free)(p_old);
+   ml_rss_after_free((Addr)p_old, old_size);
    record_alloc(tid, (Addr)p_new, new_size, False);
    return p_new;
 }

@@ -30,11 +30,13 @@
 #include "ml_out.h"
 #include "ml_stack.h"
 #include "ml_heap.h"
+#include "ml_rss.h"
 #include "ml_lines.h"
 
 typedef struct {
    ULong count;     /* entries */
    ULong hw_heap;   /* highest ml_heap_cur seen at an entry */
+   ULong hw_rss;    /* highest ml_rss_cur seen at an entry */
    UInt  fn, file, line;
    UInt  pad;
 } MlLine;
@@ -160,24 +162,32 @@ static void flush_icount(IRSB *sb, ULong *pending)
    *pending = 0;
 }
 
-/* count += 1; hw = hw < heap ? heap : hw */
-static void count_entry(IRSB *sb, MlLine *s)
+/* *hw = max(*hw, *cur), inline */
+static void update_max(IRSB *sb, ULong *hw, ULong *cur)
 {
-   add_to_u64(sb, &s->count, IRExpr_Const(IRConst_U64(1)));
    IRTemp h = newIRTemp(sb->tyenv, Ity_I64);
    IRTemp w = newIRTemp(sb->tyenv, Ity_I64);
    IRTemp c = newIRTemp(sb->tyenv, Ity_I1);
    IRTemp m = newIRTemp(sb->tyenv, Ity_I64);
    addStmtToIRSB(sb, IRStmt_WrTmp(h, IRExpr_Load(Iend_LE, Ity_I64,
-                                  mkIRExpr_HWord((HWord)&ml_heap_cur))));
+                                  mkIRExpr_HWord((HWord)cur))));
    addStmtToIRSB(sb, IRStmt_WrTmp(w, IRExpr_Load(Iend_LE, Ity_I64,
-                                  mkIRExpr_HWord((HWord)&s->hw_heap))));
+                                  mkIRExpr_HWord((HWord)hw))));
    addStmtToIRSB(sb, IRStmt_WrTmp(c, IRExpr_Binop(Iop_CmpLT64U,
                                   IRExpr_RdTmp(w), IRExpr_RdTmp(h))));
    addStmtToIRSB(sb, IRStmt_WrTmp(m, IRExpr_ITE(IRExpr_RdTmp(c),
                                   IRExpr_RdTmp(h), IRExpr_RdTmp(w))));
-   addStmtToIRSB(sb, IRStmt_Store(Iend_LE, mkIRExpr_HWord((HWord)&s->hw_heap),
+   addStmtToIRSB(sb, IRStmt_Store(Iend_LE, mkIRExpr_HWord((HWord)hw),
                                   IRExpr_RdTmp(m)));
+}
+
+/* count += 1; hw_heap = max(hw_heap, heap); the same for RSS */
+static void count_entry(IRSB *sb, MlLine *s)
+{
+   add_to_u64(sb, &s->count, IRExpr_Const(IRConst_U64(1)));
+   update_max(sb, &s->hw_heap, &ml_heap_cur);
+   if (ml_rss_enabled())
+      update_max(sb, &s->hw_rss, &ml_rss_cur);
 }
 
 static Addr const_target(const IRConst *c)
@@ -204,6 +214,10 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
    for (; i < sbIn->stmts_used && sbIn->stmts[i]->tag != Ist_IMark; i++)
       addStmtToIRSB(sb, sbIn->stmts[i]);
 
+   Bool rss = ml_rss_enabled();
+   if (rss)
+      ml_rss_code(vge);
+
    ULong pending = 0;
    MlLine *prev = NULL;
    Addr prev_addr = 0, last_end = 0;
@@ -213,6 +227,8 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
       IRStmt *st = sbIn->stmts[i];
       if (!st || st->tag == Ist_NoOp)
          continue;
+      if (rss)
+         ml_rss_instrument_stmt(sb, st, layout, gWordTy);
       switch (st->tag) {
       case Ist_IMark: {
          Addr a = (Addr)st->Ist.IMark.addr;
@@ -315,6 +331,8 @@ void ml_lines_write_table(Bool with_files)
       ml_rec_uv(s->line);
       ml_rec_uv(s->count);
       ml_rec_uv(s->hw_heap);
+      if (ml_rss_enabled())
+         ml_rec_uv(s->hw_rss);
       ml_rec_end();
       Bool is_new;
       ml_map_insert(&files, s->file, &is_new);
@@ -330,6 +348,7 @@ void ml_lines_reset(void)
       MlLine *s = &chunks[i / CHUNK_SLOTS][i % CHUNK_SLOTS];
       s->count = 0;
       s->hw_heap = 0;
+      s->hw_rss = 0;
    }
 }
 

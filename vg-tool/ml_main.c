@@ -57,6 +57,7 @@
 #include "ml_stack.h"
 #include "ml_heap.h"
 #include "ml_lines.h"
+#include "ml_rss.h"
 #include "ml_util.h"
 #include "memline.h"
 
@@ -75,6 +76,7 @@ extern Int VG_(count_living_threads)(void);
 static const HChar *clo_out_file = "memline.out.%p";
 static Long         clo_depth = 64;
 static Bool         clo_lines = True;
+static Bool         clo_rss = True;
 static const HChar *clo_fns = NULL;
 
 static Bool ml_process_cmd_line_option(const HChar *arg)
@@ -82,6 +84,7 @@ static Bool ml_process_cmd_line_option(const HChar *arg)
    if VG_STR_CLO(arg, "--memline-out-file", clo_out_file) {}
    else if VG_BINT_CLO(arg, "--depth", clo_depth, 1, 500) {}
    else if VG_BOOL_CLO(arg, "--lines", clo_lines) {}
+   else if VG_BOOL_CLO(arg, "--rss", clo_rss) {}
    else if VG_STR_CLO(arg, "--fns", clo_fns) {}
    else
       return VG_(replacement_malloc_process_cmd_line_option)(arg);
@@ -95,6 +98,7 @@ static void ml_print_usage(void)
 "                              (%%p: pid, %%q{VAR}: environment variable)\n"
 "    --depth=<number>          call-stack frames per event, 1..500 [64]\n"
 "    --lines=no|yes            count entries of every source line [yes]\n"
+"    --rss=no|yes              simulate the resident set page by page [yes]\n"
 "    --fns=GLOB[,GLOB...]      count lines only in matching functions\n"
 "                              [every function of the main executable]\n"
    );
@@ -132,7 +136,8 @@ static void write_header(UInt flags, ULong inherited)
    for (Word i = 0; i < nopt; i++)
       ml_rec_str(*(HChar **)VG_(indexXA)(VG_(args_for_valgrind), i));
    ml_rec_uv(clo_depth);
-   ml_rec_uv(flags | (clo_lines ? ML_HDR_LINES : 0));
+   ml_rec_uv(flags | (clo_lines ? ML_HDR_LINES : 0) |
+             (clo_rss ? ML_HDR_RSS : 0));
    ml_rec_uv(inherited);
    ml_rec_end();
 }
@@ -149,6 +154,10 @@ static void write_trailer(UInt kind, ULong code)
    ml_rec_uv(s->peak);
    ml_rec_uv(kind);
    ml_rec_uv(code);
+   if (clo_rss) {
+      ml_rec_uv(ml_rss_peak());
+      ml_rec_uv(ml_rss_cur);
+   }
    ml_rec_end();
 }
 
@@ -219,6 +228,8 @@ static void ml_child_after_fork(ThreadId tid)
       return;
    ml_stack_reemit_all();
    ml_heap_reemit_live(tid);
+   if (clo_rss)
+      ml_rss_reemit();
    ml_heap_reset_stats();
    ml_lines_reset();
    ml_out_flush();
@@ -249,6 +260,9 @@ static ULong exit_status;
 static Int   self_signal;
 
 static ULong pre_exec_offset;
+static Addr  madv_addr;
+static SizeT madv_len;
+static UWord madv_advice;
 static Bool  in_exec;
 
 static void ml_pre_syscall(ThreadId tid, UInt sysno, UWord *args, UInt nArgs)
@@ -268,6 +282,10 @@ static void ml_pre_syscall(ThreadId tid, UInt sysno, UWord *args, UInt nArgs)
       Int sig = (Int)(sysno == __NR_tgkill ? args[2] : args[1]);
       if (sig > 0)
          self_signal = sig;
+   } else if (sysno == __NR_madvise) {
+      madv_addr = args[0];
+      madv_len = args[1];
+      madv_advice = args[2];
    } else if (may_block(sysno)) {
       ml_out_flush_if_stale();
    }
@@ -276,6 +294,10 @@ static void ml_pre_syscall(ThreadId tid, UInt sysno, UWord *args, UInt nArgs)
 static void ml_post_syscall(ThreadId tid, UInt sysno, UWord *args,
                             UInt nArgs, SysRes res)
 {
+   if (sysno == __NR_madvise && !sr_isError(res)) {
+      ml_rss_madvise(madv_addr, madv_len, madv_advice);
+      return;
+   }
    if (in_exec && (sysno == __NR_execve || sysno == __NR_execveat)) {
       /* execve failed: take the trailer back and go on. */
       in_exec = False;
@@ -296,6 +318,8 @@ static void ml_post_clo_init(void)
    ml_stack_init((UInt)clo_depth);
    ml_heap_init();
    ml_lines_init(clo_lines, clo_fns);
+   if (clo_rss)
+      ml_rss_enable();
    if (open_trace(0, 0) && clo_lines)
       ml_out_set_checkpoint(ml_checkpoint, 10000);
 }

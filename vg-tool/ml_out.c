@@ -283,6 +283,16 @@ void ml_out_free(ThreadId tid, UInt stack, SizeT size, Addr a, Bool custom)
    put_uv(a);
 }
 
+void ml_out_page(ThreadId tid, UInt stack, UInt kind, Long count)
+{
+   event_prologue(tid);
+   out_buf[out_pos++] = ML_TAG_PAGE;
+   put_dt();
+   put_uv(stack);
+   put_uv(kind);
+   put_uv(ml_zigzag(count));
+}
+
 void ml_rec_begin(UChar tag)
 {
    tl_assert(tag >= ML_TAG_LEN_PREFIXED);

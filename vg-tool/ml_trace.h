@@ -90,6 +90,16 @@ enum {
 #define ML_HDR_LINES        0x1u   /* line statistics were recorded */
 #define ML_HDR_FORK_CHILD   0x2u   /* this trace belongs to a forked child:
                                       its first ALLOCs are inherited blocks */
+#define ML_HDR_RSS          0x4u   /* RSS was recorded: PAGE records present,
+                                      LINE carries hw_rss, TRAILER carries
+                                      rss_peak and rss_final */
+
+/* PAGE kinds (the PAGE record's kind field; any other value is corrupt) */
+#define ML_PAGE_ANON        0u     /* anonymous memory: heap, mmap, brk */
+#define ML_PAGE_FILE        1u     /* file-backed data mappings */
+#define ML_PAGE_STACK       2u     /* thread stacks */
+#define ML_PAGE_CODE        3u     /* code pages fetched for execution */
+#define ML_PAGE_KINDS       4u     /* number of kinds */
 
 /* LOC flags */
 #define ML_LOC_MAIN_EXE     0x1u   /* address is in the main executable */

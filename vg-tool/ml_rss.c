@@ -1,0 +1,413 @@
+/* ml_rss.c -- the simulated resident set (ml_rss.h).
+
+   Page map: l1map[(a >> 32) & 0x7fff] points to a 1 MiB second level with
+   one byte per page of that 4 GiB; untouched regions share one all-zero
+   second level, so the inline check needs no NULL test.  Byte values:
+     0            not resident
+     PG_READ      anonymous page read but never written (the kernel maps
+                  the shared zero page: not resident, and loads of it need
+                  no further check)
+     PG_RES|kind  resident, with its kind (ML_PAGE_*)
+   Inline check, per store: helper if !(b & PG_RES); per load: helper if
+   b == 0.  The helper runs once per page and kind of access, takes the
+   stack, and writes a PAGE record. */
+#include "pub_tool_basics.h"
+#include "pub_tool_libcbase.h"
+#include "pub_tool_libcassert.h"
+#include "pub_tool_libcprint.h"
+#include "pub_tool_mallocfree.h"
+#include "pub_tool_aspacemgr.h"
+#include "pub_tool_machine.h"
+#include "pub_tool_threadstate.h"
+#include "pub_tool_tooliface.h"
+#include "pub_tool_vki.h"
+#include "libvex_guest_amd64.h"
+#include "ml_trace.h"
+#include "ml_out.h"
+#include "ml_stack.h"
+#include "ml_rss.h"
+
+/* Exported by the core (pub_core_threadstate.h), not in pub_tool. */
+extern Bool VG_(is_valid_tid)(ThreadId tid);
+
+#define PG_SHIFT   12
+#define PG_SIZE    (1UL << PG_SHIFT)
+#define L1_ENTRIES (1 << 15)            /* address bits 32..46 */
+#define L2_PAGES   (1 << 20)            /* pages in 4 GiB */
+#define MAX_PAGE   (1ULL << 35)         /* first page past 2^47 */
+
+#define PG_READ    0x01
+#define PG_RES     0x10
+
+ULong ml_rss_cur;
+
+static Bool   rss_on;
+static UChar *l1map[L1_ENTRIES];
+static UChar *zero_l2;
+static ULong  n_pages[ML_PAGE_KINDS];
+static ULong  peak;
+static Bool   startup_done;
+
+Bool ml_rss_enabled(void) { return rss_on; }
+ULong ml_rss_peak(void) { return peak; }
+
+static inline UChar *l2_of(ULong page, Bool create)
+{
+   UChar **slot = &l1map[page >> 20];
+   if (*slot == zero_l2 && create)
+      *slot = VG_(calloc)("ml.rss.l2", L2_PAGES, 1);
+   return *slot;
+}
+
+static UInt stack_of(ThreadId tid)
+{
+   if (tid == VG_INVALID_THREADID || !VG_(is_valid_tid)(tid))
+      return 0;
+   Bool cut;
+   return ml_stack_capture(tid, &cut);
+}
+
+static void count(UInt kind, Long pages)
+{
+   n_pages[kind] += pages;
+   ml_rss_cur += pages * PG_SIZE;
+   if (ml_rss_cur > peak)
+      peak = ml_rss_cur;
+}
+
+static Bool in_stack(Addr a, ThreadId tid)
+{
+   if (tid == VG_INVALID_THREADID || !VG_(is_valid_tid)(tid))
+      return False;
+   Addr max = VG_(thread_get_stack_max)(tid);
+   SizeT sz = VG_(thread_get_stack_size)(tid);
+   return a <= max && a + sz >= max;
+}
+
+/* First access of a page that the map does not show resident. */
+static void touch_page(ULong page, Bool write, ThreadId tid, UInt *stack,
+                       Bool *have_stack)
+{
+   if (page >= MAX_PAGE)
+      return;
+   UChar *b = &l2_of(page, True)[page & (L2_PAGES - 1)];
+   if (*b & PG_RES)
+      return;
+   Addr a = page << PG_SHIFT;
+   NSegment const *seg = VG_(am_find_nsegment)(a);
+   if (!seg)
+      return;
+   UInt kind;
+   if (seg->kind == SkFileC || seg->kind == SkShmC)
+      kind = ML_PAGE_FILE;
+   else if (seg->kind == SkAnonC)
+      kind = in_stack(a, tid) ? ML_PAGE_STACK : ML_PAGE_ANON;
+   else
+      return;                               /* not the client's memory */
+   if (!write && kind != ML_PAGE_FILE) {
+      *b = PG_READ;                         /* the zero page: not RSS */
+      return;
+   }
+   *b = PG_RES | kind;
+   count(kind, 1);
+   if (!*have_stack) {
+      *stack = stack_of(tid);
+      *have_stack = True;
+   }
+   ml_out_page(tid, *stack, kind, 1);
+}
+
+static void touch(Addr a, SizeT size, Bool write, ThreadId tid)
+{
+   if (size == 0)
+      size = 1;
+   UInt stack = 0;
+   Bool have = False;
+   for (ULong p = a >> PG_SHIFT; p <= (a + size - 1) >> PG_SHIFT; p++)
+      touch_page(p, write, tid, &stack, &have);
+}
+
+static VG_REGPARM(2) void ml_rss_store_helper(Addr a, UWord size)
+{
+   touch(a, size, True, VG_(get_running_tid)());
+}
+
+static VG_REGPARM(2) void ml_rss_load_helper(Addr a, UWord size)
+{
+   touch(a, size, False, VG_(get_running_tid)());
+}
+
+/* Makes [a, a+len) not resident; one PAGE record per kind released. */
+static void release(Addr a, SizeT len, ThreadId tid)
+{
+   if (len == 0)
+      return;
+   Long freed[ML_PAGE_KINDS] = { 0 };
+   ULong first = a >> PG_SHIFT, last = (a + len - 1) >> PG_SHIFT;
+   if (last >= MAX_PAGE)
+      last = MAX_PAGE - 1;
+   for (ULong p = first; p <= last; ) {
+      UChar *l2 = l1map[p >> 20];
+      ULong chunk_end = (p | (L2_PAGES - 1)) < last ? (p | (L2_PAGES - 1))
+                                                    : last;
+      if (l2 != zero_l2) {
+         for (ULong q = p; q <= chunk_end; q++) {
+            UChar *b = &l2[q & (L2_PAGES - 1)];
+            if (*b & PG_RES)
+               freed[*b & 0x0f]++;
+            *b = 0;
+         }
+      }
+      p = chunk_end + 1;
+   }
+   UInt stack = 0;
+   Bool have = False;
+   for (UInt k = 0; k < ML_PAGE_KINDS; k++) {
+      if (!freed[k])
+         continue;
+      count(k, -freed[k]);
+      if (!have) {
+         stack = stack_of(tid);
+         have = True;
+      }
+      ml_out_page(tid, stack, k, -freed[k]);
+   }
+}
+
+/*------------------------------------------------------------*/
+/*--- Core events                                          ---*/
+/*------------------------------------------------------------*/
+
+static void on_munmap(Addr a, SizeT len)
+{
+   release(a, len, VG_(get_running_tid)());
+}
+
+static void on_brk_shrink(Addr a, SizeT len)
+{
+   release(a, len, VG_(get_running_tid)());
+}
+
+static void on_remap(Addr from, Addr to, SizeT len)
+{
+   /* The pages move with the mapping: no change in the total. */
+   for (SizeT off = 0; off < len; off += PG_SIZE) {
+      ULong pf = (from + off) >> PG_SHIFT, pt = (to + off) >> PG_SHIFT;
+      if (pf >= MAX_PAGE || pt >= MAX_PAGE)
+         continue;
+      UChar *bf = &l2_of(pf, False)[pf & (L2_PAGES - 1)];
+      if (!*bf)
+         continue;
+      UChar *bt = &l2_of(pt, True)[pt & (L2_PAGES - 1)];
+      bf = &l2_of(pf, False)[pf & (L2_PAGES - 1)];
+      *bt = *bf;
+      *bf = 0;
+   }
+}
+
+static void on_kernel_write(CorePart part, ThreadId tid, Addr a, SizeT len)
+{
+   if (len > 0)
+      touch(a, len, True, tid);
+}
+
+void ml_rss_madvise(Addr a, SizeT len, UWord advice)
+{
+   /* MADV_DONTNEED 4, MADV_FREE 8, MADV_REMOVE 9 (not in vki). */
+   if (rss_on && (advice == 4 || advice == 8 || advice == 9))
+      release(a, len, VG_(get_running_tid)());
+}
+
+void ml_rss_after_free(Addr a, SizeT len)
+{
+   if (!rss_on || len < 64 * 1024)
+      return;
+   NSegment const *seg = VG_(am_find_nsegment)(a);
+   if (!seg || seg->kind == SkFree)
+      release(a, len, VG_(get_running_tid)());
+}
+
+void ml_rss_code(const VexGuestExtents *vge)
+{
+   ThreadId tid = VG_(get_running_tid)();
+   if (!startup_done && tid != VG_INVALID_THREADID) {
+      /* The initial stack (arguments, environment, auxv) was written
+         before the client ran: resident, as the kernel's would be. */
+      startup_done = True;
+      Addr sp = VG_(get_SP)(tid), max = VG_(thread_get_stack_max)(tid);
+      Long pages = 0;
+      for (ULong p = sp >> PG_SHIFT; p <= max >> PG_SHIFT && p < MAX_PAGE; p++) {
+         UChar *b = &l2_of(p, True)[p & (L2_PAGES - 1)];
+         if (!(*b & PG_RES)) {
+            *b = PG_RES | ML_PAGE_STACK;
+            pages++;
+         }
+      }
+      if (pages) {
+         count(ML_PAGE_STACK, pages);
+         ml_out_page(tid, 0, ML_PAGE_STACK, pages);
+      }
+   }
+   UInt stack = 0;
+   Bool have = False;
+   for (UInt i = 0; i < vge->n_used; i++) {
+      Addr a = (Addr)vge->base[i];
+      SizeT len = vge->len[i] ? vge->len[i] : 1;
+      for (ULong p = a >> PG_SHIFT; p <= (a + len - 1) >> PG_SHIFT; p++) {
+         if (p >= MAX_PAGE)
+            break;
+         UChar *b = &l2_of(p, True)[p & (L2_PAGES - 1)];
+         if (*b & PG_RES)
+            continue;
+         NSegment const *seg = VG_(am_find_nsegment)(p << PG_SHIFT);
+         if (!seg || (seg->kind != SkFileC && seg->kind != SkAnonC &&
+                      seg->kind != SkShmC))
+            continue;
+         UInt kind = seg->kind == SkAnonC ? ML_PAGE_ANON : ML_PAGE_CODE;
+         *b = PG_RES | kind;
+         count(kind, 1);
+         if (!have) {
+            stack = stack_of(tid);
+            have = True;
+         }
+         ml_out_page(tid, stack, kind, 1);
+      }
+   }
+}
+
+void ml_rss_reemit(void)
+{
+   for (UInt k = 0; k < ML_PAGE_KINDS; k++)
+      if (n_pages[k])
+         ml_out_page(VG_(get_running_tid)(), 0, k, (Long)n_pages[k]);
+}
+
+/*------------------------------------------------------------*/
+/*--- Instrumentation                                      ---*/
+/*------------------------------------------------------------*/
+
+static IRExpr *assign(IRSB *sb, IRType ty, IRExpr *e)
+{
+   IRTemp t = newIRTemp(sb->tyenv, ty);
+   addStmtToIRSB(sb, IRStmt_WrTmp(t, e));
+   return IRExpr_RdTmp(t);
+}
+
+/* if (first touch of the page of addr) helper(addr, size) */
+static void check_access(IRSB *sb, IRExpr *addr, Int size, Bool write,
+                         const VexGuestLayout *layout)
+{
+   if (size <= 0)
+      size = 1;
+   IRExpr *hi = assign(sb, Ity_I64, IRExpr_Binop(Iop_Shr64, addr,
+                                                 IRExpr_Const(IRConst_U8(32))));
+   IRExpr *ix = assign(sb, Ity_I64, IRExpr_Binop(Iop_And64, hi,
+                       IRExpr_Const(IRConst_U64(L1_ENTRIES - 1))));
+   IRExpr *off = assign(sb, Ity_I64, IRExpr_Binop(Iop_Shl64, ix,
+                                                  IRExpr_Const(IRConst_U8(3))));
+   IRExpr *slot = assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64, off,
+                         mkIRExpr_HWord((HWord)l1map)));
+   IRExpr *l2 = assign(sb, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, slot));
+   IRExpr *pg = assign(sb, Ity_I64, IRExpr_Binop(Iop_Shr64, addr,
+                                                 IRExpr_Const(IRConst_U8(PG_SHIFT))));
+   IRExpr *pgi = assign(sb, Ity_I64, IRExpr_Binop(Iop_And64, pg,
+                        IRExpr_Const(IRConst_U64(L2_PAGES - 1))));
+   IRExpr *ba = assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64, l2, pgi));
+   IRExpr *b = assign(sb, Ity_I8, IRExpr_Load(Iend_LE, Ity_I8, ba));
+   IRExpr *guard;
+   if (write) {
+      IRExpr *r = assign(sb, Ity_I8, IRExpr_Binop(Iop_And8, b,
+                         IRExpr_Const(IRConst_U8(PG_RES))));
+      guard = assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ8, r,
+                     IRExpr_Const(IRConst_U8(0))));
+   } else {
+      guard = assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ8, b,
+                     IRExpr_Const(IRConst_U8(0))));
+   }
+   IRDirty *di = unsafeIRDirty_0_N(
+      2, write ? "ml_rss_store_helper" : "ml_rss_load_helper",
+      VG_(fnptr_to_fnentry)(write ? (void *)&ml_rss_store_helper
+                                  : (void *)&ml_rss_load_helper),
+      mkIRExprVec_2(addr, mkIRExpr_HWord((HWord)size)));
+   di->guard = guard;
+   /* The helper takes a stack trace: it reads SP, IP and BP. */
+   di->nFxState = 3;
+   VG_(memset)(&di->fxState, 0, sizeof(di->fxState));
+   di->fxState[0].fx = Ifx_Read;
+   di->fxState[0].offset = layout->offset_SP;
+   di->fxState[0].size = layout->sizeof_SP;
+   di->fxState[1].fx = Ifx_Read;
+   di->fxState[1].offset = layout->offset_IP;
+   di->fxState[1].size = layout->sizeof_IP;
+   di->fxState[2].fx = Ifx_Read;
+   di->fxState[2].offset = offsetof(VexGuestAMD64State, guest_RBP);
+   di->fxState[2].size = 8;
+   addStmtToIRSB(sb, IRStmt_Dirty(di));
+}
+
+void ml_rss_instrument_stmt(IRSB *sb, IRStmt *st, const VexGuestLayout *l,
+                            IRType tyAddr)
+{
+   switch (st->tag) {
+   case Ist_Store:
+      check_access(sb, st->Ist.Store.addr,
+                   sizeofIRType(typeOfIRExpr(sb->tyenv, st->Ist.Store.data)),
+                   True, l);
+      break;
+   case Ist_StoreG: {
+      IRStoreG *sg = st->Ist.StoreG.details;
+      check_access(sb, sg->addr,
+                   sizeofIRType(typeOfIRExpr(sb->tyenv, sg->data)), True, l);
+      break;
+   }
+   case Ist_WrTmp: {
+      IRExpr *e = st->Ist.WrTmp.data;
+      if (e->tag == Iex_Load)
+         check_access(sb, e->Iex.Load.addr, sizeofIRType(e->Iex.Load.ty),
+                      False, l);
+      break;
+   }
+   case Ist_LoadG: {
+      IRLoadG *lg = st->Ist.LoadG.details;
+      check_access(sb, lg->addr, 8, False, l);
+      break;
+   }
+   case Ist_CAS: {
+      IRCAS *cas = st->Ist.CAS.details;
+      Int sz = sizeofIRType(typeOfIRExpr(sb->tyenv, cas->dataLo));
+      check_access(sb, cas->addr, cas->dataHi ? 2 * sz : sz, True, l);
+      break;
+   }
+   case Ist_LLSC:
+      check_access(sb, st->Ist.LLSC.addr, 8, st->Ist.LLSC.storedata != NULL,
+                   l);
+      break;
+   case Ist_Dirty: {
+      IRDirty *d = st->Ist.Dirty.details;
+      if (d->mFx != Ifx_None && d->mAddr)
+         check_access(sb, d->mAddr, d->mSize,
+                      d->mFx == Ifx_Write || d->mFx == Ifx_Modify, l);
+      break;
+   }
+   default:
+      break;
+   }
+}
+
+/*------------------------------------------------------------*/
+/*--- Set-up                                               ---*/
+/*------------------------------------------------------------*/
+
+void ml_rss_enable(void)
+{
+   rss_on = True;
+   zero_l2 = VG_(calloc)("ml.rss.zero", L2_PAGES, 1);
+   for (UInt i = 0; i < L1_ENTRIES; i++)
+      l1map[i] = zero_l2;
+   VG_(track_die_mem_munmap)(on_munmap);
+   VG_(track_die_mem_brk)(on_brk_shrink);
+   VG_(track_copy_mem_remap)(on_remap);
+   VG_(track_post_mem_write)(on_kernel_write);
+}
+
+void ml_rss_init(void) {}

@@ -1,0 +1,42 @@
+/* ml_rss.h -- the simulated resident set of the client (DESIGN §5).
+
+   Every 4 KiB page of client memory has one byte in a two-level page
+   map: not resident, or resident with its kind (anon, file, stack, code).
+   A page becomes resident on the client's first write (anonymous memory,
+   heap, stack, bss/data) or first access of any kind (file-backed
+   mappings; code pages when the code is translated); kernel writes into
+   client memory count as writes.  It stops being resident on munmap, brk
+   shrink, mremap (moved), madvise(DONTNEED/FREE/REMOVE) and the free() of
+   a block Valgrind's allocator unmaps.  Each change is a PAGE record with
+   the stack of the instruction (or system call) that caused it. */
+#ifndef ML_RSS_H
+#define ML_RSS_H
+
+#include "pub_tool_basics.h"
+#include "pub_tool_tooliface.h"
+
+/* Resident bytes now: read inline by the line counters. */
+extern ULong ml_rss_cur;
+
+void ml_rss_init(void);            /* tool start (pre_clo_init: tracks) */
+void ml_rss_enable(void);          /* after options, when --rss=yes */
+Bool ml_rss_enabled(void);
+
+/* Adds the page checks for the memory accesses of one statement to sb
+   (called by ml_lines.c's instrumentation, before the statement). */
+void ml_rss_instrument_stmt(IRSB *sb, IRStmt *st, const VexGuestLayout *l,
+                            IRType tyAddr);
+/* Marks the code pages of a translated superblock resident. */
+void ml_rss_code(const VexGuestExtents *vge);
+/* After a free() of [a, a+len): releases the pages if the allocator
+   unmapped them. */
+void ml_rss_after_free(Addr a, SizeT len);
+/* madvise(a, len, advice) succeeded. */
+void ml_rss_madvise(Addr a, SizeT len, UWord advice);
+
+ULong ml_rss_peak(void);
+/* Writes every resident page as PAGE records with stack 0 (the start of
+   a forked child's trace). */
+void ml_rss_reemit(void);
+
+#endif
