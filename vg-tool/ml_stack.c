@@ -17,6 +17,8 @@
 #include "pub_tool_stacktrace.h"
 #include "pub_tool_options.h"
 #include "pub_tool_clientstate.h"
+#include "pub_tool_machine.h"
+#include "pub_tool_threadstate.h"
 #include "ml_trace.h"
 #include "ml_util.h"
 #include "ml_out.h"
@@ -461,9 +463,11 @@ static void stack_remember(UWord h1, UWord h2, MlMapEnt *e, ULong val)
    l1[slot].node = val;
 }
 
-UInt ml_stack_capture(ThreadId tid, Bool *cut)
+/* Unwinds and interns; the raw frames of the last unwind it made are left
+   in ips/sps/fps (*nraw_out of them), for the verified cache below. */
+static ULong capture_unwind(ThreadId tid, Addr *ips, Addr *sps, Addr *fps,
+                            UInt *nraw_out)
 {
-   Addr ips[MAX_DEPTH + 8];
    UInt want = depth + 4;      /* allocator frames + one to detect a cut */
    UInt lim = unwind_guess ? unwind_guess : want;
    UInt nraw, skip, n, top;
@@ -472,7 +476,8 @@ UInt ml_stack_capture(ThreadId tid, Bool *cut)
       lim = want;
 
    /* Fast path: this exact unwind was seen before. */
-   nraw = VG_(get_StackTrace)(tid, ips, lim, NULL, NULL, 0);
+   nraw = VG_(get_StackTrace)(tid, ips, lim, sps, fps, 0);
+   *nraw_out = nraw;
    skip = 0;
    while (skip < nraw && in_preload(ips[skip]))
       skip++;
@@ -483,8 +488,7 @@ UInt ml_stack_capture(ThreadId tid, Bool *cut)
    ULong val = stack_lookup(h1, h2, &e);
    if (val != ~0ULL) {
       scache_hits++;
-      *cut = (Bool)(val >> 32);
-      return (UInt)val;
+      return val;
    }
    scache_misses++;
 
@@ -503,7 +507,8 @@ UInt ml_stack_capture(ThreadId tid, Bool *cut)
       if (found || nraw < lim || lim == want)
          break;
       lim = want;
-      nraw = VG_(get_StackTrace)(tid, ips, lim, NULL, NULL, 0);
+      nraw = VG_(get_StackTrace)(tid, ips, lim, sps, fps, 0);
+      *nraw_out = nraw;
       skip = 0;
       while (skip < nraw && in_preload(ips[skip]))
          skip++;
@@ -527,8 +532,108 @@ UInt ml_stack_capture(ThreadId tid, Bool *cut)
    }
    if (e)
       stack_remember(h1, h2, e, val);
-   *cut = is_cut;
-   return node;
+   return val;
+}
+
+/* Verified stack cache.  Unwinding (CFI lookups per frame) is the main
+   cost of an event, and most events repeat a stack seen moments ago from
+   a function that has not returned since.  The unwinder's result is a
+   function of the innermost frame's IP, SP and BP and of the memory it
+   reads: for each frame, the return address at CFA-8 and, with frame
+   pointers, the saved BP at CFA-16.  So a cached unwind is reused when a
+   short unwind of the innermost frames matches it exactly (IP, SP, BP)
+   and every outer frame's return-address slot (and saved-BP slot where
+   the frame keeps one there) still holds what it held: then the full
+   unwind would find the same frames. */
+#define VS_SLOTS    64
+#define VS_SHORT    2                 /* frames of the short unwind */
+#define VS_FRAMES   (MAX_DEPTH + 8)
+typedef struct {
+   ThreadId tid;                      /* VG_INVALID_THREADID: empty */
+   UInt     n;
+   ULong    val;                      /* node | cut << 32 */
+   Addr     ips[VS_FRAMES], sps[VS_FRAMES], fps[VS_FRAMES];
+   Bool     bp_saved[VS_FRAMES];      /* fps[i] was at sps[i] - 16 */
+} VStack;
+static VStack *vstacks;
+static ULong vs_hits, vs_misses;
+
+static inline Bool slot_ok(Addr a, Addr lo, Addr hi)
+{
+   return a >= lo && a + sizeof(Addr) <= hi;
+}
+
+UInt ml_stack_capture(ThreadId tid, Bool *cut)
+{
+   Addr ips[VS_FRAMES], sps[VS_FRAMES], fps[VS_FRAMES];
+   UInt ns = VG_(get_StackTrace)(tid, ips, VS_SHORT, sps, fps, 0);
+   UWord h = ml_hash_word(ips[ns ? ns - 1 : 0] ^ (sps[ns ? ns - 1 : 0] << 7)
+                          ^ ((UWord)tid << 56));
+   VStack *v = &vstacks[h & (VS_SLOTS - 1)];
+   if (ns > 0 && v->tid == tid && v->n >= ns) {
+      Bool same = True;
+      for (UInt i = 0; i < ns && same; i++)
+         same = v->ips[i] == ips[i] && v->sps[i] == sps[i] &&
+                v->fps[i] == fps[i];
+      if (same && v->n > ns) {
+         Addr lo = VG_(get_SP)(tid), hi = VG_(thread_get_stack_max)(tid) + 1;
+         for (UInt i = ns; i < v->n && same; i++) {
+            Addr ra = v->sps[i] - sizeof(Addr);
+            if (!slot_ok(ra, lo, hi) || *(Addr *)ra != v->ips[i] + 1)
+               same = False;
+            else if (v->bp_saved[i]) {
+               Addr bp = v->sps[i] - 2 * sizeof(Addr);
+               same = slot_ok(bp, lo, hi) && *(Addr *)bp == v->fps[i];
+            }
+         }
+      } else if (same && v->n == ns && ns == VS_SHORT) {
+         same = False;                /* more frames may follow: unwind */
+      }
+      if (same) {
+         vs_hits++;
+         *cut = (Bool)(v->val >> 32);
+         return (UInt)v->val;
+      }
+   }
+   vs_misses++;
+   UInt nraw = 0;
+   ULong val = capture_unwind(tid, ips, sps, fps, &nraw);
+   /* Remember it, keyed by the short unwind's last frame. */
+   if (nraw >= 1) {
+      UInt k = nraw < VS_SHORT ? nraw : VS_SHORT;
+      UWord h2 = ml_hash_word(ips[k - 1] ^ (sps[k - 1] << 7)
+                              ^ ((UWord)tid << 56));
+      VStack *w = &vstacks[h2 & (VS_SLOTS - 1)];
+      Addr lo = VG_(get_SP)(tid), hi = VG_(thread_get_stack_max)(tid) + 1;
+      Bool ok = True;
+      for (UInt i = 1; i < nraw && ok; i++) {
+         Addr ra = sps[i] - sizeof(Addr);
+         ok = slot_ok(ra, lo, hi) && *(Addr *)ra == ips[i] + 1;
+      }
+      if (ok) {
+         w->tid = tid;
+         w->n = nraw;
+         w->val = val;
+         for (UInt i = 0; i < nraw; i++) {
+            w->ips[i] = ips[i];
+            w->sps[i] = sps[i];
+            w->fps[i] = fps[i];
+            Addr bp = sps[i] - 2 * sizeof(Addr);
+            w->bp_saved[i] = i > 0 && slot_ok(bp, lo, hi) &&
+                             *(Addr *)bp == fps[i];
+         }
+      } else {
+         w->tid = VG_INVALID_THREADID;
+      }
+   }
+   *cut = (Bool)(val >> 32);
+   return (UInt)val;
+}
+
+void ml_stack_vcache_stats(ULong *hits, ULong *misses)
+{
+   *hits = vs_hits;
+   *misses = vs_misses;
 }
 
 /*------------------------------------------------------------*/
@@ -554,4 +659,7 @@ void ml_stack_init(UInt d)
    ml_map_init(&node_map, "ml.node.map", 14);
    ncache = VG_(calloc)("ml.stack.ncache", NCACHE_SLOTS, sizeof *ncache);
    ml_map_init(&stack_map, "ml.stack.map", 12);
+   vstacks = VG_(calloc)("ml.stack.verified", VS_SLOTS, sizeof(VStack));
+   for (UInt i = 0; i < VS_SLOTS; i++)
+      vstacks[i].tid = VG_INVALID_THREADID;
 }
