@@ -39,8 +39,9 @@ static const char usage[] =
    "  --file GLOB           report functions in files matching GLOB\n"
    "                        (path or basename; repeatable)\n"
    "  --top N               without --function/--file: the N functions\n"
-   "                        that allocated most (default 5, 0 = all)\n"
-   "  --metric heap|rss     memory metric (default heap)\n"
+   "                        that added most memory (default 5, 0 = all)\n"
+   "  --metric rss|heap     memory metric: resident pages or live heap\n"
+   "                        bytes (default rss when the trace has RSS)\n"
    "  --units B|KiB|MiB|GiB units of memory columns (default MiB)\n"
    "  --precision N         decimal places, 0..12 (default 1)\n"
    "  --source-dir DIR      also look for sources under DIR (repeatable)\n"
@@ -79,7 +80,8 @@ static void warn(const char *fmt, ...)
 typedef struct opts {
    const char *trace;
    const char *output;
-   int metric_rss;
+   int metric;          /* -1: by the trace (rss if it has RSS), else
+                           an ml_metric */
    ml_fmt fmt;
    unsigned long top;
    ml_select *sel;
@@ -131,9 +133,9 @@ static void apply(opts *o, int id, const char *name, const char *val)
       break;
    case O_METRIC:
       if (strcmp(val, "heap") == 0)
-         o->metric_rss = 0;
+         o->metric = ML_METRIC_HEAP;
       else if (strcmp(val, "rss") == 0)
-         o->metric_rss = 1;
+         o->metric = ML_METRIC_RSS;
       else
          die("--metric: expected heap or rss, got '%s'", val);
       break;
@@ -234,6 +236,11 @@ static void trace_warnings(const ml_reader *r, const ml_model *m)
       warn("%s:%llu: data after the trailer ignored", path,
            (unsigned long long)off);
 
+   if (s->rss_underflow)
+      warn("%s: inconsistent events tolerated: %llu page release(s) below "
+           "zero resident pages of their kind", path,
+           (unsigned long long)s->rss_underflow);
+
    if (s->alloc_of_live || s->free_of_unknown || s->free_size_differs)
       warn("%s: inconsistent events tolerated: %llu allocation(s) of a "
            "live block, %llu free(s) of an unknown block, %llu free(s) "
@@ -258,6 +265,10 @@ static void trace_warnings(const ml_reader *r, const ml_model *m)
       CHECK(bytes_allocated, s->bytes_allocated, "bytes allocated");
       CHECK(peak_heap, s->peak_heap, "peak heap");
       CHECK(heap_at_exit, s->heap, "heap at exit");
+      if (t->has_rss) {
+         CHECK(rss_peak, s->peak_rss, "peak RSS");
+         CHECK(rss_final, s->rss, "RSS at exit");
+      }
 #undef CHECK
       if (n)
          warn("%s: trailer disagrees with the events: %s", path, buf);
@@ -267,7 +278,8 @@ static void trace_warnings(const ml_reader *r, const ml_model *m)
 int main(int argc, char **argv)
 {
    ml_err err;
-   opts o = { .fmt = { ML_UNIT_MIB, 1 }, .top = 5 };
+   opts o = { .fmt = { ML_UNIT_MIB, 1, ML_METRIC_HEAP }, .top = 5,
+              .metric = -1 };
    if (!(o.sel = ml_select_new(&err)) || !(o.src = ml_source_new(&err)))
       die("%s", err.msg);
    parse_args(&o, argc, argv);
@@ -280,18 +292,19 @@ int main(int argc, char **argv)
    ml_model *m = ml_model_new(r, &err);
    if (!m || ml_model_load(m, r, &err))
       die("%s", err.msg);
-   if (o.metric_rss) {
-      if (ml_model_summary(m)->n_pages == 0)
-         die("--metric rss: this trace has no RSS data (recorded without "
-             "RSS)");
-      die("--metric rss: not supported yet by this version");
-   }
+   int has_rss = ml_model_summary(m)->has_rss;
+   if (o.metric == ML_METRIC_RSS && !has_rss)
+      die("--metric rss: this trace has no RSS data (recorded without "
+          "RSS)");
+   o.fmt.metric = o.metric >= 0 ? (ml_metric)o.metric
+                                : ml_model_default_metric(m);
    trace_warnings(r, m);
 
    const ml_func_stats **sel;
    size_t nsel;
    char *unmatched;
-   if (ml_select_run(o.sel, r, m, o.top, &sel, &nsel, &unmatched, &err))
+   if (ml_select_run(o.sel, r, m, o.fmt.metric, o.top, &sel, &nsel,
+                     &unmatched, &err))
       die("%s", err.msg);
 
    FILE *out = stdout;
@@ -330,8 +343,8 @@ int main(int argc, char **argv)
    if (nsel > 0 && !ml_model_summary(m)->has_line_records)
       fprintf(stderr, "%s: note: %s has no line statistics (no LINE "
               "records, e.g. a killed run): functions and lines come from "
-              "the allocation stacks, Occurrences are blank\n", PROG,
-              o.trace);
+              "the stacks of the memory events, Occurrences are blank\n",
+              PROG, o.trace);
 
    if (fflush(out) || ferror(out) || (out != stdout && fclose(out)))
       die("%s: write error: %s", o.output ? o.output : "standard output",

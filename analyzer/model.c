@@ -1,13 +1,15 @@
 /* model.c -- builds the per-line and per-function numbers (model.h).
 
-   Events touch only per-stack-node accumulators (self delta, self bytes
-   allocated, self event count, self max = the highest heap total just
-   after an event at that node) and the live-block table.  At the end,
+   Events touch only per-stack-node accumulators, one set per metric
+   (self delta, self bytes added, self event count, self max = the
+   highest level observed at an event at that node), the live-block
+   table (heap) and the resident bytes per page kind (rss).  At the end,
    ml_model_finish sums every node's subtree (children have larger ids
    than their parents, so one reverse pass does it) and walks the stack
    trie depth-first once: entering a node, each line (and function) in
    its frames that is not already active on the path from the root is a
-   "topmost occurrence" and receives the node's subtree totals; an
+   "topmost occurrence" and receives the node's subtree totals of every
+   metric (one walk serves both); an
    active-count per line/function is incremented on entry and decremented
    on exit.  Because a line's stacks are exactly the subtrees of its
    topmost occurrences, this gives every event's delta once to every
@@ -26,17 +28,23 @@
 
 #define NO_MAX INT64_MIN
 
+/* One metric's sums at a stack node (self, then subtree in distribute). */
+typedef struct acc {
+   uint64_t delta;      /* wrapping sum of the changes (read as int64) */
+   uint64_t added;      /* bytes added (allocated / made resident) */
+   uint64_t nev;        /* events */
+   int64_t  max;        /* NO_MAX or the highest level observed at an
+                           event here (after a growth, before a shrink) */
+} acc;
+
 typedef struct node {
-   uint64_t delta;      /* wrapping sum of +size/-size (read as int64) */
-   uint64_t alloc;      /* bytes allocated */
-   uint64_t nev;        /* ALLOC + FREE events */
-   int64_t  max;        /* NO_MAX or highest heap after an event here */
+   acc a[ML_METRICS];   /* indexed by ml_metric */
 } node;
 
 typedef struct line_ent {
    ml_line_stats s;
-   uint64_t incr;       /* wrapping sum, copied into s.increment */
-   int64_t  max;        /* NO_MAX or max over subtree maxima */
+   uint64_t incr[ML_METRICS];  /* wrapping sums, copied into s.by[] */
+   int64_t  max[ML_METRICS];   /* NO_MAX or max over subtree maxima */
    uint32_t active;     /* DFS: occurrences on the current path */
 } line_ent;
 
@@ -45,8 +53,8 @@ typedef struct func_ent {
    int      has_line;   /* at least one LINE record */
    int      own_code;   /* a frame of it is in the main executable */
    uint32_t fmin, fmax; /* line range over its frames (line > 0) */
-   uint64_t nev;        /* events under it (inclusive) */
-   uint64_t incr;
+   uint64_t nev;        /* events of any metric under it (inclusive) */
+   uint64_t incr[ML_METRICS];
    uint32_t active;
 } func_ent;
 
@@ -66,6 +74,9 @@ struct ml_model {
    ml_summary sum;
    uint64_t   now;
    uint64_t   heap;          /* wrapping; sum.heap = (int64_t)heap */
+   uint64_t   rss;           /* wrapping; sum.rss = (int64_t)rss */
+   uint64_t   rss_kind[ML_PAGE_KINDS];
+   uint64_t   page_size;     /* the HEADER's */
 
    /* per stack node, index = stack id (0 = the root, empty path) */
    node    *nodes;
@@ -81,7 +92,8 @@ struct ml_model {
 
    int inheriting;           /* fork child, no event with dt > 0 yet */
 
-   ml_func_stats *ranked;    /* after finish: functions with LINE records */
+   /* after finish: the candidate functions, ranked per metric */
+   ml_func_stats *ranked[ML_METRICS];
    size_t         nranked;
    int            finished;
 };
@@ -127,7 +139,8 @@ static long long line_get(ml_model *m, uint32_t fn, uint32_t file,
    e->s.fn = fn;
    e->s.file = file;
    e->s.line = line;
-   e->max = NO_MAX;
+   for (int i = 0; i < ML_METRICS; i++)
+      e->max[i] = NO_MAX;
    if (ml_idx_insert(&m->line_idx, h, (uint32_t)m->nlines + 1))
       return -1;
    return (long long)m->nlines++;
@@ -259,6 +272,12 @@ static void blk_remove(ml_model *m, blk *b)
 
 /*--- events ----------------------------------------------------------*/
 
+static void node_init(node *n)
+{
+   for (int k = 0; k < ML_METRICS; k++)
+      n->a[k] = (acc){ 0, 0, 0, NO_MAX };
+}
+
 ml_model *ml_model_new(const ml_reader *r, ml_err *err)
 {
    ml_model *m = calloc(1, sizeof *m);
@@ -269,9 +288,12 @@ ml_model *ml_model_new(const ml_reader *r, ml_err *err)
       return NULL;
    }
    m->r = r;
-   m->inheriting = (ml_reader_header(r)->flags & ML_HDR_FORK_CHILD) != 0;
+   const ml_header *h = ml_reader_header(r);
+   m->inheriting = (h->flags & ML_HDR_FORK_CHILD) != 0;
+   m->sum.has_rss = (h->flags & ML_HDR_RSS) != 0;
+   m->page_size = h->page_size;
    m->nnodes = 1;                 /* the root, stack id 0 */
-   m->nodes[0] = (node){ 0, 0, 0, NO_MAX };
+   node_init(&m->nodes[0]);
    return m;
 }
 
@@ -288,7 +310,8 @@ void ml_model_free(ml_model *m)
    free(m->files);
    ml_idx_fini(&m->file_idx);
    free(m->blks);
-   free(m->ranked);
+   for (int k = 0; k < ML_METRICS; k++)
+      free(m->ranked[k]);
    free(m);
 }
 
@@ -308,22 +331,23 @@ static int add_stack(ml_model *m, uint32_t id, ml_err *err)
          return nomem(err);
       m->cut = nc;
    }
-   m->nodes[id] = (node){ 0, 0, 0, NO_MAX };
+   node_init(&m->nodes[id]);
    m->cut[id] = loc == 0 || m->cut[parent];
    m->nnodes++;
    return 0;
 }
 
-static inline void node_event(ml_model *m, uint32_t stack, uint64_t delta,
-                       uint64_t alloc)
+/* One event of metric k at stack: its change, the bytes it added and
+   the level observed while it happened. */
+static inline void node_event(ml_model *m, ml_metric k, uint32_t stack,
+                              uint64_t delta, uint64_t added, int64_t level)
 {
-   node *n = &m->nodes[stack];
-   n->delta += delta;
-   n->alloc += alloc;
-   n->nev++;
-   int64_t h = (int64_t)m->heap;
-   if (h > n->max)
-      n->max = h;
+   acc *a = &m->nodes[stack].a[k];
+   a->delta += delta;
+   a->added += added;
+   a->nev++;
+   if (level > a->max)
+      a->max = level;
 }
 
 /* Blocks of a custom allocator live in their own address space (they may
@@ -345,7 +369,7 @@ static int on_alloc(ml_model *m, const ml_record *rec, ml_err *err)
       /* the old block must have been freed unseen: drop it here */
       m->sum.alloc_of_live++;
       m->heap -= b->size;
-      m->nodes[stack].delta -= b->size;
+      m->nodes[stack].a[ML_METRIC_HEAP].delta -= b->size;
    } else {
       m->nblks++;
    }
@@ -360,7 +384,7 @@ static int on_alloc(ml_model *m, const ml_record *rec, ml_err *err)
       return 0;
    }
    m->inheriting = 0;
-   node_event(m, stack, size, size);
+   node_event(m, ML_METRIC_HEAP, stack, size, size, (int64_t)m->heap);
    m->sum.n_allocs++;
    m->sum.bytes_allocated += size;
    if (m->cut[stack])
@@ -384,9 +408,39 @@ static void on_free(ml_model *m, const ml_record *rec)
       blk_remove(m, b);
    }
    /* The level before the free was observed while the freeing line ran. */
-   node_event(m, rec->u.block.stack, (uint64_t)0 - size, 0);
+   node_event(m, ML_METRIC_HEAP, rec->u.block.stack, (uint64_t)0 - size, 0,
+              (int64_t)m->heap);
    m->heap -= size;
    m->sum.n_frees++;
+}
+
+/* A PAGE record: count pages of a kind made resident (> 0) or released
+   (< 0) at a stack (0: none, e.g. resident at start-up).  As for the
+   heap, a page-in is observed after it, a page-out before it. */
+static void on_page(ml_model *m, const ml_record *rec)
+{
+   uint32_t kind = rec->u.page.kind;      /* < ML_PAGE_KINDS (reader) */
+   int64_t count = rec->u.page.count;
+   uint64_t bytes = (uint64_t)count * m->page_size;  /* wrapping */
+   uint32_t stack = rec->u.page.stack;
+   m->sum.has_rss = 1;
+   m->sum.n_pages++;
+   if (count < 0)
+      node_event(m, ML_METRIC_RSS, stack, bytes, 0, (int64_t)m->rss);
+   m->rss += bytes;
+   m->rss_kind[kind] += bytes;
+   if (count < 0) {
+      if ((int64_t)m->rss_kind[kind] < 0)
+         m->sum.rss_underflow++;
+      return;
+   }
+   node_event(m, ML_METRIC_RSS, stack, bytes, bytes, (int64_t)m->rss);
+   if ((int64_t)m->rss > m->sum.peak_rss) {
+      m->sum.peak_rss = (int64_t)m->rss;
+      m->sum.peak_rss_time = rec->now;
+      for (uint32_t k = 0; k < ML_PAGE_KINDS; k++)
+         m->sum.peak_rss_kind[k] = (int64_t)m->rss_kind[k];
+   }
 }
 
 static int on_line(ml_model *m, const ml_record *rec, ml_err *err)
@@ -399,8 +453,10 @@ static int on_line(ml_model *m, const ml_record *rec, ml_err *err)
    ml_line_stats *s = &m->lines[li].s;
    s->has_record = 1;             /* the last record wins */
    s->entries = rec->u.line.entries;
-   s->hw_at_entry = rec->u.line.hw_heap > INT64_MAX
+   s->by[ML_METRIC_HEAP].hw_at_entry = rec->u.line.hw_heap > INT64_MAX
                        ? INT64_MAX : (int64_t)rec->u.line.hw_heap;
+   s->by[ML_METRIC_RSS].hw_at_entry = rec->u.line.hw_rss > INT64_MAX
+                       ? INT64_MAX : (int64_t)rec->u.line.hw_rss;
    func_ent *f = &m->funcs[fi];
    uint32_t line = rec->u.line.line;
    if (!f->has_line || line < f->s.first_line)
@@ -442,9 +498,12 @@ int ml_model_add(ml_model *m, const ml_record *rec, ml_err *err)
       on_free(m, rec);
       return 0;
    case ML_REC_PAGE:
-      m->inheriting = 0;
+      /* a forked child's start-up pages (dt 0) may come among the
+         inherited ALLOCs: only a later PAGE ends them */
+      if (rec->now)
+         m->inheriting = 0;
       m->now = rec->now;
-      m->sum.n_pages++;
+      on_page(m, rec);
       return 0;
    case ML_REC_TIME:
    case ML_REC_MARK:
@@ -535,16 +594,22 @@ static void visit(ml_model *m, const node *sub, uint32_t v, int enter,
          continue;
       }
       if (l->active++ == 0) {
-         l->incr += sub[v].delta;
-         l->s.allocated += sub[v].alloc;
-         l->s.n_events += sub[v].nev;
-         if (sub[v].max > l->max)
-            l->max = sub[v].max;
+         for (int k = 0; k < ML_METRICS; k++) {
+            const acc *a = &sub[v].a[k];
+            l->incr[k] += a->delta;
+            l->s.by[k].added += a->added;
+            l->s.by[k].n_events += a->nev;
+            if (a->max > l->max[k])
+               l->max[k] = a->max;
+         }
       }
       if (f->active++ == 0) {
-         f->incr += sub[v].delta;
-         f->s.allocated += sub[v].alloc;
-         f->nev += sub[v].nev;
+         for (int k = 0; k < ML_METRICS; k++) {
+            const acc *a = &sub[v].a[k];
+            f->incr[k] += a->delta;
+            f->s.by[k].added += a->added;
+            f->nev += a->nev;
+         }
       }
    }
 }
@@ -566,11 +631,15 @@ static int distribute(ml_model *m)
    for (size_t v = n - 1; v >= 1; v--) {
       uint32_t parent, loc;
       ml_reader_stack(m->r, (uint32_t)v, &parent, &loc);
-      sub[parent].delta += sub[v].delta;
-      sub[parent].alloc += sub[v].alloc;
-      sub[parent].nev += sub[v].nev;
-      if (sub[v].max > sub[parent].max)
-         sub[parent].max = sub[v].max;
+      for (int k = 0; k < ML_METRICS; k++) {
+         acc *p = &sub[parent].a[k];
+         const acc *c = &sub[v].a[k];
+         p->delta += c->delta;
+         p->added += c->added;
+         p->nev += c->nev;
+         if (c->max > p->max)
+            p->max = c->max;
+      }
       sib[v] = child[parent];
       child[parent] = (uint32_t)v;
    }
@@ -587,7 +656,10 @@ static int distribute(ml_model *m)
          visit(m, sub, v, 0, first, fl, ff);
          continue;
       }
-      if (sub[v].nev == 0)
+      uint64_t nev = 0;
+      for (int k = 0; k < ML_METRICS; k++)
+         nev |= sub[v].a[k].nev;
+      if (nev == 0)
          continue;                /* nothing happened under v */
       visit(m, sub, v, 1, first, fl, ff);
       todo[top++] = (uint64_t)v | (1ULL << 32);
@@ -606,12 +678,19 @@ out:
    return rc;
 }
 
+typedef struct rank_ctx {
+   const ml_reader *r;
+   ml_metric metric;
+} rank_ctx;
+
 static int rank_cmp(const void *a, const void *b, void *ctx)
 {
-   const ml_reader *cmp_reader = ctx;
+   const rank_ctx *rc = ctx;
+   const ml_reader *cmp_reader = rc->r;
    const ml_func_stats *x = a, *y = b;
-   if (x->allocated != y->allocated)
-      return x->allocated > y->allocated ? -1 : 1;
+   uint64_t xa = x->by[rc->metric].added, ya = y->by[rc->metric].added;
+   if (xa != ya)
+      return xa > ya ? -1 : 1;
    int c = strcmp(ml_reader_string(cmp_reader, x->fn, NULL),
                   ml_reader_string(cmp_reader, y->fn, NULL));
    if (c)
@@ -631,13 +710,16 @@ int ml_model_finish(ml_model *m, ml_err *err)
       return nomem(err);
    for (size_t i = 0; i < m->nlines; i++) {
       line_ent *l = &m->lines[i];
-      l->s.increment = (int64_t)l->incr;
-      l->s.has_mem = l->s.has_record || l->max != NO_MAX;
-      l->s.mem_usage = l->s.has_record ? l->s.hw_at_entry : NO_MAX;
-      if (l->max > l->s.mem_usage)
-         l->s.mem_usage = l->max;
-      if (!l->s.has_mem)
-         l->s.mem_usage = 0;
+      for (int k = 0; k < ML_METRICS; k++) {
+         ml_usage *u = &l->s.by[k];
+         u->increment = (int64_t)l->incr[k];
+         u->has_mem = l->s.has_record || l->max[k] != NO_MAX;
+         u->mem_usage = l->s.has_record ? u->hw_at_entry : NO_MAX;
+         if (l->max[k] > u->mem_usage)
+            u->mem_usage = l->max[k];
+         if (!u->has_mem)
+            u->mem_usage = 0;
+      }
    }
    /* Candidates: functions with LINE records.  A trace without any (a
       killed run: the tool writes them at exit) falls back to the
@@ -647,26 +729,34 @@ int ml_model_finish(ml_model *m, ml_err *err)
    for (size_t i = 0; i < m->nfuncs; i++)
       nr += m->funcs[i].has_line;
    m->sum.has_line_records = nr > 0;
-   m->ranked = malloc((m->nfuncs ? m->nfuncs : 1) * sizeof *m->ranked);
-   if (!m->ranked)
-      return nomem(err);
+   for (int k = 0; k < ML_METRICS; k++)
+      if (!(m->ranked[k] = malloc((m->nfuncs ? m->nfuncs : 1) *
+                                  sizeof *m->ranked[k])))
+         return nomem(err);
    int any_own = 0;
    for (size_t i = 0; i < m->nfuncs; i++)
       any_own |= m->funcs[i].own_code && m->funcs[i].nev > 0;
    for (size_t i = 0; i < m->nfuncs; i++) {
       func_ent *f = &m->funcs[i];
-      f->s.increment = (int64_t)f->incr;
+      for (int k = 0; k < ML_METRICS; k++)
+         f->s.by[k].increment = (int64_t)f->incr[k];
       if (nr) {
          if (f->has_line)
-            m->ranked[m->nranked++] = f->s;
+            m->ranked[0][m->nranked++] = f->s;
       } else if (f->nev > 0 && f->fmin > 0 && (f->own_code || !any_own)) {
          f->s.first_line = f->fmin;
          f->s.last_line = f->fmax;
-         m->ranked[m->nranked++] = f->s;
+         m->ranked[0][m->nranked++] = f->s;
       }
    }
-   qsort_r(m->ranked, m->nranked, sizeof *m->ranked, rank_cmp,
-           (void *)m->r);
+   for (int k = 0; k < ML_METRICS; k++) {
+      rank_ctx ctx = { m->r, (ml_metric)k };
+      if (k > 0)
+         memcpy(m->ranked[k], m->ranked[0],
+                m->nranked * sizeof *m->ranked[k]);
+      qsort_r(m->ranked[k], m->nranked, sizeof *m->ranked[k], rank_cmp,
+              &ctx);
+   }
 
    uint64_t bytes = 0;
    for (size_t i = 0; m->blks && i <= m->blk_mask; i++)
@@ -675,6 +765,9 @@ int ml_model_finish(ml_model *m, ml_err *err)
    m->sum.leaked_bytes = bytes;
    m->sum.leaked_blocks = m->nblks;
    m->sum.heap = (int64_t)m->heap;
+   m->sum.rss = (int64_t)m->rss;
+   for (uint32_t k = 0; k < ML_PAGE_KINDS; k++)
+      m->sum.rss_kind[k] = (int64_t)m->rss_kind[k];
    m->sum.instructions = m->sum.has_trailer
                             ? m->sum.trailer.total_instructions : m->now;
    m->finished = 1;
@@ -698,6 +791,11 @@ int ml_model_load(ml_model *m, ml_reader *r, ml_err *err)
 const ml_summary *ml_model_summary(const ml_model *m)
 {
    return &m->sum;
+}
+
+ml_metric ml_model_default_metric(const ml_model *m)
+{
+   return m->sum.has_rss ? ML_METRIC_RSS : ML_METRIC_HEAP;
 }
 
 const ml_line_stats *ml_model_line(const ml_model *m, uint32_t fn,
@@ -724,9 +822,12 @@ size_t ml_model_nfuncs(const ml_model *m)
    return m->nranked;
 }
 
-const ml_func_stats *ml_model_func(const ml_model *m, size_t i)
+const ml_func_stats *ml_model_func(const ml_model *m, ml_metric metric,
+                                   size_t i)
 {
-   return i < m->nranked ? &m->ranked[i] : NULL;
+   if (i >= m->nranked || (unsigned)metric >= ML_METRICS)
+      return NULL;
+   return &m->ranked[metric][i];
 }
 
 int ml_model_file_facts(const ml_model *m, uint32_t path,

@@ -2,18 +2,31 @@
 
    Semantics (docs/report.md, DESIGN.md section 3).  A line is a
    (function, file, line) triple of canonical string ids; a function is a
-   (function, file) pair.  Every ALLOC (+size) and FREE (-size) event has
-   a stack S; its delta counts once for every distinct line and every
-   distinct function found in the frames (all inline frames of all locs)
-   on the path from S to the root -- callees included, recursion counted
-   once.  Per line:
+   (function, file) pair.  Two metrics are modelled side by side, each
+   from its own events:
+
+     heap   ALLOC (+size) and FREE (-size); the level is the live heap
+     rss    PAGE (+/- count x HEADER page size); the level is the
+            resident set, summed over the page kinds
+
+   Every event has a stack S; its delta counts once for every distinct
+   line and every distinct function found in the frames (all inline
+   frames of all locs) on the path from S to the root -- callees
+   included, recursion counted once.  Stack 0 (no stack) counts in the
+   totals and in no line.  Per line and metric (ml_usage):
 
      increment    sum of those deltas (may be negative)
-     allocated    sum of the positive deltas (bytes allocated)
-     mem usage    max(hw_heap_at_entry of the line's LINE record,
-                      highest heap total just after any event whose stack
-                      contains the line)
+     added        sum of the positive deltas (bytes allocated / made
+                  resident)
+     mem usage    max(the LINE record's high-water at entry -- hw_heap or
+                      hw_rss --, the highest level observed at any event
+                      whose stack contains the line)
+   and per line:
      occurrences  entries of the line's last LINE record
+
+   The level observed at an event is the one after it when memory grows
+   (ALLOC, page-in) and the one before it when memory shrinks (FREE,
+   page-out): the freeing line ran while the memory was still there.
 
    The model is linear in the trace: events only update per-stack-node
    sums; ml_model_finish distributes them over the stack trie once, so
@@ -25,9 +38,14 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "ml_trace.h"       /* ML_PAGE_KINDS */
 #include "trace_reader.h"
 
 typedef struct ml_model ml_model;
+
+/* The memory metrics (--metric): index of the by[] arrays below. */
+typedef enum ml_metric { ML_METRIC_HEAP = 0, ML_METRIC_RSS = 1 } ml_metric;
+#define ML_METRICS 2
 
 typedef struct ml_summary {
    uint64_t instructions;     /* TRAILER's total when complete, else the
@@ -43,33 +61,55 @@ typedef struct ml_summary {
       heap total, but are not allocations of this process: they are not in
       n_allocs / bytes_allocated and not charged to any line. */
    uint64_t inherited_blocks, inherited_bytes;
-   uint64_t n_pages;          /* PAGE records (RSS, not modelled yet) */
+   /* RSS: PAGE records, bytes = page count x HEADER page_size.  Values
+      are wrapping sums read as int64 (a hostile trace cannot trap). */
+   int      has_rss;          /* ML_HDR_RSS is set or any PAGE record */
+   uint64_t n_pages;          /* PAGE records */
+   int64_t  rss;              /* resident bytes after the last event */
+   int64_t  rss_kind[ML_PAGE_KINDS];       /* the same per ML_PAGE_* */
+   int64_t  peak_rss;         /* highest RSS total (0 if none) */
+   uint64_t peak_rss_time;    /* instruction count when first reached */
+   int64_t  peak_rss_kind[ML_PAGE_KINDS];  /* the split at that moment */
    /* anomalies: tolerated, counted, reported as a warning */
    uint64_t alloc_of_live;    /* ALLOC of an address already live */
    uint64_t free_of_unknown;  /* FREE of an address not live */
    uint64_t free_size_differs;/* FREE whose size differs from the ALLOC */
+   uint64_t rss_underflow;    /* PAGE releases that took their kind's
+                                 resident bytes below zero */
    int        has_line_records;  /* any LINE record (after finish) */
    int        has_trailer;
    ml_trailer trailer;
 } ml_summary;
 
+/* One metric's numbers of a line. */
+typedef struct ml_usage {
+   int64_t  hw_at_entry;      /* from the LINE record: hw_heap / hw_rss
+                                 (0 if none, or absent from the trace) */
+   int64_t  increment;        /* net bytes, callees included */
+   uint64_t added;            /* bytes allocated / made resident,
+                                 callees included */
+   uint64_t n_events;         /* ALLOC+FREE / PAGE events under the line */
+   int      has_mem;          /* mem_usage is meaningful */
+   int64_t  mem_usage;        /* the line's high-water mark */
+} ml_usage;
+
 typedef struct ml_line_stats {
    uint32_t fn, file, line;   /* the key (canonical string ids) */
    int      has_record;       /* a LINE record exists for it */
    uint64_t entries;          /* occurrences (0 if no record) */
-   int64_t  hw_at_entry;      /* from the LINE record (0 if none) */
-   int64_t  increment;        /* net bytes, callees included */
-   uint64_t allocated;        /* bytes allocated, callees included */
-   uint64_t n_events;         /* ALLOC/FREE events under the line */
-   int      has_mem;          /* mem_usage is meaningful */
-   int64_t  mem_usage;        /* the line's high-water heap */
+   ml_usage by[ML_METRICS];   /* indexed by ml_metric */
 } ml_line_stats;
+
+/* One metric's inclusive totals of a function. */
+typedef struct ml_func_usage {
+   uint64_t added;            /* bytes allocated / made resident */
+   int64_t  increment;        /* net bytes */
+} ml_func_usage;
 
 typedef struct ml_func_stats {
    uint32_t fn, file;         /* the key (canonical string ids) */
    uint32_t first_line, last_line;  /* min/max over its LINE records */
-   uint64_t allocated;        /* inclusive bytes allocated */
-   int64_t  increment;        /* inclusive net bytes */
+   ml_func_usage by[ML_METRICS];    /* indexed by ml_metric */
 } ml_func_stats;
 
 /* Creates an empty model that reads tables from r (borrowed: r must
@@ -96,6 +136,10 @@ int ml_model_load(ml_model *m, ml_reader *r, ml_err *err);
 /* Totals (owned by m). */
 const ml_summary *ml_model_summary(const ml_model *m);
 
+/* The metric a report shows by default: ML_METRIC_RSS when the trace has
+   RSS data (summary has_rss), else ML_METRIC_HEAP. */
+ml_metric ml_model_default_metric(const ml_model *m);
+
 /* Stats of one line (owned by m), or NULL when no LINE record and no
    stack frame names it.  A line named only by frames with no events under
    them has has_record == 0, has_mem == 0 and zero sums. */
@@ -110,11 +154,14 @@ const ml_line_stats *ml_model_line_at(const ml_model *m, size_t i);
    least one LINE record; when the trace has no LINE record at all (a
    killed run), the functions of the main executable (ML_LOC_MAIN_EXE
    frames; any frames if none is flagged) with events under them, their
-   range being the min/max line of their frames.  Ranking order:
-   inclusive allocated bytes descending, then function name, then file
-   name.  i < ml_model_nfuncs(m); the result is owned by m. */
+   range being the min/max line of their frames.  Ranking order, per
+   metric: inclusive bytes added (allocated / made resident) descending,
+   then function name, then file name, then first line.  i <
+   ml_model_nfuncs(m) (the same set for both metrics); the result is
+   owned by m, NULL for i out of range. */
 size_t ml_model_nfuncs(const ml_model *m);
-const ml_func_stats *ml_model_func(const ml_model *m, size_t i);
+const ml_func_stats *ml_model_func(const ml_model *m, ml_metric metric,
+                                   size_t i);
 
 /* The FILE record facts for a path string id: returns 1 and fills *out,
    or 0 when the trace has no FILE record for it. */

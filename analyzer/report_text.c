@@ -161,6 +161,23 @@ static void put_arg(FILE *out, const char *a)
    fputc('\'', out);
 }
 
+/* "anon 64.1, file 0.0, stack 0.1, code 4.0 MiB": the resident bytes
+   per page kind, the unit written once, after the last. */
+static void put_kinds(FILE *out, const int64_t *v, const ml_fmt *f)
+{
+   static const char *const names[] = { "anon", "file", "stack", "code" };
+   _Static_assert(sizeof names / sizeof names[0] == ML_PAGE_KINDS,
+                  "a name for every page kind");
+   char a[NUM_BUF];
+   for (unsigned k = 0; k < ML_PAGE_KINDS; k++) {
+      ml_format_bytes(a, sizeof a, v[k], f);
+      char *unit = strrchr(a, ' ');
+      if (unit && k + 1 < ML_PAGE_KINDS)
+         *unit = '\0';
+      fprintf(out, "%s%s %s", k ? ", " : "", names[k], a);
+   }
+}
+
 int ml_report_summary(FILE *out, const ml_reader *r, const ml_model *m,
                       const char *trace_name, const ml_fmt *f)
 {
@@ -189,6 +206,21 @@ int ml_report_summary(FILE *out, const ml_reader *r, const ml_model *m,
    label(out, "Instructions:");
    ml_format_count(a, sizeof a, s->instructions);
    fprintf(out, "%s\n", a);
+
+   if (s->has_rss) {
+      label(out, "Peak RSS:");
+      ml_format_bytes(a, sizeof a, s->peak_rss, f);
+      ml_format_count(b, sizeof b, s->peak_rss_time);
+      fprintf(out, "%s at instruction %s (", a, b);
+      put_kinds(out, s->peak_rss_kind, f);
+      fputs(")\n", out);
+
+      label(out, truncated ? "RSS at cut:" : "Final RSS:");
+      ml_format_bytes(a, sizeof a, s->rss, f);
+      fprintf(out, "%s (", a);
+      put_kinds(out, s->rss_kind, f);
+      fputs(")\n", out);
+   }
 
    label(out, "Peak heap:");
    ml_format_bytes(a, sizeof a, s->peak_heap, f);
@@ -226,20 +258,30 @@ int ml_report_summary(FILE *out, const ml_reader *r, const ml_model *m,
    ml_format_count(b, sizeof b, s->n_allocs);
    fprintf(out, "%s of %s allocations (depth %llu)\n", a, b,
            (unsigned long long)h->depth);
+
+   label(out, "Metric:");
+   if (f->metric == ML_METRIC_RSS)
+      fputs("rss (resident pages; --metric heap for the heap)\n", out);
+   else if (s->has_rss)
+      fputs("heap (live malloc/new bytes; --metric rss for resident "
+            "pages)\n", out);
+   else
+      fputs("heap (live malloc/new bytes; no RSS in this trace)\n", out);
    return ferror(out) ? ML_EIO : 0;
 }
 
 /*--- one function ----------------------------------------------------*/
 
-static void fill_row(ml_row *row, const ml_line_stats *ls,
+static void fill_row(ml_row *row, const ml_line_stats *ls, ml_metric metric,
                      const ml_source_file *sf, uint32_t line)
 {
    memset(row, 0, sizeof *row);
    row->line = line;
-   if (ls && (ls->entries > 0 || ls->n_events > 0 || ls->increment != 0)) {
+   const ml_usage *u = ls ? &ls->by[metric] : NULL;
+   if (u && (ls->entries > 0 || u->n_events > 0 || u->increment != 0)) {
       row->has_numbers = 1;
-      row->mem_usage = ls->mem_usage;
-      row->increment = ls->increment;
+      row->mem_usage = u->mem_usage;
+      row->increment = u->increment;
       row->occurrences = ls->entries;
       row->has_occurrences = ls->has_record;
    }
@@ -298,7 +340,7 @@ int ml_report_function(FILE *out, const ml_reader *r, const ml_model *m,
          goto out;
       for (uint32_t l = first;; l++) {
          fill_row(&rows[nrows++], ml_model_line(m, fn->fn, fn->file, l),
-                  found ? sf : NULL, l);
+                  f->metric, found ? sf : NULL, l);
          if (l == last)
             break;
       }
@@ -311,7 +353,7 @@ int ml_report_function(FILE *out, const ml_reader *r, const ml_model *m,
       for (size_t i = 0; i < ml_model_nlines(m); i++) {
          const ml_line_stats *ls = ml_model_line_at(m, i);
          if (ls->fn != fn->fn || ls->file != fn->file ||
-             !(ls->has_record || ls->n_events) ||
+             !(ls->has_record || ls->by[f->metric].n_events) ||
              ls->line < first || ls->line > last)
             continue;
          if (nrows == cap) {
@@ -321,7 +363,8 @@ int ml_report_function(FILE *out, const ml_reader *r, const ml_model *m,
                goto out;
             rows = nr;
          }
-         fill_row(&rows[nrows++], ls, found ? sf : NULL, ls->line);
+         fill_row(&rows[nrows++], ls, f->metric, found ? sf : NULL,
+                  ls->line);
       }
       if (nrows > 1)
          qsort(rows, nrows, sizeof *rows, row_cmp);

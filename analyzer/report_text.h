@@ -30,9 +30,12 @@ typedef enum ml_unit { ML_UNIT_B, ML_UNIT_KIB, ML_UNIT_MIB, ML_UNIT_GIB }
 
 #define ML_PRECISION_MAX 12
 
+/* How the report shows its numbers, and which ones. */
 typedef struct ml_fmt {
-   ml_unit unit;        /* default ML_UNIT_MIB */
-   int     precision;   /* 0..ML_PRECISION_MAX decimals; ignored for B */
+   ml_unit   unit;      /* default ML_UNIT_MIB */
+   int       precision; /* 0..ML_PRECISION_MAX decimals; ignored for B */
+   ml_metric metric;    /* the tables' Mem usage and Increment (and the
+                           summary's Metric line); 0 = ML_METRIC_HEAP */
 } ml_fmt;
 
 /* Parses "B", "KiB", "MiB", "GiB" (exact spelling).  Returns 0 and sets
@@ -70,14 +73,17 @@ typedef struct ml_table {
    rows.  Returns 0 or ML_EIO (write error on out). */
 int ml_report_table(FILE *out, const ml_table *t, const ml_fmt *f);
 
-/* Writes the summary block for a model built from r and finished.
+/* Writes the summary block for a model built from r and finished:
+   the heap lines always, "Peak RSS:" and "Final RSS:" (or "RSS at cut:")
+   when the trace has RSS, and last "Metric:" naming f->metric.
    trace_name is the trace path as the user gave it.  Returns 0 or
    ML_EIO. */
 int ml_report_summary(FILE *out, const ml_reader *r, const ml_model *m,
                       const char *trace_name, const ml_fmt *f);
 
 /* Builds and writes the table of one function (from ml_model_func):
-   rows first_line..end of function (source.h's brace rule), the source
+   rows first_line..end of function (source.h's brace rule), the numbers
+   of f->metric, the source
    text from src, the notes "(source not found: PATH)" and "(source
    changed since the run)".  A function spanning more than 20000 lines
    shows only its lines with data, with a note.  src may be NULL: no

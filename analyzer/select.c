@@ -119,7 +119,8 @@ static int source_order(const void *a, const void *b, void *ctx)
 }
 
 int ml_select_run(const ml_select *s, const ml_reader *r, const ml_model *m,
-                  size_t top, const ml_func_stats ***out, size_t *n,
+                  ml_metric metric, size_t top,
+                  const ml_func_stats ***out, size_t *n,
                   char **unmatched, ml_err *err)
 {
    size_t nf = ml_model_nfuncs(m), k = 0;
@@ -128,7 +129,7 @@ int ml_select_run(const ml_select *s, const ml_reader *r, const ml_model *m,
    if (!sel || !fn_hit || !file_hit)
       goto nomem;
    for (size_t i = 0; i < nf; i++) {
-      const ml_func_stats *f = ml_model_func(m, i);
+      const ml_func_stats *f = ml_model_func(m, metric, i);
       if (!ml_select_has_globs(s)) {
          if (top == 0 || k < top)
             sel[k++] = f;

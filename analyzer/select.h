@@ -8,8 +8,9 @@
    given a function must match one of each.  Only functions with LINE
    records (the model's ranked list) can be selected.
 
-   With no glob, the --top N functions by inclusive allocated bytes are
-   selected, in ranking order (N = 0: all).  With globs every match is
+   With no glob, the --top N functions of the model's ranking for the
+   chosen metric (inclusive bytes allocated for heap, made resident for
+   rss) are selected, in ranking order (N = 0: all).  With globs every match is
    selected (--top does not apply), in source order: file path, then
    first line. */
 #ifndef ML_SELECT_H
@@ -42,7 +43,8 @@ int ml_select_has_globs(const ml_select *s);
    of the globs that matched nothing, formatted "--function X" (caller
    frees).  Returns ML_ENOMEM on failure. */
 int ml_select_run(const ml_select *s, const ml_reader *r, const ml_model *m,
-                  size_t top, const ml_func_stats ***out, size_t *n,
+                  ml_metric metric, size_t top,
+                  const ml_func_stats ***out, size_t *n,
                   char **unmatched, ml_err *err);
 
 /* Length of name without a trailing C++ parameter list (and what follows

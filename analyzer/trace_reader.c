@@ -28,6 +28,7 @@
 #define WIN_CAP      ((size_t)1 << 20)  /* read window (fd mode) */
 #define FIXED_MAX    (1 + 4 * ML_MAX_VARINT_LEN)  /* longest fixed record */
 #define RD_TRUNC     (-100)  /* internal: the input ends inside a record */
+#define ML_MAX_PAGE_SIZE ((uint64_t)1 << 30)  /* largest page size taken */
 
 typedef struct str_ent {
    size_t   off;     /* into sbytes; the bytes are NUL-terminated there */
@@ -333,6 +334,21 @@ static int cur_line(cur *c, uint32_t *line)
    return 0;
 }
 
+/* A PAGE kind: one of ML_PAGE_*. */
+static int cur_kind(cur *c, uint32_t *kind)
+{
+   uint64_t off = cur_off(c), v;
+   int rc = cur_u(c, &v, "kind");
+   if (rc)
+      return rc;
+   if (v >= ML_PAGE_KINDS)
+      return fail(c->r, ML_ECORRUPT, off, "%s record: page kind %llu not "
+                  "in 0..%u", c->rec, (unsigned long long)v,
+                  ML_PAGE_KINDS - 1);
+   *kind = (uint32_t)v;
+   return 0;
+}
+
 /* An inline string (length, bytes) inside a payload. */
 static int cur_str(cur *c, const uint8_t **s, size_t *n, const char *field)
 {
@@ -422,7 +438,10 @@ static int parse_header(ml_reader *r, cur *c)
                   "memline-report reads version %d)",
                   (unsigned long long)version, ML_TRACE_VERSION);
    r->hdr.version = version;
+   uint64_t ps_off = 0;
    for (int i = 0; i < 5; i++) {
+      if (i == 1)
+         ps_off = cur_off(c);
       if ((rc = cur_u(c, &v[i], names[i])))
          return rc;
       if (i == 0 && v[0] != 4 && v[0] != 8)
@@ -492,6 +511,15 @@ static int parse_header(ml_reader *r, cur *c)
       return rc;
    if (c->p < c->end && (rc = cur_u(c, &r->hdr.inherited, "inherited")))
       return rc;
+   /* PAGE counts are multiplied by the page size: with RSS recorded it
+      must be a real one */
+   uint64_t ps = r->hdr.page_size;
+   if ((r->hdr.flags & ML_HDR_RSS) &&
+       (ps == 0 || (ps & (ps - 1)) != 0 || ps > ML_MAX_PAGE_SIZE))
+      return fail(r, ML_ECORRUPT, ps_off,
+                  "HEADER record: page size %llu with RSS recorded (not a "
+                  "power of two up to %llu)", (unsigned long long)ps,
+                  (unsigned long long)ML_MAX_PAGE_SIZE);
    return 0;                      /* trailing bytes: future fields */
 }
 
@@ -556,6 +584,10 @@ static int parse_payload(ml_reader *r, int tag, cur *c, ml_record *rec)
           (rc = cur_u(c, &rec->u.line.entries, "entries")) ||
           (rc = cur_u(c, &rec->u.line.hw_heap, "hw_heap_at_entry")))
          return rc;
+      rec->u.line.hw_rss = 0;        /* absent without RSS */
+      if (c->p < c->end &&
+          (rc = cur_u(c, &rec->u.line.hw_rss, "hw_rss_at_entry")))
+         return rc;
       return 0;
    case ML_TAG_FILE:
       rec->kind = ML_REC_FILE;
@@ -585,6 +617,12 @@ static int parse_payload(ml_reader *r, int tag, cur *c, ml_record *rec)
           (rc = cur_u(c, &t->peak_heap, "peak_heap")) ||
           (rc = cur_u(c, &t->exit_kind, "exit_kind")) ||
           (rc = cur_u(c, &t->exit_code, "exit_code")))
+         return rc;
+      /* RSS totals: an appended pair, both or neither */
+      t->has_rss = c->p < c->end;
+      t->rss_peak = t->rss_final = 0;
+      if (t->has_rss && ((rc = cur_u(c, &t->rss_peak, "rss_peak")) ||
+                         (rc = cur_u(c, &t->rss_final, "rss_final"))))
          return rc;
       return 0;
    }
@@ -665,7 +703,7 @@ static int parse_fixed(ml_reader *r, int tag, ml_record *rec)
       if ((rc = cur_u(&c, &dt, "dt")) ||
           (rc = cur_id(&c, &rec->u.page.stack, r->nstack, 1, "stack",
                        "stack")) ||
-          (rc = cur_u(&c, &rec->u.page.kind, "kind")) ||
+          (rc = cur_kind(&c, &rec->u.page.kind)) ||
           (rc = cur_u(&c, &zz, "count")) ||
           (rc = add_dt(&c, off, dt, &rec->now)))
          return rc;

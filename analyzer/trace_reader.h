@@ -42,7 +42,9 @@ typedef struct ml_reader ml_reader;
    reader (an embedded NUL cuts the copy short). */
 typedef struct ml_header {
    uint64_t version;             /* ML_TRACE_VERSION */
-   uint64_t ptr_size, page_size, pid, ppid, start_time;
+   uint64_t ptr_size, pid, ppid, start_time;
+   uint64_t page_size;           /* with ML_HDR_RSS: a power of two up to
+                                    1 GiB (checked); otherwise unchecked */
    const char *tool_version;
    const char *exe;
    uint32_t argc;
@@ -62,6 +64,8 @@ typedef struct ml_file_facts {
 typedef struct ml_trailer {
    uint64_t total_instructions, n_allocs, n_frees, bytes_allocated;
    uint64_t heap_at_exit, peak_heap, exit_kind, exit_code;
+   int      has_rss;             /* the RSS pair below was present */
+   uint64_t rss_peak, rss_final; /* bytes; 0 when absent */
 } ml_trailer;
 
 /* One inline frame of a location: canonical string ids, line number. */
@@ -97,8 +101,16 @@ typedef struct ml_record {
       } block;
       struct { uint64_t tid; } thread;
       struct { uint64_t wall_ms; } time;
-      struct { uint32_t stack; uint64_t kind; int64_t count; } page;
-      struct { uint32_t fn, file, line; uint64_t entries, hw_heap; } line;
+      struct {                                      /* PAGE */
+         uint32_t stack;  /* 0: no stack (e.g. resident at start-up) */
+         uint32_t kind;   /* ML_PAGE_* (< ML_PAGE_KINDS, checked) */
+         int64_t  count;  /* pages made resident (> 0) or released (< 0) */
+      } page;
+      struct {                                      /* LINE */
+         uint32_t fn, file, line;
+         uint64_t entries, hw_heap;
+         uint64_t hw_rss;  /* 0 when absent (trace without RSS) */
+      } line;
       struct { uint32_t path; ml_file_facts f; } file;
       struct { uint32_t name; } mark;
       ml_trailer trailer;

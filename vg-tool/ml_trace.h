@@ -40,8 +40,9 @@ enum {
    ML_TAG_THREAD  = 0x04,
    /* TIME: dt, wall-clock milliseconds since the start of the run. */
    ML_TAG_TIME    = 0x05,
-   /* PAGE (reserved for the RSS metric): dt, stack id, kind,
-      zigzag signed page count. */
+   /* PAGE: dt, stack id (0: none, e.g. pages resident at start-up or
+      inherited by a forked child), kind (ML_PAGE_*), zigzag signed page
+      count: pages made resident (> 0) or released (< 0). */
    ML_TAG_PAGE    = 0x06,
    /* CALLOC / CFREE: as ALLOC / FREE, for blocks announced by a custom
       allocator (VALGRIND_MALLOCLIKE_BLOCK / FREELIKE_BLOCK /
@@ -70,7 +71,8 @@ enum {
    ML_TAG_LOC     = 0x42,
    /* LINE: per-line statistics, cumulative since the start of the run:
       function string id, file string id, line, entries, highest heap
-      bytes at entry.  A later LINE for the same (function, file, line)
+      bytes at entry, then (when RSS is recorded) highest RSS bytes at
+      entry.  A later LINE for the same (function, file, line)
       replaces an earlier one (checkpoints). */
    ML_TAG_LINE    = 0x43,
    /* FILE: source file facts for change detection: path string id,
@@ -81,7 +83,8 @@ enum {
    ML_TAG_MARK    = 0x45,
    /* TRAILER (last record): total instructions, allocations, frees,
       bytes allocated, heap bytes live at exit, peak heap bytes,
-      exit kind (ML_EXIT_*), exit code or signal number.  A trace
+      exit kind (ML_EXIT_*), exit code or signal number, then (when RSS
+      is recorded) peak RSS bytes and RSS bytes at exit.  A trace
       without a TRAILER is incomplete (killed or still being written). */
    ML_TAG_TRAILER = 0x7f
 };

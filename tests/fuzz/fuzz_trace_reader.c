@@ -44,11 +44,31 @@ static uint64_t drain(ml_reader *r, int *rc_out)
    ml_record rec;
    int rc;
    while ((rc = ml_reader_next(r, &rec)) > 0) {
-      int blk = rec.kind == ML_REC_ALLOC || rec.kind == ML_REC_FREE;
-      uint64_t v[5] = { rec.kind, rec.offset, rec.now,
-                        blk ? rec.u.block.size : 0,
-                        blk ? rec.u.block.addr : 0 };
-      for (int i = 0; i < 5; i++)
+      uint64_t v[6] = { rec.kind, rec.offset, rec.now, 0, 0, 0 };
+      switch (rec.kind) {
+      case ML_REC_ALLOC:
+      case ML_REC_FREE:
+         v[3] = rec.u.block.size;
+         v[4] = rec.u.block.addr;
+         break;
+      case ML_REC_PAGE:
+         v[3] = rec.u.page.stack;
+         v[4] = rec.u.page.kind;
+         v[5] = (uint64_t)rec.u.page.count;
+         break;
+      case ML_REC_LINE:
+         v[3] = rec.u.line.hw_heap;
+         v[4] = rec.u.line.hw_rss;
+         break;
+      case ML_REC_TRAILER:
+         v[3] = (uint64_t)rec.u.trailer.has_rss;
+         v[4] = rec.u.trailer.rss_peak;
+         v[5] = rec.u.trailer.rss_final;
+         break;
+      default:
+         break;
+      }
+      for (int i = 0; i < 6; i++)
          h = (h ^ v[i]) * 1099511628211ULL;
    }
    uint64_t off;
@@ -106,14 +126,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
    ml_model *m = ml_model_new(r, &err);
    ml_select *s = ml_select_new(&err);
    if (m && s && ml_model_load(m, r, &err) == 0) {
-      ml_fmt f = { ML_UNIT_MIB, 1 };
-      ml_report_summary(devnull, r, m, "fuzz", &f);
-      const ml_func_stats **sel;
-      size_t n;
-      if (ml_select_run(s, r, m, 5, &sel, &n, NULL, &err) == 0) {
-         for (size_t i = 0; i < n; i++)
-            ml_report_function(devnull, r, m, NULL, sel[i], &f, &err);
-         free(sel);
+      for (int k = 0; k < ML_METRICS; k++) {
+         ml_fmt f = { k ? ML_UNIT_B : ML_UNIT_MIB, 1, (ml_metric)k };
+         ml_report_summary(devnull, r, m, "fuzz", &f);
+         const ml_func_stats **sel;
+         size_t n;
+         if (ml_select_run(s, r, m, f.metric, 5, &sel, &n, NULL,
+                           &err) == 0) {
+            for (size_t i = 0; i < n; i++)
+               ml_report_function(devnull, r, m, NULL, sel[i], &f, &err);
+            free(sel);
+         }
       }
    }
    ml_select_free(s);
@@ -165,6 +188,29 @@ int main(int argc, char **argv)
    save(argv[1], "truncated", &b);
    tb_trailer(&b, 100, 3, 1, 100 + (1 << 20) + 7, 107, (1 << 20) + 100);
    save(argv[1], "complete", &b);
+   tb_fini(&b);
+
+   /* with RSS: PAGE records of every kind, stack 0, releases, hw_rss,
+      the trailer's RSS pair */
+   tb_start_rss(&b);
+   fm = tb_string(&b, "main");
+   ff = tb_string(&b, "f");
+   file = tb_string(&b, "a.c");
+   s1 = tb_stack(&b, 0, tb_loc1(&b, fm, file, 8));
+   s2 = tb_stack(&b, s1, tb_loc1(&b, ff, file, 3));
+   s3 = tb_stack(&b, s2, tb_loc1(&b, ff, file, 3));
+   tb_page(&b, 0, 0, ML_PAGE_CODE, 40);
+   tb_page(&b, 0, 0, ML_PAGE_STACK, 2);
+   tb_alloc(&b, 10, s2, 1 << 20, 0x2000);
+   tb_page(&b, 5, s3, ML_PAGE_ANON, 256);
+   tb_page(&b, 5, s1, ML_PAGE_FILE, 3);
+   tb_free(&b, 10, s1, 1 << 20, 0x2000);
+   tb_page(&b, 0, s1, ML_PAGE_ANON, -256);
+   tb_line_rss(&b, fm, file, 8, 1, 0, 42 * 4096);
+   tb_line_rss(&b, ff, file, 3, 2, 1 << 20, 42 * 4096);
+   tb_trailer_rss(&b, 40, 1, 1, 1 << 20, 0, 1 << 20, 301 * 4096,
+                  45 * 4096);
+   save(argv[1], "rss", &b);
    tb_fini(&b);
    return 0;
 }

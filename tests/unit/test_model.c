@@ -13,6 +13,9 @@
 #include "model.h"
 #include "trace_builder.h"
 
+#define H ML_METRIC_HEAP
+#define R ML_METRIC_RSS
+
 typedef struct fixture {
    tb b;
    ml_reader *r;
@@ -53,8 +56,8 @@ static const ml_func_stats *func(fixture *f, const char *fn)
 {
    uint32_t fid = ml_reader_find_string(f->r, fn);
    for (size_t i = 0; i < ml_model_nfuncs(f->m); i++)
-      if (ml_model_func(f->m, i)->fn == fid)
-         return ml_model_func(f->m, i);
+      if (ml_model_func(f->m, H, i)->fn == fid)
+         return ml_model_func(f->m, H, i);
    fail_msg("no function %s", fn);
    return NULL;
 }
@@ -82,22 +85,22 @@ static void test_inclusive(void **state)
    tb_trailer(&f.b, 3, 3, 0, 210, 210, 210);
    load(&f);
 
-   assert_int_equal(line(&f, "main", 12)->increment, 150);
-   assert_int_equal(line(&f, "main", 12)->allocated, 150);
-   assert_int_equal(line(&f, "f", 5)->increment, 100);
-   assert_int_equal(line(&f, "main", 13)->increment, 60);
-   assert_int_equal(line(&f, "f", 6)->increment, 60);
+   assert_int_equal(line(&f, "main", 12)->by[H].increment, 150);
+   assert_int_equal(line(&f, "main", 12)->by[H].added, 150);
+   assert_int_equal(line(&f, "f", 5)->by[H].increment, 100);
+   assert_int_equal(line(&f, "main", 13)->by[H].increment, 60);
+   assert_int_equal(line(&f, "f", 6)->by[H].increment, 60);
    /* mem usage: highest heap after an event under the line */
-   assert_int_equal(line(&f, "main", 12)->mem_usage, 150);
-   assert_int_equal(line(&f, "f", 5)->mem_usage, 100);
-   assert_int_equal(line(&f, "main", 13)->mem_usage, 210);
+   assert_int_equal(line(&f, "main", 12)->by[H].mem_usage, 150);
+   assert_int_equal(line(&f, "f", 5)->by[H].mem_usage, 100);
+   assert_int_equal(line(&f, "main", 13)->by[H].mem_usage, 210);
 
-   assert_int_equal(func(&f, "main")->allocated, 210);
-   assert_int_equal(func(&f, "f")->allocated, 160);
+   assert_int_equal(func(&f, "main")->by[H].added, 210);
+   assert_int_equal(func(&f, "f")->by[H].added, 160);
    /* ranking: main (210) before f (160) */
    assert_int_equal(ml_model_nfuncs(f.m), 2);
-   assert_int_equal(ml_model_func(f.m, 0)->fn, smain);
-   assert_int_equal(ml_model_func(f.m, 1)->fn, sf);
+   assert_int_equal(ml_model_func(f.m, H, 0)->fn, smain);
+   assert_int_equal(ml_model_func(f.m, H, 1)->fn, sf);
    assert_int_equal(func(&f, "f")->first_line, 5);
    assert_int_equal(func(&f, "f")->last_line, 6);
    done(&f);
@@ -130,13 +133,13 @@ static void test_recursion_once(void **state)
    tb_line(&f.b, sf, file, 6, 1, 0);
    load(&f);
 
-   assert_int_equal(line(&f, "f", 5)->increment, 11);
-   assert_int_equal(line(&f, "f", 5)->n_events, 2);
-   assert_int_equal(line(&f, "g", 8)->increment, 1);
-   assert_int_equal(line(&f, "f", 6)->increment, 7);
-   assert_int_equal(line(&f, "main", 12)->increment, 18);
-   assert_int_equal(func(&f, "f")->allocated, 18);
-   assert_int_equal(func(&f, "f")->increment, 18);
+   assert_int_equal(line(&f, "f", 5)->by[H].increment, 11);
+   assert_int_equal(line(&f, "f", 5)->by[H].n_events, 2);
+   assert_int_equal(line(&f, "g", 8)->by[H].increment, 1);
+   assert_int_equal(line(&f, "f", 6)->by[H].increment, 7);
+   assert_int_equal(line(&f, "main", 12)->by[H].increment, 18);
+   assert_int_equal(func(&f, "f")->by[H].added, 18);
+   assert_int_equal(func(&f, "f")->by[H].increment, 18);
    done(&f);
 }
 
@@ -166,19 +169,19 @@ static void test_free_and_spike(void **state)
    tb_line(&f.b, smain, file, 21, 2, 5000);       /* LINE hw is higher */
    load(&f);
 
-   assert_int_equal(line(&f, "main", 12)->increment, 100);
-   assert_int_equal(line(&f, "main", 13)->increment, -100);
-   assert_int_equal(line(&f, "main", 13)->allocated, 0);
+   assert_int_equal(line(&f, "main", 12)->by[H].increment, 100);
+   assert_int_equal(line(&f, "main", 13)->by[H].increment, -100);
+   assert_int_equal(line(&f, "main", 13)->by[H].added, 0);
    /* after the free the heap is 0, but the line was entered at 100 */
-   assert_int_equal(line(&f, "main", 13)->mem_usage, 100);
-   assert_int_equal(line(&f, "main", 19)->mem_usage, 500);
-   assert_int_equal(line(&f, "main", 20)->increment, 0);
-   assert_int_equal(line(&f, "main", 20)->mem_usage, 1500);
+   assert_int_equal(line(&f, "main", 13)->by[H].mem_usage, 100);
+   assert_int_equal(line(&f, "main", 19)->by[H].mem_usage, 500);
+   assert_int_equal(line(&f, "main", 20)->by[H].increment, 0);
+   assert_int_equal(line(&f, "main", 20)->by[H].mem_usage, 1500);
    assert_int_equal(line(&f, "main", 20)->entries, 3);
-   assert_int_equal(line(&f, "main", 21)->mem_usage, 5000);
+   assert_int_equal(line(&f, "main", 21)->by[H].mem_usage, 5000);
    assert_int_equal(line(&f, "main", 21)->entries, 2);
-   assert_int_equal(line(&f, "main", 21)->increment, 0);
-   assert_int_equal(func(&f, "main")->increment, 500);
+   assert_int_equal(line(&f, "main", 21)->by[H].increment, 0);
+   assert_int_equal(func(&f, "main")->by[H].increment, 500);
    assert_int_equal(func(&f, "main")->first_line, 12);
    assert_int_equal(func(&f, "main")->last_line, 21);
 
@@ -249,11 +252,11 @@ static void test_custom_blocks(void **state)
    assert_int_equal(sm->n_frees, 2);
    assert_int_equal(sm->alloc_of_live, 0);
    assert_int_equal(sm->free_of_unknown, 0);
-   assert_int_equal(line(&f, "main", 11)->increment, 3000);
-   assert_int_equal(line(&f, "main", 12)->increment, -3000);
+   assert_int_equal(line(&f, "main", 11)->by[H].increment, 3000);
+   assert_int_equal(line(&f, "main", 12)->by[H].increment, -3000);
    /* the freeing line saw the level before its free */
-   assert_int_equal(line(&f, "main", 12)->mem_usage, 65536 + 3000);
-   assert_int_equal(line(&f, "main", 13)->increment, -65536);
+   assert_int_equal(line(&f, "main", 12)->by[H].mem_usage, 65536 + 3000);
+   assert_int_equal(line(&f, "main", 13)->by[H].increment, -65536);
    done(&f);
 }
 
@@ -276,8 +279,8 @@ static void test_cut_stacks(void **state)
    const ml_summary *s = ml_model_summary(f.m);
    assert_int_equal(s->cut_allocs, 3);
    assert_int_equal(s->n_allocs, 4);
-   assert_int_equal(line(&f, "f", 9)->increment, 16);
-   assert_int_equal(line(&f, "f", 10)->increment, 8);
+   assert_int_equal(line(&f, "f", 9)->by[H].increment, 16);
+   assert_int_equal(line(&f, "f", 10)->by[H].increment, 8);
    done(&f);
 }
 
@@ -301,8 +304,8 @@ static void test_anomalies(void **state)
    assert_int_equal(s->free_size_differs, 1);
    assert_int_equal(s->heap, 100 - 100 + 30 - 7 - 20);
    assert_int_equal(s->leaked_blocks, 0);
-   assert_int_equal(line(&f, "f", 2)->increment, -70);
-   assert_int_equal(line(&f, "f", 1)->increment, 100 - 7 - 20);
+   assert_int_equal(line(&f, "f", 2)->by[H].increment, -70);
+   assert_int_equal(line(&f, "f", 1)->by[H].increment, 100 - 7 - 20);
    done(&f);
 }
 
@@ -329,11 +332,11 @@ static void test_ranking_and_files(void **state)
    tb_file(&f.b, file, 4, 5, 6);
    load(&f);
    assert_int_equal(ml_model_nfuncs(f.m), 3);
-   assert_int_equal(ml_model_func(f.m, 0)->fn, sa);
-   assert_int_equal(ml_model_func(f.m, 1)->fn, sb);
-   assert_int_equal(ml_model_func(f.m, 2)->fn, sc);
-   assert_int_equal(ml_model_func(f.m, 2)->allocated, 0);
-   assert_null(ml_model_func(f.m, 3));
+   assert_int_equal(ml_model_func(f.m, H, 0)->fn, sa);
+   assert_int_equal(ml_model_func(f.m, H, 1)->fn, sb);
+   assert_int_equal(ml_model_func(f.m, H, 2)->fn, sc);
+   assert_int_equal(ml_model_func(f.m, H, 2)->by[H].added, 0);
+   assert_null(ml_model_func(f.m, H, 3));
    ml_file_facts ff;
    assert_int_equal(ml_model_file_facts(f.m, file, &ff), 1);
    assert_int_equal(ff.size, 4);
@@ -373,10 +376,10 @@ static void test_fork_child(void **state)
    assert_int_equal(s->heap, 530);
    assert_int_equal(s->leaked_blocks, 3);
    assert_int_equal(s->free_of_unknown, 0);
-   assert_int_equal(line(&f, "f", 1)->increment, 0);
-   assert_int_equal(line(&f, "f", 1)->n_events, 0);
-   assert_int_equal(line(&f, "f", 2)->increment, 30 - 1000);
-   assert_int_equal(line(&f, "f", 2)->mem_usage, 1530);
+   assert_int_equal(line(&f, "f", 1)->by[H].increment, 0);
+   assert_int_equal(line(&f, "f", 1)->by[H].n_events, 0);
+   assert_int_equal(line(&f, "f", 2)->by[H].increment, 30 - 1000);
+   assert_int_equal(line(&f, "f", 2)->by[H].mem_usage, 1530);
    done(&f);
 }
 
@@ -401,13 +404,184 @@ static void test_no_line_records(void **state)
    load(&f);
    assert_false(ml_model_summary(f.m)->has_line_records);
    assert_int_equal(ml_model_nfuncs(f.m), 1);
-   const ml_func_stats *fs = ml_model_func(f.m, 0);
+   const ml_func_stats *fs = ml_model_func(f.m, H, 0);
    assert_int_equal(fs->fn, smain);
    assert_int_equal(fs->first_line, 7);
    assert_int_equal(fs->last_line, 9);
-   assert_int_equal(fs->allocated, 96);
+   assert_int_equal(fs->by[H].added, 96);
    assert_false(line(&f, "main", 9)->has_record);
-   assert_int_equal(line(&f, "main", 9)->increment, 32);
+   assert_int_equal(line(&f, "main", 9)->by[H].increment, 32);
+   done(&f);
+}
+
+#define PG 4096     /* tb_header's page size */
+
+/* RSS from PAGE records: main:12 calls f:5 which recurses (f:5 again);
+   main:13 releases pages; main:14 calls g:20, which only mallocs; start-up
+   pages have no stack.  Increments are inclusive and count recursion
+   once; a page-in is observed after it, a page-out before it; LINE's
+   hw_rss raises a line's mem usage; peak and final RSS keep their split
+   per kind; the functions rank differently under the two metrics. */
+static void test_rss_lines(void **state)
+{
+   (void)state;
+   fixture f;
+   tb_start_rss(&f.b);
+   uint32_t smain = tb_string(&f.b, "main"), sf = tb_string(&f.b, "f");
+   uint32_t sg = tb_string(&f.b, "g");
+   uint32_t file = tb_string(&f.b, "a.c");
+   uint32_t lf5 = tb_loc1(&f.b, sf, file, 5);
+   uint32_t s12 = tb_stack(&f.b, 0, tb_loc1(&f.b, smain, file, 12));
+   uint32_t s12f5 = tb_stack(&f.b, s12, lf5);
+   uint32_t s12f5f5 = tb_stack(&f.b, s12f5, lf5);
+   uint32_t s13 = tb_stack(&f.b, 0, tb_loc1(&f.b, smain, file, 13));
+   uint32_t s14 = tb_stack(&f.b, 0, tb_loc1(&f.b, smain, file, 14));
+   uint32_t s14g = tb_stack(&f.b, s14, tb_loc1(&f.b, sg, file, 20));
+   tb_page(&f.b, 0, 0, ML_PAGE_CODE, 10);          /* now 0: 10 pages */
+   tb_alloc(&f.b, 5, s14g, 1000, 0x10);            /* now 5 */
+   tb_page(&f.b, 10, s12f5, ML_PAGE_ANON, 100);    /* now 15: 110 */
+   tb_page(&f.b, 10, s12f5f5, ML_PAGE_ANON, 50);   /* now 25: 160, peak */
+   tb_page(&f.b, 10, s13, ML_PAGE_ANON, -60);      /* now 35: 100 */
+   tb_page(&f.b, 10, s13, ML_PAGE_STACK, 2);       /* now 45: 102 */
+   tb_line_rss(&f.b, smain, file, 12, 1, 0, 10 * PG);
+   tb_line_rss(&f.b, smain, file, 13, 1, 1000, 160 * PG);
+   tb_line_rss(&f.b, smain, file, 14, 1, 1000, 999 * PG);
+   tb_line_rss(&f.b, sf, file, 5, 2, 0, 110 * PG);
+   tb_line_rss(&f.b, sg, file, 20, 1, 0, 102 * PG);
+   tb_trailer_rss(&f.b, 50, 1, 0, 1000, 1000, 1000, 160 * PG, 102 * PG);
+   load(&f);
+
+   /* f:5 recursing: its 150 pages count once */
+   assert_int_equal(line(&f, "f", 5)->by[R].increment, 150 * PG);
+   assert_int_equal(line(&f, "f", 5)->by[R].added, 150 * PG);
+   assert_int_equal(line(&f, "f", 5)->by[R].n_events, 2);
+   assert_int_equal(line(&f, "f", 5)->by[R].mem_usage, 160 * PG);
+   assert_int_equal(line(&f, "main", 12)->by[R].increment, 150 * PG);
+   assert_int_equal(line(&f, "main", 12)->by[R].mem_usage, 160 * PG);
+   /* page-out observed before it: 160 pages, not 100 */
+   assert_int_equal(line(&f, "main", 13)->by[R].increment, -58 * PG);
+   assert_int_equal(line(&f, "main", 13)->by[R].added, 2 * PG);
+   assert_int_equal(line(&f, "main", 13)->by[R].mem_usage, 160 * PG);
+   /* no page under main:14: its LINE hw_rss is its mem usage */
+   assert_int_equal(line(&f, "main", 14)->by[R].increment, 0);
+   assert_int_equal(line(&f, "main", 14)->by[R].n_events, 0);
+   assert_int_equal(line(&f, "main", 14)->by[R].hw_at_entry, 999 * PG);
+   assert_int_equal(line(&f, "main", 14)->by[R].mem_usage, 999 * PG);
+   assert_int_equal(line(&f, "g", 20)->by[R].mem_usage, 102 * PG);
+   /* the heap side is untouched by pages */
+   assert_int_equal(line(&f, "main", 14)->by[H].increment, 1000);
+   assert_int_equal(line(&f, "main", 14)->by[H].mem_usage, 1000);
+   assert_int_equal(line(&f, "main", 12)->by[H].increment, 0);
+   assert_int_equal(line(&f, "main", 12)->by[H].n_events, 0);
+   assert_int_equal(line(&f, "main", 13)->by[H].mem_usage, 1000);
+
+   assert_int_equal(func(&f, "main")->by[R].added, 152 * PG);
+   assert_int_equal(func(&f, "main")->by[R].increment, 92 * PG);
+   assert_int_equal(func(&f, "f")->by[R].added, 150 * PG);
+   assert_int_equal(func(&f, "g")->by[R].added, 0);
+   assert_int_equal(func(&f, "g")->by[H].added, 1000);
+   /* ranking: heap g, main (1000 each: by name), f; rss main, f, g */
+   assert_int_equal(ml_model_nfuncs(f.m), 3);
+   assert_int_equal(ml_model_func(f.m, H, 0)->fn, sg);
+   assert_int_equal(ml_model_func(f.m, H, 1)->fn, smain);
+   assert_int_equal(ml_model_func(f.m, H, 2)->fn, sf);
+   assert_int_equal(ml_model_func(f.m, R, 0)->fn, smain);
+   assert_int_equal(ml_model_func(f.m, R, 1)->fn, sf);
+   assert_int_equal(ml_model_func(f.m, R, 2)->fn, sg);
+   assert_null(ml_model_func(f.m, R, 3));
+
+   const ml_summary *sm = ml_model_summary(f.m);
+   assert_true(sm->has_rss);
+   assert_int_equal(sm->n_pages, 5);
+   assert_int_equal(sm->peak_rss, 160 * PG);
+   assert_int_equal(sm->peak_rss_time, 25);
+   assert_int_equal(sm->peak_rss_kind[ML_PAGE_ANON], 150 * PG);
+   assert_int_equal(sm->peak_rss_kind[ML_PAGE_FILE], 0);
+   assert_int_equal(sm->peak_rss_kind[ML_PAGE_STACK], 0);
+   assert_int_equal(sm->peak_rss_kind[ML_PAGE_CODE], 10 * PG);
+   assert_int_equal(sm->rss, 102 * PG);
+   assert_int_equal(sm->rss_kind[ML_PAGE_ANON], 90 * PG);
+   assert_int_equal(sm->rss_kind[ML_PAGE_FILE], 0);
+   assert_int_equal(sm->rss_kind[ML_PAGE_STACK], 2 * PG);
+   assert_int_equal(sm->rss_kind[ML_PAGE_CODE], 10 * PG);
+   assert_int_equal(sm->rss_underflow, 0);
+   assert_int_equal(sm->peak_heap, 1000);
+   assert_true(sm->trailer.has_rss);
+   assert_int_equal(sm->trailer.rss_peak, 160 * PG);
+   assert_int_equal(ml_model_default_metric(f.m), R);
+   done(&f);
+}
+
+/* Which traces have RSS: a heap-only trace defaults to heap; the RSS flag
+   alone (no PAGE yet) is RSS; a PAGE without the flag too.  A release
+   below zero is tolerated and counted; peaks need a page-in. */
+static void test_rss_presence(void **state)
+{
+   (void)state;
+   fixture f;
+   tb_start(&f.b);
+   uint32_t sf = tb_string(&f.b, "f"), file = tb_string(&f.b, "a.c");
+   uint32_t s1 = tb_stack(&f.b, 0, tb_loc1(&f.b, sf, file, 1));
+   tb_alloc(&f.b, 1, s1, 10, 0x10);
+   tb_line(&f.b, sf, file, 1, 1, 0);
+   load(&f);
+   assert_false(ml_model_summary(f.m)->has_rss);
+   assert_int_equal(ml_model_default_metric(f.m), H);
+   assert_int_equal(line(&f, "f", 1)->by[R].n_events, 0);
+   assert_int_equal(line(&f, "f", 1)->by[R].mem_usage, 0);
+   done(&f);
+
+   tb_start_rss(&f.b);
+   load(&f);
+   assert_true(ml_model_summary(f.m)->has_rss);
+   assert_int_equal(ml_model_summary(f.m)->peak_rss, 0);
+   assert_int_equal(ml_model_default_metric(f.m), R);
+   done(&f);
+
+   tb_start(&f.b);
+   sf = tb_string(&f.b, "f");
+   file = tb_string(&f.b, "a.c");
+   s1 = tb_stack(&f.b, 0, tb_loc1(&f.b, sf, file, 1));
+   tb_page(&f.b, 3, s1, ML_PAGE_FILE, -2);        /* nothing resident */
+   tb_page(&f.b, 3, s1, ML_PAGE_ANON, 1);
+   load(&f);
+   const ml_summary *sm = ml_model_summary(f.m);
+   assert_true(sm->has_rss);
+   assert_int_equal(sm->rss_underflow, 1);
+   assert_int_equal(sm->rss, -PG);
+   assert_int_equal(sm->rss_kind[ML_PAGE_FILE], -2 * PG);
+   assert_int_equal(sm->peak_rss, 0);             /* never above 0 */
+   assert_int_equal(sm->peak_rss_time, 0);
+   assert_int_equal(line(&f, "f", 1)->by[R].increment, -PG);
+   assert_int_equal(line(&f, "f", 1)->by[R].mem_usage, 0);
+   assert_int_equal(ml_model_default_metric(f.m), R);
+   done(&f);
+}
+
+/* A forked child's start-up pages (dt 0) among its inherited ALLOCs do
+   not end the inherited run. */
+static void test_rss_fork_child(void **state)
+{
+   (void)state;
+   fixture f;
+   tb_init(&f.b);
+   tb_header_flags(&f.b, 64, ML_HDR_LINES | ML_HDR_FORK_CHILD | ML_HDR_RSS);
+   uint32_t sf = tb_string(&f.b, "f");
+   uint32_t file = tb_string(&f.b, "a.c");
+   uint32_t s1 = tb_stack(&f.b, 0, tb_loc1(&f.b, sf, file, 1));
+   tb_page(&f.b, 0, 0, ML_PAGE_ANON, 3);
+   tb_alloc(&f.b, 0, s1, 1000, 0x10);              /* inherited */
+   tb_page(&f.b, 0, 0, ML_PAGE_CODE, 1);
+   tb_alloc(&f.b, 0, s1, 500, 0x20);               /* inherited */
+   tb_page(&f.b, 4, s1, ML_PAGE_ANON, 1);
+   tb_alloc(&f.b, 0, s1, 7, 0x30);                 /* the child's */
+   load(&f);
+   const ml_summary *sm = ml_model_summary(f.m);
+   assert_int_equal(sm->inherited_blocks, 2);
+   assert_int_equal(sm->n_allocs, 1);
+   assert_int_equal(sm->rss, 5 * PG);
+   assert_int_equal(line(&f, "f", 1)->by[R].increment, PG);
+   assert_int_equal(line(&f, "f", 1)->by[H].increment, 7);
    done(&f);
 }
 
@@ -426,8 +600,8 @@ static void test_deep_chain(void **state)
       tb_alloc(&f.b, 1, s, 1, (uint64_t)i + 1);
    }
    load(&f);
-   assert_int_equal(line(&f, "f", 1)->increment, 200000);
-   assert_int_equal(line(&f, "f", 1)->mem_usage, 200000);
+   assert_int_equal(line(&f, "f", 1)->by[H].increment, 200000);
+   assert_int_equal(line(&f, "f", 1)->by[H].mem_usage, 200000);
    done(&f);
 }
 
@@ -444,6 +618,9 @@ int main(void)
       cmocka_unit_test(test_ranking_and_files),
       cmocka_unit_test(test_fork_child),
       cmocka_unit_test(test_no_line_records),
+      cmocka_unit_test(test_rss_lines),
+      cmocka_unit_test(test_rss_presence),
+      cmocka_unit_test(test_rss_fork_child),
       cmocka_unit_test(test_deep_chain),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);

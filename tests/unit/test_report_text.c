@@ -28,7 +28,7 @@ static char *table_text(const ml_table *t, ml_unit unit, int precision)
    size_t n = 0;
    FILE *fp = open_memstream(&buf, &n);
    assert_non_null(fp);
-   ml_fmt f = { unit, precision };
+   ml_fmt f = { unit, precision, ML_METRIC_HEAP };
    assert_int_equal(ml_report_table(fp, t, &f), 0);
    fclose(fp);
    return buf;
@@ -159,8 +159,10 @@ static void test_format_numbers(void **state)
 {
    (void)state;
    char b[64];
-   ml_fmt mib = { ML_UNIT_MIB, 1 }, gib = { ML_UNIT_GIB, 2 };
-   ml_fmt by = { ML_UNIT_B, 3 }, kib = { ML_UNIT_KIB, 12 };
+   ml_fmt mib = { ML_UNIT_MIB, 1, ML_METRIC_HEAP };
+   ml_fmt gib = { ML_UNIT_GIB, 2, ML_METRIC_HEAP };
+   ml_fmt by = { ML_UNIT_B, 3, ML_METRIC_HEAP };
+   ml_fmt kib = { ML_UNIT_KIB, 12, ML_METRIC_HEAP };
    ml_format_bytes(b, sizeof b, 0, &mib);
    assert_string_equal(b, "0.0 MiB");
    ml_format_bytes(b, sizeof b, -1, &mib);            /* no "-0.0" */
@@ -239,11 +241,11 @@ static void test_summary_and_function(void **state)
    char *out = NULL;
    size_t n = 0;
    FILE *fp = open_memstream(&out, &n);
-   ml_fmt f = { ML_UNIT_MIB, 1 };
+   ml_fmt f = { ML_UNIT_MIB, 1, ML_METRIC_HEAP };
    assert_int_equal(ml_report_summary(fp, r, m, "memline.out.1234", &f), 0);
    fputc('\n', fp);
    assert_int_equal(ml_model_nfuncs(m), 1);
-   assert_int_equal(ml_report_function(fp, r, m, so, ml_model_func(m, 0),
+   assert_int_equal(ml_report_function(fp, r, m, so, ml_model_func(m, ML_METRIC_HEAP, 0),
                                        &f, &err), 0);
    fclose(fp);
    char expect[2048];
@@ -256,6 +258,7 @@ static void test_summary_and_function(void **state)
 "Frees:            1\n"
 "Leaked at exit:   1.0 MiB in 1 block\n"
 "Stacks cut:       1 of 2 allocations (depth 64)\n"
+"Metric:           heap (live malloc/new bytes; no RSS in this trace)\n"
 "\n"
 "Filename: %s\n"
 "\n"
@@ -317,9 +320,9 @@ static void test_missing_source_truncated(void **state)
    char *out = NULL;
    size_t n = 0;
    FILE *fp = open_memstream(&out, &n);
-   ml_fmt f = { ML_UNIT_KIB, 1 };
+   ml_fmt f = { ML_UNIT_KIB, 1, ML_METRIC_HEAP };
    ml_report_summary(fp, r, m, "t", &f);
-   ml_report_function(fp, r, m, so, ml_model_func(m, 0), &f, &err);
+   ml_report_function(fp, r, m, so, ml_model_func(m, ML_METRIC_HEAP, 0), &f, &err);
    fclose(fp);
    char expect[2048];
    snprintf(expect, sizeof expect,
@@ -331,6 +334,7 @@ static void test_missing_source_truncated(void **state)
 "Frees:            0\n"
 "Live at cut:      2.0 KiB in 1 block\n"
 "Stacks cut:       0 of 1 allocations (depth 64)\n"
+"Metric:           heap (live malloc/new bytes; no RSS in this trace)\n"
 "Filename: /nonexistent/dir/x.c\n"
 "(source not found: /nonexistent/dir/x.c)\n"
 "\n"
@@ -347,6 +351,164 @@ static void test_missing_source_truncated(void **state)
    tb_fini(&b);
 }
 
+/* The summary, a blank line and the tables of every function, as the
+   report writes them (caller frees).  by_default: f->metric is set to the
+   trace's default metric first, as memline-report does without
+   --metric. */
+static char *report_text(const tb *b, const char *name, ml_fmt *f,
+                         int by_default)
+{
+   ml_err err;
+   ml_reader *r = ml_reader_open_mem(b->buf, b->len, name, &err);
+   assert_non_null(r);
+   ml_model *m = ml_model_new(r, &err);
+   assert_int_equal(ml_model_load(m, r, &err), 0);
+   if (by_default)
+      f->metric = ml_model_default_metric(m);
+   ml_source *so = ml_source_new(&err);
+   char *out = NULL;
+   size_t n = 0;
+   FILE *fp = open_memstream(&out, &n);
+   assert_int_equal(ml_report_summary(fp, r, m, name, f), 0);
+   for (size_t i = 0; i < ml_model_nfuncs(m); i++) {
+      fputc('\n', fp);
+      assert_int_equal(ml_report_function(fp, r, m, so,
+                                          ml_model_func(m, f->metric, i),
+                                          f, &err), 0);
+   }
+   fclose(fp);
+   ml_source_free(so);
+   ml_model_free(m);
+   ml_reader_free(r);
+   return out;
+}
+
+/* A trace with RSS: the summary's RSS lines (complete and cut, KiB and
+   B) and the same function's table under each metric. */
+static void test_rss_summary_and_tables(void **state)
+{
+   (void)state;
+   char src[64];
+   const char text[] =
+      "#include <stdlib.h>\n"               /* 1 */
+      "int main(void)\n"                    /* 2 */
+      "{\n"                                 /* 3 */
+      "   char *a = malloc(10 << 20);\n"    /* 4 */
+      "   memset(a, 1, 10 << 20);\n"        /* 5 */
+      "   free(a);\n"                       /* 6 */
+      "   return 0;\n"                      /* 7 */
+      "}\n";                                /* 8 */
+   tb sb;
+   tb_init(&sb);
+   sb.len = 0;
+   tb_bytes(&sb, text, strlen(text));
+   assert_int_equal(tb_write_file(&sb, src), 0);
+   tb_fini(&sb);
+
+   const uint64_t K = 1024, base = 264 * K;  /* code 256 KiB, stack 8 */
+   tb b;
+   tb_start_rss(&b);
+   uint32_t smain = tb_string(&b, "main");
+   uint32_t file = tb_string(&b, src);
+   uint32_t s4 = tb_stack(&b, 0, tb_loc1(&b, smain, file, 4));
+   uint32_t s5 = tb_stack(&b, 0, tb_loc1(&b, smain, file, 5));
+   uint32_t s6 = tb_stack(&b, 0, tb_loc1(&b, smain, file, 6));
+   tb_page(&b, 0, 0, ML_PAGE_CODE, 64);
+   tb_page(&b, 0, 0, ML_PAGE_STACK, 2);
+   tb_alloc(&b, 1000, s4, 10 << 20, 0x1000);
+   tb_page(&b, 500, s5, ML_PAGE_ANON, 2560);
+   tb_free(&b, 500, s6, 10 << 20, 0x1000);
+   tb_page(&b, 0, s6, ML_PAGE_ANON, -2560);
+   tb_line_rss(&b, smain, file, 3, 1, 0, base);
+   tb_line_rss(&b, smain, file, 4, 1, 0, base);
+   tb_line_rss(&b, smain, file, 5, 1, 10 << 20, base);
+   tb_line_rss(&b, smain, file, 6, 1, 10 << 20, base + (10 << 20));
+   tb_line_rss(&b, smain, file, 7, 1, 0, base);
+   size_t cut = b.len;
+   tb_trailer_rss(&b, 2000, 1, 1, 10 << 20, 0, 10 << 20, base + (10 << 20),
+                  base);
+
+   /* the default for a trace with RSS */
+   ml_fmt f = { ML_UNIT_KIB, 1, ML_METRIC_HEAP };
+   char *out = report_text(&b, "memline.out.1234", &f, 1);
+   assert_int_equal(f.metric, ML_METRIC_RSS);
+   char expect[4096];
+   snprintf(expect, sizeof expect,
+"Command:          ./prog 10\n"
+"Trace:            memline.out.1234 (complete)\n"
+"Instructions:     2,000\n"
+"Peak RSS:         10504.0 KiB at instruction 1,500 (anon 10240.0, file 0.0, stack 8.0, code 256.0 KiB)\n"
+"Final RSS:        264.0 KiB (anon 0.0, file 0.0, stack 8.0, code 256.0 KiB)\n"
+"Peak heap:        10240.0 KiB at instruction 1,000\n"
+"Allocations:      1 (10240.0 KiB allocated)\n"
+"Frees:            1\n"
+"Leaked at exit:   0.0 KiB in 0 blocks\n"
+"Stacks cut:       0 of 1 allocations (depth 64)\n"
+"Metric:           rss (resident pages; --metric heap for the heap)\n"
+"\n"
+"Filename: %s\n"
+"\n"
+"Line #    Mem usage    Increment  Occurrences   Line Contents\n"
+"=============================================================\n"
+"     2                                          int main(void)\n"
+"     3    264.0 KiB      0.0 KiB            1   {\n"
+"     4    264.0 KiB      0.0 KiB            1      char *a = malloc(10 << 20);\n"
+"     5  10504.0 KiB  10240.0 KiB            1      memset(a, 1, 10 << 20);\n"
+"     6  10504.0 KiB -10240.0 KiB            1      free(a);\n"
+"     7    264.0 KiB      0.0 KiB            1      return 0;\n"
+"     8                                          }\n", src);
+   assert_string_equal(out, expect);
+   free(out);
+
+   /* --metric heap on the same trace */
+   f.metric = ML_METRIC_HEAP;
+   out = report_text(&b, "memline.out.1234", &f, 0);
+   snprintf(expect, sizeof expect,
+"Command:          ./prog 10\n"
+"Trace:            memline.out.1234 (complete)\n"
+"Instructions:     2,000\n"
+"Peak RSS:         10504.0 KiB at instruction 1,500 (anon 10240.0, file 0.0, stack 8.0, code 256.0 KiB)\n"
+"Final RSS:        264.0 KiB (anon 0.0, file 0.0, stack 8.0, code 256.0 KiB)\n"
+"Peak heap:        10240.0 KiB at instruction 1,000\n"
+"Allocations:      1 (10240.0 KiB allocated)\n"
+"Frees:            1\n"
+"Leaked at exit:   0.0 KiB in 0 blocks\n"
+"Stacks cut:       0 of 1 allocations (depth 64)\n"
+"Metric:           heap (live malloc/new bytes; --metric rss for resident pages)\n"
+"\n"
+"Filename: %s\n"
+"\n"
+"Line #    Mem usage    Increment  Occurrences   Line Contents\n"
+"=============================================================\n"
+"     2                                          int main(void)\n"
+"     3      0.0 KiB      0.0 KiB            1   {\n"
+"     4  10240.0 KiB  10240.0 KiB            1      char *a = malloc(10 << 20);\n"
+"     5  10240.0 KiB      0.0 KiB            1      memset(a, 1, 10 << 20);\n"
+"     6  10240.0 KiB -10240.0 KiB            1      free(a);\n"
+"     7      0.0 KiB      0.0 KiB            1      return 0;\n"
+"     8                                          }\n", src);
+   assert_string_equal(out, expect);
+   free(out);
+
+   /* cut before the TRAILER, in bytes: "RSS at cut:", the kinds in B */
+   b.len = cut;
+   f = (ml_fmt){ ML_UNIT_B, 1, ML_METRIC_RSS };
+   out = report_text(&b, "t", &f, 0);
+   snprintf(expect, sizeof expect,
+"Command:          ./prog 10\n"
+"Trace:            t (truncated at offset %zu)\n"
+"Instructions:     2,000\n"
+"Peak RSS:         10756096 B at instruction 1,500 (anon 10485760, file 0, stack 8192, code 262144 B)\n"
+"RSS at cut:       270336 B (anon 0, file 0, stack 8192, code 262144 B)\n"
+"Peak heap:        10485760 B at instruction 1,000\n", cut);
+   assert_non_null(out);
+   assert_memory_equal(out, expect, strlen(expect));
+   free(out);
+
+   tb_fini(&b);
+   unlink(src);
+}
+
 int main(void)
 {
    const struct CMUnitTest tests[] = {
@@ -357,6 +519,7 @@ int main(void)
       cmocka_unit_test(test_format_numbers),
       cmocka_unit_test(test_summary_and_function),
       cmocka_unit_test(test_missing_source_truncated),
+      cmocka_unit_test(test_rss_summary_and_tables),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,7 +59,7 @@ static void test_run(void **state)
    char *un;
    ml_select *s = ml_select_new(&err);
    /* default: --top 2 by bytes */
-   assert_int_equal(ml_select_run(s, r, m, 2, &sel, &n, &un, &err), 0);
+   assert_int_equal(ml_select_run(s, r, m, ML_METRIC_HEAP, 2, &sel, &n, &un, &err), 0);
    assert_int_equal(n, 2);
    assert_int_equal(sel[0]->fn, fa);
    assert_int_equal(sel[1]->fn, fb);
@@ -67,13 +67,13 @@ static void test_run(void **state)
    free(sel);
    free(un);
    /* --top 0: all */
-   assert_int_equal(ml_select_run(s, r, m, 0, &sel, &n, NULL, &err), 0);
+   assert_int_equal(ml_select_run(s, r, m, ML_METRIC_HEAP, 0, &sel, &n, NULL, &err), 0);
    assert_int_equal(n, 3);
    free(sel);
 
    /* --file x.c: source order (gamma at line 5 before beta at 20) */
    ml_select_add_file(s, "x.c", &err);
-   assert_int_equal(ml_select_run(s, r, m, 1, &sel, &n, &un, &err), 0);
+   assert_int_equal(ml_select_run(s, r, m, ML_METRIC_HEAP, 1, &sel, &n, &un, &err), 0);
    assert_int_equal(n, 2);
    assert_int_equal(sel[0]->fn, fc);
    assert_int_equal(sel[1]->fn, fb);
@@ -85,7 +85,7 @@ static void test_run(void **state)
    ml_select_add_function(s, "alpha", &err);
    ml_select_add_function(s, "b*", &err);
    ml_select_add_function(s, "nope", &err);
-   assert_int_equal(ml_select_run(s, r, m, 5, &sel, &n, &un, &err), 0);
+   assert_int_equal(ml_select_run(s, r, m, ML_METRIC_HEAP, 5, &sel, &n, &un, &err), 0);
    assert_int_equal(n, 1);
    assert_int_equal(sel[0]->fn, fb);
    assert_string_equal(un, "--function nope");

@@ -70,9 +70,10 @@ static void test_all_records(void **state)
    tb_u(&b, 42);
    tb_end(&b, o);
    tb_free(&b, 10, 0, 4096, 0x5000);
-   o = tb_begin(&b, ML_TAG_LINE);                 /* extra field: ignored */
+   o = tb_begin(&b, ML_TAG_LINE);
    tb_u(&b, fmain); tb_u(&b, file); tb_u(&b, 12); tb_u(&b, 3); tb_u(&b, 99);
-   tb_u(&b, 12345);
+   tb_u(&b, 12345);                               /* hw_rss */
+   tb_u(&b, 777);                                 /* extra field: ignored */
    tb_end(&b, o);
    tb_file(&b, file, 10, 20, 30);
    uint32_t mname = tb_string(&b, "phase1");
@@ -133,6 +134,7 @@ static void test_all_records(void **state)
       case ML_REC_LINE:
          assert_int_equal(rec.u.line.entries, 3);
          assert_int_equal(rec.u.line.hw_heap, 99);
+         assert_int_equal(rec.u.line.hw_rss, 12345);
          assert_int_equal(rec.u.line.line, 12);
          break;
       case ML_REC_FILE:
@@ -147,6 +149,8 @@ static void test_all_records(void **state)
       case ML_REC_TRAILER:
          assert_int_equal(rec.u.trailer.total_instructions, 1000);
          assert_int_equal(rec.u.trailer.peak_heap, 4096);
+         assert_false(rec.u.trailer.has_rss);
+         assert_int_equal(rec.u.trailer.rss_peak, 0);
          break;
       default:
          break;
@@ -343,7 +347,7 @@ static void test_undefined_ids(void **state)
    expect_error(&b, msg);
    tb_fini(&b);
 
-   /* stack id in a PAGE (validated though PAGE is not modelled yet) */
+   /* stack id in a PAGE */
    tb_start(&b);
    at = b.len + 2;
    tb_page(&b, 1, 3, 0, 1);
@@ -358,6 +362,111 @@ static void test_undefined_ids(void **state)
    snprintf(msg, sizeof msg, "t:%zu: string id 9 not defined", at);
    expect_error(&b, msg);
    tb_fini(&b);
+}
+
+/* The RSS additions: PAGE kinds and counts (stack 0 allowed, negative
+   counts), LINE's hw_rss (absent -> 0), the TRAILER's RSS pair (absent,
+   present, half present), the page size when RSS was recorded. */
+static void test_rss_records(void **state)
+{
+   (void)state;
+   char msg[200];
+   tb b;
+   tb_start_rss(&b);
+   uint32_t fn = tb_string(&b, "f");
+   uint32_t st = tb_stack(&b, 0, tb_loc1(&b, fn, fn, 3));
+   tb_page(&b, 0, 0, ML_PAGE_CODE, 5);            /* no stack: start-up */
+   tb_page(&b, 7, st, ML_PAGE_ANON, 1000000);
+   tb_page(&b, 1, st, ML_PAGE_STACK, -3);
+   tb_page(&b, 1, st, ML_PAGE_FILE, INT64_MIN);   /* extreme, still parsed */
+   tb_line(&b, fn, fn, 3, 1, 10);                 /* no hw_rss */
+   tb_line_rss(&b, fn, fn, 3, 2, 10, 8192);
+   tb_trailer_rss(&b, 9, 0, 0, 0, 0, 0, 4096000, 1 << 20);
+   ml_reader *r = open_ok(&b);
+   assert_int_equal(ml_reader_header(r)->flags, ML_HDR_LINES | ML_HDR_RSS);
+   ml_record rec;
+   static const struct { uint32_t stack, kind; int64_t count; uint64_t now; }
+      pages[] = { { 0, ML_PAGE_CODE, 5, 0 }, { 1, ML_PAGE_ANON, 1000000, 7 },
+                  { 1, ML_PAGE_STACK, -3, 8 }, { 1, ML_PAGE_FILE, INT64_MIN,
+                  9 } };
+   while (ml_reader_next(r, &rec) == 1 && rec.kind != ML_REC_PAGE)
+      ;
+   for (int i = 0; i < 4; i++) {
+      if (i)
+         assert_int_equal(ml_reader_next(r, &rec), 1);
+      assert_int_equal(rec.kind, ML_REC_PAGE);
+      assert_int_equal(rec.u.page.stack, pages[i].stack);
+      assert_int_equal(rec.u.page.kind, pages[i].kind);
+      assert_true(rec.u.page.count == pages[i].count);
+      assert_int_equal(rec.now, pages[i].now);
+   }
+   assert_int_equal(ml_reader_next(r, &rec), 1);
+   assert_int_equal(rec.kind, ML_REC_LINE);
+   assert_int_equal(rec.u.line.hw_heap, 10);
+   assert_int_equal(rec.u.line.hw_rss, 0);
+   assert_int_equal(ml_reader_next(r, &rec), 1);
+   assert_int_equal(rec.u.line.entries, 2);
+   assert_int_equal(rec.u.line.hw_rss, 8192);
+   assert_int_equal(ml_reader_next(r, &rec), 1);
+   assert_int_equal(rec.kind, ML_REC_TRAILER);
+   assert_true(rec.u.trailer.has_rss);
+   assert_int_equal(rec.u.trailer.rss_peak, 4096000);
+   assert_int_equal(rec.u.trailer.rss_final, 1 << 20);
+   assert_int_equal(ml_reader_next(r, &rec), 0);
+   assert_int_equal(ml_reader_events(r), 4);
+   ml_reader_free(r);
+   tb_fini(&b);
+
+   /* a kind out of range: the offset is the kind field's */
+   tb_start_rss(&b);
+   size_t at = b.len + 3;                         /* tag, dt, stack */
+   tb_page(&b, 1, 0, ML_PAGE_KINDS, 1);
+   snprintf(msg, sizeof msg, "t:%zu: PAGE record: page kind 4 not in 0..3",
+            at);
+   expect_error(&b, msg);
+   tb_fini(&b);
+
+   tb_start(&b);                                  /* also without RSS */
+   tb_page(&b, 1, 0, ML_PAGE_ANON, 1);
+   at = b.len + 3;
+   tb_page(&b, 1, 0, 1000, 1);                    /* a 2-byte varint */
+   snprintf(msg, sizeof msg, "t:%zu: PAGE record: page kind 1000 not in "
+            "0..3", at);
+   expect_error(&b, msg);
+   tb_fini(&b);
+
+   /* a TRAILER with rss_peak but no rss_final */
+   tb_start_rss(&b);
+   size_t o = tb_begin(&b, ML_TAG_TRAILER);
+   for (int i = 0; i < 8; i++)
+      tb_u(&b, 0);
+   tb_u(&b, 4096);                                /* rss_peak */
+   at = b.len;                                    /* rss_final, missing */
+   tb_end(&b, o);
+   at += 1;                                       /* the length byte */
+   snprintf(msg, sizeof msg, "t:%zu: TRAILER record: rss_final runs past "
+            "the end of its payload", at);
+   expect_error(&b, msg);
+   tb_fini(&b);
+
+   /* RSS recorded with a page size that is not a power of two */
+   static const uint64_t bad[] = { 0, 3000, (uint64_t)1 << 31 };
+   for (int i = 0; i < 3; i++) {
+      tb_init(&b);
+      o = tb_begin(&b, ML_TAG_HEADER);
+      tb_u(&b, ML_TRACE_VERSION);
+      tb_u(&b, 8);
+      at = b.len + 1;                            /* + the length byte */
+      tb_u(&b, bad[i]); tb_u(&b, 1); tb_u(&b, 1); tb_u(&b, 1);
+      tb_istr(&b, "t"); tb_istr(&b, "p"); tb_u(&b, 0); tb_u(&b, 0);
+      tb_u(&b, 64); tb_u(&b, ML_HDR_RSS);
+      tb_end(&b, o);
+      snprintf(msg, sizeof msg, "t:%zu: HEADER record: page size %llu with "
+               "RSS recorded (not a power of two up to 1073741824)", at,
+               (unsigned long long)bad[i]);
+      expect_open_error(&b, msg);
+      tb_fini(&b);
+   }
 }
 
 static void test_payload_bounds(void **state)
@@ -668,6 +777,7 @@ int main(void)
       cmocka_unit_test(test_bad_tag),
       cmocka_unit_test(test_overlong_varint),
       cmocka_unit_test(test_undefined_ids),
+      cmocka_unit_test(test_rss_records),
       cmocka_unit_test(test_payload_bounds),
       cmocka_unit_test(test_frames_and_cut_nodes),
       cmocka_unit_test(test_truncated),

@@ -125,6 +125,13 @@ static inline void tb_start(tb *b)
    tb_header(b, 64);
 }
 
+/* Magic + default header with RSS recorded (page size 4096). */
+static inline void tb_start_rss(tb *b)
+{
+   tb_init(b);
+   tb_header_flags(b, 64, ML_HDR_LINES | ML_HDR_RSS);
+}
+
 static inline uint32_t tb_string(tb *b, const char *s)
 {
    size_t o = tb_begin(b, ML_TAG_STRING);
@@ -221,6 +228,17 @@ static inline void tb_line(tb *b, uint32_t fn, uint32_t file, uint32_t line,
    tb_end(b, o);
 }
 
+/* A LINE with the appended hw_rss field (traces with RSS). */
+static inline void tb_line_rss(tb *b, uint32_t fn, uint32_t file,
+                               uint32_t line, uint64_t entries, uint64_t hw,
+                               uint64_t hw_rss)
+{
+   size_t o = tb_begin(b, ML_TAG_LINE);
+   tb_u(b, fn); tb_u(b, file); tb_u(b, line); tb_u(b, entries); tb_u(b, hw);
+   tb_u(b, hw_rss);
+   tb_end(b, o);
+}
+
 static inline void tb_file(tb *b, uint32_t path, uint64_t size,
                            uint64_t mtime, uint64_t hash)
 {
@@ -244,6 +262,19 @@ static inline void tb_trailer(tb *b, uint64_t insns, uint64_t nallocs,
    size_t o = tb_begin(b, ML_TAG_TRAILER);
    tb_u(b, insns); tb_u(b, nallocs); tb_u(b, nfrees); tb_u(b, bytes);
    tb_u(b, heap_at_exit); tb_u(b, peak); tb_u(b, ML_EXIT_NORMAL); tb_u(b, 0);
+   tb_end(b, o);
+}
+
+/* TRAILER with the appended RSS pair (peak and final resident bytes). */
+static inline void tb_trailer_rss(tb *b, uint64_t insns, uint64_t nallocs,
+                                  uint64_t nfrees, uint64_t bytes,
+                                  uint64_t heap_at_exit, uint64_t peak,
+                                  uint64_t rss_peak, uint64_t rss_final)
+{
+   size_t o = tb_begin(b, ML_TAG_TRAILER);
+   tb_u(b, insns); tb_u(b, nallocs); tb_u(b, nfrees); tb_u(b, bytes);
+   tb_u(b, heap_at_exit); tb_u(b, peak); tb_u(b, ML_EXIT_NORMAL); tb_u(b, 0);
+   tb_u(b, rss_peak); tb_u(b, rss_final);
    tb_end(b, o);
 }
 
