@@ -90,6 +90,7 @@ static void *alloc_block(ThreadId tid, SizeT size, SizeT align, Bool zero)
    if (zero)
       VG_(memset)(p, 0, size);
    record_alloc(tid, (Addr)p, size, False);
+   ml_rss_after_malloc(size);
    return p;
 }
 
@@ -155,6 +156,7 @@ static void *ml_realloc(ThreadId tid, void *p_old, SizeT new_size)
    VG_(cli_free)(p_old);
    ml_rss_after_free((Addr)p_old, old_size);
    record_alloc(tid, (Addr)p_new, new_size, False);
+   ml_rss_after_malloc(new_size);
    return p_new;
 }
 

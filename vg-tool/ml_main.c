@@ -166,6 +166,7 @@ static void finish_trace(UInt kind, ULong code)
 {
    if (!ml_out_is_open())
       return;
+   ml_rss_sweep();
    ml_out_time();
    if (clo_lines)
       ml_lines_write_table(True);

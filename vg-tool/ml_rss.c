@@ -43,6 +43,11 @@ ULong ml_rss_cur;
 
 static Bool   rss_on;
 static UChar *l1map[L1_ENTRIES];
+/* Resident pages per 1 MiB chunk of each allocated second level (NULL
+   for the shared zero one): lets a sweep skip empty address space. */
+#define CHUNK_SHIFT 8                   /* 256 pages */
+static UShort *l1cnt[L1_ENTRIES];
+static UInt    used_l1[L1_ENTRIES], n_used_l1;
 static UChar *zero_l2;
 static ULong  n_pages[ML_PAGE_KINDS];
 static ULong  peak;
@@ -54,9 +59,22 @@ ULong ml_rss_peak(void) { return peak; }
 static inline UChar *l2_of(ULong page, Bool create)
 {
    UChar **slot = &l1map[page >> 20];
-   if (*slot == zero_l2 && create)
+   if (*slot == zero_l2 && create) {
       *slot = VG_(calloc)("ml.rss.l2", L2_PAGES, 1);
+      l1cnt[page >> 20] = VG_(calloc)("ml.rss.cnt",
+                                      L2_PAGES >> CHUNK_SHIFT, sizeof(UShort));
+      used_l1[n_used_l1++] = (UInt)(page >> 20);
+   }
    return *slot;
+}
+
+/* Sets a page's byte, keeping the chunk counts (the page's L2 exists). */
+static inline void set_page(ULong page, UChar v)
+{
+   UChar *b = &l1map[page >> 20][page & (L2_PAGES - 1)];
+   UShort *c = &l1cnt[page >> 20][(page & (L2_PAGES - 1)) >> CHUNK_SHIFT];
+   *c += (v & PG_RES ? 1 : 0) - (*b & PG_RES ? 1 : 0);
+   *b = v;
 }
 
 static UInt stack_of(ThreadId tid)
@@ -102,13 +120,15 @@ static void touch_page(ULong page, Bool write, ThreadId tid, UInt *stack,
       kind = ML_PAGE_FILE;
    else if (seg->kind == SkAnonC)
       kind = in_stack(a, tid) ? ML_PAGE_STACK : ML_PAGE_ANON;
+   else if (seg->kind == SkResvn && write && in_stack(a, tid))
+      kind = ML_PAGE_STACK;   /* the store faults, the stack grows into it */
    else
       return;                               /* not the client's memory */
    if (!write && kind != ML_PAGE_FILE) {
-      *b = PG_READ;                         /* the zero page: not RSS */
+      set_page(page, PG_READ);              /* the zero page: not RSS */
       return;
    }
-   *b = PG_RES | kind;
+   set_page(page, PG_RES | kind);
    count(kind, 1);
    if (!*have_stack) {
       *stack = stack_of(tid);
@@ -152,10 +172,11 @@ static void release(Addr a, SizeT len, ThreadId tid)
                                                     : last;
       if (l2 != zero_l2) {
          for (ULong q = p; q <= chunk_end; q++) {
-            UChar *b = &l2[q & (L2_PAGES - 1)];
-            if (*b & PG_RES)
-               freed[*b & 0x0f]++;
-            *b = 0;
+            UChar b = l2[q & (L2_PAGES - 1)];
+            if (b & PG_RES)
+               freed[b & 0x0f]++;
+            if (b)
+               set_page(q, 0);
          }
       }
       p = chunk_end + 1;
@@ -198,10 +219,10 @@ static void on_remap(Addr from, Addr to, SizeT len)
       UChar *bf = &l2_of(pf, False)[pf & (L2_PAGES - 1)];
       if (!*bf)
          continue;
-      UChar *bt = &l2_of(pt, True)[pt & (L2_PAGES - 1)];
-      bf = &l2_of(pf, False)[pf & (L2_PAGES - 1)];
-      *bt = *bf;
-      *bf = 0;
+      (void)l2_of(pt, True);
+      UChar v = l2_of(pf, False)[pf & (L2_PAGES - 1)];
+      set_page(pt, v);
+      set_page(pf, 0);
    }
 }
 
@@ -218,13 +239,61 @@ void ml_rss_madvise(Addr a, SizeT len, UWord advice)
       release(a, len, VG_(get_running_tid)());
 }
 
+static inline Bool client_mapped(NSegment const *seg)
+{
+   return seg && (seg->kind == SkAnonC || seg->kind == SkFileC ||
+                  seg->kind == SkShmC);
+}
+
+/* Valgrind's allocator unmaps client memory without telling the tool: a
+   large block's own mapping when it is freed, and a superblock that all
+   its blocks have left, later (its reclaim is deferred to the next such
+   free, or to the mapping of a new superblock).  A sweep walks the 1 MiB
+   chunks that hold resident pages, skips the parts still mapped for the
+   client, and releases resident pages found anywhere else. */
+void ml_rss_sweep(void)
+{
+   if (!rss_on)
+      return;
+   ThreadId tid = VG_(get_running_tid)();
+   for (UInt u = 0; u < n_used_l1; u++) {
+      UInt ix = used_l1[u];
+      for (UInt c = 0; c < (L2_PAGES >> CHUNK_SHIFT); c++) {
+         if (!l1cnt[ix][c])
+            continue;
+         Addr p = ((Addr)ix << 32) | ((Addr)c << (CHUNK_SHIFT + PG_SHIFT));
+         Addr end = p + ((Addr)1 << (CHUNK_SHIFT + PG_SHIFT));
+         while (p < end && l1cnt[ix][c]) {
+            NSegment const *seg = VG_(am_find_nsegment)(p);
+            Addr next = seg ? seg->end + 1 : p + PG_SIZE;
+            if (next > end || next <= p)
+               next = end;
+            if (!client_mapped(seg))
+               release(p, next - p, tid);
+            p = next;
+         }
+      }
+   }
+}
+
+static UInt alloc_ops;
+
+/* A sweep after any allocator call on a block of 64 KiB or more (those
+   are what unmapping follows) and after every 1024th call. */
+static inline void maybe_sweep(SizeT len)
+{
+   if (rss_on && (len >= 64 * 1024 || (++alloc_ops & 1023) == 0))
+      ml_rss_sweep();
+}
+
 void ml_rss_after_free(Addr a, SizeT len)
 {
-   if (!rss_on || len < 64 * 1024)
-      return;
-   NSegment const *seg = VG_(am_find_nsegment)(a);
-   if (!seg || seg->kind == SkFree)
-      release(a, len, VG_(get_running_tid)());
+   maybe_sweep(len);
+}
+
+void ml_rss_after_malloc(SizeT len)
+{
+   maybe_sweep(len);
 }
 
 void ml_rss_code(const VexGuestExtents *vge)
@@ -239,7 +308,7 @@ void ml_rss_code(const VexGuestExtents *vge)
       for (ULong p = sp >> PG_SHIFT; p <= max >> PG_SHIFT && p < MAX_PAGE; p++) {
          UChar *b = &l2_of(p, True)[p & (L2_PAGES - 1)];
          if (!(*b & PG_RES)) {
-            *b = PG_RES | ML_PAGE_STACK;
+            set_page(p, PG_RES | ML_PAGE_STACK);
             pages++;
          }
       }
@@ -264,7 +333,7 @@ void ml_rss_code(const VexGuestExtents *vge)
                       seg->kind != SkShmC))
             continue;
          UInt kind = seg->kind == SkAnonC ? ML_PAGE_ANON : ML_PAGE_CODE;
-         *b = PG_RES | kind;
+         set_page(p, PG_RES | kind);
          count(kind, 1);
          if (!have) {
             stack = stack_of(tid);

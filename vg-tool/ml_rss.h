@@ -28,9 +28,12 @@ void ml_rss_instrument_stmt(IRSB *sb, IRStmt *st, const VexGuestLayout *l,
                             IRType tyAddr);
 /* Marks the code pages of a translated superblock resident. */
 void ml_rss_code(const VexGuestExtents *vge);
-/* After a free() of [a, a+len): releases the pages if the allocator
-   unmapped them. */
+/* After a free() of [a, a+len) / a malloc of len bytes: releases the
+   pages the allocator may have unmapped (see ml_rss_sweep). */
 void ml_rss_after_free(Addr a, SizeT len);
+void ml_rss_after_malloc(SizeT len);
+/* Releases every resident page that is no longer mapped for the client. */
+void ml_rss_sweep(void);
 /* madvise(a, len, advice) succeeded. */
 void ml_rss_madvise(Addr a, SizeT len, UWord advice);
 

@@ -19,6 +19,7 @@
 #include "pub_tool_clientstate.h"
 #include "pub_tool_machine.h"
 #include "pub_tool_threadstate.h"
+#include "libvex_guest_amd64.h"
 #include "ml_trace.h"
 #include "ml_util.h"
 #include "ml_out.h"
@@ -540,13 +541,13 @@ static ULong capture_unwind(ThreadId tid, Addr *ips, Addr *sps, Addr *fps,
    a function that has not returned since.  The unwinder's result is a
    function of the innermost frame's IP, SP and BP and of the memory it
    reads: for each frame, the return address at CFA-8 and, with frame
-   pointers, the saved BP at CFA-16.  So a cached unwind is reused when a
-   short unwind of the innermost frames matches it exactly (IP, SP, BP)
-   and every outer frame's return-address slot (and saved-BP slot where
-   the frame keeps one there) still holds what it held: then the full
-   unwind would find the same frames. */
+   pointers, the saved BP at CFA-16.  So a cached unwind is reused when
+   the thread's IP, SP and BP equal its first frame's and every outer
+   frame's return-address slot (and saved-BP slot where the frame keeps
+   one there) still holds what it held: then the unwinder would find the
+   same frames.  A hit costs a few reads of the client's stack instead of
+   a call to the unwinder. */
 #define VS_SLOTS    64
-#define VS_SHORT    2                 /* frames of the short unwind */
 #define VS_FRAMES   (MAX_DEPTH + 8)
 typedef struct {
    ThreadId tid;                      /* VG_INVALID_THREADID: empty */
@@ -566,28 +567,24 @@ static inline Bool slot_ok(Addr a, Addr lo, Addr hi)
 UInt ml_stack_capture(ThreadId tid, Bool *cut)
 {
    Addr ips[VS_FRAMES], sps[VS_FRAMES], fps[VS_FRAMES];
-   UInt ns = VG_(get_StackTrace)(tid, ips, VS_SHORT, sps, fps, 0);
-   UWord h = ml_hash_word(ips[ns ? ns - 1 : 0] ^ (sps[ns ? ns - 1 : 0] << 7)
-                          ^ ((UWord)tid << 56));
+   Addr ip0 = VG_(get_IP)(tid), sp0 = VG_(get_SP)(tid), bp0 = 0;
+   VG_(get_shadow_regs_area)(tid, (UChar *)&bp0, 0,
+                             offsetof(VexGuestAMD64State, guest_RBP),
+                             sizeof bp0);
+   UWord h = ml_hash_word(ip0 ^ (sp0 << 7) ^ ((UWord)tid << 56));
    VStack *v = &vstacks[h & (VS_SLOTS - 1)];
-   if (ns > 0 && v->tid == tid && v->n >= ns) {
+   if (v->tid == tid && v->n > 0 && v->ips[0] == ip0 && v->sps[0] == sp0 &&
+       v->fps[0] == bp0) {
       Bool same = True;
-      for (UInt i = 0; i < ns && same; i++)
-         same = v->ips[i] == ips[i] && v->sps[i] == sps[i] &&
-                v->fps[i] == fps[i];
-      if (same && v->n > ns) {
-         Addr lo = VG_(get_SP)(tid), hi = VG_(thread_get_stack_max)(tid) + 1;
-         for (UInt i = ns; i < v->n && same; i++) {
-            Addr ra = v->sps[i] - sizeof(Addr);
-            if (!slot_ok(ra, lo, hi) || *(Addr *)ra != v->ips[i] + 1)
-               same = False;
-            else if (v->bp_saved[i]) {
-               Addr bp = v->sps[i] - 2 * sizeof(Addr);
-               same = slot_ok(bp, lo, hi) && *(Addr *)bp == v->fps[i];
-            }
+      Addr lo = sp0, hi = VG_(thread_get_stack_max)(tid) + 1;
+      for (UInt i = 1; i < v->n && same; i++) {
+         Addr ra = v->sps[i] - sizeof(Addr);
+         if (!slot_ok(ra, lo, hi) || *(Addr *)ra != v->ips[i] + 1)
+            same = False;
+         else if (v->bp_saved[i]) {
+            Addr bp = v->sps[i] - 2 * sizeof(Addr);
+            same = slot_ok(bp, lo, hi) && *(Addr *)bp == v->fps[i];
          }
-      } else if (same && v->n == ns && ns == VS_SHORT) {
-         same = False;                /* more frames may follow: unwind */
       }
       if (same) {
          vs_hits++;
@@ -598,33 +595,28 @@ UInt ml_stack_capture(ThreadId tid, Bool *cut)
    vs_misses++;
    UInt nraw = 0;
    ULong val = capture_unwind(tid, ips, sps, fps, &nraw);
-   /* Remember it, keyed by the short unwind's last frame. */
-   if (nraw >= 1) {
-      UInt k = nraw < VS_SHORT ? nraw : VS_SHORT;
-      UWord h2 = ml_hash_word(ips[k - 1] ^ (sps[k - 1] << 7)
-                              ^ ((UWord)tid << 56));
-      VStack *w = &vstacks[h2 & (VS_SLOTS - 1)];
-      Addr lo = VG_(get_SP)(tid), hi = VG_(thread_get_stack_max)(tid) + 1;
-      Bool ok = True;
-      for (UInt i = 1; i < nraw && ok; i++) {
-         Addr ra = sps[i] - sizeof(Addr);
-         ok = slot_ok(ra, lo, hi) && *(Addr *)ra == ips[i] + 1;
+   /* Remember it if the unwind started where we looked and every
+      return address is where the check above will look for it. */
+   Bool ok = nraw >= 1 && ips[0] == ip0 && sps[0] == sp0 && fps[0] == bp0;
+   Addr lo = sp0, hi = VG_(thread_get_stack_max)(tid) + 1;
+   for (UInt i = 1; i < nraw && ok; i++) {
+      Addr ra = sps[i] - sizeof(Addr);
+      ok = slot_ok(ra, lo, hi) && *(Addr *)ra == ips[i] + 1;
+   }
+   if (ok) {
+      v->tid = tid;
+      v->n = nraw;
+      v->val = val;
+      for (UInt i = 0; i < nraw; i++) {
+         v->ips[i] = ips[i];
+         v->sps[i] = sps[i];
+         v->fps[i] = fps[i];
+         Addr bp = sps[i] - 2 * sizeof(Addr);
+         v->bp_saved[i] = i > 0 && slot_ok(bp, lo, hi) &&
+                          *(Addr *)bp == fps[i];
       }
-      if (ok) {
-         w->tid = tid;
-         w->n = nraw;
-         w->val = val;
-         for (UInt i = 0; i < nraw; i++) {
-            w->ips[i] = ips[i];
-            w->sps[i] = sps[i];
-            w->fps[i] = fps[i];
-            Addr bp = sps[i] - 2 * sizeof(Addr);
-            w->bp_saved[i] = i > 0 && slot_ok(bp, lo, hi) &&
-                             *(Addr *)bp == fps[i];
-         }
-      } else {
-         w->tid = VG_INVALID_THREADID;
-      }
+   } else {
+      v->tid = VG_INVALID_THREADID;
    }
    *cut = (Bool)(val >> 32);
    return (UInt)val;

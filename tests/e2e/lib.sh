@@ -71,12 +71,13 @@ run_tool() {
 }
 
 # run_report OUT TRACE [REPORT-OPTIONS...]
-# memline-report --units B OPTIONS TRACE > $T/OUT.rep, stderr $T/OUT.rerr.
-# Sets REP_STATUS.
+# memline-report --metric heap --units B OPTIONS TRACE > $T/OUT.rep, stderr
+# $T/OUT.rerr.  The expectations are heap numbers: the metric is explicit
+# because the default is rss on traces that recorded RSS.  Sets REP_STATUS.
 run_report() {
     local out=$1 trace=$2
     shift 2
-    "$REPORT" --units B "$@" "$trace" >"$T/$out.rep" 2>"$T/$out.rerr" </dev/null
+    "$REPORT" --metric heap --units B "$@" "$trace" >"$T/$out.rep" 2>"$T/$out.rerr" </dev/null
     REP_STATUS=$?
 }
 
@@ -305,4 +306,90 @@ expect_incomplete() {
     elif ! [[ $s =~ (incomplete|truncat|cut|partial|killed) ]]; then
         fail "summary Trace line does not say incomplete: '$(summary "$1" "Trace")'"
     fi
+}
+
+# ---- the RSS metric ---------------------------------------------------------
+
+# run_rss_report OUT TRACE [REPORT-OPTIONS...]
+# memline-report --metric rss --units B OPTIONS TRACE > $T/OUT.rep, stderr
+# $T/OUT.rerr.  Sets REP_STATUS.
+run_rss_report() {
+    local out=$1 trace=$2
+    shift 2
+    "$REPORT" --metric rss --units B "$@" "$trace" >"$T/$out.rep" 2>"$T/$out.rerr" </dev/null
+    REP_STATUS=$?
+}
+
+# rss_profile OUT SAMPLE [REPORT-OPTIONS...] [-- PROGRAM-ARGS...]: runs
+# SAMPLE under memline (default options: RSS on) and reports it with
+# --metric rss; `need`s that both worked.
+rss_profile() {
+    local out=$1 sample=$2
+    shift 2
+    local opts=() args=()
+    while [ $# -gt 0 ]; do
+        if [ "$1" = -- ]; then shift; args=("$@"); break; fi
+        opts+=("$1"); shift
+    done
+    run_tool "$out" "$sample" -- "${args[@]}"
+    need "$sample exited with status $RUN_STATUS under memline: $(tail -n 3 "$T/$out.err" | tr '\n' '|')" \
+        [ "$RUN_STATUS" -eq 0 ] || return 1
+    need "no trace written by $sample" [ -s "$T/$out.trace" ] || return 1
+    run_rss_report "$out" "$T/$out.trace" "${opts[@]}"
+    need "memline-report --metric rss on $sample exited with $REP_STATUS: $(head -n 3 "$T/$out.rerr" | tr '\n' '|')" \
+        [ "$REP_STATUS" -eq 0 ] || return 1
+}
+
+# rss_summary REPORT LABEL: parses a --units B summary line
+#   LABEL:  TOTAL B [at instruction N] (anon A, file F, stack S, code C B)
+# ("Peak RSS", "Final RSS") into RS_TOTAL RS_ANON RS_FILE RS_STACK RS_CODE
+# (commas removed).  Returns 1, and records a failure, when there is no
+# such line or it does not read that way.
+rss_summary() {
+    local s re n='([0-9][0-9,]*)'
+    s=$(summary "$1" "$2")
+    RS_TOTAL='' RS_ANON='' RS_FILE='' RS_STACK='' RS_CODE=''
+    re="^$n B( at instruction [0-9,]+)? [(]anon $n( B)?, file $n( B)?, stack $n( B)?, code $n B[)]"
+    if [[ $s =~ $re ]]; then
+        RS_TOTAL=${BASH_REMATCH[1]//,/} RS_ANON=${BASH_REMATCH[3]//,/}
+        RS_FILE=${BASH_REMATCH[5]//,/} RS_STACK=${BASH_REMATCH[7]//,/}
+        RS_CODE=${BASH_REMATCH[9]//,/}
+        return 0
+    fi
+    fail "summary '$2:' line missing or unreadable: '$s'"
+    return 1
+}
+
+# native_rss OUT SAMPLE [PROGRAM-ARGS...]: runs SAMPLE natively with
+# MEMLINE_NATIVE_HWM=1 (samples/rss_native.h); sets NATIVE_HWM (peak
+# resident bytes) and NATIVE_RSS (resident bytes at exit).
+native_rss() {
+    local out=$1 sample=$2
+    shift 2
+    MEMLINE_NATIVE_HWM=1 "$SAMPLES/$sample" "$@" >"$T/$out.out" 2>"$T/$out.err" </dev/null
+    local status=$?
+    NATIVE_HWM=$(sed -n 's/^VmHWM: //p' "$T/$out.err")
+    NATIVE_RSS=$(sed -n 's/^VmRSS: //p' "$T/$out.err")
+    need "native $sample exited with status $status" [ $status -eq 0 ] || return 1
+    need "native $sample printed no VmHWM/VmRSS: $(head -c 200 "$T/$out.err" | tr '\n' '|')" \
+        [ -n "$NATIVE_HWM" -a -n "$NATIVE_RSS" ]
+}
+
+# expect_within_pct WHAT ACTUAL REFERENCE PCT: |ACTUAL - REFERENCE| is at
+# most PCT percent of REFERENCE (integers); the failure shows both.
+expect_within_pct() {
+    local what=$1 a=$2 r=$3 pct=$4 d
+    if ! [[ $a =~ ^[0-9]+$ && $r =~ ^[0-9]+$ ]] || [ "$r" -eq 0 ]; then
+        fail "$what: cannot compare '$a' with '$r'"
+        return
+    fi
+    d=$((a > r ? a - r : r - a))
+    if [ $((d * 100)) -gt $((pct * r)) ]; then
+        fail "$what: memline $a B vs native $r B, off by $d B ($((d * 1000 / r / 10)).$((d * 1000 / r % 10))%), more than $pct%"
+    fi
+}
+
+# stdout_value OUTFILE NAME: the value of a "NAME: V" line a sample wrote.
+stdout_value() {
+    sed -n "s/^$2: //p" "$1" | head -n 1
 }

@@ -1,0 +1,94 @@
+/* rss_native.h -- native resident-set figures for the rss_*.c samples.
+
+   Under Valgrind /proc/self describes Valgrind's process (the core shares
+   it with the client), so the end-to-end tests measure native RSS by
+   running a sample outside Valgrind with MEMLINE_NATIVE_HWM set.  Then, at
+   exit (atexit, after main returned: what main left live is still
+   mapped), the sample writes to stderr
+
+       VmHWM: <bytes>      peak resident set (the kernel's high-water mark)
+       VmRSS: <bytes>      resident set at exit
+
+   read from /proc/self/status (whose values are in kB).  No stdio and no
+   malloc: open/read/write and a stack buffer, so the measurement adds
+   nothing to the heap and next to nothing to the resident set.  Without
+   the variable the handler is not even registered, so runs under memline
+   execute none of this.
+
+   Each sample calls rss_native_init() first thing in main. */
+#ifndef RSS_NATIVE_H
+#define RSS_NATIVE_H
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The value in kB of the "NAME:" line of TEXT, times 1024; -1 if absent. */
+static long long rss_native_field(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = text; *p; ) {
+        if (strncmp(p, name, n) == 0 && p[n] == ':') {
+            long long kb = 0;
+            for (p += n + 1; *p == ' ' || *p == '\t'; p++)
+                ;
+            for (; *p >= '0' && *p <= '9'; p++)
+                kb = kb * 10 + (*p - '0');
+            return kb * 1024;
+        }
+        p = strchr(p, '\n');
+        if (!p)
+            break;
+        p++;
+    }
+    return -1;
+}
+
+/* Writes "NAME: V\n" to FD with one write(2). */
+static void rss_native_put(int fd, const char *name, long long v)
+{
+    char buf[64], digits[24];
+    int n = 0, d = 0;
+    if (v < 0) {
+        buf[n++] = '-';
+        v = -v;
+    }
+    do
+        digits[d++] = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    size_t len = strlen(name);
+    memcpy(buf + n, name, len);
+    n += (int)len;
+    buf[n++] = ':';
+    buf[n++] = ' ';
+    while (d > 0)
+        buf[n++] = digits[--d];
+    buf[n++] = '\n';
+    if (write(fd, buf, (size_t)n) < 0)
+        _exit(3);
+}
+
+static void rss_native_report(void)
+{
+    char text[4096];
+    ssize_t len = 0, r;
+    int fd = open("/proc/self/status", O_RDONLY);
+    if (fd < 0)
+        return;
+    while (len < (ssize_t)sizeof text - 1 &&
+           (r = read(fd, text + len, sizeof text - 1 - (size_t)len)) > 0)
+        len += r;
+    close(fd);
+    text[len] = '\0';
+    rss_native_put(2, "VmHWM", rss_native_field(text, "VmHWM"));
+    rss_native_put(2, "VmRSS", rss_native_field(text, "VmRSS"));
+}
+
+static void rss_native_init(void)
+{
+    if (getenv("MEMLINE_NATIVE_HWM"))
+        atexit(rss_native_report);
+}
+
+#endif
