@@ -132,11 +132,11 @@ $(BUILD)/bin/memline: scripts/memline.sh
 
 $(BUILD)/samples/%: samples/%.c
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(SAMPLE_CFLAGS) -Ivg-tool -o $@ $<
+	$(Q)$(CC) $(SAMPLE_CFLAGS) -Ivg-tool -MMD -MP -o $@ $<
 
 $(BUILD)/samples/%: samples/%.cc
 	@mkdir -p $(@D)
-	$(Q)$(CXX) $(SAMPLE_CFLAGS) -Ivg-tool -o $@ $<
+	$(Q)$(CXX) $(SAMPLE_CFLAGS) -Ivg-tool -MMD -MP -o $@ $<
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(AN_LIB)
 	@mkdir -p $(@D)

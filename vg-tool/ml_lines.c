@@ -215,8 +215,11 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
       addStmtToIRSB(sb, sbIn->stmts[i]);
 
    Bool rss = ml_rss_enabled();
-   if (rss)
+   MlRssPlan *plan = NULL;
+   if (rss) {
       ml_rss_code(vge);
+      plan = ml_rss_plan(sbIn);
+   }
 
    ULong pending = 0;
    MlLine *prev = NULL;
@@ -228,7 +231,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
       if (!st || st->tag == Ist_NoOp)
          continue;
       if (rss)
-         ml_rss_instrument_stmt(sb, st, layout, gWordTy);
+         ml_rss_before(plan, sbIn, i, sb, layout);
       switch (st->tag) {
       case Ist_IMark: {
          Addr a = (Addr)st->Ist.IMark.addr;
@@ -272,8 +275,12 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          addStmtToIRSB(sb, st);
          break;
       }
+      if (rss)
+         ml_rss_after(plan, sbIn, i, sb, layout);
    }
    flush_icount(sb, &pending);
+   if (plan)
+      ml_rss_plan_free(plan);
 
    if (lines_on && prev) {
       /* Also after client requests and system calls, which end a

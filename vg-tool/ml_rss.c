@@ -414,8 +414,101 @@ static void check_access(IRSB *sb, IRExpr *addr, Int size, Bool write,
    addStmtToIRSB(sb, IRStmt_Dirty(di));
 }
 
-void ml_rss_instrument_stmt(IRSB *sb, IRStmt *st, const VexGuestLayout *l,
-                            IRType tyAddr)
+/* The address a statement accesses memory at, or NULL. */
+static IRExpr *access_addr(const IRStmt *st)
+{
+   switch (st->tag) {
+   case Ist_Store: return st->Ist.Store.addr;
+   case Ist_StoreG: return st->Ist.StoreG.details->addr;
+   case Ist_WrTmp:
+      return st->Ist.WrTmp.data->tag == Iex_Load
+                ? st->Ist.WrTmp.data->Iex.Load.addr : NULL;
+   case Ist_LoadG: return st->Ist.LoadG.details->addr;
+   case Ist_CAS: return st->Ist.CAS.details->addr;
+   case Ist_LLSC: return st->Ist.LLSC.addr;
+   case Ist_Dirty:
+      return st->Ist.Dirty.details->mFx != Ifx_None
+                ? st->Ist.Dirty.details->mAddr : NULL;
+   default: return NULL;
+   }
+}
+
+/* Where each statement's check goes.  A check runs as early as its
+   address is known: right after the statement that computes the
+   address, when that is in the same guest instruction.  So the check of
+   a push or call runs before the instruction moves the stack pointer,
+   while the guest state still matches the instruction's unwind info, and
+   a page first touched by a push is charged to the full call stack. */
+struct MlRssPlan {
+   Int   n;
+   Int  *after_head;   /* per statement: first check to run after it */
+   Int  *next;         /* per statement: next check in the same list */
+   Bool *hoisted;      /* per statement: its check runs earlier */
+};
+
+MlRssPlan *ml_rss_plan(const IRSB *sbIn)
+{
+   Int n = sbIn->stmts_used, nt = sbIn->tyenv->types_used;
+   MlRssPlan *pl = VG_(malloc)("ml.rss.plan", sizeof *pl);
+   pl->n = n;
+   pl->after_head = VG_(malloc)("ml.rss.plan", (n + 1) * sizeof(Int));
+   pl->next = VG_(malloc)("ml.rss.plan", (n + 1) * sizeof(Int));
+   pl->hoisted = VG_(malloc)("ml.rss.plan", (n + 1) * sizeof(Bool));
+   Int *def = VG_(malloc)("ml.rss.plan", (nt + 1) * sizeof(Int));
+   for (Int t = 0; t < nt; t++)
+      def[t] = -1;
+   Int imark = -1;
+   for (Int i = 0; i < n; i++) {
+      pl->after_head[i] = -1;
+      pl->next[i] = -1;
+      pl->hoisted[i] = False;
+      const IRStmt *st = sbIn->stmts[i];
+      if (!st)
+         continue;
+      IRExpr *a = access_addr(st);
+      if (a && a->tag == Iex_RdTmp) {
+         Int d = def[a->Iex.RdTmp.tmp];
+         if (d > imark && d < i) {
+            pl->next[i] = pl->after_head[d];
+            pl->after_head[d] = i;
+            pl->hoisted[i] = True;
+         }
+      }
+      if (st->tag == Ist_IMark)
+         imark = i;
+      else if (st->tag == Ist_WrTmp)
+         def[st->Ist.WrTmp.tmp] = i;
+   }
+   VG_(free)(def);
+   return pl;
+}
+
+void ml_rss_plan_free(MlRssPlan *pl)
+{
+   VG_(free)(pl->after_head);
+   VG_(free)(pl->next);
+   VG_(free)(pl->hoisted);
+   VG_(free)(pl);
+}
+
+static void instrument_stmt(IRSB *sb, IRStmt *st, const VexGuestLayout *l);
+
+void ml_rss_before(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
+                   const VexGuestLayout *l)
+{
+   if (!pl->hoisted[i])
+      instrument_stmt(sb, sbIn->stmts[i], l);
+}
+
+void ml_rss_after(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
+                  const VexGuestLayout *l)
+{
+   /* The list is in reverse statement order; checks are independent. */
+   for (Int k = pl->after_head[i]; k >= 0; k = pl->next[k])
+      instrument_stmt(sb, sbIn->stmts[k], l);
+}
+
+static void instrument_stmt(IRSB *sb, IRStmt *st, const VexGuestLayout *l)
 {
    switch (st->tag) {
    case Ist_Store:

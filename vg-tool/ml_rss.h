@@ -22,10 +22,16 @@ void ml_rss_init(void);            /* tool start (pre_clo_init: tracks) */
 void ml_rss_enable(void);          /* after options, when --rss=yes */
 Bool ml_rss_enabled(void);
 
-/* Adds the page checks for the memory accesses of one statement to sb
-   (called by ml_lines.c's instrumentation, before the statement). */
-void ml_rss_instrument_stmt(IRSB *sb, IRStmt *st, const VexGuestLayout *l,
-                            IRType tyAddr);
+/* The page checks of a superblock: ml_rss_plan decides where each
+   statement's check goes; the instrumentation (ml_lines.c) calls
+   ml_rss_before before copying statement i and ml_rss_after after it. */
+typedef struct MlRssPlan MlRssPlan;
+MlRssPlan *ml_rss_plan(const IRSB *sbIn);
+void ml_rss_plan_free(MlRssPlan *pl);
+void ml_rss_before(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
+                   const VexGuestLayout *l);
+void ml_rss_after(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
+                  const VexGuestLayout *l);
 /* Marks the code pages of a translated superblock resident. */
 void ml_rss_code(const VexGuestExtents *vge);
 /* After a free() of [a, a+len) / a malloc of len bytes: releases the
