@@ -85,6 +85,13 @@ static void rss_native_report(void)
     rss_native_put(2, "VmRSS", rss_native_field(text, "VmRSS"));
 }
 
+/* Writes one byte in each 4 KiB page of p[0 .. size), from its first
+   byte: the pages a sample means to make resident. */
+static void touch(char *p, size_t size)
+{
+    for (size_t i = 0; i < size; i += 4096) p[i] = 1;
+}
+
 static void rss_native_init(void)
 {
     if (getenv("MEMLINE_NATIVE_HWM"))

@@ -55,13 +55,6 @@
 #define BIG   (8u << 20)
 #define SMALL (256u << 10)
 #define N     64
-#define PAGE  4096u
-
-/* Writes one byte in each page of p[0 .. size). */
-static void touch(char *p, size_t size)
-{
-    for (size_t i = 0; i < size; i += PAGE) p[i] = 1;
-}
 
 int main(void)
 {

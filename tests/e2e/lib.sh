@@ -75,9 +75,15 @@ run_tool() {
 # $T/OUT.rerr.  The expectations are heap numbers: the metric is explicit
 # because the default is rss on traces that recorded RSS.  Sets REP_STATUS.
 run_report() {
-    local out=$1 trace=$2
-    shift 2
-    "$REPORT" --metric heap --units B "$@" "$trace" >"$T/$out.rep" 2>"$T/$out.rerr" </dev/null
+    report_with_metric heap "$@"
+}
+
+# report_with_metric METRIC OUT TRACE [REPORT-OPTIONS...]: the one place
+# that runs memline-report for the expectation helpers.
+report_with_metric() {
+    local metric=$1 out=$2 trace=$3
+    shift 3
+    "$REPORT" --metric "$metric" --units B "$@" "$trace" >"$T/$out.rep" 2>"$T/$out.rerr" </dev/null
     REP_STATUS=$?
 }
 
@@ -314,10 +320,7 @@ expect_incomplete() {
 # memline-report --metric rss --units B OPTIONS TRACE > $T/OUT.rep, stderr
 # $T/OUT.rerr.  Sets REP_STATUS.
 run_rss_report() {
-    local out=$1 trace=$2
-    shift 2
-    "$REPORT" --metric rss --units B "$@" "$trace" >"$T/$out.rep" 2>"$T/$out.rerr" </dev/null
-    REP_STATUS=$?
+    report_with_metric rss "$@"
 }
 
 # rss_profile OUT SAMPLE [REPORT-OPTIONS...] [-- PROGRAM-ARGS...]: runs
