@@ -195,11 +195,7 @@ static Bool ml_handle_client_request(ThreadId tid, UWord *arg, UWord *ret)
       return True;
    if (arg[0] == VG_USERREQ__MEMLINE_MARK) {
       const HChar *name = (const HChar *)arg[1];
-      UInt id = ml_str_intern(name ? name : "mark");
-      ml_rec_begin(ML_TAG_MARK);
-      ml_rec_uv(0);            /* dt: marks are placed by the TIME clock */
-      ml_rec_uv(id);
-      ml_rec_end();
+      ml_out_mark(ml_str_intern(name ? name : "mark"));
       *ret = 0;
       return True;
    }

@@ -283,6 +283,16 @@ void ml_out_free(ThreadId tid, UInt stack, SizeT size, Addr a, Bool custom)
    put_uv(a);
 }
 
+void ml_out_mark(UInt name)
+{
+   ULong dt = ml_icount - last_event_icount;
+   last_event_icount = ml_icount;
+   ml_rec_begin(ML_TAG_MARK);
+   ml_rec_uv(dt);
+   ml_rec_uv(name);
+   ml_rec_end();
+}
+
 void ml_out_page(ThreadId tid, UInt stack, UInt kind, Long count)
 {
    event_prologue(tid);

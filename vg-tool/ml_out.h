@@ -45,6 +45,8 @@ void ml_out_stack(UInt parent, UInt loc);
 void ml_out_alloc(ThreadId tid, UInt stack, SizeT size, Addr a, Bool custom);
 void ml_out_free(ThreadId tid, UInt stack, SizeT size, Addr a, Bool custom);
 void ml_out_time(void);
+/* MARK: a named point in the run (MEMLINE_MARK), stamped like events. */
+void ml_out_mark(UInt name);
 /* PAGE: pages of one kind made resident (count > 0) or released. */
 void ml_out_page(ThreadId tid, UInt stack, UInt kind, Long count);
 
