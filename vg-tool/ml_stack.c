@@ -391,8 +391,8 @@ static UInt intern_frames(const Addr *f, UInt n, Bool is_cut)
    return node;
 }
 
-/* How many raw frames to ask the unwinder for: enough for the previous
-   stack to reach its first frame below main, plus one.  Unwinding past
+/* How many raw frames to ask the unwinder for: enough for the deepest
+   stack so far to reach its first frame below main, plus one.  Unwinding past
    main (start-up code, then garbage) costs as much as unwinding the
    program's own frames; when the guess is short, we unwind again in full. */
 static UInt unwind_guess;
@@ -421,7 +421,7 @@ static inline void stack_hash(const Addr *f, UInt n, UInt limited,
    *h2o = h2;
 }
 
-/* Looks the key up; returns the entry's value (node | cut << 32) or
+/* Looks the key up; returns the entry's value (node | cut << 32 | frames << 40) or
    ~0 when absent, and the map entry to fill in *slot_out. */
 static ULong stack_lookup(UWord h1, UWord h2, MlMapEnt **slot_out)
 {
@@ -465,7 +465,9 @@ static void stack_remember(UWord h1, UWord h2, MlMapEnt *e, ULong val)
 }
 
 /* Unwinds and interns; the raw frames of the last unwind it made are left
-   in ips/sps/fps (*nraw_out of them), for the verified cache below. */
+   in ips/sps/fps, and *nraw_out says how many of them decide the result
+   (through the first frame below main when there is one), for the
+   verified cache below. */
 static ULong capture_unwind(ThreadId tid, Addr *ips, Addr *sps, Addr *fps,
                             UInt *nraw_out)
 {
@@ -478,7 +480,7 @@ static ULong capture_unwind(ThreadId tid, Addr *ips, Addr *sps, Addr *fps,
 
    /* Fast path: this exact unwind was seen before. */
    nraw = VG_(get_StackTrace)(tid, ips, lim, sps, fps, 0);
-   *nraw_out = nraw;
+   *nraw_out = nraw;   /* refined below on the slow path */
    skip = 0;
    while (skip < nraw && in_preload(ips[skip]))
       skip++;
@@ -489,6 +491,7 @@ static ULong capture_unwind(ThreadId tid, Addr *ips, Addr *sps, Addr *fps,
    ULong val = stack_lookup(h1, h2, &e);
    if (val != ~0ULL) {
       scache_hits++;
+      *nraw_out = (UInt)((val >> 40) & 0xffff);
       return val;
    }
    scache_misses++;
@@ -518,14 +521,25 @@ static ULong capture_unwind(ThreadId tid, Addr *ips, Addr *sps, Addr *fps,
          unwind recurs). */
       e = NULL;
    }
-   unwind_guess = found ? skip + top + 2 : nraw + 1;
+   /* The guess only grows: a stack's key includes the limit when the
+      unwinder stopped at it, and a guess that swung with the depth of
+      the last stack made one stack show up under several keys (and
+      unwound twice when short).  Unwinding a few frames past main on a
+      shallow stack costs less, and the verified cache skips most
+      unwinds anyway. */
+   UInt need = found ? skip + top + 2 : nraw + 1;
+   if (need > unwind_guess)
+      unwind_guess = need;
+   *nraw_out = found ? skip + top + 1 : nraw;
    Bool is_cut = False;
    if (!found && n > depth) {
       top = depth;
       is_cut = True;
    }
    UInt node = top ? intern_frames(ips + skip, top, is_cut) : 0;
-   val = (ULong)node | ((ULong)is_cut << 32);
+   /* node | cut << 32 | frames that decide the result << 40 */
+   val = (ULong)node | ((ULong)is_cut << 32) |
+         ((ULong)(found ? skip + top + 1 : nraw) << 40);
    if (!e) {
       limited = nraw == lim ? lim : 0;
       stack_hash(ips + skip, nraw - skip, limited, &h1, &h2);
@@ -588,7 +602,7 @@ UInt ml_stack_capture(ThreadId tid, Bool *cut)
       }
       if (same) {
          vs_hits++;
-         *cut = (Bool)(v->val >> 32);
+         *cut = (Bool)((v->val >> 32) & 1);
          return (UInt)v->val;
       }
    }
@@ -618,7 +632,7 @@ UInt ml_stack_capture(ThreadId tid, Bool *cut)
    } else {
       v->tid = VG_INVALID_THREADID;
    }
-   *cut = (Bool)(val >> 32);
+   *cut = (Bool)((val >> 32) & 1);
    return (UInt)val;
 }
 
