@@ -175,9 +175,19 @@ static void finish_trace(UInt kind, ULong code)
    trailer_written = True;
 }
 
+/* Opens the trace named by --memline-out-file.  A forked child whose name
+   expands to its parent's (no %p in it) adds ".<pid>", so that it never
+   truncates the parent's trace. */
 static Bool open_trace(UInt flags, ULong inherited)
 {
    HChar *name = VG_(expand_file_name)("--memline-out-file", clo_out_file);
+   const HChar *parent = (flags & ML_HDR_FORK_CHILD) ? ml_out_name() : NULL;
+   if (parent && VG_(strcmp)(name, parent) == 0) {
+      HChar *n2 = VG_(malloc)("ml.main.name", VG_(strlen)(name) + 16);
+      VG_(sprintf)(n2, "%s.%d", name, VG_(getpid)());
+      VG_(free)(name);
+      name = n2;
+   }
    Bool ok = ml_out_open(name);
    VG_(free)(name);
    if (ok)

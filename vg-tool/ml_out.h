@@ -23,7 +23,8 @@ const HChar *ml_out_name(void);
 void ml_out_flush(void);
 void ml_out_close(void);
 /* Drops buffered bytes and forgets the fd without closing the parent's
-   file description (the forked child's first step). */
+   file description (the forked child's first step); ml_out_name() still
+   gives the parent's trace name until the next ml_out_open. */
 void ml_out_forget_after_fork(void);
 /* Byte offset of the next byte written (file position + buffered). */
 ULong ml_out_offset(void);

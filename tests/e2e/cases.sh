@@ -10,6 +10,7 @@ killed_run_checkpoint
 peak_churn_exact
 killed_run
 fork_child_trace
+fork_child_trace_fixed_name
 exec_traces
 threads_lines
 pool_client_requests
@@ -197,14 +198,20 @@ t_leak_summary() {
     expect_complete "$T/k.rep" "$T/k.trace"
 }
 
+# fork_child_trace_fixed_name: the same with a file name without %p: the
+# child writes NAME.<pid> and leaves the parent's NAME alone.
+t_fork_child_trace_fixed_name() {
+    FORK_OUT_NAME=memline.out t_fork_child_trace
+}
+
 t_fork_child_trace() {
     mkdir -p "$T/traces"
     VALGRIND_LIB=$STAGE "$VALGRIND" -q --tool=memline \
-        "--memline-out-file=$T/traces/memline.out.%p" \
+        "--memline-out-file=$T/traces/${FORK_OUT_NAME:-memline.out.%p}" \
         "$SAMPLES/forker" >"$T/fork.out" 2>"$T/fork.err" </dev/null
     local status=$? f n=0 child='' parent=''
     need "forker exited with $status: $(tail -n 3 "$T/fork.err" | tr '\n' '|')" [ $status -eq 0 ] || return
-    for f in "$T"/traces/memline.out.*; do
+    for f in "$T"/traces/memline.out*; do
         [ -e "$f" ] || continue
         n=$((n + 1))
         "$REPORT" --metric heap --units B --function main "$f" >"$f.rep" 2>"$f.rerr"
