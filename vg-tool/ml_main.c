@@ -5,8 +5,9 @@
 /* Overview of operation
    ---------------------
    memline records, for a program run under Valgrind, every heap change
-   with its call stack and, for every source line of the program's own
-   functions, how often execution entered it.  It writes them to a binary
+   and every change of its simulated resident set (pages made resident or
+   released) with its call stack and, for every source line of the
+   program's own functions, how often execution entered it.  It writes them to a binary
    trace (vg-tool/ml_trace.h, docs/trace-format.md) that memline-report
    turns into memory_profiler-style per-line tables.
 
@@ -15,6 +16,7 @@
      ml_stack.c  strings, locations (with inlined frames), stack trie
      ml_heap.c   malloc replacement, live blocks, allocator client requests
      ml_lines.c  instrumentation: instruction clock, line entry counters
+     ml_rss.c    the page map, page checks, releases (the RSS metric)
      ml_util.c   the word hash map everything above uses
      ml_main.c   options, start-up, fork/execve, exit (this file)
 
@@ -25,6 +27,7 @@
                                 stacks are kept from the innermost frame
                                 and marked as cut
      --lines=yes|no             count line entries [yes]
+     --rss=yes|no               simulate the resident set [yes]
      --fns=GLOB[,GLOB...]       count lines only in matching functions
                                 [all functions of the main executable]
 
