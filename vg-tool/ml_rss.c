@@ -1,8 +1,10 @@
 /* ml_rss.c -- the simulated resident set (ml_rss.h).
 
-   Page map: l1map[(a >> 32) & 0x7fff] points to a 1 MiB second level with
-   one byte per page of that 4 GiB; untouched regions share one all-zero
-   second level, so the inline check needs no NULL test.  Byte values:
+   Page map: one byte per page of the 128 GiB Valgrind gives the client
+   on amd64 Linux (2^25 pages, a 32 MiB map reserved up front and backed
+   by the kernel only where pages are used), so the inline check is one
+   shift, one mask and one load.  Pages above (the vsyscall page) are not
+   tracked.  Byte values:
      0            not resident
      PG_READ      anonymous page read but never written (the kernel maps
                   the shared zero page: not resident, and loads of it need
@@ -32,9 +34,7 @@ extern Bool VG_(is_valid_tid)(ThreadId tid);
 
 #define PG_SHIFT   12
 #define PG_SIZE    (1UL << PG_SHIFT)
-#define L1_ENTRIES (1 << 15)            /* address bits 32..46 */
-#define L2_PAGES   (1 << 20)            /* pages in 4 GiB */
-#define MAX_PAGE   (1ULL << 35)         /* first page past 2^47 */
+#define MAX_PAGE   (1ULL << 25)         /* first page past 128 GiB */
 
 #define PG_READ    0x01
 #define PG_RES     0x10
@@ -42,13 +42,13 @@ extern Bool VG_(is_valid_tid)(ThreadId tid);
 ULong ml_rss_cur;
 
 static Bool   rss_on;
-static UChar *l1map[L1_ENTRIES];
-/* Resident pages per 1 MiB chunk of each allocated second level (NULL
-   for the shared zero one): lets a sweep skip empty address space. */
+static UChar *pmap;                     /* MAX_PAGE bytes */
+/* Non-zero bytes per 1 MiB chunk of the map, and a bit per chunk that
+   has any: lets release and the sweep skip empty address space. */
 #define CHUNK_SHIFT 8                   /* 256 pages */
-static UShort *l1cnt[L1_ENTRIES];
-static UInt    used_l1[L1_ENTRIES], n_used_l1;
-static UChar *zero_l2;
+#define N_CHUNKS    (MAX_PAGE >> CHUNK_SHIFT)
+static UShort *ccnt;
+static ULong  *cbits;
 static ULong  n_pages[ML_PAGE_KINDS];
 static ULong  peak;
 static Bool   startup_done;
@@ -56,24 +56,18 @@ static Bool   startup_done;
 Bool ml_rss_enabled(void) { return rss_on; }
 ULong ml_rss_peak(void) { return peak; }
 
-static inline UChar *l2_of(ULong page, Bool create)
-{
-   UChar **slot = &l1map[page >> 20];
-   if (*slot == zero_l2 && create) {
-      *slot = VG_(calloc)("ml.rss.l2", L2_PAGES, 1);
-      l1cnt[page >> 20] = VG_(calloc)("ml.rss.cnt",
-                                      L2_PAGES >> CHUNK_SHIFT, sizeof(UShort));
-      used_l1[n_used_l1++] = (UInt)(page >> 20);
-   }
-   return *slot;
-}
-
-/* Sets a page's byte, keeping the chunk counts (the page's L2 exists). */
+/* Sets a page's byte (page < MAX_PAGE), keeping the chunk counts. */
 static inline void set_page(ULong page, UChar v)
 {
-   UChar *b = &l1map[page >> 20][page & (L2_PAGES - 1)];
-   UShort *c = &l1cnt[page >> 20][(page & (L2_PAGES - 1)) >> CHUNK_SHIFT];
-   *c += (v & PG_RES ? 1 : 0) - (*b & PG_RES ? 1 : 0);
+   UChar *b = &pmap[page];
+   ULong c = page >> CHUNK_SHIFT;
+   if (!*b && v) {
+      if (ccnt[c]++ == 0)
+         cbits[c >> 6] |= 1ULL << (c & 63);
+   } else if (*b && !v) {
+      if (--ccnt[c] == 0)
+         cbits[c >> 6] &= ~(1ULL << (c & 63));
+   }
    *b = v;
 }
 
@@ -108,8 +102,7 @@ static void touch_page(ULong page, Bool write, ThreadId tid, UInt *stack,
 {
    if (page >= MAX_PAGE)
       return;
-   UChar *b = &l2_of(page, True)[page & (L2_PAGES - 1)];
-   if (*b & PG_RES)
+   if (pmap[page] & PG_RES)
       return;
    Addr a = page << PG_SHIFT;
    NSegment const *seg = VG_(am_find_nsegment)(a);
@@ -166,13 +159,14 @@ static void release(Addr a, SizeT len, ThreadId tid)
    ULong first = a >> PG_SHIFT, last = (a + len - 1) >> PG_SHIFT;
    if (last >= MAX_PAGE)
       last = MAX_PAGE - 1;
+   if (first > last)
+      return;
    for (ULong p = first; p <= last; ) {
-      UChar *l2 = l1map[p >> 20];
-      ULong chunk_end = (p | (L2_PAGES - 1)) < last ? (p | (L2_PAGES - 1))
-                                                    : last;
-      if (l2 != zero_l2) {
+      ULong cmask = (1ULL << CHUNK_SHIFT) - 1;
+      ULong chunk_end = (p | cmask) < last ? (p | cmask) : last;
+      if (ccnt[p >> CHUNK_SHIFT]) {
          for (ULong q = p; q <= chunk_end; q++) {
-            UChar b = l2[q & (L2_PAGES - 1)];
+            UChar b = pmap[q];
             if (b & PG_RES)
                freed[b & 0x0f]++;
             if (b)
@@ -216,11 +210,9 @@ static void on_remap(Addr from, Addr to, SizeT len)
       ULong pf = (from + off) >> PG_SHIFT, pt = (to + off) >> PG_SHIFT;
       if (pf >= MAX_PAGE || pt >= MAX_PAGE)
          continue;
-      UChar *bf = &l2_of(pf, False)[pf & (L2_PAGES - 1)];
-      if (!*bf)
+      UChar v = pmap[pf];
+      if (!v)
          continue;
-      (void)l2_of(pt, True);
-      UChar v = l2_of(pf, False)[pf & (L2_PAGES - 1)];
       set_page(pt, v);
       set_page(pf, 0);
    }
@@ -256,14 +248,12 @@ void ml_rss_sweep(void)
    if (!rss_on)
       return;
    ThreadId tid = VG_(get_running_tid)();
-   for (UInt u = 0; u < n_used_l1; u++) {
-      UInt ix = used_l1[u];
-      for (UInt c = 0; c < (L2_PAGES >> CHUNK_SHIFT); c++) {
-         if (!l1cnt[ix][c])
-            continue;
-         Addr p = ((Addr)ix << 32) | ((Addr)c << (CHUNK_SHIFT + PG_SHIFT));
+   for (ULong w = 0; w < N_CHUNKS / 64; w++) {
+      for (ULong bits = cbits[w]; bits; bits &= bits - 1) {
+         ULong c = w * 64 + __builtin_ctzll(bits);
+         Addr p = (Addr)c << (CHUNK_SHIFT + PG_SHIFT);
          Addr end = p + ((Addr)1 << (CHUNK_SHIFT + PG_SHIFT));
-         while (p < end && l1cnt[ix][c]) {
+         while (p < end && ccnt[c]) {
             NSegment const *seg = VG_(am_find_nsegment)(p);
             Addr next = seg ? seg->end + 1 : p + PG_SIZE;
             if (next > end || next <= p)
@@ -306,8 +296,7 @@ void ml_rss_code(const VexGuestExtents *vge)
       Addr sp = VG_(get_SP)(tid), max = VG_(thread_get_stack_max)(tid);
       Long pages = 0;
       for (ULong p = sp >> PG_SHIFT; p <= max >> PG_SHIFT && p < MAX_PAGE; p++) {
-         UChar *b = &l2_of(p, True)[p & (L2_PAGES - 1)];
-         if (!(*b & PG_RES)) {
+         if (!(pmap[p] & PG_RES)) {
             set_page(p, PG_RES | ML_PAGE_STACK);
             pages++;
          }
@@ -325,8 +314,7 @@ void ml_rss_code(const VexGuestExtents *vge)
       for (ULong p = a >> PG_SHIFT; p <= (a + len - 1) >> PG_SHIFT; p++) {
          if (p >= MAX_PAGE)
             break;
-         UChar *b = &l2_of(p, True)[p & (L2_PAGES - 1)];
-         if (*b & PG_RES)
+         if (pmap[p] & PG_RES)
             continue;
          NSegment const *seg = VG_(am_find_nsegment)(p << PG_SHIFT);
          if (!seg || (seg->kind != SkFileC && seg->kind != SkAnonC &&
@@ -368,20 +356,12 @@ static void check_access(IRSB *sb, IRExpr *addr, Int size, Bool write,
 {
    if (size <= 0)
       size = 1;
-   IRExpr *hi = assign(sb, Ity_I64, IRExpr_Binop(Iop_Shr64, addr,
-                                                 IRExpr_Const(IRConst_U8(32))));
-   IRExpr *ix = assign(sb, Ity_I64, IRExpr_Binop(Iop_And64, hi,
-                       IRExpr_Const(IRConst_U64(L1_ENTRIES - 1))));
-   IRExpr *off = assign(sb, Ity_I64, IRExpr_Binop(Iop_Shl64, ix,
-                                                  IRExpr_Const(IRConst_U8(3))));
-   IRExpr *slot = assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64, off,
-                         mkIRExpr_HWord((HWord)l1map)));
-   IRExpr *l2 = assign(sb, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, slot));
    IRExpr *pg = assign(sb, Ity_I64, IRExpr_Binop(Iop_Shr64, addr,
                                                  IRExpr_Const(IRConst_U8(PG_SHIFT))));
    IRExpr *pgi = assign(sb, Ity_I64, IRExpr_Binop(Iop_And64, pg,
-                        IRExpr_Const(IRConst_U64(L2_PAGES - 1))));
-   IRExpr *ba = assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64, l2, pgi));
+                        IRExpr_Const(IRConst_U64(MAX_PAGE - 1))));
+   IRExpr *ba = assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64, pgi,
+                       mkIRExpr_HWord((HWord)pmap)));
    IRExpr *b = assign(sb, Ity_I8, IRExpr_Load(Iend_LE, Ity_I8, ba));
    IRExpr *guard;
    if (write) {
@@ -562,10 +542,15 @@ static void instrument_stmt(IRSB *sb, IRStmt *st, const VexGuestLayout *l)
 
 void ml_rss_enable(void)
 {
+   pmap = VG_(am_shadow_alloc)(MAX_PAGE);
+   if (!pmap) {
+      VG_(umsg)("memline: cannot reserve the page map; running with "
+                "--rss=no\n");
+      return;
+   }
+   ccnt = VG_(calloc)("ml.rss.ccnt", N_CHUNKS, sizeof(UShort));
+   cbits = VG_(calloc)("ml.rss.cbits", N_CHUNKS / 64, sizeof(ULong));
    rss_on = True;
-   zero_l2 = VG_(calloc)("ml.rss.zero", L2_PAGES, 1);
-   for (UInt i = 0; i < L1_ENTRIES; i++)
-      l1map[i] = zero_l2;
    VG_(track_die_mem_munmap)(on_munmap);
    VG_(track_die_mem_brk)(on_brk_shrink);
    VG_(track_copy_mem_remap)(on_remap);
