@@ -557,4 +557,3 @@ void ml_rss_enable(void)
    VG_(track_post_mem_write)(on_kernel_write);
 }
 
-void ml_rss_init(void) {}

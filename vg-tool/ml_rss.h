@@ -18,8 +18,9 @@
 /* Resident bytes now: read inline by the line counters. */
 extern ULong ml_rss_cur;
 
-void ml_rss_init(void);            /* tool start (pre_clo_init: tracks) */
-void ml_rss_enable(void);          /* after options, when --rss=yes */
+/* After options, when --rss=yes: reserves the page map and registers the
+   core events it needs (munmap, brk, mremap, kernel writes). */
+void ml_rss_enable(void);
 Bool ml_rss_enabled(void);
 
 /* The page checks of a superblock: ml_rss_plan decides where each
