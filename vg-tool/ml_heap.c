@@ -41,39 +41,49 @@ void ml_heap_reset_stats(void)
 /*--- Recording                                            ---*/
 /*------------------------------------------------------------*/
 
-static void record_alloc(ThreadId tid, Addr a, SizeT size, Bool custom)
-{
+/* Where an event happens: its stack, captured once per client call (a
+   realloc's FREE and ALLOC share it). */
+typedef struct {
+   UInt stack;
    Bool cut;
-   UInt stack = ml_stack_capture(tid, &cut);
+} Where;
+
+static inline Where where(ThreadId tid)
+{
+   Where w;
+   w.stack = ml_stack_capture(tid, &w.cut);
+   return w;
+}
+
+static void record_alloc(ThreadId tid, Where w, Addr a, SizeT size,
+                         Bool custom)
+{
    Bool is_new;
    MlMapEnt *e = ml_map_insert(custom ? &cblocks : &blocks, a, &is_new);
    if (!is_new)                       /* MALLOCLIKE over a live block */
       ml_heap_cur -= e->v1;
    e->v1 = size;
-   e->v2 = stack;
+   e->v2 = w.stack;
    ml_heap_cur += size;
    stats.n_allocs++;
    stats.bytes_allocated += size;
-   stats.n_cut += cut;
+   stats.n_cut += w.cut;
    if (ml_heap_cur > stats.peak)
       stats.peak = ml_heap_cur;
-   ml_out_alloc(tid, stack, size, a, custom);
+   ml_out_alloc(tid, w.stack, size, a, custom);
 }
 
-/* Returns False if a is not a live block. */
-static Bool record_free(ThreadId tid, Addr a, SizeT *size_out, Bool custom)
+/* Writes the FREE of the live block e (found in its table m by the
+   caller, no table change since) and removes it. */
+static void record_free(ThreadId tid, Where w, MlMap *m, MlMapEnt *e,
+                        Bool custom)
 {
-   MlMapEnt old;
-   if (!ml_map_remove(custom ? &cblocks : &blocks, a, &old))
-      return False;
-   Bool cut;
-   UInt stack = ml_stack_capture(tid, &cut);
-   ml_heap_cur -= old.v1;
+   Addr a = e->key;
+   SizeT size = e->v1;
+   ml_map_remove_at(m, e);
+   ml_heap_cur -= size;
    stats.n_frees++;
-   if (size_out)
-      *size_out = old.v1;
-   ml_out_free(tid, stack, old.v1, a, custom);
-   return True;
+   ml_out_free(tid, w.stack, size, a, custom);
 }
 
 /*------------------------------------------------------------*/
@@ -89,8 +99,8 @@ static void *alloc_block(ThreadId tid, SizeT size, SizeT align, Bool zero)
       return NULL;
    if (zero)
       VG_(memset)(p, 0, size);
-   record_alloc(tid, (Addr)p, size, False);
-   ml_rss_after_malloc(size);
+   record_alloc(tid, where(tid), (Addr)p, size, False);
+   ml_rss_after_heap_op(size);
    return p;
 }
 
@@ -99,11 +109,13 @@ static void free_block(ThreadId tid, void *p)
    if (!p)
       return;
    /* Only blocks we handed out go back to the client allocator. */
-   SizeT size;
-   if (record_free(tid, (Addr)p, &size, False)) {
-      VG_(cli_free)(p);
-      ml_rss_after_free((Addr)p, size);
-   }
+   MlMapEnt *e = ml_map_find(&blocks, (Addr)p);
+   if (!e)
+      return;
+   SizeT size = e->v1;
+   record_free(tid, where(tid), &blocks, e, False);
+   VG_(cli_free)(p);
+   ml_rss_after_heap_op(size);
 }
 
 static void *ml_malloc(ThreadId tid, SizeT n)
@@ -152,11 +164,11 @@ static void *ml_realloc(ThreadId tid, void *p_old, SizeT new_size)
    if (!p_new)
       return NULL;
    VG_(memcpy)(p_new, p_old, old_size < new_size ? old_size : new_size);
-   record_free(tid, (Addr)p_old, NULL, False);
+   Where w = where(tid);
+   record_free(tid, w, &blocks, e, False);  /* e: no table change since */
    VG_(cli_free)(p_old);
-   ml_rss_after_free((Addr)p_old, old_size);
-   record_alloc(tid, (Addr)p_new, new_size, False);
-   ml_rss_after_malloc(new_size);
+   record_alloc(tid, w, (Addr)p_new, new_size, False);
+   ml_rss_after_heap_op(old_size > new_size ? old_size : new_size);
    return p_new;
 }
 
@@ -191,18 +203,23 @@ void ml_heap_register_replacements(void)
 
 Bool ml_heap_client_request(ThreadId tid, UWord *arg, UWord *ret)
 {
+   MlMapEnt *e;
    switch (arg[0]) {
    case VG_USERREQ__MALLOCLIKE_BLOCK:
-      record_alloc(tid, arg[1], arg[2], True);
+      record_alloc(tid, where(tid), arg[1], arg[2], True);
       *ret = 0;
       return True;
    case VG_USERREQ__FREELIKE_BLOCK:
-      record_free(tid, arg[1], NULL, True);
+      if ((e = ml_map_find(&cblocks, arg[1])))
+         record_free(tid, where(tid), &cblocks, e, True);
       *ret = 0;
       return True;
    case VG_USERREQ__RESIZEINPLACE_BLOCK:
-      if (record_free(tid, arg[1], NULL, True))
-         record_alloc(tid, arg[1], arg[3], True);
+      if ((e = ml_map_find(&cblocks, arg[1]))) {
+         Where w = where(tid);
+         record_free(tid, w, &cblocks, e, True);
+         record_alloc(tid, w, arg[1], arg[3], True);
+      }
       *ret = 0;
       return True;
    default:

@@ -248,18 +248,29 @@ void ml_rss_sweep(void)
    if (!rss_on)
       return;
    ThreadId tid = VG_(get_running_tid)();
+   /* [.., mapped_to) is known to be mapped for the client: a segment
+      spanning many chunks is looked up once, so a sweep costs about one
+      lookup per mapping that holds resident pages. */
+   Addr mapped_to = 0;
    for (ULong w = 0; w < N_CHUNKS / 64; w++) {
       for (ULong bits = cbits[w]; bits; bits &= bits - 1) {
          ULong c = w * 64 + __builtin_ctzll(bits);
          Addr p = (Addr)c << (CHUNK_SHIFT + PG_SHIFT);
          Addr end = p + ((Addr)1 << (CHUNK_SHIFT + PG_SHIFT));
+         if (p < mapped_to)
+            p = mapped_to;
          while (p < end && ccnt[c]) {
             NSegment const *seg = VG_(am_find_nsegment)(p);
             Addr next = seg ? seg->end + 1 : p + PG_SIZE;
-            if (next > end || next <= p)
+            if (next <= p)
                next = end;
-            if (!client_mapped(seg))
+            if (client_mapped(seg)) {
+               mapped_to = next;
+            } else {
+               if (next > end)
+                  next = end;
                release(p, next - p, tid);
+            }
             p = next;
          }
       }
@@ -270,20 +281,10 @@ static UInt alloc_ops;
 
 /* A sweep after any allocator call on a block of 64 KiB or more (those
    are what unmapping follows) and after every 1024th call. */
-static inline void maybe_sweep(SizeT len)
+void ml_rss_after_heap_op(SizeT len)
 {
    if (rss_on && (len >= 64 * 1024 || (++alloc_ops & 1023) == 0))
       ml_rss_sweep();
-}
-
-void ml_rss_after_free(Addr a, SizeT len)
-{
-   maybe_sweep(len);
-}
-
-void ml_rss_after_malloc(SizeT len)
-{
-   maybe_sweep(len);
 }
 
 void ml_rss_code(const VexGuestExtents *vge)

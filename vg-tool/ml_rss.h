@@ -35,10 +35,10 @@ void ml_rss_after(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
                   const VexGuestLayout *l);
 /* Marks the code pages of a translated superblock resident. */
 void ml_rss_code(const VexGuestExtents *vge);
-/* After a free() of [a, a+len) / a malloc of len bytes: releases the
-   pages the allocator may have unmapped (see ml_rss_sweep). */
-void ml_rss_after_free(Addr a, SizeT len);
-void ml_rss_after_malloc(SizeT len);
+/* After an allocator call (malloc, free, realloc) on a block of len
+   bytes: releases the pages the allocator may have unmapped (see
+   ml_rss_sweep). */
+void ml_rss_after_heap_op(SizeT len);
 /* Releases every resident page that is no longer mapped for the client. */
 void ml_rss_sweep(void);
 /* madvise(a, len, advice) succeeded. */

@@ -354,11 +354,7 @@ ULong ml_stack_n_nodes(void) { return n_nodes - 1; }
    one map probe, whatever its depth; deep recursive programs with many
    distinct stacks would otherwise pay a trie step per frame.  The map
    holds one entry per distinct stack. */
-static MlMap stack_map;               /* h1 -> v1 node, v2 h2 */
-/* A small direct-mapped copy of recent hits, so the common case (a few
-   hot allocation sites) stays in the CPU cache even when the map is big. */
-#define L1_SLOTS 4096
-static struct { UWord h1, h2; ULong node; } l1[L1_SLOTS];
+static MlMap stack_map;               /* h1 -> v1 value, v2 h2 */
 static ULong scache_hits, scache_misses;
 
 void ml_stack_cache_stats(ULong *hits, ULong *misses)
@@ -367,26 +363,21 @@ void ml_stack_cache_stats(ULong *hits, ULong *misses)
    *misses = scache_misses;
 }
 
+/* Interns the stack f[0 .. n) (innermost first; the caller has dropped
+   the frames from the first one below main outwards) under the cut
+   marker when is_cut. */
 static UInt intern_frames(const Addr *f, UInt n, Bool is_cut)
 {
-   /* Frames from the first one below main outwards are start-up code
-      (and, past _start, garbage the unwinder may find): drop them. */
    UInt locbuf[MAX_DEPTH + 8];
-   UInt top = n;
-   for (UInt i = 0; i < n; i++) {
+   for (UInt i = 0; i < n; i++)
       locbuf[i] = ml_loc_for_ip(f[i]);
-      if (i > 0 && (locs[locbuf[i]].flags & ML_LOC_BELOW_MAIN)) {
-         top = i;
-         break;
-      }
-   }
    UInt node = 0;
    if (is_cut) {
       if (!cut_node)
          cut_node = intern_node(0, 0);
       node = cut_node;
    }
-   for (UInt i = top; i > 0; i--)
+   for (UInt i = n; i > 0; i--)
       node = intern_node(node, locbuf[i - 1]);
    return node;
 }
@@ -425,11 +416,6 @@ static inline void stack_hash(const Addr *f, UInt n, UInt limited,
    ~0 when absent, and the map entry to fill in *slot_out. */
 static ULong stack_lookup(UWord h1, UWord h2, MlMapEnt **slot_out)
 {
-   UWord slot = (h1 >> 7) & (L1_SLOTS - 1);
-   if (l1[slot].h1 == h1 && l1[slot].h2 == h2 && l1[slot].node) {
-      *slot_out = NULL;
-      return l1[slot].node;
-   }
    for (UWord k = h1;; k++) {
       if (k == ML_MAP_EMPTY)
          k = 0;
@@ -446,23 +432,12 @@ static ULong stack_lookup(UWord h1, UWord h2, MlMapEnt **slot_out)
          return ~0ULL;
       }
       if (e->v2 == h2) {
-         l1[slot].h1 = h1;
-         l1[slot].h2 = h2;
-         l1[slot].node = e->v1;
          *slot_out = NULL;
          return e->v1;
       }
    }
 }
 
-static void stack_remember(UWord h1, UWord h2, MlMapEnt *e, ULong val)
-{
-   e->v1 = val;
-   UWord slot = (h1 >> 7) & (L1_SLOTS - 1);
-   l1[slot].h1 = h1;
-   l1[slot].h2 = h2;
-   l1[slot].node = val;
-}
 
 /* Unwinds and interns; the raw frames of the last unwind it made are left
    in ips/sps/fps, and *nraw_out says how many of them decide the result
@@ -546,7 +521,7 @@ static ULong capture_unwind(ThreadId tid, Addr *ips, Addr *sps, Addr *fps,
       (void)stack_lookup(h1, h2, &e);
    }
    if (e)
-      stack_remember(h1, h2, e, val);
+      e->v1 = val;
    return val;
 }
 

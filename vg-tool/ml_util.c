@@ -88,34 +88,33 @@ MlMapEnt *ml_map_insert(MlMap *m, UWord key, Bool *is_new)
 
 Bool ml_map_remove(MlMap *m, UWord key, MlMapEnt *out)
 {
-   UWord i = ml_hash_word(key) & m->mask;
-   for (;;) {
-      MlMapEnt *e = &m->ents[i];
-      if (e->key == ML_MAP_EMPTY)
-         return False;
-      if (e->key == key)
-         break;
-      i = (i + 1) & m->mask;
-   }
+   MlMapEnt *e = ml_map_find(m, key);
+   if (!e)
+      return False;
    if (out)
-      *out = m->ents[i];
+      *out = *e;
+   ml_map_remove_at(m, e);
+   return True;
+}
+
+void ml_map_remove_at(MlMap *m, MlMapEnt *e)
+{
    /* Backward-shift: pull later entries of the probe run into the hole. */
-   UWord hole = i, j = i;
+   UWord hole = (UWord)(e - m->ents), j = hole;
    for (;;) {
       j = (j + 1) & m->mask;
-      MlMapEnt *e = &m->ents[j];
-      if (e->key == ML_MAP_EMPTY)
+      MlMapEnt *n = &m->ents[j];
+      if (n->key == ML_MAP_EMPTY)
          break;
-      UWord home = ml_hash_word(e->key) & m->mask;
-      /* e may move to hole iff home is not in (hole, j] cyclically. */
+      UWord home = ml_hash_word(n->key) & m->mask;
+      /* n may move to hole iff home is not in (hole, j] cyclically. */
       Bool in_range = hole <= j ? (home > hole && home <= j)
                                 : (home > hole || home <= j);
       if (!in_range) {
-         m->ents[hole] = *e;
+         m->ents[hole] = *n;
          hole = j;
       }
    }
    m->ents[hole].key = ML_MAP_EMPTY;
    m->used--;
-   return True;
 }

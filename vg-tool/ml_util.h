@@ -31,6 +31,9 @@ MlMapEnt *ml_map_insert(MlMap *m, UWord key, Bool *is_new);
 /* Removes key if present; returns True if it was there (its values
    copied to *out when out is not NULL). */
 Bool      ml_map_remove(MlMap *m, UWord key, MlMapEnt *out);
+/* Removes the entry e that ml_map_find or ml_map_insert returned (no map
+   change since), without looking its key up again. */
+void      ml_map_remove_at(MlMap *m, MlMapEnt *e);
 void      ml_map_clear(MlMap *m);
 
 /* Statistics over all maps, printed with -v -v: inserts, and the extra
