@@ -87,17 +87,29 @@ report_with_metric() {
     REP_STATUS=$?
 }
 
-# profile OUT SAMPLE [REPORT-OPTIONS...]: run_tool + run_report, and
-# `need` that both worked.  Returns 1 (failure recorded) when not.
+# profile OUT SAMPLE [REPORT-OPTIONS...] [-- PROGRAM-ARGS...]: run_tool +
+# run_report (heap numbers), and `need` that both worked.  Returns 1
+# (failure recorded) when not.
 profile() {
-    local out=$1 sample=$2
-    shift 2
-    run_tool "$out" "$sample"
+    profile_with_metric heap "$@"
+}
+
+# profile_with_metric METRIC OUT SAMPLE [REPORT-OPTIONS...] [-- ARGS...]:
+# the one place that runs a sample under memline and reports it.
+profile_with_metric() {
+    local metric=$1 out=$2 sample=$3
+    shift 3
+    local opts=() args=()
+    while [ $# -gt 0 ]; do
+        if [ "$1" = -- ]; then shift; args=("$@"); break; fi
+        opts+=("$1"); shift
+    done
+    run_tool "$out" "$sample" -- "${args[@]}"
     need "$sample exited with status $RUN_STATUS under memline: $(tail -n 3 "$T/$out.err" | tr '\n' '|')" \
         [ "$RUN_STATUS" -eq 0 ] || return 1
     need "no trace written by $sample" [ -s "$T/$out.trace" ] || return 1
-    run_report "$out" "$T/$out.trace" "$@"
-    need "memline-report on $sample exited with $REP_STATUS: $(head -n 3 "$T/$out.rerr" | tr '\n' '|')" \
+    report_with_metric "$metric" "$out" "$T/$out.trace" "${opts[@]}"
+    need "memline-report --metric $metric on $sample exited with $REP_STATUS: $(head -n 3 "$T/$out.rerr" | tr '\n' '|')" \
         [ "$REP_STATUS" -eq 0 ] || return 1
 }
 
@@ -327,20 +339,7 @@ run_rss_report() {
 # SAMPLE under memline (default options: RSS on) and reports it with
 # --metric rss; `need`s that both worked.
 rss_profile() {
-    local out=$1 sample=$2
-    shift 2
-    local opts=() args=()
-    while [ $# -gt 0 ]; do
-        if [ "$1" = -- ]; then shift; args=("$@"); break; fi
-        opts+=("$1"); shift
-    done
-    run_tool "$out" "$sample" -- "${args[@]}"
-    need "$sample exited with status $RUN_STATUS under memline: $(tail -n 3 "$T/$out.err" | tr '\n' '|')" \
-        [ "$RUN_STATUS" -eq 0 ] || return 1
-    need "no trace written by $sample" [ -s "$T/$out.trace" ] || return 1
-    run_rss_report "$out" "$T/$out.trace" "${opts[@]}"
-    need "memline-report --metric rss on $sample exited with $REP_STATUS: $(head -n 3 "$T/$out.rerr" | tr '\n' '|')" \
-        [ "$REP_STATUS" -eq 0 ] || return 1
+    profile_with_metric rss "$@"
 }
 
 # rss_summary REPORT LABEL: parses a --units B summary line
