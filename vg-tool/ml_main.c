@@ -320,8 +320,15 @@ static void ml_post_syscall(ThreadId tid, UInt sysno, UWord *args,
 /*--- Initialisation and finalisation                      ---*/
 /*------------------------------------------------------------*/
 
+static void ml_new_mem_mmap(Addr a, SizeT len, Bool rr, Bool ww, Bool xx,
+                            ULong di_handle)
+{
+   ml_stack_note_mmap();
+}
+
 static void ml_post_clo_init(void)
 {
+   VG_(track_new_mem_mmap)(ml_new_mem_mmap);
    struct vki_timeval tv;
    if (VG_(gettimeofday)(&tv, NULL) == 0)
       start_unix = tv.tv_sec;

@@ -83,43 +83,65 @@ const HChar *ml_str_get(UInt id)
 
 static Addr main_lo, main_hi;        /* main executable text */
 static Addr pre_lo, pre_hi;          /* vgpreload_memline text */
-static Bool objs_found;
+static Bool got_main, got_pre;
+/* Set when the client maps something: only then can a search that
+   failed succeed, so the hot paths (one in_preload per frame) do not
+   walk the DebugInfo list again and again. */
+static Bool objs_stale = True;
 
+/* Exported by the core (pub_core_clientstate.h), not in pub_tool. */
+extern UWord *VG_(client_auxv);
+#define ML_AT_ENTRY 9
+
+/* The main executable is the object holding the client's entry point
+   (AT_ENTRY): right whatever name or symlink it was started by. */
 static void find_objects(void)
 {
-   const HChar *exe = VG_(args_the_exename);
-   /* VG_(basename) returns a static buffer: keep a copy. */
-   HChar exe_base[256];
-   VG_(snprintf)(exe_base, sizeof exe_base, "%s", exe ? VG_(basename)(exe) : "");
-   Bool got_main = False, got_pre = False;
-   for (const DebugInfo *di = VG_(next_DebugInfo)(NULL); di;
+   objs_stale = False;
+   DiEpoch ep = VG_(current_DiEpoch)();
+   if (!got_main && VG_(client_auxv)) {
+      for (const UWord *a = VG_(client_auxv); a[0] != 0; a += 2)
+         if (a[0] == ML_AT_ENTRY) {
+            DebugInfo *di = VG_(find_DebugInfo)(ep, a[1]);
+            if (di) {
+               main_lo = VG_(DebugInfo_get_text_avma)(di);
+               main_hi = main_lo + VG_(DebugInfo_get_text_size)(di);
+               got_main = True;
+            }
+            break;
+         }
+   }
+   for (const DebugInfo *di = VG_(next_DebugInfo)(NULL); di && !got_pre;
         di = VG_(next_DebugInfo)(di)) {
       const HChar *f = VG_(DebugInfo_get_filename)(di);
-      if (!f)
-         continue;
-      Addr lo = VG_(DebugInfo_get_text_avma)(di);
-      SizeT sz = VG_(DebugInfo_get_text_size)(di);
-      if (VG_(strstr)(f, "vgpreload_memline")) {
-         pre_lo = lo; pre_hi = lo + sz; got_pre = True;
-      } else if (exe_base[0] && !got_main &&
-                 VG_(strcmp)(VG_(basename)(f), exe_base) == 0) {
-         main_lo = lo; main_hi = lo + sz; got_main = True;
+      if (f && VG_(strstr)(f, "vgpreload_memline")) {
+         pre_lo = VG_(DebugInfo_get_text_avma)(di);
+         pre_hi = pre_lo + VG_(DebugInfo_get_text_size)(di);
+         got_pre = True;
       }
    }
-   objs_found = got_main && got_pre;
+}
+
+static inline void refresh_objects(void)
+{
+   if ((!got_main || !got_pre) && objs_stale)
+      find_objects();
+}
+
+void ml_stack_note_mmap(void)
+{
+   objs_stale = True;
 }
 
 Bool ml_addr_in_main_exe(Addr a)
 {
-   if (!objs_found)
-      find_objects();
+   refresh_objects();
    return a >= main_lo && a < main_hi;
 }
 
 static inline Bool in_preload(Addr a)
 {
-   if (!objs_found)
-      find_objects();
+   refresh_objects();
    return a >= pre_lo && a < pre_hi;
 }
 

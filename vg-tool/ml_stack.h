@@ -30,6 +30,8 @@ void ml_resolve_line(Addr ip, UInt *fn, UInt *file, UInt *line);
 
 /* True if a is in the main executable's text. */
 Bool ml_addr_in_main_exe(Addr a);
+/* The client mapped something (new objects may have debug info). */
+void ml_stack_note_mmap(void);
 
 /* Captures the client stack of tid, drops the allocator's own frames (the
    vgpreload object) and frames below main, interns it and returns its

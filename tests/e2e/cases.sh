@@ -38,6 +38,7 @@ massif_leak
 massif_kinds
 massif_segv
 grow_lines
+grow_via_symlink
 grow_summary
 heap_only_mode
 loop_occurrences
@@ -65,6 +66,17 @@ memline_tool_options
 "
 
 # ---- exact per-line numbers --------------------------------------------
+
+# The program started through a symlink of another name: its lines are
+# still the main executable's (found by its entry point, not its name).
+t_grow_via_symlink() {
+    ln -s "$SAMPLES/grow" "$T/renamed" || return
+    VALGRIND_LIB=$STAGE "$VALGRIND" -q --tool=memline \
+        "--memline-out-file=$T/s.trace" "$T/renamed" >"$T/s.out" 2>"$T/s.err" </dev/null
+    need "grow via a symlink exited with $?" [ -s "$T/s.trace" ] || return
+    run_report s "$T/s.trace" --function main
+    expect_row "$T/s.rep" grow big 10485760 10485760 1
+}
 
 t_grow_lines() {
     profile main grow --function main || return
