@@ -33,8 +33,10 @@
 
    Output: one trace per process.  A forked child writes its own complete
    trace (header and tables again, then the blocks it inherited).  Before
-   execve the trace is completed with a trailer; the new image, which has
-   the same pid, does not overwrite it (it adds a .1 suffix).  The tool's
+   execve the trace is completed with a trailer.  A trace never overwrites
+   one written by this process or its parent (the image before an execve
+   has the same pid; a forked child whose file name has no %p gets its
+   parent's name): .1 is added after an execve, .PID for a forked child.  The tool's
    fini, which writes the line table and the trailer, runs on normal exit,
    _exit, abort and fatal signals; a run killed with SIGKILL loses at most
    the last 64 KiB or one second of events, and the analyzer reports a
@@ -178,19 +180,9 @@ static void finish_trace(UInt kind, ULong code)
    trailer_written = True;
 }
 
-/* Opens the trace named by --memline-out-file.  A forked child whose name
-   expands to its parent's (no %p in it) adds ".<pid>", so that it never
-   truncates the parent's trace. */
 static Bool open_trace(UInt flags, ULong inherited)
 {
    HChar *name = VG_(expand_file_name)("--memline-out-file", clo_out_file);
-   const HChar *parent = (flags & ML_HDR_FORK_CHILD) ? ml_out_name() : NULL;
-   if (parent && VG_(strcmp)(name, parent) == 0) {
-      HChar *n2 = VG_(malloc)("ml.main.name", VG_(strlen)(name) + 16);
-      VG_(sprintf)(n2, "%s.%d", name, VG_(getpid)());
-      VG_(free)(name);
-      name = n2;
-   }
    Bool ok = ml_out_open(name);
    VG_(free)(name);
    if (ok)

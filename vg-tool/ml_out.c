@@ -103,40 +103,55 @@ const HChar *ml_out_name(void) { return out_name; }
 /*--- Opening                                              ---*/
 /*------------------------------------------------------------*/
 
-/* True if 'name' exists and starts with a memline header whose pid is
-   ours: a trace written by the image that execve'd into this one. */
-static Bool written_by_our_pid(const HChar *name)
+/* The pid in the header of the memline trace 'name', or -1 when there
+   is no such file or it is not a memline trace. */
+static Long trace_pid(const HChar *name)
 {
    SysRes r = VG_(open)(name, VKI_O_RDONLY, 0);
    if (sr_isError(r))
-      return False;
+      return -1;
    Int fd = sr_Res(r);
    UChar b[64];
    Int n = VG_(read)(fd, b, sizeof b);
    VG_(close)(fd);
    if (n < ML_TRACE_MAGIC_LEN + 2 ||
        VG_(memcmp)(b, ML_TRACE_MAGIC, ML_TRACE_MAGIC_LEN) != 0)
-      return False;
+      return -1;
    const UChar *p = b + ML_TRACE_MAGIC_LEN, *end = b + n;
-   unsigned long long v[6];
+   unsigned long long v[5];
    if (*p++ != ML_TAG_HEADER)
-      return False;
-   for (Int i = 0; i < 6; i++) {      /* len, version, ptr, page, pid, ppid */
+      return -1;
+   for (Int i = 0; i < 5; i++) {      /* len, version, ptr, page, pid */
       int k = ml_get_uvarint(p, end, &v[i]);
       if (k <= 0)
-         return False;
+         return -1;
       p += k;
    }
-   return v[4] == (ULong)VG_(getpid)();
+   return (Long)v[4];
 }
 
 Bool ml_out_open(const HChar *name)
 {
+   /* Never clobber a trace of this process (the image before an execve:
+      add .1, .2 ...) or of its parent (a forked child given the same
+      name: add .PID, which keeps forked siblings apart). */
    SizeT len = VG_(strlen)(name);
-   HChar *chosen = VG_(malloc)("ml.out.name", len + 16);
+   HChar *chosen = VG_(malloc)("ml.out.name", len + 40);
+   Long pid = VG_(getpid)(), ppid = VG_(getppid)();
+   Int seq = 0;
+   Bool pid_tried = False;
    VG_(strcpy)(chosen, name);
-   for (Int i = 1; i < 1000 && written_by_our_pid(chosen); i++)
-      VG_(sprintf)(chosen, "%s.%d", name, i);
+   for (Int i = 0; i < 1000; i++) {
+      Long owner = trace_pid(chosen);
+      if (owner == ppid && !pid_tried) {
+         VG_(sprintf)(chosen, "%s.%lld", name, pid);
+         pid_tried = True;
+      } else if (owner == pid || owner == ppid) {
+         VG_(sprintf)(chosen, "%s.%d", name, ++seq);
+      } else {
+         break;
+      }
+   }
 
    SysRes r = VG_(open)(chosen, VKI_O_CREAT | VKI_O_TRUNC | VKI_O_WRONLY,
                         VKI_S_IRUSR | VKI_S_IWUSR | VKI_S_IRGRP | VKI_S_IROTH);

@@ -13,9 +13,10 @@
 extern ULong ml_icount;
 
 /* Opens the trace named by the --memline-out-file template (already
-   expanded by the caller).  If a file of that name holds the trace of a
-   process image this one replaced by execve (same pid), a suffix .1, .2 ...
-   is added instead of clobbering it.  Returns False (and says why on the
+   expanded by the caller).  If a file of that name holds a trace of this
+   process (an image it replaced by execve) or of its parent (a forked
+   child given the same name), a suffix is added instead of clobbering
+   it: .1, .2 ... after an execve, .PID for a forked child.  Returns False (and says why on the
    console) if no file could be created. */
 Bool ml_out_open(const HChar *name);
 Bool ml_out_is_open(void);
@@ -23,8 +24,7 @@ const HChar *ml_out_name(void);
 void ml_out_flush(void);
 void ml_out_close(void);
 /* Drops buffered bytes and forgets the fd without closing the parent's
-   file description (the forked child's first step); ml_out_name() still
-   gives the parent's trace name until the next ml_out_open. */
+   file description (the forked child's first step). */
 void ml_out_forget_after_fork(void);
 /* Byte offset of the next byte written (file position + buffered). */
 ULong ml_out_offset(void);
