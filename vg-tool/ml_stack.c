@@ -575,6 +575,23 @@ static inline Bool slot_ok(Addr a, Addr lo, Addr hi)
    return a >= lo && a + sizeof(Addr) <= hi;
 }
 
+/* True if every outer frame of v still has its return address (and,
+   where it keeps one at CFA-16, its saved BP) on the stack [lo, hi). */
+static Bool frames_intact(const VStack *v, Addr lo, Addr hi)
+{
+   for (UInt i = 1; i < v->n; i++) {
+      Addr ra = v->sps[i] - sizeof(Addr);
+      if (!slot_ok(ra, lo, hi) || *(Addr *)ra != v->ips[i] + 1)
+         return False;
+      if (v->bp_saved[i]) {
+         Addr bp = v->sps[i] - 2 * sizeof(Addr);
+         if (!slot_ok(bp, lo, hi) || *(Addr *)bp != v->fps[i])
+            return False;
+      }
+   }
+   return True;
+}
+
 UInt ml_stack_capture(ThreadId tid, Bool *cut)
 {
    Addr ips[VS_FRAMES], sps[VS_FRAMES], fps[VS_FRAMES];
@@ -582,53 +599,33 @@ UInt ml_stack_capture(ThreadId tid, Bool *cut)
    VG_(get_shadow_regs_area)(tid, (UChar *)&bp0, 0,
                              offsetof(VexGuestAMD64State, guest_RBP),
                              sizeof bp0);
+   Addr lo = sp0, hi = VG_(thread_get_stack_max)(tid) + 1;
    UWord h = ml_hash_word(ip0 ^ (sp0 << 7) ^ ((UWord)tid << 56));
    VStack *v = &vstacks[h & (VS_SLOTS - 1)];
    if (v->tid == tid && v->n > 0 && v->ips[0] == ip0 && v->sps[0] == sp0 &&
-       v->fps[0] == bp0) {
-      Bool same = True;
-      Addr lo = sp0, hi = VG_(thread_get_stack_max)(tid) + 1;
-      for (UInt i = 1; i < v->n && same; i++) {
-         Addr ra = v->sps[i] - sizeof(Addr);
-         if (!slot_ok(ra, lo, hi) || *(Addr *)ra != v->ips[i] + 1)
-            same = False;
-         else if (v->bp_saved[i]) {
-            Addr bp = v->sps[i] - 2 * sizeof(Addr);
-            same = slot_ok(bp, lo, hi) && *(Addr *)bp == v->fps[i];
-         }
-      }
-      if (same) {
-         vs_hits++;
-         *cut = (Bool)((v->val >> 32) & 1);
-         return (UInt)v->val;
-      }
+       v->fps[0] == bp0 && frames_intact(v, lo, hi)) {
+      vs_hits++;
+      *cut = (Bool)((v->val >> 32) & 1);
+      return (UInt)v->val;
    }
    vs_misses++;
    UInt nraw = 0;
    ULong val = capture_unwind(tid, ips, sps, fps, &nraw);
-   /* Remember it if the unwind started where we looked and every
-      return address is where the check above will look for it. */
-   Bool ok = nraw >= 1 && ips[0] == ip0 && sps[0] == sp0 && fps[0] == bp0;
-   Addr lo = sp0, hi = VG_(thread_get_stack_max)(tid) + 1;
-   for (UInt i = 1; i < nraw && ok; i++) {
-      Addr ra = sps[i] - sizeof(Addr);
-      ok = slot_ok(ra, lo, hi) && *(Addr *)ra == ips[i] + 1;
+   /* Remember it if the unwind started where we look and every return
+      address is where frames_intact will look for it. */
+   v->tid = tid;
+   v->n = nraw;
+   v->val = val;
+   for (UInt i = 0; i < nraw; i++) {
+      v->ips[i] = ips[i];
+      v->sps[i] = sps[i];
+      v->fps[i] = fps[i];
+      Addr bp = sps[i] - 2 * sizeof(Addr);
+      v->bp_saved[i] = i > 0 && slot_ok(bp, lo, hi) && *(Addr *)bp == fps[i];
    }
-   if (ok) {
-      v->tid = tid;
-      v->n = nraw;
-      v->val = val;
-      for (UInt i = 0; i < nraw; i++) {
-         v->ips[i] = ips[i];
-         v->sps[i] = sps[i];
-         v->fps[i] = fps[i];
-         Addr bp = sps[i] - 2 * sizeof(Addr);
-         v->bp_saved[i] = i > 0 && slot_ok(bp, lo, hi) &&
-                          *(Addr *)bp == fps[i];
-      }
-   } else {
+   if (nraw == 0 || ips[0] != ip0 || sps[0] != sp0 || fps[0] != bp0 ||
+       !frames_intact(v, lo, hi))
       v->tid = VG_INVALID_THREADID;
-   }
    *cut = (Bool)((val >> 32) & 1);
    return (UInt)val;
 }
