@@ -4,10 +4,25 @@
    (VG_(cli_malloc)); the size recorded is the size requested, as Massif
    counts with --heap-admin=0.  realloc is a FREE of the old block and an
    ALLOC of the new one at the same stack, so the line that reallocs shows
-   the net growth.  The live-block table maps an address to its size and
-   allocation stack; blocks announced by a custom allocator have a table
-   of their own, since they usually lie inside a malloc'd arena and the
-   first one starts at the arena's own address. */
+   the net growth.
+
+   Live blocks.  A hash table keyed by address costs a cache miss per
+   malloc and per free once the program has more than a few thousand live
+   blocks, which dominated allocation-heavy runs.  So a malloc'd block
+   keeps its facts in its own header instead: Valgrind's client arena puts
+   an 8-byte low redzone right before every payload, which it sets to NULL
+   when the block is handed out and does not read again until the block is
+   freed (m_mallocfree.c, mkInuseBlock: the word holds the free-list link
+   only while the block is free).  memline stores the allocation stack id
+   and the requested size there (the size as 0xffffffff when it does not
+   fit in 32 bits: such blocks are in a small side table).  Whether an
+   address is the start of a live block -- free() of a pointer memline
+   never handed out must be ignored, not read through -- is one bit per
+   16-byte granule in a bitmap allocated per MiB of address space on
+   first use, so a check reads a few hot cache lines.  Blocks outside the
+   bitmap's 128 GiB, and blocks announced by a custom allocator (which
+   usually lie inside a malloc'd arena, the first one at the arena's own
+   address), are in hash tables. */
 #include "pub_tool_basics.h"
 #include "pub_tool_libcbase.h"
 #include "pub_tool_libcassert.h"
@@ -25,7 +40,8 @@
 ULong ml_heap_cur;
 
 static MlHeapStats stats;
-static MlMap blocks;             /* addr -> v1 size, v2 alloc stack */
+static MlMap blocks;             /* addr -> v1 size, v2 alloc stack: blocks
+                                    the bitmap cannot hold (see below) */
 static MlMap cblocks;            /* the same for custom-allocator blocks */
 
 const MlHeapStats *ml_heap_stats(void) { return &stats; }
@@ -35,6 +51,96 @@ void ml_heap_reset_stats(void)
    ULong peak = ml_heap_cur;
    VG_(memset)(&stats, 0, sizeof stats);
    stats.peak = peak;
+}
+
+/*------------------------------------------------------------*/
+/*--- Live malloc'd blocks                                 ---*/
+/*------------------------------------------------------------*/
+
+#define GRAN_SHIFT  4                       /* VG_MIN_MALLOC_SZB: 16 */
+#define BM_SHIFT    20                      /* one bitmap chunk per MiB */
+#define BM_LIMIT    (1ULL << 37)            /* 128 GiB: the client space */
+#define BM_WORDS    ((1UL << (BM_SHIFT - GRAN_SHIFT)) / 64)
+#define META_BIG    0xffffffffULL           /* size kept in 'blocks' */
+
+static ULong **bm_dir;                      /* BM_LIMIT >> BM_SHIFT chunks */
+static ULong  n_live;                       /* malloc'd blocks, all tables */
+
+static inline ULong *bm_word(Addr a, Bool create)
+{
+   ULong *c = bm_dir[a >> BM_SHIFT];
+   if (!c) {
+      if (!create)
+         return NULL;
+      c = VG_(calloc)("ml.heap.bitmap", BM_WORDS, sizeof(ULong));
+      bm_dir[a >> BM_SHIFT] = c;
+   }
+   return &c[(a & ((1UL << BM_SHIFT) - 1)) >> (GRAN_SHIFT + 6)];
+}
+
+static inline ULong bm_bit(Addr a)
+{
+   return 1ULL << ((a >> GRAN_SHIFT) & 63);
+}
+
+/* Can the bitmap hold a block at a? */
+static inline Bool in_bitmap(Addr a)
+{
+   return a < BM_LIMIT && (a & ((1UL << GRAN_SHIFT) - 1)) == 0;
+}
+
+/* The block's own header word (the arena's low redzone). */
+static inline ULong *meta_of(Addr a)
+{
+   return (ULong *)(a - sizeof(ULong));
+}
+
+static void live_add(Addr a, SizeT size, UInt stack)
+{
+   n_live++;
+   if (in_bitmap(a)) {
+      *bm_word(a, True) |= bm_bit(a);
+      *meta_of(a) = ((ULong)stack << 32) |
+                    (size < META_BIG ? (ULong)size : META_BIG);
+      if (size < META_BIG)
+         return;
+   }
+   Bool is_new;
+   MlMapEnt *e = ml_map_insert(&blocks, a, &is_new);
+   e->v1 = size;
+   e->v2 = stack;
+}
+
+/* Looks a up; True (with its size) if it is a live malloc'd block. */
+static inline Bool live_find(Addr a, SizeT *size)
+{
+   if (in_bitmap(a)) {
+      ULong *w = bm_word(a, False);
+      if (!w || !(*w & bm_bit(a)))
+         return False;
+      ULong m = *meta_of(a);
+      if ((m & META_BIG) != META_BIG) {
+         *size = (SizeT)(m & META_BIG);
+         return True;
+      }
+   }
+   MlMapEnt *e = ml_map_find(&blocks, a);
+   if (!e)
+      return False;
+   *size = e->v1;
+   return True;
+}
+
+/* Forgets the live block a (live_find said it is one). */
+static inline void live_del(Addr a)
+{
+   n_live--;
+   if (in_bitmap(a)) {
+      *bm_word(a, False) &= ~bm_bit(a);
+      if ((*meta_of(a) & META_BIG) != META_BIG)
+         return;
+   }
+   ml_map_remove(&blocks, a, NULL);
 }
 
 /*------------------------------------------------------------*/
@@ -58,12 +164,16 @@ static inline Where where(ThreadId tid)
 static void record_alloc(ThreadId tid, Where w, Addr a, SizeT size,
                          Bool custom)
 {
-   Bool is_new;
-   MlMapEnt *e = ml_map_insert(custom ? &cblocks : &blocks, a, &is_new);
-   if (!is_new)                       /* MALLOCLIKE over a live block */
-      ml_heap_cur -= e->v1;
-   e->v1 = size;
-   e->v2 = w.stack;
+   if (custom) {
+      Bool is_new;
+      MlMapEnt *e = ml_map_insert(&cblocks, a, &is_new);
+      if (!is_new)                    /* MALLOCLIKE over a live block */
+         ml_heap_cur -= e->v1;
+      e->v1 = size;
+      e->v2 = w.stack;
+   } else {
+      live_add(a, size, w.stack);     /* fresh from the arena: not live */
+   }
    ml_heap_cur += size;
    stats.n_allocs++;
    stats.bytes_allocated += size;
@@ -73,14 +183,11 @@ static void record_alloc(ThreadId tid, Where w, Addr a, SizeT size,
    ml_out_alloc(tid, w.stack, size, a, custom);
 }
 
-/* Writes the FREE of the live block e (found in its table m by the
-   caller, no table change since) and removes it. */
-static void record_free(ThreadId tid, Where w, MlMap *m, MlMapEnt *e,
+/* Writes the FREE of the block a of the given size, which the caller has
+   just taken out of its table. */
+static void record_free(ThreadId tid, Where w, Addr a, SizeT size,
                         Bool custom)
 {
-   Addr a = e->key;
-   SizeT size = e->v1;
-   ml_map_remove_at(m, e);
    ml_heap_cur -= size;
    stats.n_frees++;
    ml_out_free(tid, w.stack, size, a, custom);
@@ -109,11 +216,12 @@ static void free_block(ThreadId tid, void *p)
    if (!p)
       return;
    /* Only blocks we handed out go back to the client allocator. */
-   MlMapEnt *e = ml_map_find(&blocks, (Addr)p);
-   if (!e)
+   SizeT size;
+   if (!live_find((Addr)p, &size))
       return;
-   SizeT size = e->v1;
-   record_free(tid, where(tid), &blocks, e, False);
+   Where w = where(tid);
+   live_del((Addr)p);
+   record_free(tid, w, (Addr)p, size, False);
    VG_(cli_free)(p);
    ml_rss_after_heap_op(size);
 }
@@ -154,10 +262,9 @@ static void *ml_realloc(ThreadId tid, void *p_old, SizeT new_size)
       free_block(tid, p_old);
       return NULL;
    }
-   MlMapEnt *e = ml_map_find(&blocks, (Addr)p_old);
-   if (!e)
+   SizeT old_size;
+   if (!live_find((Addr)p_old, &old_size))
       return NULL;                 /* not a block of ours */
-   SizeT old_size = e->v1;
    if ((SSizeT)new_size < 0)
       return NULL;
    void *p_new = VG_(cli_malloc)(VG_(clo_alignment), new_size);
@@ -165,7 +272,8 @@ static void *ml_realloc(ThreadId tid, void *p_old, SizeT new_size)
       return NULL;
    VG_(memcpy)(p_new, p_old, old_size < new_size ? old_size : new_size);
    Where w = where(tid);
-   record_free(tid, w, &blocks, e, False);  /* e: no table change since */
+   live_del((Addr)p_old);
+   record_free(tid, w, (Addr)p_old, old_size, False);
    VG_(cli_free)(p_old);
    record_alloc(tid, w, (Addr)p_new, new_size, False);
    ml_rss_after_heap_op(old_size > new_size ? old_size : new_size);
@@ -174,8 +282,8 @@ static void *ml_realloc(ThreadId tid, void *p_old, SizeT new_size)
 
 static SizeT ml_malloc_usable_size(ThreadId tid, void *p)
 {
-   MlMapEnt *e = ml_map_find(&blocks, (Addr)p);
-   return e ? e->v1 : 0;
+   SizeT size;
+   return live_find((Addr)p, &size) ? size : 0;
 }
 
 void ml_heap_register_replacements(void)
@@ -210,14 +318,19 @@ Bool ml_heap_client_request(ThreadId tid, UWord *arg, UWord *ret)
       *ret = 0;
       return True;
    case VG_USERREQ__FREELIKE_BLOCK:
-      if ((e = ml_map_find(&cblocks, arg[1])))
-         record_free(tid, where(tid), &cblocks, e, True);
+      if ((e = ml_map_find(&cblocks, arg[1]))) {
+         SizeT size = e->v1;
+         ml_map_remove_at(&cblocks, e);
+         record_free(tid, where(tid), arg[1], size, True);
+      }
       *ret = 0;
       return True;
    case VG_USERREQ__RESIZEINPLACE_BLOCK:
       if ((e = ml_map_find(&cblocks, arg[1]))) {
+         SizeT size = e->v1;
+         ml_map_remove_at(&cblocks, e);
          Where w = where(tid);
-         record_free(tid, w, &cblocks, e, True);
+         record_free(tid, w, arg[1], size, True);
          record_alloc(tid, w, arg[1], arg[3], True);
       }
       *ret = 0;
@@ -229,6 +342,22 @@ Bool ml_heap_client_request(ThreadId tid, UWord *arg, UWord *ret)
 
 void ml_heap_reemit_live(ThreadId tid)
 {
+   /* Blocks in the bitmap (those with a small size), then the tables. */
+   for (UWord c = 0; c < (BM_LIMIT >> BM_SHIFT); c++) {
+      ULong *words = bm_dir[c];
+      if (!words)
+         continue;
+      for (UWord i = 0; i < BM_WORDS; i++) {
+         for (ULong bits = words[i]; bits; bits &= bits - 1) {
+            Addr a = ((Addr)c << BM_SHIFT) +
+                     (((Addr)i * 64 + __builtin_ctzll(bits)) << GRAN_SHIFT);
+            ULong m = *meta_of(a);
+            if ((m & META_BIG) != META_BIG)
+               ml_out_alloc(tid, (UInt)(m >> 32), (SizeT)(m & META_BIG), a,
+                            False);
+         }
+      }
+   }
    for (Int k = 0; k < 2; k++) {
       MlMap *m = k ? &cblocks : &blocks;
       for (UWord i = 0; i <= m->mask; i++) {
@@ -239,10 +368,12 @@ void ml_heap_reemit_live(ThreadId tid)
    }
 }
 
-ULong ml_heap_n_live(void) { return blocks.used + cblocks.used; }
+ULong ml_heap_n_live(void) { return n_live + cblocks.used; }
 
 void ml_heap_init(void)
 {
-   ml_map_init(&blocks, "ml.heap.blocks", 14);
+   ml_map_init(&blocks, "ml.heap.blocks", 6);
    ml_map_init(&cblocks, "ml.heap.cblocks", 6);
+   bm_dir = VG_(calloc)("ml.heap.bitmap.dir", BM_LIMIT >> BM_SHIFT,
+                        sizeof *bm_dir);
 }
