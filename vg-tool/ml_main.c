@@ -360,9 +360,11 @@ static void ml_fini(Int exitcode)
       VG_(umsg)("memline: map inserts %llu, extra probes %llu, stack cache "
                 "hits %llu, misses %llu\n", ml_map_calls, ml_map_probes,
                 hits, misses);
-      ml_stack_vcache_stats(&hits, &misses);
-      VG_(umsg)("memline: verified stack cache hits %llu, misses %llu\n",
-                hits, misses);
+      ULong spliced;
+      ml_stack_vcache_stats(&hits, &misses, &spliced);
+      VG_(umsg)("memline: verified stack cache hits %llu, misses %llu "
+                "(%llu of them spliced onto the last stack)\n",
+                hits, misses, spliced);
    }
 }
 

@@ -466,7 +466,7 @@ static ULong stack_lookup(UWord h1, UWord h2, MlMapEnt **slot_out)
    (through the first frame below main when there is one), for the
    verified cache below. */
 static ULong capture_unwind(ThreadId tid, Addr *ips, Addr *sps, Addr *fps,
-                            UInt *nraw_out)
+                            UInt *nraw_out, UInt *skip_out)
 {
    UInt want = depth + 4;      /* allocator frames + one to detect a cut */
    UInt lim = unwind_guess ? unwind_guess : want;
@@ -489,6 +489,7 @@ static ULong capture_unwind(ThreadId tid, Addr *ips, Addr *sps, Addr *fps,
    if (val != ~0ULL) {
       scache_hits++;
       *nraw_out = (UInt)((val >> 40) & 0xffff);
+      *skip_out = skip;
       return val;
    }
    scache_misses++;
@@ -528,6 +529,7 @@ static ULong capture_unwind(ThreadId tid, Addr *ips, Addr *sps, Addr *fps,
    if (need > unwind_guess)
       unwind_guess = need;
    *nraw_out = found ? skip + top + 1 : nraw;
+   *skip_out = skip;
    Bool is_cut = False;
    if (!found && n > depth) {
       top = depth;
@@ -592,9 +594,153 @@ static Bool frames_intact(const VStack *v, Addr lo, Addr hi)
    return True;
 }
 
+/* True if frames [from, v->n) of v still have their return address (and,
+   where they keep one at CFA-16, their saved BP) on the stack [lo, hi). */
+static Bool frames_intact_from(const VStack *v, UInt from, Addr lo, Addr hi)
+{
+   for (UInt i = from; i < v->n; i++) {
+      Addr ra = v->sps[i] - sizeof(Addr);
+      if (!slot_ok(ra, lo, hi) || *(Addr *)ra != v->ips[i] + 1)
+         return False;
+      if (v->bp_saved[i]) {
+         Addr bp = v->sps[i] - 2 * sizeof(Addr);
+         if (!slot_ok(bp, lo, hi) || *(Addr *)bp != v->fps[i])
+            return False;
+      }
+   }
+   return True;
+}
+
+/* Splicing.  A verified-cache miss usually shares its outer frames with
+   the stack captured just before (a recursive tree build allocates at a
+   new depth or in a sibling subtree each time, so every stack differs
+   but only in its innermost frames).  The last captured stack is kept
+   with the trie node of each of its frames.  On a miss, a short unwind
+   of a few frames is made first; if one of its outer frames is a frame
+   of the last stack (same IP, SP and BP) whose outer frames are intact
+   (the test of the verified cache), the unwinder would continue exactly
+   as it did then: the new stack is the short unwind's inner frames on top
+   of that frame's trie node, with no full unwind and no whole-stack
+   lookup. */
+#define SPLICE_FRAMES 6
+
+typedef struct {
+   VStack v;                          /* v.tid VG_INVALID_THREADID: none */
+   UInt   lo, hi;                     /* frames [lo, hi) are in the trie */
+   UInt   node[VS_FRAMES];            /* frames k .. hi-1, k in [lo, hi) */
+} LastStack;
+static LastStack *last;
+static ULong splice_hits;
+
+/* *dst = *src, copying only the frames in use. */
+static void vs_copy(VStack *dst, const VStack *src)
+{
+   dst->tid = src->tid;
+   dst->n = src->n;
+   dst->val = src->val;
+   VG_(memcpy)(dst->ips, src->ips, src->n * sizeof(Addr));
+   VG_(memcpy)(dst->sps, src->sps, src->n * sizeof(Addr));
+   VG_(memcpy)(dst->fps, src->fps, src->n * sizeof(Addr));
+   VG_(memcpy)(dst->bp_saved, src->bp_saved, src->n * sizeof(Bool));
+}
+
+static void fill_bp_saved(VStack *v, UInt from, UInt to, Addr lo, Addr hi)
+{
+   for (UInt i = from; i < to; i++) {
+      Addr bp = v->sps[i] - 2 * sizeof(Addr);
+      v->bp_saved[i] = i > 0 && slot_ok(bp, lo, hi) && *(Addr *)bp == v->fps[i];
+   }
+}
+
+/* Makes v (a full unwind, skip preload frames, result val) the last
+   stack, or forgets the last stack when v cannot be spliced onto. */
+static void set_last(const VStack *v, UInt skip)
+{
+   last->v.tid = VG_INVALID_THREADID;
+   if (v->tid == VG_INVALID_THREADID || ((v->val >> 32) & 1))
+      return;                         /* not verified, or cut */
+   UInt node = (UInt)v->val, k = skip;
+   for (UInt nd = node; nd; nd = node_parent[nd]) {
+      if (k >= v->n)
+         return;                      /* cannot happen: be safe */
+      last->node[k++] = nd;
+   }
+   vs_copy(&last->v, v);
+   last->lo = skip;
+   last->hi = k;
+}
+
+static Bool try_splice(ThreadId tid, Addr ip0, Addr sp0, Addr bp0,
+                       Addr lo, Addr hi, ULong *val_out)
+{
+   LastStack *L = last;
+   if (L->v.tid != tid)
+      return False;
+#ifdef ML_NO_SPLICE
+   return False;
+#endif
+   Addr ips[SPLICE_FRAMES], sps[SPLICE_FRAMES], fps[SPLICE_FRAMES];
+   UInt m = VG_(get_StackTrace)(tid, ips, SPLICE_FRAMES, sps, fps, 0);
+   if (m == 0 || ips[0] != ip0 || sps[0] != sp0 || fps[0] != bp0)
+      return False;
+   UInt skip = 0;
+   while (skip < m && in_preload(ips[skip]))
+      skip++;
+   for (UInt i = skip + 1; i < m; i++) {
+      UInt k = L->lo > 0 ? L->lo : 1;
+      while (k < L->hi && L->v.sps[k] < sps[i])
+         k++;
+      if (k >= L->hi || L->v.sps[k] != sps[i] || L->v.ips[k] != ips[i] ||
+          L->v.fps[k] != fps[i])
+         continue;
+      /* Frames i.. of the new stack are frames k.. of the last one.  A
+         full unwind ends the stack before its first frame below main
+         other than the innermost: none may be among the new inner
+         frames, nor be frame k when k was the last stack's innermost. */
+      UInt inner = i - skip, outer = L->hi - k;
+      if (inner + outer > depth || i + (L->v.n - k) >= depth + 4 ||
+          (k == L->lo && below_main(L->v.ips[k])) ||
+          !frames_intact_from(&L->v, k + 1, lo, hi))
+         return False;
+      for (UInt j = skip + 1; j < i; j++)
+         if (below_main(ips[j]))
+            return False;
+      UInt node = L->node[k];
+      UInt nodes[SPLICE_FRAMES];
+      for (UInt j = i; j > skip; j--) {
+         node = intern_node(node, ml_loc_for_ip(ips[j - 1]));
+         nodes[j - 1] = node;
+      }
+      /* The new last stack: the short unwind's frames [0, i), then the
+         last stack's frames from k on. */
+      UInt n = i + (L->v.n - k);
+      VG_(memmove)(&L->v.ips[i], &L->v.ips[k], (L->v.n - k) * sizeof(Addr));
+      VG_(memmove)(&L->v.sps[i], &L->v.sps[k], (L->v.n - k) * sizeof(Addr));
+      VG_(memmove)(&L->v.fps[i], &L->v.fps[k], (L->v.n - k) * sizeof(Addr));
+      VG_(memmove)(&L->v.bp_saved[i], &L->v.bp_saved[k],
+                   (L->v.n - k) * sizeof(Bool));
+      VG_(memmove)(&L->node[i], &L->node[k], outer * sizeof(UInt));
+      for (UInt j = 0; j < i; j++) {
+         L->v.ips[j] = ips[j];
+         L->v.sps[j] = sps[j];
+         L->v.fps[j] = fps[j];
+         if (j >= skip)
+            L->node[j] = nodes[j];
+      }
+      fill_bp_saved(&L->v, 0, i, lo, hi);
+      L->v.n = n;
+      L->v.val = node;
+      L->lo = skip;
+      L->hi = i + outer;
+      splice_hits++;
+      *val_out = node;
+      return True;
+   }
+   return False;
+}
+
 UInt ml_stack_capture(ThreadId tid, Bool *cut)
 {
-   Addr ips[VS_FRAMES], sps[VS_FRAMES], fps[VS_FRAMES];
    Addr ip0 = VG_(get_IP)(tid), sp0 = VG_(get_SP)(tid), bp0 = 0;
    VG_(get_shadow_regs_area)(tid, (UChar *)&bp0, 0,
                              offsetof(VexGuestAMD64State, guest_RBP),
@@ -609,8 +755,15 @@ UInt ml_stack_capture(ThreadId tid, Bool *cut)
       return (UInt)v->val;
    }
    vs_misses++;
-   UInt nraw = 0;
-   ULong val = capture_unwind(tid, ips, sps, fps, &nraw);
+   ULong val;
+   if (try_splice(tid, ip0, sp0, bp0, lo, hi, &val)) {
+      vs_copy(v, &last->v);           /* verified by construction */
+      *cut = False;
+      return (UInt)val;
+   }
+   Addr ips[VS_FRAMES], sps[VS_FRAMES], fps[VS_FRAMES];
+   UInt nraw = 0, skip = 0;
+   val = capture_unwind(tid, ips, sps, fps, &nraw, &skip);
    /* Remember it if the unwind started where we look and every return
       address is where frames_intact will look for it. */
    v->tid = tid;
@@ -620,20 +773,21 @@ UInt ml_stack_capture(ThreadId tid, Bool *cut)
       v->ips[i] = ips[i];
       v->sps[i] = sps[i];
       v->fps[i] = fps[i];
-      Addr bp = sps[i] - 2 * sizeof(Addr);
-      v->bp_saved[i] = i > 0 && slot_ok(bp, lo, hi) && *(Addr *)bp == fps[i];
    }
+   fill_bp_saved(v, 0, nraw, lo, hi);
    if (nraw == 0 || ips[0] != ip0 || sps[0] != sp0 || fps[0] != bp0 ||
        !frames_intact(v, lo, hi))
       v->tid = VG_INVALID_THREADID;
+   set_last(v, skip);
    *cut = (Bool)((val >> 32) & 1);
    return (UInt)val;
 }
 
-void ml_stack_vcache_stats(ULong *hits, ULong *misses)
+void ml_stack_vcache_stats(ULong *hits, ULong *misses, ULong *spliced)
 {
    *hits = vs_hits;
    *misses = vs_misses;
+   *spliced = splice_hits;
 }
 
 /*------------------------------------------------------------*/
@@ -662,4 +816,6 @@ void ml_stack_init(UInt d)
    vstacks = VG_(calloc)("ml.stack.verified", VS_SLOTS, sizeof(VStack));
    for (UInt i = 0; i < VS_SLOTS; i++)
       vstacks[i].tid = VG_INVALID_THREADID;
+   last = VG_(calloc)("ml.stack.last", 1, sizeof *last);
+   last->v.tid = VG_INVALID_THREADID;
 }

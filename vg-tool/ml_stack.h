@@ -43,7 +43,7 @@ UInt ml_stack_capture(ThreadId tid, Bool *cut);
 ULong ml_stack_n_nodes(void);
 ULong ml_stack_n_locs(void);
 void ml_stack_cache_stats(ULong *hits, ULong *misses);
-void ml_stack_vcache_stats(ULong *hits, ULong *misses);
+void ml_stack_vcache_stats(ULong *hits, ULong *misses, ULong *spliced);
 
 /* Writes every string, location and stack node known so far again (the
    start of a forked child's own trace). */
