@@ -218,7 +218,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
    MlRssPlan *plan = NULL;
    if (rss) {
       ml_rss_code(vge);
-      plan = ml_rss_plan(sbIn);
+      plan = ml_rss_plan(sbIn, layout);
    }
 
    ULong pending = 0;

@@ -11,7 +11,9 @@
                   no further check)
      PG_RES|kind  resident, with its kind (ML_PAGE_*)
    Inline check, per store: helper if !(b & PG_RES); per load: helper if
-   b == 0.  The helper runs once per page and kind of access, takes the
+   b == 0.  Accesses off one base register share one lookup of the pages
+   they can touch, and stack reads need none (see "Where each check goes"
+   below).  The helper runs once per page and kind of access, takes the
    stack, and writes a PAGE record. */
 #include "pub_tool_basics.h"
 #include "pub_tool_libcbase.h"
@@ -102,8 +104,8 @@ static void touch_page(ULong page, Bool write, ThreadId tid, UInt *stack,
 {
    if (page >= MAX_PAGE)
       return;
-   if (pmap[page] & PG_RES)
-      return;
+   if ((pmap[page] & PG_RES) || (!write && pmap[page]))
+      return;                               /* nothing new */
    Addr a = page << PG_SHIFT;
    NSegment const *seg = VG_(am_find_nsegment)(a);
    if (!seg)
@@ -351,28 +353,37 @@ static IRExpr *assign(IRSB *sb, IRType ty, IRExpr *e)
    return IRExpr_RdTmp(t);
 }
 
-/* if (first touch of the page of addr) helper(addr, size) */
-static void check_access(IRSB *sb, IRExpr *addr, Int size, Bool write,
-                         const VexGuestLayout *layout)
+/* The page-map byte of addr, inline. */
+static IRExpr *page_byte(IRSB *sb, IRExpr *addr)
 {
-   if (size <= 0)
-      size = 1;
    IRExpr *pg = assign(sb, Ity_I64, IRExpr_Binop(Iop_Shr64, addr,
                                                  IRExpr_Const(IRConst_U8(PG_SHIFT))));
    IRExpr *pgi = assign(sb, Ity_I64, IRExpr_Binop(Iop_And64, pg,
                         IRExpr_Const(IRConst_U64(MAX_PAGE - 1))));
    IRExpr *ba = assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64, pgi,
                        mkIRExpr_HWord((HWord)pmap)));
-   IRExpr *b = assign(sb, Ity_I8, IRExpr_Load(Iend_LE, Ity_I8, ba));
-   IRExpr *guard;
-   if (write) {
-      IRExpr *r = assign(sb, Ity_I8, IRExpr_Binop(Iop_And8, b,
-                         IRExpr_Const(IRConst_U8(PG_RES))));
-      guard = assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ8, r,
-                     IRExpr_Const(IRConst_U8(0))));
-   } else {
-      guard = assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ8, b,
-                     IRExpr_Const(IRConst_U8(0))));
+   return assign(sb, Ity_I8, IRExpr_Load(Iend_LE, Ity_I8, ba));
+}
+
+/* if (first touch of the page of addr) helper(addr, size); with a
+   guard, the helper runs when the guard holds (it looks the page up
+   itself). */
+static void check_access(IRSB *sb, IRExpr *addr, Int size, Bool write,
+                         IRExpr *guard, const VexGuestLayout *layout)
+{
+   if (size <= 0)
+      size = 1;
+   if (!guard) {
+      IRExpr *b = page_byte(sb, addr);
+      if (write) {
+         IRExpr *r = assign(sb, Ity_I8, IRExpr_Binop(Iop_And8, b,
+                            IRExpr_Const(IRConst_U8(PG_RES))));
+         guard = assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ8, r,
+                        IRExpr_Const(IRConst_U8(0))));
+      } else {
+         guard = assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ8, b,
+                        IRExpr_Const(IRConst_U8(0))));
+      }
    }
    IRDirty *di = unsafeIRDirty_0_N(
       2, write ? "ml_rss_store_helper" : "ml_rss_load_helper",
@@ -395,146 +406,364 @@ static void check_access(IRSB *sb, IRExpr *addr, Int size, Bool write,
    addStmtToIRSB(sb, IRStmt_Dirty(di));
 }
 
-/* The address a statement accesses memory at, or NULL. */
-static IRExpr *access_addr(const IRStmt *st)
+/* Where each check goes, and which accesses share a page lookup.
+
+   A check runs as early as its address is known: right after the
+   statement that computes the address, when that is in the same guest
+   instruction.  So the check of a push or call runs before the
+   instruction moves the stack pointer, while the guest state still
+   matches the instruction's unwind info, and a page first touched by a
+   push is charged to the full call stack.
+
+   Shared lookups.  Plain loads and stores of a superblock whose addresses
+   are one base temporary plus constants (root[t], off[t]), with no side
+   exit between them, form a group per kind (loads, stores) when their
+   bytes span less than a page: they lie on at most two pages, those of
+   the lowest and the highest byte.  Before the group's first access, one
+   inline test looks both pages up ("flag": both resident, for stores;
+   both seen, for loads).  Each access then calls the exact helper only
+   when the flag says a page was missing -- a branch on a value already in
+   a register instead of a lookup per access.  The helper still runs at
+   the access itself, with that instruction's IP and stack, and looks the
+   page up again, so the pages made resident and the stacks they are
+   charged to are exactly those of a check per access.  Nothing can make
+   a page non-resident inside a superblock (releases come from system
+   calls and allocator calls, which end one), so a flag stays true.
+
+   A load whose address derives from the stack pointer is not checked:
+   stack memory is anonymous, and reading anonymous memory never makes it
+   resident. */
+typedef enum { CK_PLAIN, CK_FLAG, CK_GUARDED } CheckKind;
+
+typedef struct {
+   CheckKind kind;
+   IRExpr   *addr;     /* PLAIN, GUARDED: the access's address */
+   Int       size;     /* PLAIN, GUARDED: its size */
+   Bool      write;
+   Int       group;    /* FLAG, GUARDED */
+   Int       next;     /* next check at the same place, or -1 */
+} Check;
+
+typedef struct {
+   IRTemp root;
+   Int    run;                 /* exit-free run of the superblock */
+   Bool   write;
+   Long   lo, hi;              /* byte span [lo, hi) relative to root */
+   Int    n;                   /* members */
+   Int    first_pos;           /* earliest check position of a member */
+   IRTemp need;                /* at instrumentation: flag is false */
+} Group;
+
+struct MlRssPlan {
+   Int    n;
+   Int   *before;      /* per statement: first check to run before it */
+   Int   *after;       /* per statement: first check to run after it */
+   Check *checks;
+   Int    n_checks, cap_checks;
+   Group *groups;
+   Int    n_groups;
+};
+
+static void add_check(MlRssPlan *pl, Int *head, CheckKind kind, IRExpr *addr,
+                      Int size, Bool write, Int group)
 {
+   if (pl->n_checks == pl->cap_checks) {
+      pl->cap_checks = pl->cap_checks ? 2 * pl->cap_checks : 64;
+      pl->checks = VG_(realloc)("ml.rss.plan", pl->checks,
+                                pl->cap_checks * sizeof(Check));
+   }
+   Check *k = &pl->checks[pl->n_checks];
+   k->kind = kind;
+   k->addr = addr;
+   k->size = size > 0 ? size : 1;
+   k->write = write;
+   k->group = group;
+   /* Appended: a place's checks run in the order they were added. */
+   k->next = -1;
+   Int *p = head;
+   while (*p >= 0)
+      p = &pl->checks[*p].next;
+   *p = pl->n_checks++;
+}
+
+/* The memory access of a statement: its address, size and kind. */
+static Bool access_of(const IRSB *sbIn, const IRStmt *st, IRExpr **addr,
+                      Int *size, Bool *write)
+{
+   IRTypeEnv *env = sbIn->tyenv;
    switch (st->tag) {
-   case Ist_Store: return st->Ist.Store.addr;
-   case Ist_StoreG: return st->Ist.StoreG.details->addr;
+   case Ist_Store:
+      *addr = st->Ist.Store.addr;
+      *size = sizeofIRType(typeOfIRExpr(env, st->Ist.Store.data));
+      *write = True;
+      return True;
+   case Ist_StoreG:
+      *addr = st->Ist.StoreG.details->addr;
+      *size = sizeofIRType(typeOfIRExpr(env, st->Ist.StoreG.details->data));
+      *write = True;
+      return True;
    case Ist_WrTmp:
-      return st->Ist.WrTmp.data->tag == Iex_Load
-                ? st->Ist.WrTmp.data->Iex.Load.addr : NULL;
-   case Ist_LoadG: return st->Ist.LoadG.details->addr;
-   case Ist_CAS: return st->Ist.CAS.details->addr;
-   case Ist_LLSC: return st->Ist.LLSC.addr;
-   case Ist_Dirty:
-      return st->Ist.Dirty.details->mFx != Ifx_None
-                ? st->Ist.Dirty.details->mAddr : NULL;
-   default: return NULL;
+      if (st->Ist.WrTmp.data->tag != Iex_Load)
+         return False;
+      *addr = st->Ist.WrTmp.data->Iex.Load.addr;
+      *size = sizeofIRType(st->Ist.WrTmp.data->Iex.Load.ty);
+      *write = False;
+      return True;
+   case Ist_LoadG:
+      *addr = st->Ist.LoadG.details->addr;
+      *size = 8;
+      *write = False;
+      return True;
+   case Ist_CAS: {
+      IRCAS *cas = st->Ist.CAS.details;
+      Int sz = sizeofIRType(typeOfIRExpr(env, cas->dataLo));
+      *addr = cas->addr;
+      *size = cas->dataHi ? 2 * sz : sz;
+      *write = True;
+      return True;
+   }
+   case Ist_LLSC:
+      *addr = st->Ist.LLSC.addr;
+      *size = 8;
+      *write = st->Ist.LLSC.storedata != NULL;
+      return True;
+   case Ist_Dirty: {
+      IRDirty *d = st->Ist.Dirty.details;
+      if (d->mFx == Ifx_None || !d->mAddr)
+         return False;
+      *addr = d->mAddr;
+      *size = d->mSize;
+      *write = d->mFx == Ifx_Write || d->mFx == Ifx_Modify;
+      return True;
+   }
+   default:
+      return False;
    }
 }
 
-/* Where each statement's check goes.  A check runs as early as its
-   address is known: right after the statement that computes the
-   address, when that is in the same guest instruction.  So the check of
-   a push or call runs before the instruction moves the stack pointer,
-   while the guest state still matches the instruction's unwind info, and
-   a page first touched by a push is charged to the full call stack. */
-struct MlRssPlan {
-   Int   n;
-   Int  *after_head;   /* per statement: first check to run after it */
-   Int  *next;         /* per statement: next check in the same list */
-   Bool *hoisted;      /* per statement: its check runs earlier */
-};
+#define MAX_GROUP_SPAN 4096
+#define NO_GROUP      (-1)
+#define NO_CHECK      (-2)
 
-MlRssPlan *ml_rss_plan(const IRSB *sbIn)
+MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout)
 {
    Int n = sbIn->stmts_used, nt = sbIn->tyenv->types_used;
    MlRssPlan *pl = VG_(malloc)("ml.rss.plan", sizeof *pl);
    pl->n = n;
-   pl->after_head = VG_(malloc)("ml.rss.plan", (n + 1) * sizeof(Int));
-   pl->next = VG_(malloc)("ml.rss.plan", (n + 1) * sizeof(Int));
-   pl->hoisted = VG_(malloc)("ml.rss.plan", (n + 1) * sizeof(Bool));
+   pl->before = VG_(malloc)("ml.rss.plan", (n + 1) * sizeof(Int));
+   pl->after = VG_(malloc)("ml.rss.plan", (n + 1) * sizeof(Int));
+   pl->checks = NULL;
+   pl->n_checks = pl->cap_checks = 0;
+   pl->groups = VG_(malloc)("ml.rss.plan", (n + 1) * sizeof(Group));
+   pl->n_groups = 0;
    Int *def = VG_(malloc)("ml.rss.plan", (nt + 1) * sizeof(Int));
-   for (Int t = 0; t < nt; t++)
+   IRTemp *root = VG_(malloc)("ml.rss.plan", (nt + 1) * sizeof(IRTemp));
+   Long *off = VG_(malloc)("ml.rss.plan", (nt + 1) * sizeof(Long));
+   Bool *from_sp = VG_(malloc)("ml.rss.plan", (nt + 1) * sizeof(Bool));
+   Int *grp = VG_(malloc)("ml.rss.plan", (n + 1) * sizeof(Int));
+   Int *pos = VG_(malloc)("ml.rss.plan", (n + 1) * sizeof(Int));
+   for (Int t = 0; t < nt; t++) {
       def[t] = -1;
-   Int imark = -1;
+      root[t] = t;
+      off[t] = 0;
+      from_sp[t] = False;
+   }
+
+   /* Pass 1: temporaries as root + offset; where each access's check
+      goes (pos: 2i before statement i, 2d+1 after statement d); the
+      groups. */
+   Int imark = -1, run = 0, run_first_group = 0;
    for (Int i = 0; i < n; i++) {
-      pl->after_head[i] = -1;
-      pl->next[i] = -1;
-      pl->hoisted[i] = False;
+      pl->before[i] = pl->after[i] = -1;
+      grp[i] = NO_CHECK;
       const IRStmt *st = sbIn->stmts[i];
       if (!st)
          continue;
-      IRExpr *a = access_addr(st);
-      if (a && a->tag == Iex_RdTmp) {
-         Int d = def[a->Iex.RdTmp.tmp];
-         if (d > imark && d < i) {
-            pl->next[i] = pl->after_head[d];
-            pl->after_head[d] = i;
-            pl->hoisted[i] = True;
+      if (st->tag == Ist_IMark) {
+         imark = i;
+         continue;
+      }
+      if (st->tag == Ist_Exit) {
+         run++;
+         run_first_group = pl->n_groups;
+         continue;
+      }
+      if (st->tag == Ist_WrTmp) {
+         IRTemp t = st->Ist.WrTmp.tmp;
+         IRExpr *e = st->Ist.WrTmp.data;
+         def[t] = i;
+         if (e->tag == Iex_Get && e->Iex.Get.offset == layout->offset_SP &&
+             e->Iex.Get.ty == Ity_I64) {
+            from_sp[t] = True;
+         } else if (e->tag == Iex_Binop &&
+                    (e->Iex.Binop.op == Iop_Add64 ||
+                     e->Iex.Binop.op == Iop_Sub64) &&
+                    e->Iex.Binop.arg1->tag == Iex_RdTmp &&
+                    e->Iex.Binop.arg2->tag == Iex_Const &&
+                    e->Iex.Binop.arg2->Iex.Const.con->tag == Ico_U64) {
+            IRTemp b = e->Iex.Binop.arg1->Iex.RdTmp.tmp;
+            Long c = (Long)e->Iex.Binop.arg2->Iex.Const.con->Ico.U64;
+            if (c > -(1L << 20) && c < (1L << 20)) {
+               root[t] = root[b];
+               off[t] = off[b] + (e->Iex.Binop.op == Iop_Add64 ? c : -c);
+               from_sp[t] = from_sp[b];
+            }
          }
       }
-      if (st->tag == Ist_IMark)
-         imark = i;
-      else if (st->tag == Ist_WrTmp)
-         def[st->Ist.WrTmp.tmp] = i;
+      IRExpr *a;
+      Int size;
+      Bool write;
+      if (!access_of(sbIn, st, &a, &size, &write))
+         continue;
+      grp[i] = NO_GROUP;
+      pos[i] = 2 * i;
+      if (a->tag == Iex_RdTmp) {
+         Int d = def[a->Iex.RdTmp.tmp];
+         if (d > imark && d < i)
+            pos[i] = 2 * d + 1;
+      }
+      /* Only plain loads and stores (they always run) share lookups. */
+      Bool plain = st->tag == Ist_Store ||
+                   (st->tag == Ist_WrTmp &&
+                    st->Ist.WrTmp.data->tag == Iex_Load);
+      if (!plain || a->tag != Iex_RdTmp)
+         continue;
+      IRTemp t = a->Iex.RdTmp.tmp;
+      if (!write && from_sp[t] && off[t] > -65536 && off[t] < 65536) {
+         grp[i] = NO_CHECK;                  /* stack read */
+         continue;
+      }
+      Long lo = off[t], hi = off[t] + (size > 0 ? size : 1);
+      Int g = run_first_group;
+      while (g < pl->n_groups &&
+             !(pl->groups[g].root == root[t] && pl->groups[g].write == write))
+         g++;
+      Group *G = &pl->groups[g];
+      if (g == pl->n_groups) {
+         pl->n_groups++;
+         G->root = root[t];
+         G->run = run;
+         G->write = write;
+         G->lo = lo;
+         G->hi = hi;
+         G->n = 0;
+         G->first_pos = pos[i];
+         G->need = IRTemp_INVALID;
+      }
+      if (lo < G->lo) G->lo = lo;
+      if (hi > G->hi) G->hi = hi;
+      if (pos[i] < G->first_pos) G->first_pos = pos[i];
+      G->n++;
+      grp[i] = g;
    }
+
+   /* Pass 2: the checks.  A group of one access, or spanning a page or
+      more, gets plain checks. */
+   for (Int i = 0; i < n; i++) {
+      if (grp[i] == NO_CHECK)
+         continue;
+      IRExpr *a;
+      Int size;
+      Bool write;
+      access_of(sbIn, sbIn->stmts[i], &a, &size, &write);
+      Int g = grp[i];
+      Bool shared = g >= 0 && pl->groups[g].n >= 2 &&
+                    pl->groups[g].hi - pl->groups[g].lo <= MAX_GROUP_SPAN;
+      Int p = pos[i];
+      Int *head = p & 1 ? &pl->after[p >> 1] : &pl->before[p >> 1];
+      if (!shared) {
+         add_check(pl, head, CK_PLAIN, a, size, write, -1);
+         continue;
+      }
+      Group *G = &pl->groups[g];
+      if (G->first_pos == p && G->need == IRTemp_INVALID) {
+         Int fp = G->first_pos;
+         Int *fhead = fp & 1 ? &pl->after[fp >> 1] : &pl->before[fp >> 1];
+         add_check(pl, fhead, CK_FLAG, NULL, 0, write, g);
+         G->need = 0;                        /* flag placed */
+      }
+      add_check(pl, head, CK_GUARDED, a, size, write, g);
+   }
+   for (Int g = 0; g < pl->n_groups; g++)
+      pl->groups[g].need = IRTemp_INVALID;
    VG_(free)(def);
+   VG_(free)(root);
+   VG_(free)(off);
+   VG_(free)(from_sp);
+   VG_(free)(grp);
+   VG_(free)(pos);
    return pl;
 }
 
 void ml_rss_plan_free(MlRssPlan *pl)
 {
-   VG_(free)(pl->after_head);
-   VG_(free)(pl->next);
-   VG_(free)(pl->hoisted);
+   VG_(free)(pl->before);
+   VG_(free)(pl->after);
+   VG_(free)(pl->checks);
+   VG_(free)(pl->groups);
    VG_(free)(pl);
 }
 
-static void instrument_stmt(IRSB *sb, IRStmt *st, const VexGuestLayout *l);
+/* need = !(both pages of the group's span are resident / seen) */
+static void emit_flag(IRSB *sb, Group *G)
+{
+   IRExpr *lo = assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64,
+                       IRExpr_RdTmp(G->root),
+                       IRExpr_Const(IRConst_U64((ULong)G->lo))));
+   IRExpr *hi = assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64,
+                       IRExpr_RdTmp(G->root),
+                       IRExpr_Const(IRConst_U64((ULong)(G->hi - 1)))));
+   IRExpr *b1 = page_byte(sb, lo);
+   IRExpr *b2 = page_byte(sb, hi);
+   IRExpr *miss;
+   if (G->write) {
+      IRExpr *both = assign(sb, Ity_I8, IRExpr_Binop(Iop_And8, b1, b2));
+      IRExpr *r = assign(sb, Ity_I8, IRExpr_Binop(Iop_And8, both,
+                         IRExpr_Const(IRConst_U8(PG_RES))));
+      miss = IRExpr_Binop(Iop_CmpEQ8, r, IRExpr_Const(IRConst_U8(0)));
+   } else {
+      IRExpr *z1 = assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ8, b1,
+                          IRExpr_Const(IRConst_U8(0))));
+      IRExpr *z2 = assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ8, b2,
+                          IRExpr_Const(IRConst_U8(0))));
+      miss = IRExpr_Binop(Iop_Or1, z1, z2);
+   }
+   G->need = newIRTemp(sb->tyenv, Ity_I1);
+   addStmtToIRSB(sb, IRStmt_WrTmp(G->need, miss));
+}
+
+static void emit_checks(const MlRssPlan *pl, Int c, IRSB *sb,
+                        const VexGuestLayout *l)
+{
+   for (; c >= 0; c = pl->checks[c].next) {
+      const Check *k = &pl->checks[c];
+      switch (k->kind) {
+      case CK_PLAIN:
+         check_access(sb, k->addr, k->size, k->write, NULL, l);
+         break;
+      case CK_FLAG:
+         emit_flag(sb, &pl->groups[k->group]);
+         break;
+      case CK_GUARDED: {
+         IRTemp need = pl->groups[k->group].need;
+         tl_assert(need != IRTemp_INVALID);
+         check_access(sb, k->addr, k->size, k->write, IRExpr_RdTmp(need), l);
+         break;
+      }
+      }
+   }
+}
 
 void ml_rss_before(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
                    const VexGuestLayout *l)
 {
-   if (!pl->hoisted[i])
-      instrument_stmt(sb, sbIn->stmts[i], l);
+   emit_checks(pl, pl->before[i], sb, l);
 }
 
 void ml_rss_after(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
                   const VexGuestLayout *l)
 {
-   /* The list is in reverse statement order; checks are independent. */
-   for (Int k = pl->after_head[i]; k >= 0; k = pl->next[k])
-      instrument_stmt(sb, sbIn->stmts[k], l);
-}
-
-static void instrument_stmt(IRSB *sb, IRStmt *st, const VexGuestLayout *l)
-{
-   switch (st->tag) {
-   case Ist_Store:
-      check_access(sb, st->Ist.Store.addr,
-                   sizeofIRType(typeOfIRExpr(sb->tyenv, st->Ist.Store.data)),
-                   True, l);
-      break;
-   case Ist_StoreG: {
-      IRStoreG *sg = st->Ist.StoreG.details;
-      check_access(sb, sg->addr,
-                   sizeofIRType(typeOfIRExpr(sb->tyenv, sg->data)), True, l);
-      break;
-   }
-   case Ist_WrTmp: {
-      IRExpr *e = st->Ist.WrTmp.data;
-      if (e->tag == Iex_Load)
-         check_access(sb, e->Iex.Load.addr, sizeofIRType(e->Iex.Load.ty),
-                      False, l);
-      break;
-   }
-   case Ist_LoadG: {
-      IRLoadG *lg = st->Ist.LoadG.details;
-      check_access(sb, lg->addr, 8, False, l);
-      break;
-   }
-   case Ist_CAS: {
-      IRCAS *cas = st->Ist.CAS.details;
-      Int sz = sizeofIRType(typeOfIRExpr(sb->tyenv, cas->dataLo));
-      check_access(sb, cas->addr, cas->dataHi ? 2 * sz : sz, True, l);
-      break;
-   }
-   case Ist_LLSC:
-      check_access(sb, st->Ist.LLSC.addr, 8, st->Ist.LLSC.storedata != NULL,
-                   l);
-      break;
-   case Ist_Dirty: {
-      IRDirty *d = st->Ist.Dirty.details;
-      if (d->mFx != Ifx_None && d->mAddr)
-         check_access(sb, d->mAddr, d->mSize,
-                      d->mFx == Ifx_Write || d->mFx == Ifx_Modify, l);
-      break;
-   }
-   default:
-      break;
-   }
+   emit_checks(pl, pl->after[i], sb, l);
 }
 
 /*------------------------------------------------------------*/

@@ -27,7 +27,7 @@ Bool ml_rss_enabled(void);
    statement's check goes; the instrumentation (ml_lines.c) calls
    ml_rss_before before copying statement i and ml_rss_after after it. */
 typedef struct MlRssPlan MlRssPlan;
-MlRssPlan *ml_rss_plan(const IRSB *sbIn);
+MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout);
 void ml_rss_plan_free(MlRssPlan *pl);
 void ml_rss_before(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
                    const VexGuestLayout *l);
