@@ -236,13 +236,15 @@ static void trace_warnings(const ml_reader *r, const ml_model *m)
    const ml_summary *s = ml_model_summary(m);
    uint64_t off;
    ml_end end = ml_reader_end_state(r, &off);
+   const char *dec = ml_reader_compressed(r)
+                        ? " (offset in the decompressed stream)" : "";
    if (end == ML_END_TRUNCATED)
       warn("%s:%llu: trace is truncated (no trailer); reporting the %llu "
-           "events before the cut", path, (unsigned long long)off,
-           (unsigned long long)ml_reader_events(r));
+           "events before the cut%s", path, (unsigned long long)off,
+           (unsigned long long)ml_reader_events(r), dec);
    else if (end == ML_END_TRAILING)
-      warn("%s:%llu: data after the trailer ignored", path,
-           (unsigned long long)off);
+      warn("%s:%llu: data after the trailer ignored%s", path,
+           (unsigned long long)off, dec);
 
    if (s->rss_underflow)
       warn("%s: inconsistent events tolerated: %llu page release(s) below "
@@ -310,9 +312,9 @@ int main(int argc, char **argv)
                                 : ml_model_default_metric(m);
    trace_warnings(r, m);
 
-   const ml_func_stats **sel;
-   size_t nsel;
-   char *unmatched;
+   const ml_func_stats **sel = NULL;
+   size_t nsel = 0;
+   char *unmatched = NULL;
    if (ml_select_run(o.sel, r, m, o.fmt.metric, o.top, &sel, &nsel,
                      &unmatched, &err))
       die("%s", err.msg);

@@ -620,7 +620,7 @@ static void visit(ml_model *m, const node *sub, uint32_t v, int enter,
                   const size_t *first, const uint32_t *fl,
                   const uint32_t *ff)
 {
-   uint32_t parent, loc;
+   uint32_t parent = 0, loc = 0;
    ml_reader_stack(m->r, v, &parent, &loc);
    if (loc == 0)
       return;                     /* frames-cut marker: no frames */
@@ -657,18 +657,17 @@ static int distribute(ml_model *m)
 {
    size_t n = m->nnodes;          /* ids 0..n-1 */
    int rc = ML_ENOMEM;
-   node *sub = malloc(n * sizeof *sub);
+   node *sub = m->nodes;          /* self sums become subtree sums */
    uint32_t *child = calloc(n, sizeof *child);   /* first child */
    uint32_t *sib = calloc(n, sizeof *sib);       /* next sibling */
    uint64_t *todo = malloc(2 * n * sizeof *todo);
    size_t *first = NULL;
    uint32_t *fl = NULL, *ff = NULL;
-   if (!sub || !child || !sib || !todo || map_frames(m, &first, &fl, &ff))
+   if (!child || !sib || !todo || map_frames(m, &first, &fl, &ff))
       goto out;
 
-   memcpy(sub, m->nodes, n * sizeof *sub);
    for (size_t v = n - 1; v >= 1; v--) {
-      uint32_t parent, loc;
+      uint32_t parent = 0, loc = 0;
       ml_reader_stack(m->r, (uint32_t)v, &parent, &loc);
       for (int k = 0; k < ML_METRICS; k++) {
          acc *p = &sub[parent].a[k];
@@ -707,7 +706,6 @@ static int distribute(ml_model *m)
    }
    rc = 0;
 out:
-   free(sub);
    free(child);
    free(sib);
    free(todo);

@@ -261,7 +261,6 @@ static Bool  seen_exit;
 static ULong exit_status;
 static Int   self_signal;
 
-static ULong pre_exec_offset;
 static Addr  madv_addr;
 static SizeT madv_len;
 static UWord madv_advice;
@@ -270,8 +269,7 @@ static Bool  in_exec;
 static void ml_pre_syscall(ThreadId tid, UInt sysno, UWord *args, UInt nArgs)
 {
    if (sysno == __NR_execve || sysno == __NR_execveat) {
-      ml_out_flush();
-      pre_exec_offset = ml_out_offset();
+      ml_out_seal();
       in_exec = True;
       finish_trace(ML_EXIT_EXEC, 0);
    } else if (sysno == __NR_exit_group ||
@@ -304,7 +302,7 @@ static void ml_post_syscall(ThreadId tid, UInt sysno, UWord *args,
       /* execve failed: take the trailer back and go on. */
       in_exec = False;
       trailer_written = False;
-      ml_out_rewind_to(pre_exec_offset);
+      ml_out_unseal();
    }
 }
 

@@ -32,8 +32,15 @@ static HChar *out_name;
 static UChar  out_buf[OUT_BUF_SIZE];
 static UInt   out_pos;
 static ULong  out_file_off;        /* bytes already written to the file */
-static ULong  last_event_icount;   /* clock of the previous record with dt */
-static ThreadId last_tid;
+/* Encoder state (ml_trace.h, "event fields"): reset when a trace is
+   opened, saved by ml_out_seal and put back by ml_out_unseal. */
+typedef struct {
+   ULong    last_event_icount;     /* clock of the previous record with dt */
+   ThreadId last_tid;
+   UInt     prev_stack[ML_STACK_CLASSES];
+   Addr     prev_addr[ML_ADDR_SPACES];
+} EncState;
+static EncState enc;
 static UInt   tick;
 static UInt   last_flush_ms;
 
@@ -91,11 +98,10 @@ static inline void put_uv(ULong v)
 
 static inline void put_dt(void)
 {
-   put_uv(ml_icount - last_event_icount);
-   last_event_icount = ml_icount;
+   put_uv(ml_icount - enc.last_event_icount);
+   enc.last_event_icount = ml_icount;
 }
 
-ULong ml_out_offset(void) { return out_file_off + out_pos; }
 Bool ml_out_is_open(void) { return out_fd >= 0; }
 const HChar *ml_out_name(void) { return out_name; }
 
@@ -174,8 +180,9 @@ Bool ml_out_open(const HChar *name)
    out_fd = fd;
    out_pos = 0;
    out_file_off = 0;
-   last_event_icount = ml_icount;
-   last_tid = VG_INVALID_THREADID;
+   VG_(memset)(&enc, 0, sizeof enc);
+   enc.last_event_icount = ml_icount;
+   enc.last_tid = VG_INVALID_THREADID;
    last_flush_ms = VG_(read_millisecond_timer)();
    need(ML_TRACE_MAGIC_LEN);
    VG_(memcpy)(out_buf + out_pos, ML_TRACE_MAGIC, ML_TRACE_MAGIC_LEN);
@@ -201,13 +208,26 @@ void ml_out_forget_after_fork(void)
    out_pos = 0;
 }
 
-void ml_out_rewind_to(ULong off)
+/* Before execve: where the trace stood, to take back what is written
+   between ml_out_seal and ml_out_unseal (a trailer) if execve fails. */
+static ULong    seal_off;
+static EncState seal_enc;
+
+void ml_out_seal(void)
 {
    ml_out_flush();
+   seal_off = out_file_off;
+   seal_enc = enc;
+}
+
+void ml_out_unseal(void)
+{
+   ml_out_flush();
+   enc = seal_enc;
    if (out_fd < 0)
       return;
-   VG_(lseek)(out_fd, (Off64T)off, VKI_SEEK_SET);
-   out_file_off = off;
+   VG_(lseek)(out_fd, (Off64T)seal_off, VKI_SEEK_SET);
+   out_file_off = seal_off;
 }
 
 /*------------------------------------------------------------*/
@@ -255,10 +275,10 @@ void ml_out_flush_if_stale(void)
 static inline void event_prologue(ThreadId tid)
 {
    need(2 + 6 * ML_MAX_VARINT_LEN);
-   if (tid != last_tid) {
+   if (tid != enc.last_tid) {
       out_buf[out_pos++] = ML_TAG_THREAD;
       put_uv(tid);
-      last_tid = tid;
+      enc.last_tid = tid;
    }
    if (++tick >= TICK_EVENTS) {
       tick = 0;
@@ -278,30 +298,46 @@ void ml_out_stack(UInt parent, UInt loc)
    put_uv(loc);
 }
 
+/* The tag (with ML_TAG_SAME_STACK when the stack repeats) and the dt and
+   stack fields of an event of stack class cls. */
+static inline void put_event_head(UChar tag, UInt cls, UInt stack)
+{
+   UInt prev = enc.prev_stack[cls];
+   out_buf[out_pos++] = stack == prev ? (tag | ML_TAG_SAME_STACK) : tag;
+   put_dt();
+   if (stack != prev) {
+      put_uv(ml_zigzag((Long)stack - (Long)prev));
+      enc.prev_stack[cls] = stack;
+   }
+}
+
+static inline void put_block(UChar tag, UInt cls, UInt stack, SizeT size,
+                             Addr a, Bool custom)
+{
+   put_event_head(tag, cls, stack);
+   put_uv(size);
+   out_pos += ml_put_addr(out_buf + out_pos, a, enc.prev_addr[custom]);
+   enc.prev_addr[custom] = a;
+}
+
 void ml_out_alloc(ThreadId tid, UInt stack, SizeT size, Addr a, Bool custom)
 {
    event_prologue(tid);
-   out_buf[out_pos++] = custom ? ML_TAG_CALLOC : ML_TAG_ALLOC;
-   put_dt();
-   put_uv(stack);
-   put_uv(size);
-   put_uv(a);
+   put_block(custom ? ML_TAG_CALLOC : ML_TAG_ALLOC, ML_STACK_CLASS_ALLOC,
+             stack, size, a, custom ? 1 : 0);
 }
 
 void ml_out_free(ThreadId tid, UInt stack, SizeT size, Addr a, Bool custom)
 {
    event_prologue(tid);
-   out_buf[out_pos++] = custom ? ML_TAG_CFREE : ML_TAG_FREE;
-   put_dt();
-   put_uv(stack);
-   put_uv(size);
-   put_uv(a);
+   put_block(custom ? ML_TAG_CFREE : ML_TAG_FREE, ML_STACK_CLASS_FREE,
+             stack, size, a, custom ? 1 : 0);
 }
 
 void ml_out_mark(UInt name)
 {
-   ULong dt = ml_icount - last_event_icount;
-   last_event_icount = ml_icount;
+   ULong dt = ml_icount - enc.last_event_icount;
+   enc.last_event_icount = ml_icount;
    ml_rec_begin(ML_TAG_MARK);
    ml_rec_uv(dt);
    ml_rec_uv(name);
@@ -311,9 +347,7 @@ void ml_out_mark(UInt name)
 void ml_out_page(ThreadId tid, UInt stack, UInt kind, Long count)
 {
    event_prologue(tid);
-   out_buf[out_pos++] = ML_TAG_PAGE;
-   put_dt();
-   put_uv(stack);
+   put_event_head(ML_TAG_PAGE, ML_STACK_CLASS_PAGE, stack);
    put_uv(kind);
    put_uv(ml_zigzag(count));
 }

@@ -26,11 +26,13 @@ void ml_out_close(void);
 /* Drops buffered bytes and forgets the fd without closing the parent's
    file description (the forked child's first step). */
 void ml_out_forget_after_fork(void);
-/* Byte offset of the next byte written (file position + buffered). */
-ULong ml_out_offset(void);
-/* Rewinds the file to offset off (only used to take back a trailer
-   written before an execve that failed). */
-void ml_out_rewind_to(ULong off);
+/* Before execve: flushes and remembers where the trace stands (file
+   offset and encoder state).  What is written after it (the trailer)
+   reaches the file at once, before the process image is replaced. */
+void ml_out_seal(void);
+/* execve failed: takes back everything written since ml_out_seal and
+   goes on appending where the trace stood. */
+void ml_out_unseal(void);
 
 /* Flushes if anything is buffered and a second has passed since the last
    flush (called before the client blocks in a system call, so a sleeping
