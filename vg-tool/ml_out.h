@@ -1,6 +1,7 @@
 /* ml_out.h -- the trace writer: an append-only 64 KiB buffer over a file
-   descriptor kept above the client's range, varint encoding of the records
-   of ml_trace.h, and the guest-instruction clock the records are stamped
+   descriptor kept above the client's range (or, compressed, a zstd
+   process that writes the file), varint encoding of the records of
+   ml_trace.h, and the guest-instruction clock the records are stamped
    with.  The buffer is flushed when full, at least once a second while
    events arrive, before fork and execve, and at exit. */
 #ifndef ML_OUT_H
@@ -19,6 +20,14 @@ extern ULong ml_icount;
    it: .1, .2 ... after an execve, .PID for a forked child.  Returns False (and says why on the
    console) if no file could be created. */
 Bool ml_out_open(const HChar *name);
+/* --compress: with on, traces opened from now on are zstd streams when a
+   zstd executable is found (says so on the console when none is). */
+void ml_out_set_compression(Bool on, Int level);
+/* Call once the HEADER record is written after ml_out_open: with
+   compression, writes the magic and HEADER as a raw zstd frame and
+   starts the compressor (the trace goes on as raw frames if it cannot
+   start).  A no-op without compression. */
+void ml_out_start(void);
 Bool ml_out_is_open(void);
 const HChar *ml_out_name(void);
 void ml_out_flush(void);
