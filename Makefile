@@ -60,7 +60,7 @@ AN_CPPFLAGS := -Ianalyzer -Ivg-tool $(XML_CFLAGS) -D_GNU_SOURCE
 # and record-copy overhead between the two modules).
 AN_CFLAGS   := -O2 -g -std=c11 -Wall -Wextra -Wno-unused-parameter -Wshadow \
   -flto=auto
-AN_LIBS     := $(XML_LIBS) -lzstd -lm
+AN_LIBS     := $(XML_LIBS) -lzstd -lm -pthread
 
 AN_LIB_SRCS := $(filter-out analyzer/main.c,$(wildcard analyzer/*.c))
 AN_LIB_OBJS := $(patsubst analyzer/%.c,$(BUILD)/analyzer/%.o,$(AN_LIB_SRCS))
