@@ -47,6 +47,10 @@ static const char usage[] =
    "  --source-dir DIR      also look for sources under DIR (repeatable)\n"
    "  --substitute-path OLD=NEW\n"
    "                        rewrite a source path prefix (repeatable)\n"
+   "  --verify              check every free against the live blocks\n"
+   "                        (counts frees of unknown blocks, size\n"
+   "                        mismatches, allocations over live blocks;\n"
+   "                        slower, memory grows with the live blocks)\n"
    "  -o, --output FILE     write the report to FILE\n"
    "  -h, --help            show this help\n"
    "  --version             show the version\n"
@@ -84,6 +88,7 @@ typedef struct opts {
                            an ml_metric */
    ml_fmt fmt;
    unsigned long top;
+   int verify;          /* --verify: keep the live-block table */
    ml_select *sel;
    ml_source *src;
 } opts;
@@ -101,7 +106,7 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 }
 
 enum { O_FUNCTION, O_FILE, O_TOP, O_METRIC, O_UNITS, O_PRECISION,
-       O_SOURCE_DIR, O_SUBST, O_OUTPUT, O_HELP, O_VERSION };
+       O_SOURCE_DIR, O_SUBST, O_OUTPUT, O_HELP, O_VERSION, O_VERIFY };
 
 static const struct { const char *name; int id, has_arg; } options[] = {
    { "function", O_FUNCTION, 1 },  { "file", O_FILE, 1 },
@@ -110,7 +115,7 @@ static const struct { const char *name; int id, has_arg; } options[] = {
    { "source-dir", O_SOURCE_DIR, 1 },
    { "substitute-path", O_SUBST, 1 },
    { "output", O_OUTPUT, 1 },      { "help", O_HELP, 0 },
-   { "version", O_VERSION, 0 },
+   { "version", O_VERSION, 0 },    { "verify", O_VERIFY, 0 },
 };
 
 static void apply(opts *o, int id, const char *name, const char *val)
@@ -161,6 +166,9 @@ static void apply(opts *o, int id, const char *name, const char *val)
       if (*val == '\0')
          die("%s: expected a file name", name);
       o->output = val;
+      break;
+   case O_VERIFY:
+      o->verify = 1;
       break;
    case O_HELP:
       fputs(usage, stdout);
@@ -228,13 +236,15 @@ static void trace_warnings(const ml_reader *r, const ml_model *m)
    const ml_summary *s = ml_model_summary(m);
    uint64_t off;
    ml_end end = ml_reader_end_state(r, &off);
+   const char *dec = ml_reader_compressed(r)
+                        ? " (offset in the decompressed stream)" : "";
    if (end == ML_END_TRUNCATED)
       warn("%s:%llu: trace is truncated (no trailer); reporting the %llu "
-           "events before the cut", path, (unsigned long long)off,
-           (unsigned long long)ml_reader_events(r));
+           "events before the cut%s", path, (unsigned long long)off,
+           (unsigned long long)ml_reader_events(r), dec);
    else if (end == ML_END_TRAILING)
-      warn("%s:%llu: data after the trailer ignored", path,
-           (unsigned long long)off);
+      warn("%s:%llu: data after the trailer ignored%s", path,
+           (unsigned long long)off, dec);
 
    if (s->rss_underflow)
       warn("%s: inconsistent events tolerated: %llu page release(s) below "
@@ -290,6 +300,8 @@ int main(int argc, char **argv)
    if (!r)
       die("%s", err.msg);
    ml_model *m = ml_model_new(r, &err);
+   if (m)
+      ml_model_set_verify(m, o.verify);
    if (!m || ml_model_load(m, r, &err))
       die("%s", err.msg);
    int has_rss = ml_model_summary(m)->has_rss;
@@ -300,9 +312,9 @@ int main(int argc, char **argv)
                                 : ml_model_default_metric(m);
    trace_warnings(r, m);
 
-   const ml_func_stats **sel;
-   size_t nsel;
-   char *unmatched;
+   const ml_func_stats **sel = NULL;
+   size_t nsel = 0;
+   char *unmatched = NULL;
    if (ml_select_run(o.sel, r, m, o.fmt.metric, o.top, &sel, &nsel,
                      &unmatched, &err))
       die("%s", err.msg);

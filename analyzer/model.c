@@ -17,8 +17,14 @@
    the total number of frames -- no per-event or per-node path walk, so a
    hostile, very deep trie cannot make it quadratic.
 
-   Live blocks are an open-addressing table keyed by address with
-   backward-shift deletion, seeded hashing (hash.h). */
+   The heap needs no per-block state: a FREE record carries the freed
+   size, so the live heap is a running sum and the blocks live at the end
+   a count.  Only with ml_model_set_verify (memline-report --verify) are
+   the live blocks kept, in an open-addressing table keyed by address with
+   backward-shift deletion and seeded hashing (hash.h), to count FREEs of
+   unknown blocks, size mismatches and ALLOCs over a live address; it is
+   also the only part of the model whose memory grows with the live set.
+   A program that is consistent gives the same numbers either way. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,10 +93,18 @@ struct ml_model {
    func_ent *funcs;  size_t nfuncs, funcs_cap;  ml_idx func_idx;
    file_ent *files;  size_t nfiles, files_cap;  ml_idx file_idx;
 
-   blk   *blks;              /* live blocks; size blk_mask + 1 or NULL */
+   /* Without --verify there is no per-block state: FREE records carry
+      their size, so the heap total is a running sum and the live blocks
+      at the end are a count.  nlive = inherited + ALLOCs - FREEs
+      (wrapping: a hostile trace may free more than it allocated). */
+   uint64_t nlive;
+   blk   *blks;              /* --verify only: live blocks; size
+                                blk_mask + 1 or NULL */
    size_t blk_mask, nblks;
 
    int inheriting;           /* fork child, no event with dt > 0 yet */
+   int verify;               /* keep the live-block table (blks): check
+                                every FREE and ALLOC against it */
 
    /* after finish: the candidate functions, ranked per metric */
    ml_func_stats *ranked[ML_METRICS];
@@ -297,6 +311,11 @@ ml_model *ml_model_new(const ml_reader *r, ml_err *err)
    return m;
 }
 
+void ml_model_set_verify(ml_model *m, int on)
+{
+   m->verify = on != 0;
+}
+
 void ml_model_free(ml_model *m)
 {
    if (!m)
@@ -358,15 +377,16 @@ static inline uint64_t block_key(const ml_record *rec)
    return rec->u.block.addr ^ (rec->u.block.custom ? (1ull << 63) : 0);
 }
 
-static int on_alloc(ml_model *m, const ml_record *rec, ml_err *err)
+/* --verify: enters the block in the live table; an address already live
+   is an anomaly (the old block must have been freed unseen: it is dropped
+   here, charged to the new block's stack).  Returns 0 or ML_ENOMEM. */
+static int verify_alloc(ml_model *m, uint32_t stack, uint64_t size,
+                        uint64_t addr)
 {
-   uint32_t stack = rec->u.block.stack;
-   uint64_t size = rec->u.block.size, addr = block_key(rec);
    if (blk_reserve(m))
-      return nomem(err);
+      return ML_ENOMEM;
    blk *b = blk_slot(m, addr);
    if (b->used) {
-      /* the old block must have been freed unseen: drop it here */
       m->sum.alloc_of_live++;
       m->heap -= b->size;
       m->nodes[stack].a[ML_METRIC_HEAP].delta -= b->size;
@@ -374,6 +394,30 @@ static int on_alloc(ml_model *m, const ml_record *rec, ml_err *err)
       m->nblks++;
    }
    *b = (blk){ addr, size, stack, 1 };
+   return 0;
+}
+
+/* --verify: takes the block out of the live table, counting a FREE of an
+   unknown address or with another size. */
+static void verify_free(ml_model *m, uint64_t size, uint64_t addr)
+{
+   blk *b = blk_find(m, addr);
+   if (!b)
+      m->sum.free_of_unknown++;
+   else {
+      if (b->size != size)
+         m->sum.free_size_differs++;
+      blk_remove(m, b);
+   }
+}
+
+static int on_alloc(ml_model *m, const ml_record *rec, ml_err *err)
+{
+   uint32_t stack = rec->u.block.stack;
+   uint64_t size = rec->u.block.size;
+   if (m->verify && verify_alloc(m, stack, size, block_key(rec)))
+      return nomem(err);
+   m->nlive++;
    m->heap += size;
    if (m->inheriting && rec->now == 0) {
       /* a block the forked child inherited: live, not allocated here */
@@ -399,14 +443,9 @@ static int on_alloc(ml_model *m, const ml_record *rec, ml_err *err)
 static void on_free(ml_model *m, const ml_record *rec)
 {
    uint64_t size = rec->u.block.size;
-   blk *b = blk_find(m, block_key(rec));
-   if (!b)
-      m->sum.free_of_unknown++;
-   else {
-      if (b->size != size)
-         m->sum.free_size_differs++;
-      blk_remove(m, b);
-   }
+   if (m->verify)
+      verify_free(m, size, block_key(rec));
+   m->nlive--;
    /* The level before the free was observed while the freeing line ran. */
    node_event(m, ML_METRIC_HEAP, rec->u.block.stack, (uint64_t)0 - size, 0,
               (int64_t)m->heap);
@@ -581,7 +620,7 @@ static void visit(ml_model *m, const node *sub, uint32_t v, int enter,
                   const size_t *first, const uint32_t *fl,
                   const uint32_t *ff)
 {
-   uint32_t parent, loc;
+   uint32_t parent = 0, loc = 0;
    ml_reader_stack(m->r, v, &parent, &loc);
    if (loc == 0)
       return;                     /* frames-cut marker: no frames */
@@ -618,18 +657,17 @@ static int distribute(ml_model *m)
 {
    size_t n = m->nnodes;          /* ids 0..n-1 */
    int rc = ML_ENOMEM;
-   node *sub = malloc(n * sizeof *sub);
+   node *sub = m->nodes;          /* self sums become subtree sums */
    uint32_t *child = calloc(n, sizeof *child);   /* first child */
    uint32_t *sib = calloc(n, sizeof *sib);       /* next sibling */
    uint64_t *todo = malloc(2 * n * sizeof *todo);
    size_t *first = NULL;
    uint32_t *fl = NULL, *ff = NULL;
-   if (!sub || !child || !sib || !todo || map_frames(m, &first, &fl, &ff))
+   if (!child || !sib || !todo || map_frames(m, &first, &fl, &ff))
       goto out;
 
-   memcpy(sub, m->nodes, n * sizeof *sub);
    for (size_t v = n - 1; v >= 1; v--) {
-      uint32_t parent, loc;
+      uint32_t parent = 0, loc = 0;
       ml_reader_stack(m->r, (uint32_t)v, &parent, &loc);
       for (int k = 0; k < ML_METRICS; k++) {
          acc *p = &sub[parent].a[k];
@@ -668,7 +706,6 @@ static int distribute(ml_model *m)
    }
    rc = 0;
 out:
-   free(sub);
    free(child);
    free(sib);
    free(todo);
@@ -758,12 +795,19 @@ int ml_model_finish(ml_model *m, ml_err *err)
               &ctx);
    }
 
-   uint64_t bytes = 0;
-   for (size_t i = 0; m->blks && i <= m->blk_mask; i++)
-      if (m->blks[i].used)
-         bytes += m->blks[i].size;
-   m->sum.leaked_bytes = bytes;
-   m->sum.leaked_blocks = m->nblks;
+   if (m->verify) {
+      uint64_t bytes = 0;
+      for (size_t i = 0; m->blks && i <= m->blk_mask; i++)
+         if (m->blks[i].used)
+            bytes += m->blks[i].size;
+      m->sum.leaked_bytes = bytes;
+      m->sum.leaked_blocks = m->nblks;
+   } else {
+      /* what the events say is still live: the heap total and the
+         blocks allocated (or inherited) and not freed */
+      m->sum.leaked_bytes = (int64_t)m->heap < 0 ? 0 : m->heap;
+      m->sum.leaked_blocks = (int64_t)m->nlive < 0 ? 0 : m->nlive;
+   }
    m->sum.heap = (int64_t)m->heap;
    m->sum.rss = (int64_t)m->rss;
    for (uint32_t k = 0; k < ML_PAGE_KINDS; k++)

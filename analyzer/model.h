@@ -30,7 +30,8 @@
 
    The model is linear in the trace: events only update per-stack-node
    sums; ml_model_finish distributes them over the stack trie once, so
-   memory is O(stacks + locs + lines + live blocks), never O(events). */
+   memory is O(stacks + locs + lines) (plus live blocks with verify),
+   never O(events). */
 #ifndef ML_MODEL_H
 #define ML_MODEL_H
 
@@ -54,7 +55,10 @@ typedef struct ml_summary {
    int64_t  peak_heap;        /* highest heap total (0 if none) */
    uint64_t peak_time;        /* instruction count when first reached */
    uint64_t n_allocs, n_frees, bytes_allocated;
-   uint64_t leaked_bytes, leaked_blocks;  /* live blocks at the end */
+   uint64_t leaked_bytes, leaked_blocks;  /* live blocks at the end:
+                                 without verify, the heap total and
+                                 inherited + ALLOCs - FREEs (0 if
+                                 negative); with verify, the table's */
    uint64_t cut_allocs;       /* ALLOCs whose stack was cut at --depth */
    /* A forked child's trace (ML_HDR_FORK_CHILD) starts with ALLOCs of the
       blocks it inherited, all with dt 0.  They are live and count in the
@@ -70,7 +74,8 @@ typedef struct ml_summary {
    int64_t  peak_rss;         /* highest RSS total (0 if none) */
    uint64_t peak_rss_time;    /* instruction count when first reached */
    int64_t  peak_rss_kind[ML_PAGE_KINDS];  /* the split at that moment */
-   /* anomalies: tolerated, counted, reported as a warning */
+   /* anomalies: tolerated, counted, reported as a warning; the first
+      three only with ml_model_set_verify (0 otherwise) */
    uint64_t alloc_of_live;    /* ALLOC of an address already live */
    uint64_t free_of_unknown;  /* FREE of an address not live */
    uint64_t free_size_differs;/* FREE whose size differs from the ALLOC */
@@ -115,6 +120,13 @@ typedef struct ml_func_stats {
 /* Creates an empty model that reads tables from r (borrowed: r must
    outlive the model).  Returns NULL with *err set on out of memory. */
 ml_model *ml_model_new(const ml_reader *r, ml_err *err);
+
+/* Turns on verification (memline-report --verify), before the first
+   record: the model then keeps every live block in a table keyed by
+   address (memory O(live blocks), and slower) to count the anomalies of
+   ml_summary and to report leaks from the table.  Off by default: heap
+   accounting needs no per-block state. */
+void ml_model_set_verify(ml_model *m, int on);
 
 /* Frees the model; NULL is a no-op. */
 void ml_model_free(ml_model *m);

@@ -198,8 +198,9 @@ int ml_report_summary(FILE *out, const ml_reader *r, const ml_model *m,
 
    label(out, "Trace:");
    if (truncated)
-      fprintf(out, "%s (truncated at offset %llu)\n", trace_name,
-              (unsigned long long)off);
+      fprintf(out, "%s (truncated at offset %llu%s)\n", trace_name,
+              (unsigned long long)off,
+              ml_reader_compressed(r) ? " of the decompressed stream" : "");
    else
       fprintf(out, "%s (complete)\n", trace_name);
 

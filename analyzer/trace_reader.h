@@ -25,6 +25,10 @@
    ids mean equal strings.  The raw id is what the file says; the reader
    validates the raw id and then canonicalises it.
 
+   A trace may be zstd-compressed (the tool's default: see
+   docs/trace-format.md); it is decompressed as it is read, with the same
+   bounded memory (a window of at most 2^27 bytes for the decompressor).
+
    Error messages read "path:offset: reason", where offset is the byte
    offset of the offending field (the tag for a bad tag, the varint for an
    overlong varint or an undefined id, the record start for a cut). */
@@ -133,6 +137,12 @@ ml_reader *ml_reader_open(const char *path, ml_err *err);
    name is used in messages (copied). */
 ml_reader *ml_reader_open_mem(const void *data, size_t n, const char *name,
                               ml_err *err);
+
+/* 1 when the trace is zstd-compressed (ml_reader_open and
+   ml_reader_open_mem detect it by the frame magic and decompress it as
+   they read); then every offset in messages and in
+   ml_reader_end_state is one in the decompressed stream. */
+int ml_reader_compressed(const ml_reader *r);
 
 /* Frees the reader and all its tables; NULL is a no-op. */
 void ml_reader_free(ml_reader *r);

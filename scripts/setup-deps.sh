@@ -13,12 +13,14 @@
 #                  and nulgrind for the e2e tests and the benchmark
 #   libxml2-dev    memline-report's XML output
 #   libcmocka-dev  unit tests
+#   libzstd-dev    memline-report reads zstd-compressed traces
+#   zstd           the compressor the tool streams its trace through
 #   pkg-config     finds valgrind's and libxml2's flags
 #   g++            the C++ sample (cc comes with it)
 #   make           the build
 set -eu
 
-PACKAGES="valgrind libxml2-dev libcmocka-dev pkg-config g++ make"
+PACKAGES="valgrind libxml2-dev libcmocka-dev libzstd-dev zstd pkg-config g++ make"
 
 missing=""
 for p in $PACKAGES; do

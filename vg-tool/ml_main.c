@@ -30,6 +30,8 @@
      --rss=yes|no               simulate the resident set [yes]
      --fns=GLOB[,GLOB...]       count lines only in matching functions
                                 [all functions of the main executable]
+     --compress=yes|no          stream the trace through a zstd process
+                                [yes; uncompressed when there is no zstd]
 
    Output: one trace per process.  A forked child writes its own complete
    trace (header and tables again, then the blocks it inherited).  Before
@@ -83,6 +85,13 @@ static Long         clo_depth = 64;
 static Bool         clo_lines = True;
 static Bool         clo_rss = True;
 static const HChar *clo_fns = NULL;
+static Bool         clo_compress = True;
+
+/* zstd level of the compressor (--compress=yes).  Level 3, zstd's own
+   default: on churn's trace it compresses 50 MB in 0.5 s of CPU (level
+   1: 0.23 s, 1.6% larger), far faster than the tool produces the trace
+   (about 6 MB/s under Valgrind), and it runs on another CPU. */
+#define ML_ZSTD_LEVEL 3
 
 static Bool ml_process_cmd_line_option(const HChar *arg)
 {
@@ -91,6 +100,7 @@ static Bool ml_process_cmd_line_option(const HChar *arg)
    else if VG_BOOL_CLO(arg, "--lines", clo_lines) {}
    else if VG_BOOL_CLO(arg, "--rss", clo_rss) {}
    else if VG_STR_CLO(arg, "--fns", clo_fns) {}
+   else if VG_BOOL_CLO(arg, "--compress", clo_compress) {}
    else
       return VG_(replacement_malloc_process_cmd_line_option)(arg);
    return True;
@@ -106,6 +116,9 @@ static void ml_print_usage(void)
 "    --rss=no|yes              simulate the resident set page by page [yes]\n"
 "    --fns=GLOB[,GLOB...]      count lines only in matching functions\n"
 "                              [every function of the main executable]\n"
+"    --compress=no|yes         compress the trace with zstd while the\n"
+"                              program runs (a zstd process on another\n"
+"                              CPU; no zstd in PATH: uncompressed) [yes]\n"
    );
 }
 
@@ -185,8 +198,10 @@ static Bool open_trace(UInt flags, ULong inherited)
    HChar *name = VG_(expand_file_name)("--memline-out-file", clo_out_file);
    Bool ok = ml_out_open(name);
    VG_(free)(name);
-   if (ok)
+   if (ok) {
       write_header(flags, inherited);
+      ml_out_start();
+   }
    return ok;
 }
 
@@ -261,7 +276,6 @@ static Bool  seen_exit;
 static ULong exit_status;
 static Int   self_signal;
 
-static ULong pre_exec_offset;
 static Addr  madv_addr;
 static SizeT madv_len;
 static UWord madv_advice;
@@ -270,8 +284,7 @@ static Bool  in_exec;
 static void ml_pre_syscall(ThreadId tid, UInt sysno, UWord *args, UInt nArgs)
 {
    if (sysno == __NR_execve || sysno == __NR_execveat) {
-      ml_out_flush();
-      pre_exec_offset = ml_out_offset();
+      ml_out_seal();
       in_exec = True;
       finish_trace(ML_EXIT_EXEC, 0);
    } else if (sysno == __NR_exit_group ||
@@ -304,7 +317,7 @@ static void ml_post_syscall(ThreadId tid, UInt sysno, UWord *args,
       /* execve failed: take the trailer back and go on. */
       in_exec = False;
       trailer_written = False;
-      ml_out_rewind_to(pre_exec_offset);
+      ml_out_unseal();
    }
 }
 
@@ -329,6 +342,7 @@ static void ml_post_clo_init(void)
    ml_lines_init(clo_lines, clo_fns);
    if (clo_rss)
       ml_rss_enable();
+   ml_out_set_compression(clo_compress, ML_ZSTD_LEVEL);
    if (open_trace(0, 0) && clo_lines)
       ml_out_set_checkpoint(ml_checkpoint, 10000);
 }

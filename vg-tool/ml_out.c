@@ -4,7 +4,30 @@
    records are first built in a growable scratch buffer so that their
    length can precede them.  The file descriptor is moved above the
    client's descriptor range and marked close-on-exec (VG_(safe_fd)), so
-   the client can neither see nor close it. */
+   the client can neither see nor close it.
+
+   Compression (--compress=yes, the default, when a zstd executable is
+   found).  The trace file then holds zstd frames (docs/trace-format.md,
+   "Compression"): the tool itself writes the first one, the magic and
+   HEADER stored raw, so that the file can be recognised without a
+   decompressor (trace_pid below); then a `zstd -q -c` process compresses
+   everything else while the program runs, on another CPU.  The tool
+   sends its flushed buffers into a socket (send with MSG_NOSIGNAL: a
+   compressor that died must not raise SIGPIPE in the client) whose other
+   end is the compressor's stdin; the compressor's stdout is the trace
+   file; its stderr is a pipe whose write end only it holds, so reading
+   that pipe to end-of-file waits until it has written its last byte and
+   exited (ml_out_close, and ml_out_seal before execve).
+
+   The compressor is started by a double fork: the tool's child calls
+   setsid and forks the compressor, then exits at once and is reaped here.
+   So the compressor is not the client's child (a waitpid(-1) of the
+   client never sees it) and not in its process group or session (a
+   Ctrl-C, kill(0, ...) or hangup aimed at the client spares it).  When
+   the process dies, even by SIGKILL, the compressor reads end-of-file and
+   ends its frame: the trace holds everything flushed before.  A forked
+   client child closes its copies of the parent's descriptors and starts
+   its own compressor for its own trace. */
 #include "pub_tool_basics.h"
 #include "pub_tool_libcbase.h"
 #include "pub_tool_libcassert.h"
@@ -14,12 +37,27 @@
 #include "pub_tool_mallocfree.h"
 #include "pub_tool_vki.h"
 #include "pub_tool_threadstate.h"
+#include "pub_tool_vkiscnums.h"
 #include "ml_trace.h"
 #include "ml_out.h"
 
 /* Not in the pub_tool headers, but exported by libcoregrind: moves an fd
-   above the client's range and sets close-on-exec. */
+   above the client's range and sets close-on-exec; checks a file is an
+   executable; makes a system call; fcntl. */
 extern Int VG_(safe_fd)(Int oldfd);
+extern Int VG_(check_executable)(Bool *is_setuid, const HChar *f,
+                                 Bool allow_setuid);
+extern SysRes VG_(do_syscall)(UWord sysno, RegWord a1, RegWord a2,
+                              RegWord a3, RegWord a4, RegWord a5,
+                              RegWord a6, RegWord a7, RegWord a8);
+extern Int VG_(fcntl)(Int fd, Int cmd, Addr arg);
+#define ml_syscall(n, a, b, c, d, e, f) \
+   VG_(do_syscall)((n), (RegWord)(a), (RegWord)(b), (RegWord)(c), \
+                   (RegWord)(d), (RegWord)(e), (RegWord)(f), 0, 0)
+#ifndef __NR_close_range
+#define __NR_close_range 436
+#endif
+#define ML_SOCK_STREAM 1
 
 ULong ml_icount;
 
@@ -29,11 +67,25 @@ ULong ml_icount;
 
 static Int    out_fd = -1;
 static HChar *out_name;
+
+/* Compression (see the top of the file). */
+static Int    z_level;             /* 0: --compress=no */
+static HChar *z_path;              /* the zstd executable, or NULL */
+static Bool   z_mode;              /* this trace is a zstd stream */
+static Int    z_fd = -1;           /* socket into the compressor's stdin */
+static Int    z_err_fd = -1;       /* read end of its stderr pipe */
 static UChar  out_buf[OUT_BUF_SIZE];
 static UInt   out_pos;
 static ULong  out_file_off;        /* bytes already written to the file */
-static ULong  last_event_icount;   /* clock of the previous record with dt */
-static ThreadId last_tid;
+/* Encoder state (ml_trace.h, "event fields"): reset when a trace is
+   opened, saved by ml_out_seal and put back by ml_out_unseal. */
+typedef struct {
+   ULong    last_event_icount;     /* clock of the previous record with dt */
+   ThreadId last_tid;
+   UInt     prev_stack[ML_STACK_CLASSES];
+   Addr     prev_addr[ML_ADDR_SPACES];
+} EncState;
+static EncState enc;
 static UInt   tick;
 static UInt   last_flush_ms;
 
@@ -49,24 +101,232 @@ static UChar  rec_tag;
 /*--- Low-level output                                     ---*/
 /*------------------------------------------------------------*/
 
+static void stop_output(const HChar *why)
+{
+   VG_(umsg)("memline: %s %s; trace output stopped\n", why,
+             out_name ? out_name : "trace");
+   if (z_fd >= 0)
+      VG_(close)(z_fd);
+   z_fd = -1;
+   if (out_fd >= 0)
+      VG_(close)(out_fd);
+   out_fd = -1;
+}
+
+/* Writes n bytes to fd (the trace file, or the compressor's socket).
+   Returns False after stopping the output on an error. */
+static Bool put_bytes(Int fd, const UChar *p, SizeT n, Bool sock)
+{
+   while (n > 0) {
+      Int chunk = n > (1u << 30) ? (1 << 30) : (Int)n;
+      Long w;
+      if (sock) {
+         SysRes r = ml_syscall(__NR_sendto, fd, p, chunk, VKI_MSG_NOSIGNAL,
+                               0, 0);
+         if (sr_isError(r) && sr_Err(r) == VKI_EINTR)
+            continue;
+         w = sr_isError(r) ? -1 : (Long)sr_Res(r);
+      } else {
+         w = VG_(write)(fd, p, chunk);
+      }
+      if (w <= 0) {
+         stop_output(sock ? "the zstd compressor stopped reading; lost"
+                          : "error writing");
+         return False;
+      }
+      p += w;
+      n -= w;
+   }
+   return True;
+}
+
+/* Writes n bytes to the file as frames of raw bytes (a zstd stream
+   while no compressor runs: the HEADER, a tail before execve). */
+static void put_raw_frames(const UChar *p, SizeT n)
+{
+   while (n > 0 && out_fd >= 0) {
+      UInt k = n > ML_ZSTD_RAW_MAX ? ML_ZSTD_RAW_MAX : (UInt)n;
+      UChar h[ML_ZSTD_RAW_HDR_LEN];
+      ml_zstd_raw_header(h, k);
+      if (!put_bytes(out_fd, h, sizeof h, False) ||
+          !put_bytes(out_fd, p, k, False))
+         return;
+      p += k;
+      n -= k;
+   }
+}
+
 static void write_all(const UChar *p, SizeT n)
 {
    if (out_fd < 0)
       return;
-   while (n > 0) {
-      Int chunk = n > (1u << 30) ? (1 << 30) : (Int)n;
-      Int w = VG_(write)(out_fd, p, chunk);
-      if (w <= 0) {
-         VG_(umsg)("memline: error writing %s; trace output stopped\n",
-                   out_name ? out_name : "trace");
-         VG_(close)(out_fd);
-         out_fd = -1;
-         return;
+   if (z_fd >= 0)
+      put_bytes(z_fd, p, n, True);
+   else if (z_mode)
+      put_raw_frames(p, n);
+   else
+      put_bytes(out_fd, p, n, False);
+   out_file_off += n;             /* offset in the (decompressed) trace */
+}
+
+/*------------------------------------------------------------*/
+/*--- The compressor                                       ---*/
+/*------------------------------------------------------------*/
+
+/* The zstd executable: the first in the client's PATH, else
+   /usr/bin/zstd; NULL when there is none. */
+static HChar *find_zstd(void)
+{
+   const HChar *path = VG_(getenv)("PATH");
+   if (path) {
+      SizeT n = VG_(strlen)(path);
+      HChar *buf = VG_(malloc)("ml.out.zpath", n + 8);
+      for (const HChar *p = path; *p;) {
+         const HChar *e = VG_(strchr)(p, ':');
+         SizeT len = e ? (SizeT)(e - p) : VG_(strlen)(p);
+         if (len > 0 && p[0] == '/') {     /* absolute entries only */
+            VG_(memcpy)(buf, p, len);
+            VG_(strcpy)(buf + len, "/zstd");
+            Bool setuid;
+            if (VG_(check_executable)(&setuid, buf, False) == 0)
+               return buf;
+         }
+         p += len + (e ? 1 : 0);
       }
-      p += w;
-      n -= w;
-      out_file_off += w;
+      VG_(free)(buf);
    }
+   Bool setuid;
+   if (VG_(check_executable)(&setuid, "/usr/bin/zstd", False) == 0)
+      return VG_(strdup)("ml.out.zpath", "/usr/bin/zstd");
+   return NULL;
+}
+
+/* In the compressor's process: fd on top of the others, then on to. */
+static void move_fd(Int fd, Int to)
+{
+   Int tmp = VG_(fcntl)(fd, VKI_F_DUPFD, 16);
+   if (tmp >= 0)
+      VG_(dup2)(tmp, to);
+}
+
+/* The compressor, after the double fork: stdin the socket, stdout the
+   trace, stderr the pipe; every other descriptor closed (the client's
+   too: the compressor must not hold a pipe the client's peers wait on);
+   then exec.  Never returns. */
+static void exec_compressor(Int in, Int out, Int err)
+{
+   move_fd(in, 100);
+   move_fd(out, 101);
+   move_fd(err, 102);
+   VG_(dup2)(100, 0);
+   VG_(dup2)(101, 1);
+   VG_(dup2)(102, 2);
+   SysRes r = ml_syscall(__NR_close_range, 3, ~0u, 0, 0, 0, 0);
+   if (sr_isError(r))
+      for (Int fd = 3; fd < 1024; fd++)
+         VG_(close)(fd);
+   HChar level[16];
+   VG_(sprintf)(level, "-%d", z_level);
+   const HChar *argv[] = { z_path, "-q", "-c", level, NULL };
+   VG_(execv)(z_path, argv);
+   VG_(exit)(127);
+}
+
+/* Starts a compressor writing at out_fd's offset.  Returns False (the
+   trace then goes on as raw frames) when it cannot. */
+static Bool start_compressor(void)
+{
+   Int sv[2], ep[2];
+   SysRes r = ml_syscall(__NR_socketpair, VKI_AF_UNIX, ML_SOCK_STREAM, 0,
+                         (Addr)sv, 0, 0);
+   if (sr_isError(r))
+      return False;
+   if (VG_(pipe)(ep) < 0) {
+      VG_(close)(sv[0]);
+      VG_(close)(sv[1]);
+      return False;
+   }
+   Int pid = VG_(fork)();
+   if (pid == 0) {
+      /* the intermediate child: a new session, the compressor, exit */
+      ml_syscall(__NR_setsid, 0, 0, 0, 0, 0, 0);
+      if (VG_(fork)() == 0)
+         exec_compressor(sv[1], out_fd, ep[1]);
+      VG_(exit)(0);
+   }
+   VG_(close)(sv[1]);
+   VG_(close)(ep[1]);
+   if (pid < 0) {
+      VG_(close)(sv[0]);
+      VG_(close)(ep[0]);
+      return False;
+   }
+   Int status;
+   VG_(waitpid)(pid, &status, 0);
+   z_fd = VG_(safe_fd)(sv[0]);
+   z_err_fd = VG_(safe_fd)(ep[0]);
+   if (z_fd < 0 || z_err_fd < 0) {
+      if (z_fd >= 0)
+         VG_(close)(z_fd);
+      if (z_err_fd >= 0)
+         VG_(close)(z_err_fd);
+      z_fd = z_err_fd = -1;
+      return False;
+   }
+   return True;
+}
+
+/* Ends the compressor's input and waits until it has written everything
+   and exited (its stderr pipe reaches end-of-file); says what it printed,
+   if anything. */
+static void stop_compressor(void)
+{
+   if (z_fd >= 0)
+      VG_(close)(z_fd);
+   z_fd = -1;
+   if (z_err_fd < 0)
+      return;
+   HChar msg[256];
+   Int len = 0, n;
+   HChar sink[256];
+   while ((n = VG_(read)(z_err_fd, sink, sizeof sink)) != 0) {
+      if (n < 0) {
+         if (n == -VKI_EINTR)
+            continue;
+         break;
+      }
+      for (Int i = 0; i < n && len < (Int)sizeof msg - 1; i++)
+         msg[len++] = sink[i] == '\n' ? ' ' : sink[i];
+   }
+   VG_(close)(z_err_fd);
+   z_err_fd = -1;
+   msg[len] = 0;
+   if (len > 0)
+      VG_(umsg)("memline: zstd: %s\n", msg);
+}
+
+void ml_out_set_compression(Bool on, Int level)
+{
+   z_level = on ? level : 0;
+   if (on && !z_path) {
+      z_path = find_zstd();
+      if (!z_path)
+         VG_(umsg)("memline: no zstd executable in PATH or /usr/bin; the "
+                   "trace is written uncompressed\n");
+   }
+}
+
+void ml_out_start(void)
+{
+   if (!z_mode || out_fd < 0)
+      return;
+   /* the magic and HEADER in a frame of their own, stored raw */
+   put_raw_frames(out_buf, out_pos);
+   out_file_off += out_pos;
+   out_pos = 0;
+   if (out_fd >= 0 && !start_compressor())
+      VG_(umsg)("memline: cannot start %s; the trace is written "
+                "uncompressed\n", z_path);
 }
 
 void ml_out_flush(void)
@@ -91,11 +351,10 @@ static inline void put_uv(ULong v)
 
 static inline void put_dt(void)
 {
-   put_uv(ml_icount - last_event_icount);
-   last_event_icount = ml_icount;
+   put_uv(ml_icount - enc.last_event_icount);
+   enc.last_event_icount = ml_icount;
 }
 
-ULong ml_out_offset(void) { return out_file_off + out_pos; }
 Bool ml_out_is_open(void) { return out_fd >= 0; }
 const HChar *ml_out_name(void) { return out_name; }
 
@@ -114,10 +373,15 @@ static Long trace_pid(const HChar *name)
    UChar b[64];
    Int n = VG_(read)(fd, b, sizeof b);
    VG_(close)(fd);
-   if (n < ML_TRACE_MAGIC_LEN + 2 ||
-       VG_(memcmp)(b, ML_TRACE_MAGIC, ML_TRACE_MAGIC_LEN) != 0)
+   const UChar *p = b, *end = b + (n > 0 ? n : 0);
+   /* a compressed trace starts with a frame of raw bytes (ml_out_start) */
+   if (n >= ML_ZSTD_RAW_HDR_LEN && b[0] == 0x28 && b[1] == 0xB5 &&
+       b[2] == 0x2F && b[3] == 0xFD && b[4] == 0xA0)
+      p += ML_ZSTD_RAW_HDR_LEN;
+   if (end - p < ML_TRACE_MAGIC_LEN + 2 ||
+       VG_(memcmp)(p, ML_TRACE_MAGIC, ML_TRACE_MAGIC_LEN) != 0)
       return -1;
-   const UChar *p = b + ML_TRACE_MAGIC_LEN, *end = b + n;
+   p += ML_TRACE_MAGIC_LEN;
    unsigned long long v[5];
    if (*p++ != ML_TAG_HEADER)
       return -1;
@@ -172,10 +436,12 @@ Bool ml_out_open(const HChar *name)
       VG_(free)(out_name);
    out_name = chosen;
    out_fd = fd;
+   z_mode = z_level > 0 && z_path != NULL;
    out_pos = 0;
    out_file_off = 0;
-   last_event_icount = ml_icount;
-   last_tid = VG_INVALID_THREADID;
+   VG_(memset)(&enc, 0, sizeof enc);
+   enc.last_event_icount = ml_icount;
+   enc.last_tid = VG_INVALID_THREADID;
    last_flush_ms = VG_(read_millisecond_timer)();
    need(ML_TRACE_MAGIC_LEN);
    VG_(memcpy)(out_buf + out_pos, ML_TRACE_MAGIC, ML_TRACE_MAGIC_LEN);
@@ -186,6 +452,7 @@ Bool ml_out_open(const HChar *name)
 void ml_out_close(void)
 {
    ml_out_flush();
+   stop_compressor();
    if (out_fd >= 0)
       VG_(close)(out_fd);
    out_fd = -1;
@@ -193,21 +460,66 @@ void ml_out_close(void)
 
 void ml_out_forget_after_fork(void)
 {
-   /* The child shares the parent's open file description: closing our
-      copy of the fd is safe, writing to it is not. */
+   /* The child shares the parent's open file description and socket:
+      closing our copies is safe (and needed: the parent's compressor
+      ends when every copy of its input is closed), writing is not. */
    if (out_fd >= 0)
       VG_(close)(out_fd);
-   out_fd = -1;
+   if (z_fd >= 0)
+      VG_(close)(z_fd);
+   if (z_err_fd >= 0)
+      VG_(close)(z_err_fd);
+   out_fd = z_fd = z_err_fd = -1;
    out_pos = 0;
 }
 
-void ml_out_rewind_to(ULong off)
+/* Before execve: where the trace stood, to take back what is written
+   between ml_out_seal and ml_out_unseal (a trailer) if execve fails.
+   A compressed trace is sealed by ending the compressor's stream (so the
+   file is whole before the image is replaced); the tail then goes to
+   the file as raw frames, and is blotted out by a skippable frame if it
+   must be taken back. */
+static ULong    seal_off;          /* file offset (raw) or file size (z) */
+static EncState seal_enc;
+static Bool     seal_restart;      /* a compressor ran before the seal */
+
+void ml_out_seal(void)
 {
    ml_out_flush();
+   seal_enc = enc;
+   if (z_mode) {
+      seal_restart = z_fd >= 0;
+      stop_compressor();
+      seal_off = out_fd >= 0 ? (ULong)VG_(lseek)(out_fd, 0, VKI_SEEK_END)
+                             : 0;
+   } else {
+      seal_off = out_file_off;
+   }
+}
+
+void ml_out_unseal(void)
+{
+   ml_out_flush();
+   enc = seal_enc;
    if (out_fd < 0)
       return;
-   VG_(lseek)(out_fd, (Off64T)off, VKI_SEEK_SET);
-   out_file_off = off;
+   if (!z_mode) {
+      VG_(lseek)(out_fd, (Off64T)seal_off, VKI_SEEK_SET);
+      out_file_off = seal_off;
+      return;
+   }
+   Off64T end = VG_(lseek)(out_fd, 0, VKI_SEEK_END);
+   if (end >= (Off64T)(seal_off + ML_ZSTD_SKIP_HDR_LEN)) {
+      UChar h[ML_ZSTD_SKIP_HDR_LEN];
+      ml_zstd_skip_header(h, (UInt)(end - seal_off - ML_ZSTD_SKIP_HDR_LEN));
+      VG_(lseek)(out_fd, (Off64T)seal_off, VKI_SEEK_SET);
+      put_bytes(out_fd, h, sizeof h, False);
+      if (out_fd >= 0)
+         VG_(lseek)(out_fd, end, VKI_SEEK_SET);
+   }
+   if (seal_restart && out_fd >= 0 && !start_compressor())
+      VG_(umsg)("memline: cannot restart %s; the trace goes on "
+                "uncompressed\n", z_path);
 }
 
 /*------------------------------------------------------------*/
@@ -255,10 +567,10 @@ void ml_out_flush_if_stale(void)
 static inline void event_prologue(ThreadId tid)
 {
    need(2 + 6 * ML_MAX_VARINT_LEN);
-   if (tid != last_tid) {
+   if (tid != enc.last_tid) {
       out_buf[out_pos++] = ML_TAG_THREAD;
       put_uv(tid);
-      last_tid = tid;
+      enc.last_tid = tid;
    }
    if (++tick >= TICK_EVENTS) {
       tick = 0;
@@ -278,30 +590,46 @@ void ml_out_stack(UInt parent, UInt loc)
    put_uv(loc);
 }
 
+/* The tag (with ML_TAG_SAME_STACK when the stack repeats) and the dt and
+   stack fields of an event of stack class cls. */
+static inline void put_event_head(UChar tag, UInt cls, UInt stack)
+{
+   UInt prev = enc.prev_stack[cls];
+   out_buf[out_pos++] = stack == prev ? (tag | ML_TAG_SAME_STACK) : tag;
+   put_dt();
+   if (stack != prev) {
+      put_uv(ml_zigzag((Long)stack - (Long)prev));
+      enc.prev_stack[cls] = stack;
+   }
+}
+
+static inline void put_block(UChar tag, UInt cls, UInt stack, SizeT size,
+                             Addr a, Bool custom)
+{
+   put_event_head(tag, cls, stack);
+   put_uv(size);
+   out_pos += ml_put_addr(out_buf + out_pos, a, enc.prev_addr[custom]);
+   enc.prev_addr[custom] = a;
+}
+
 void ml_out_alloc(ThreadId tid, UInt stack, SizeT size, Addr a, Bool custom)
 {
    event_prologue(tid);
-   out_buf[out_pos++] = custom ? ML_TAG_CALLOC : ML_TAG_ALLOC;
-   put_dt();
-   put_uv(stack);
-   put_uv(size);
-   put_uv(a);
+   put_block(custom ? ML_TAG_CALLOC : ML_TAG_ALLOC, ML_STACK_CLASS_ALLOC,
+             stack, size, a, custom ? 1 : 0);
 }
 
 void ml_out_free(ThreadId tid, UInt stack, SizeT size, Addr a, Bool custom)
 {
    event_prologue(tid);
-   out_buf[out_pos++] = custom ? ML_TAG_CFREE : ML_TAG_FREE;
-   put_dt();
-   put_uv(stack);
-   put_uv(size);
-   put_uv(a);
+   put_block(custom ? ML_TAG_CFREE : ML_TAG_FREE, ML_STACK_CLASS_FREE,
+             stack, size, a, custom ? 1 : 0);
 }
 
 void ml_out_mark(UInt name)
 {
-   ULong dt = ml_icount - last_event_icount;
-   last_event_icount = ml_icount;
+   ULong dt = ml_icount - enc.last_event_icount;
+   enc.last_event_icount = ml_icount;
    ml_rec_begin(ML_TAG_MARK);
    ml_rec_uv(dt);
    ml_rec_uv(name);
@@ -311,9 +639,7 @@ void ml_out_mark(UInt name)
 void ml_out_page(ThreadId tid, UInt stack, UInt kind, Long count)
 {
    event_prologue(tid);
-   out_buf[out_pos++] = ML_TAG_PAGE;
-   put_dt();
-   put_uv(stack);
+   put_event_head(ML_TAG_PAGE, ML_STACK_CLASS_PAGE, stack);
    put_uv(kind);
    put_uv(ml_zigzag(count));
 }

@@ -1,6 +1,7 @@
 /* ml_out.h -- the trace writer: an append-only 64 KiB buffer over a file
-   descriptor kept above the client's range, varint encoding of the records
-   of ml_trace.h, and the guest-instruction clock the records are stamped
+   descriptor kept above the client's range (or, compressed, a zstd
+   process that writes the file), varint encoding of the records of
+   ml_trace.h, and the guest-instruction clock the records are stamped
    with.  The buffer is flushed when full, at least once a second while
    events arrive, before fork and execve, and at exit. */
 #ifndef ML_OUT_H
@@ -19,6 +20,14 @@ extern ULong ml_icount;
    it: .1, .2 ... after an execve, .PID for a forked child.  Returns False (and says why on the
    console) if no file could be created. */
 Bool ml_out_open(const HChar *name);
+/* --compress: with on, traces opened from now on are zstd streams when a
+   zstd executable is found (says so on the console when none is). */
+void ml_out_set_compression(Bool on, Int level);
+/* Call once the HEADER record is written after ml_out_open: with
+   compression, writes the magic and HEADER as a raw zstd frame and
+   starts the compressor (the trace goes on as raw frames if it cannot
+   start).  A no-op without compression. */
+void ml_out_start(void);
 Bool ml_out_is_open(void);
 const HChar *ml_out_name(void);
 void ml_out_flush(void);
@@ -26,11 +35,13 @@ void ml_out_close(void);
 /* Drops buffered bytes and forgets the fd without closing the parent's
    file description (the forked child's first step). */
 void ml_out_forget_after_fork(void);
-/* Byte offset of the next byte written (file position + buffered). */
-ULong ml_out_offset(void);
-/* Rewinds the file to offset off (only used to take back a trailer
-   written before an execve that failed). */
-void ml_out_rewind_to(ULong off);
+/* Before execve: flushes and remembers where the trace stands (file
+   offset and encoder state).  What is written after it (the trailer)
+   reaches the file at once, before the process image is replaced. */
+void ml_out_seal(void);
+/* execve failed: takes back everything written since ml_out_seal and
+   goes on appending where the trace stood. */
+void ml_out_unseal(void);
 
 /* Flushes if anything is buffered and a second has passed since the last
    flush (called before the client blocks in a system call, so a sleeping

@@ -23,7 +23,7 @@
 
 #define ML_TRACE_MAGIC      "MEMLINE\0"   /* 8 bytes, NUL included */
 #define ML_TRACE_MAGIC_LEN  8
-#define ML_TRACE_VERSION    1
+#define ML_TRACE_VERSION    2
 
 /* ---- fixed-schema records (no length prefix) ---------------------- */
 enum {
@@ -31,16 +31,17 @@ enum {
       A node whose loc is 0 marks a stack cut at --depth; it is always a
       root (parent 0). */
    ML_TAG_STACK   = 0x01,
-   /* ALLOC: dt (instructions since the previous timed record), stack id,
-      size in bytes, block address.  The block becomes live. */
+   /* ALLOC: dt (instructions since the previous timed record), stack
+      (see "Event fields" below), size in bytes, block address (ditto).
+      The block becomes live. */
    ML_TAG_ALLOC   = 0x02,
-   /* FREE: dt, stack id (where the free happened), size freed, address. */
+   /* FREE: dt, stack (where the free happened), size freed, address. */
    ML_TAG_FREE    = 0x03,
    /* THREAD: thread id that executes the following events. */
    ML_TAG_THREAD  = 0x04,
    /* TIME: dt, wall-clock milliseconds since the start of the run. */
    ML_TAG_TIME    = 0x05,
-   /* PAGE: dt, stack id (0: none, e.g. pages resident at start-up or
+   /* PAGE: dt, stack (0: none, e.g. pages resident at start-up or
       inherited by a forked child), kind (ML_PAGE_*), zigzag signed page
       count: pages made resident (> 0) or released (< 0). */
    ML_TAG_PAGE    = 0x06,
@@ -51,6 +52,11 @@ enum {
       holds it, and both are live at once. */
    ML_TAG_CALLOC  = 0x07,
    ML_TAG_CFREE   = 0x08,
+
+   /* OR'ed into the tag of an event (ALLOC, FREE, PAGE, CALLOC, CFREE):
+      its stack is the same as the previous event's of its class, and the
+      stack field is left out (0x12, 0x13, 0x16, 0x17, 0x18). */
+   ML_TAG_SAME_STACK = 0x10,
 
    ML_TAG_LEN_PREFIXED = 0x40,
 
@@ -116,6 +122,29 @@ enum {
                                       itself (abort, raise), else 0 */
 #define ML_EXIT_EXEC        2u     /* the process called execve */
 
+/* ---- event fields (version 2) --------------------------------------
+
+   Stack: events fall in three classes -- allocations (ALLOC, CALLOC),
+   frees (FREE, CFREE) and PAGE -- and each class remembers the stack id
+   of its previous event (0 at the start of the trace).  An event whose
+   stack equals it sets ML_TAG_SAME_STACK and has no stack field; any
+   other writes the zigzag difference (stack - previous) as a varint.
+
+   Address: two spaces -- malloc'd blocks (ALLOC, FREE) and custom blocks
+   (CALLOC, CFREE) -- each remember the address of their previous event
+   (0 at the start).  With d = address - previous (mod 2^64, as signed)
+   and q = d >> 4 (arithmetic): when the low four bits of d are zero (16-
+   byte aligned blocks, the common case) the field is the varint
+   zigzag(q) << 1; otherwise it is the varint (zigzag(q) << 1) | 1
+   followed by one byte, d & 15 (1..15).  So a block at the previous
+   address costs one byte, and every 64-bit address can be written. */
+
+#define ML_STACK_CLASS_ALLOC 0
+#define ML_STACK_CLASS_FREE  1
+#define ML_STACK_CLASS_PAGE  2
+#define ML_STACK_CLASSES     3
+#define ML_ADDR_SPACES       2      /* 0 malloc, 1 custom */
+
 /* Largest value of a few fields a reader accepts before calling a trace
    hostile; bounds keep a corrupt trace from making the analyzer allocate
    without limit. */
@@ -172,6 +201,65 @@ static inline unsigned long long ml_zigzag(long long v)
 static inline long long ml_unzigzag(unsigned long long v)
 {
    return (long long)(v >> 1) ^ -(long long)(v & 1);
+}
+
+/* Writes block address a, given the previous address prev of its space,
+   at p (room for ML_MAX_VARINT_LEN + 1 bytes); returns the bytes used. */
+static inline int ml_put_addr(unsigned char *p, unsigned long long a,
+                              unsigned long long prev)
+{
+   unsigned long long d = a - prev;
+   unsigned long long q = ml_zigzag((long long)d >> 4) << 1;
+   if ((d & 15) == 0)
+      return ml_put_uvarint(p, q);
+   int n = ml_put_uvarint(p, q | 1);
+   p[n] = (unsigned char)(d & 15);
+   return n + 1;
+}
+
+/* ---- zstd framing ----------------------------------------------------
+
+   A compressed trace is a sequence of zstd frames whose decompressed
+   contents, concatenated, are the trace (docs/trace-format.md).  The
+   tool writes some frames itself, without compressing: a frame holding
+   n bytes stored raw (1 <= n <= ML_ZSTD_RAW_MAX) is the 12-byte header
+   below followed by the n bytes.  Its first frame is one of these (the
+   magic and HEADER record, readable without a decompressor), and a
+   skippable frame (8-byte header, then n ignored bytes) blots out a
+   trailer that an execve which failed took back. */
+
+#define ML_ZSTD_RAW_HDR_LEN   12
+#define ML_ZSTD_RAW_MAX       (128u * 1024) /* zstd's largest block */
+#define ML_ZSTD_SKIP_HDR_LEN  8
+
+static inline void ml_put_le32(unsigned char *p, unsigned v)
+{
+   p[0] = (unsigned char)v;
+   p[1] = (unsigned char)(v >> 8);
+   p[2] = (unsigned char)(v >> 16);
+   p[3] = (unsigned char)(v >> 24);
+}
+
+/* The header of a frame of n raw bytes: magic 28 B5 2F FD; frame header
+   descriptor 0xA0 (4-byte content size, single segment: the window is
+   the content, no checksum, no dictionary); the content size; one block
+   header (last block, type raw, size n). */
+static inline void ml_zstd_raw_header(unsigned char *p, unsigned n)
+{
+   ml_put_le32(p, 0xFD2FB528u);
+   p[4] = 0xA0;
+   ml_put_le32(p + 5, n);
+   unsigned b = (n << 3) | 1;
+   p[9] = (unsigned char)b;
+   p[10] = (unsigned char)(b >> 8);
+   p[11] = (unsigned char)(b >> 16);
+}
+
+/* The header of a skippable frame whose n bytes follow it. */
+static inline void ml_zstd_skip_header(unsigned char *p, unsigned n)
+{
+   ml_put_le32(p, 0x184D2A50u);
+   ml_put_le32(p + 4, n);
 }
 
 #endif /* ML_TRACE_H */

@@ -54,6 +54,9 @@ report_precision
 report_filters
 source_moved
 source_changed
+compressed_default
+verify_counters
+bad_corrupt_compressed
 bad_missing_trace
 bad_truncated_trace
 bad_garbage
@@ -235,6 +238,11 @@ t_fork_child_trace() {
         fi
     done
     expect_eq "number of traces" $n 2
+    for f in "$T"/traces/memline.out*; do
+        case $f in *.rep|*.rerr) continue ;; esac
+        is_zstd "$f" || fail "$(basename "$f") is not zstd-compressed"
+        zstd -tq "$f" 2>/dev/null || fail "$(basename "$f") is not a whole zstd stream"
+    done
     need "no trace shows the child's allocation line executed" [ -n "$child" ] || return
     need "no trace shows the parent's allocation line executed" [ -n "$parent" ] || return
     need "child's and parent's traces are the same file" [ "$child" != "$parent" ] || return
@@ -319,12 +327,13 @@ t_segv_complete_trace() {
     expect_summary "$T/s.rep" 123456 1 0 123456 1
     # The report does not print how the run ended, so read it from the
     # trace: the TRAILER is the last record and its last two fields are the
-    # exit kind and the exit code or signal (vg-tool/ml_trace.h, format
-    # version 1), one-byte varints here: ML_EXIT_SIGNAL (1), then the
-    # signal, which the tool only knows when the process sent it to itself
-    # (abort, raise): a fault is "0, unknown" (docs/trace-format.md).
+    # exit kind and the exit code or signal (vg-tool/ml_trace.h), one-byte
+    # varints here: ML_EXIT_SIGNAL (1), then the signal, which the tool
+    # only knows when the process sent it to itself (abort, raise): a
+    # fault is "0, unknown" (docs/trace-format.md).  The trace is
+    # compressed: read the decompressed stream.
     expect_eq "trailer's exit kind and signal (last two bytes of the trace)" \
-        "$(tail -c 2 "$T/s.trace" | od -An -tu1 | tr -s ' ' | sed 's/^ //')" "1 0"
+        "$(zstd -dcq "$T/s.trace" | tail -c 2 | od -An -tu1 | tr -s ' ' | sed 's/^ //')" "1 0"
     if [ -s "$T/s.rerr" ]; then
         fail "memline-report warned on a complete trace: $(head -n 2 "$T/s.rerr" | tr '\n' '|')"
     fi
@@ -406,6 +415,16 @@ killed_after() {
     kill -KILL $pid 2>/dev/null
     wait $pid 2>/dev/null
     need "no trace written by killme before SIGKILL" [ -s "$T/$out.trace" ] || return
+    # the compressor, in a session of its own, survives the SIGKILL and
+    # ends its frame on end-of-file
+    local z
+    for z in $(seq 1 100); do
+        zstd -tq "$T/$out.trace" 2>/dev/null && break
+        sleep 0.1
+    done
+    is_zstd "$T/$out.trace" || fail "a killed run's trace is not zstd-compressed"
+    zstd -tq "$T/$out.trace" 2>/dev/null ||
+        fail "a killed run's compressed trace does not end its zstd frame"
     run_report "$out" "$T/$out.trace" --function main
     need "memline-report on a killed run exited $REP_STATUS (expected 0 or 1): $(head -n 2 "$T/$out.rerr" | tr '\n' '|')" \
         [ "$REP_STATUS" -le 1 ] || return
@@ -431,9 +450,13 @@ t_killed_run_checkpoint() {
 }
 
 # expect_offset_warning ERRFILE TRACE SIZE: stderr has "TRACE:OFFSET:" with
-# 0 <= OFFSET <= SIZE.
+# 0 <= OFFSET <= SIZE.  For a compressed TRACE the offset is one in the
+# decompressed stream: SIZE is then what zstd -d recovers from it.
 expect_offset_warning() {
     local err=$1 trace=$2 size=$3 off
+    if is_zstd "$trace"; then
+        size=$(zstd -dcq "$trace" 2>/dev/null | wc -c)
+    fi
     off=$(grep -oE -- "$(basename "$trace"):[0-9]+:" "$err" | head -n 1 | sed 's/.*:\([0-9]*\):$/\1/')
     if [ -z "$off" ]; then
         fail "no 'file:offset:' warning naming $(basename "$trace") on stderr: $(head -c 300 "$err" | tr '\n' '|')"
@@ -559,6 +582,75 @@ expect_one_line_error() {
     if [ "$lines" -ne 1 ] || [ -z "$(head -n 1 "$1")" ]; then
         fail "expected a one-line error, stderr has $lines lines: $(head -c 300 "$1" | tr '\n' '|')"
     fi
+}
+
+# ---- compression ---------------------------------------------------------
+
+# A default run streams its trace through zstd; it reads the same as a
+# --compress=no run's, and zstd -d gives back a raw trace.
+t_compressed_default() {
+    run_tool z loop
+    need "loop (compressed) exited with $RUN_STATUS" [ "$RUN_STATUS" -eq 0 ] || return
+    run_tool r loop --compress=no
+    need "loop (--compress=no) exited with $RUN_STATUS" [ "$RUN_STATUS" -eq 0 ] || return
+    is_zstd "$T/z.trace" || fail "a default run's trace does not start with the zstd magic"
+    is_zstd "$T/r.trace" && fail "a --compress=no trace starts with the zstd magic"
+    expect_eq "raw trace magic" "$(head -c 7 "$T/r.trace")" MEMLINE
+    zstd -dcq "$T/z.trace" >"$T/d.trace" 2>"$T/d.err"
+    expect_eq "zstd -d of the compressed trace" $? 0
+    expect_eq "decompressed trace magic" "$(head -c 7 "$T/d.trace")" MEMLINE
+    local t
+    for t in z r d; do
+        "$REPORT" --metric heap --units B "$T/$t.trace" 2>"$T/$t.rerr" |
+            grep -v '^\(Command\|Trace\):' >"$T/$t.rep"
+        [ -s "$T/$t.rep" ] || fail "no report for $t.trace"
+    done
+    cmp -s "$T/z.rep" "$T/r.rep" ||
+        fail "compressed and --compress=no reports differ: $(diff "$T/z.rep" "$T/r.rep" | head -n 4 | tr '\n' '|')"
+    cmp -s "$T/z.rep" "$T/d.rep" ||
+        fail "compressed and decompressed reports differ"
+    expect_file_match "the report has the loop's table" "$T/z.rep" '^Filename: .*loop\.c'
+}
+
+# --verify checks the heap events against each other: a consistent run has
+# nothing to say; a hand-made inconsistent trace gets its three counters.
+t_verify_counters() {
+    run_tool p pool
+    need "pool exited with $RUN_STATUS" [ "$RUN_STATUS" -eq 0 ] || return
+    "$REPORT" --metric heap --units B "$T/p.trace" >"$T/p.rep" 2>"$T/p.rerr"
+    expect_eq "report status" $? 0
+    "$REPORT" --verify --metric heap --units B "$T/p.trace" >"$T/pv.rep" 2>"$T/pv.rerr"
+    expect_eq "report --verify status" $? 0
+    cmp -s "$T/p.rep" "$T/pv.rep" || fail "--verify changes the report of a consistent trace"
+    grep -q inconsistent "$T/pv.rerr" && fail "--verify finds anomalies in pool's trace: $(head -c 300 "$T/pv.rerr")"
+    # magic, HEADER (version 2, ptr 8, page 4096, pid 1, ppid 1, time 0,
+    # tool "", exe "x", no args, no options, depth 1, flags 0), then
+    # FREE 5 B at 0x10 (unknown), ALLOC 7 B at 0x20, ALLOC 7 B at 0x20
+    # (over a live block), FREE 9 B at 0x20 (size differs)
+    printf 'MEMLINE\0\100\017\002\010\200\040\001\001\000\000\001x\000\000\001\000\000\003\001\000\005\004\002\001\000\007\004\002\001\000\007\000\003\001\000\011\000' >"$T/bad.trace"
+    "$REPORT" --metric heap --units B "$T/bad.trace" >"$T/b.rep" 2>"$T/b.rerr"
+    expect_eq "report status on an inconsistent trace" $? 0
+    grep -q inconsistent "$T/b.rerr" && fail "anomalies reported without --verify"
+    "$REPORT" --verify --metric heap --units B "$T/bad.trace" >"$T/bv.rep" 2>"$T/bv.rerr"
+    expect_eq "report --verify status on an inconsistent trace" $? 0
+    expect_file_match "--verify counts the anomalies" "$T/bv.rerr" \
+        'inconsistent events tolerated: 1 allocation\(s\) of a live block, 1 free\(s\) of an unknown block, 1 free\(s\) with a size differing'
+}
+
+# Corrupt bytes inside the compressed stream: one clean error, exit 2.
+t_bad_corrupt_compressed() {
+    run_tool c churn -- 0.02
+    need "churn exited with $RUN_STATUS" [ "$RUN_STATUS" -eq 0 ] || return
+    is_zstd "$T/c.trace" || { fail "trace not compressed"; return; }
+    local size
+    size=$(stat -c %s "$T/c.trace")
+    printf '\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377' |
+        dd of="$T/c.trace" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+    run_report c "$T/c.trace"
+    expect_eq "exit status for a corrupt compressed trace" "$REP_STATUS" 2
+    expect_one_line_error "$T/c.rerr"
+    expect_file_match "error reads file:offset: ... decompressed" "$T/c.rerr" \
+        "c\\.trace:[0-9]+: .*decompressed stream"
 }
 
 t_bad_missing_trace() {

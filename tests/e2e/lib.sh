@@ -295,6 +295,11 @@ expect_summary() {
 
 # trace_state REPORT TRACE: the summary's "Trace:" line, lower-cased, with
 # the trace's file name taken out (so a name cannot look like a state).
+# is_zstd FILE: FILE starts with the zstd frame magic 28 B5 2F FD.
+is_zstd() {
+    [ "$(head -c 4 "$1" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 28b52ffd ]
+}
+
 trace_state() {
     local s
     s=$(summary "$1" "Trace")

@@ -22,8 +22,9 @@ typedef struct fixture {
    ml_model *m;
 } fixture;
 
-/* Reads b and builds the model; asserts success. */
-static void load(fixture *f)
+/* Reads b and builds the model, with the live-block table when verify;
+   asserts success. */
+static void load_v(fixture *f, int verify)
 {
    ml_err err;
    f->r = ml_reader_open_mem(f->b.buf, f->b.len, "t", &err);
@@ -31,8 +32,14 @@ static void load(fixture *f)
       fail_msg("%s", err.msg);
    f->m = ml_model_new(f->r, &err);
    assert_non_null(f->m);
+   ml_model_set_verify(f->m, verify);
    if (ml_model_load(f->m, f->r, &err))
       fail_msg("%s", err.msg);
+}
+
+static void load(fixture *f)
+{
+   load_v(f, 0);
 }
 
 static void done(fixture *f)
@@ -244,7 +251,7 @@ static void test_custom_blocks(void **state)
    tb_free(&f.b, 10, s_farena, 65536, 0x10000);
    for (uint32_t l = 10; l <= 13; l++)
       tb_line(&f.b, smain, file, l, 1, 0);
-   load(&f);
+   load_v(&f, 1);
    const ml_summary *sm = ml_model_summary(f.m);
    assert_int_equal(sm->peak_heap, 65536 + 3000);
    assert_int_equal(sm->leaked_bytes, 0);
@@ -297,7 +304,7 @@ static void test_anomalies(void **state)
    tb_alloc(&f.b, 1, s2, 30, 0x10);     /* 0x10 is live: old one dropped */
    tb_free(&f.b, 1, s1, 7, 0x99);       /* unknown: -7 still applied */
    tb_free(&f.b, 1, s1, 20, 0x10);      /* size differs: record wins */
-   load(&f);
+   load_v(&f, 1);
    const ml_summary *s = ml_model_summary(f.m);
    assert_int_equal(s->alloc_of_live, 1);
    assert_int_equal(s->free_of_unknown, 1);
@@ -306,6 +313,19 @@ static void test_anomalies(void **state)
    assert_int_equal(s->leaked_blocks, 0);
    assert_int_equal(line(&f, "f", 2)->by[H].increment, -70);
    assert_int_equal(line(&f, "f", 1)->by[H].increment, 100 - 7 - 20);
+   ml_model_free(f.m);
+   ml_reader_free(f.r);
+
+   /* without --verify nothing is checked: every record's size counts */
+   load_v(&f, 0);
+   s = ml_model_summary(f.m);
+   assert_int_equal(s->alloc_of_live, 0);
+   assert_int_equal(s->free_of_unknown, 0);
+   assert_int_equal(s->free_size_differs, 0);
+   assert_int_equal(s->heap, 100 + 30 - 7 - 20);
+   assert_int_equal(s->leaked_bytes, 100 + 30 - 7 - 20);
+   assert_int_equal(s->leaked_blocks, 0);
+   assert_int_equal(line(&f, "f", 2)->by[H].increment, 30);
    done(&f);
 }
 
@@ -380,6 +400,16 @@ static void test_fork_child(void **state)
    assert_int_equal(line(&f, "f", 1)->by[H].n_events, 0);
    assert_int_equal(line(&f, "f", 2)->by[H].increment, 30 - 1000);
    assert_int_equal(line(&f, "f", 2)->by[H].mem_usage, 1530);
+   ml_model_free(f.m);
+   ml_reader_free(f.r);
+
+   /* the live-block table agrees */
+   load_v(&f, 1);
+   s = ml_model_summary(f.m);
+   assert_int_equal(s->leaked_blocks, 3);
+   assert_int_equal(s->leaked_bytes, 530);
+   assert_int_equal(s->free_of_unknown, 0);
+   assert_int_equal(s->alloc_of_live, 0);
    done(&f);
 }
 

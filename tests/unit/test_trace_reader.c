@@ -1,8 +1,10 @@
 /* test_trace_reader.c -- the trace reader: every record kind decoded,
    every malformed record rejected with the exact "name:offset: reason",
-   truncation and trailing data reported with their offsets, and the
+   truncation and trailing data reported with their offsets, the
    file-streaming path (records and payloads straddling the 1 MiB window)
-   agreeing with the in-memory path. */
+   agreeing with the in-memory path, the version 2 event encodings
+   (stack and address deltas) round-tripping, and zstd-compressed traces
+   (the tool's framing, cut, corrupt) read like raw ones. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <zstd.h>
 
 #include "trace_builder.h"
 #include "trace_reader.h"
@@ -199,7 +203,7 @@ static void test_bad_header(void **state)
    tb_u(&b, 99);
    tb_end(&b, o);
    expect_open_error(&b, "t:10: unsupported trace format version 99 (this "
-                     "memline-report reads version 1)");
+                     "memline-report reads version 2)");
    tb_fini(&b);
 
    /* unsupported pointer size */
@@ -278,8 +282,8 @@ static void test_overlong_varint(void **state)
    tb b;
    tb_start(&b);
    tb_byte(&b, ML_TAG_ALLOC);
-   tb_u(&b, 1);
-   tb_u(&b, 0);
+   tb_u(&b, 1);                                   /* dt */
+   tb_u(&b, 0);                                   /* stack delta */
    size_t at = b.len;
    for (int i = 0; i < 10; i++)
       tb_byte(&b, 0xff);
@@ -419,7 +423,7 @@ static void test_rss_records(void **state)
 
    /* a kind out of range: the offset is the kind field's */
    tb_start_rss(&b);
-   size_t at = b.len + 3;                         /* tag, dt, stack */
+   size_t at = b.len + 2;      /* tag, dt; stack 0 repeats: left out */
    tb_page(&b, 1, 0, ML_PAGE_KINDS, 1);
    snprintf(msg, sizeof msg, "t:%zu: PAGE record: page kind 4 not in 0..3",
             at);
@@ -428,7 +432,7 @@ static void test_rss_records(void **state)
 
    tb_start(&b);                                  /* also without RSS */
    tb_page(&b, 1, 0, ML_PAGE_ANON, 1);
-   at = b.len + 3;
+   at = b.len + 2;                                /* tag, dt */
    tb_page(&b, 1, 0, 1000, 1);                    /* a 2-byte varint */
    snprintf(msg, sizeof msg, "t:%zu: PAGE record: page kind 1000 not in "
             "0..3", at);
@@ -768,6 +772,324 @@ static void test_file_errors(void **state)
    tb_fini(&b);
 }
 
+/* Version 2 events: stacks and addresses are written as deltas against
+   per-class and per-space state; every value comes back exactly,
+   whatever the jumps between them. */
+static void test_v2_roundtrip(void **state)
+{
+   (void)state;
+   static const uint64_t addrs[] = {
+      0x4a3a030, 0x4a3a030, 0x4a3a040, 0x4a3a038, 0x10, 0, 1, UINT64_MAX,
+      0x8000000000000000ull, 0xfffffffffffffff0ull, 0x7fffffffffffffffull,
+      0x1ffeffff0, 0x4a3a031, 0x4a3a030 };
+   enum { N = sizeof addrs / sizeof addrs[0] };
+   tb b;
+   tb_start(&b);
+   uint32_t sf = tb_string(&b, "f");
+   uint32_t file = tb_string(&b, "a.c");
+   uint32_t st[300];
+   for (int i = 0; i < 300; i++)
+      st[i] = tb_stack(&b, 0, tb_loc1(&b, sf, file, (uint32_t)i + 1));
+   /* stack ids: repeats, small steps, big jumps both ways, 0 (none) */
+   uint32_t stk[N];
+   for (int i = 0; i < N; i++)
+      stk[i] = i % 4 == 1 ? 0 : st[(i * 97) % 300];
+   stk[2] = stk[3] = st[299];
+   for (int i = 0; i < N; i++) {
+      tb_alloc(&b, (uint64_t)i, stk[i], (uint64_t)i * 1000, addrs[i]);
+      tb_calloc(&b, 1, stk[N - 1 - i], 7, addrs[N - 1 - i]);
+      tb_page(&b, 1, stk[i], ML_PAGE_ANON, -(int64_t)i);
+      tb_free(&b, 2, stk[(i + 3) % N], (uint64_t)i, addrs[i] ^ 0x30);
+      tb_cfree(&b, 0, stk[i], 7, addrs[N - 1 - i]);
+   }
+   /* a block at the previous address of its space costs one byte */
+   assert_int_equal(ml_put_addr((unsigned char[11]){0}, 0x5000, 0x5000), 1);
+   assert_int_equal(ml_put_addr((unsigned char[11]){0}, 0x5010, 0x5000), 1);
+   assert_int_equal(ml_put_addr((unsigned char[11]){0}, 0x5008, 0x5000), 2);
+
+   ml_reader *r = open_ok(&b);
+   ml_record rec;
+   int i = 0, k = 0;
+   int rc;
+   while ((rc = ml_reader_next(r, &rec)) > 0) {
+      if (rec.kind != ML_REC_ALLOC && rec.kind != ML_REC_FREE &&
+          rec.kind != ML_REC_PAGE)
+         continue;
+      switch (k) {
+      case 0:
+         assert_int_equal(rec.kind, ML_REC_ALLOC);
+         assert_false(rec.u.block.custom);
+         assert_int_equal(rec.u.block.stack, stk[i]);
+         assert_int_equal(rec.u.block.size, (uint64_t)i * 1000);
+         assert_true(rec.u.block.addr == addrs[i]);
+         break;
+      case 1:
+         assert_int_equal(rec.kind, ML_REC_ALLOC);
+         assert_true(rec.u.block.custom);
+         assert_int_equal(rec.u.block.stack, stk[N - 1 - i]);
+         assert_true(rec.u.block.addr == addrs[N - 1 - i]);
+         break;
+      case 2:
+         assert_int_equal(rec.kind, ML_REC_PAGE);
+         assert_int_equal(rec.u.page.stack, stk[i]);
+         assert_int_equal(rec.u.page.count, -(int64_t)i);
+         break;
+      case 3:
+         assert_int_equal(rec.kind, ML_REC_FREE);
+         assert_false(rec.u.block.custom);
+         assert_int_equal(rec.u.block.stack, stk[(i + 3) % N]);
+         assert_int_equal(rec.u.block.size, (uint64_t)i);
+         assert_true(rec.u.block.addr == (addrs[i] ^ 0x30));
+         break;
+      case 4:
+         assert_int_equal(rec.kind, ML_REC_FREE);
+         assert_true(rec.u.block.custom);
+         assert_int_equal(rec.u.block.stack, stk[i]);
+         assert_true(rec.u.block.addr == addrs[N - 1 - i]);
+         break;
+      }
+      if (++k == 5) {
+         k = 0;
+         i++;
+      }
+   }
+   assert_int_equal(rc, 0);
+   assert_int_equal(i, N);
+   ml_reader_free(r);
+   tb_fini(&b);
+
+   /* a same-stack tag or delta that leaves the defined stacks */
+   char msg[128];
+   tb_start(&b);
+   uint32_t s1 = tb_stack(&b, 0, tb_loc1(&b, tb_string(&b, "f"),
+                                         tb_string(&b, "a.c"), 1));
+   tb_alloc(&b, 1, s1, 8, 0x1000);
+   size_t at = b.len + 2;                         /* tag, dt */
+   tb_byte(&b, ML_TAG_FREE);
+   tb_u(&b, 1);
+   tb_u(&b, ml_zigzag(-2));                       /* 0 - 2 */
+   tb_u(&b, 8);
+   tb_u(&b, 0);
+   snprintf(msg, sizeof msg, "t:%zu: stack id -2 not defined", at);
+   expect_error(&b, msg);
+   tb_fini(&b);
+
+   /* an unaligned address whose low bits are 0 */
+   tb_start(&b);
+   tb_byte(&b, ML_TAG_ALLOC);
+   tb_u(&b, 1);
+   tb_u(&b, 0);
+   tb_u(&b, 8);
+   tb_u(&b, 3);                                   /* zigzag(-1)<<1 | 1 */
+   at = b.len;
+   tb_byte(&b, 0);
+   snprintf(msg, sizeof msg, "t:%zu: ALLOC record: address low bits 0 not "
+            "in 1..15", at);
+   expect_error(&b, msg);
+   tb_fini(&b);
+}
+
+/* A trace like the tool's compressed one: the magic and HEADER in a raw
+   frame written without a compressor, a skippable frame, then the rest
+   compressed with a checksum.  Returns a malloc'd buffer, *n its size. */
+static unsigned char *compress_like_tool(const tb *b, size_t hdr_len,
+                                         size_t *n)
+{
+   size_t rest = b->len - hdr_len;
+   size_t cap = ML_ZSTD_RAW_HDR_LEN + hdr_len + ML_ZSTD_SKIP_HDR_LEN + 5 +
+                ZSTD_compressBound(rest);
+   unsigned char *z = malloc(cap);
+   assert_non_null(z);
+   size_t o = 0;
+   ml_zstd_raw_header(z, (unsigned)hdr_len);
+   memcpy(z + ML_ZSTD_RAW_HDR_LEN, b->buf, hdr_len);
+   o = ML_ZSTD_RAW_HDR_LEN + hdr_len;
+   ml_zstd_skip_header(z + o, 5);
+   memcpy(z + o + ML_ZSTD_SKIP_HDR_LEN, "xxxxx", 5);
+   o += ML_ZSTD_SKIP_HDR_LEN + 5;
+   ZSTD_CCtx *cc = ZSTD_createCCtx();
+   assert_non_null(cc);
+   ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
+   size_t zn = ZSTD_compress2(cc, z + o, cap - o, b->buf + hdr_len, rest);
+   assert_false(ZSTD_isError(zn));
+   ZSTD_freeCCtx(cc);
+   *n = o + zn;
+   return z;
+}
+
+/* Every record of a and b (same count, kinds, offsets, clocks, fields). */
+static void expect_same_records(ml_reader *a, ml_reader *b, uint64_t *events)
+{
+   ml_record x, y;
+   int ra, rb;
+   *events = 0;
+   while ((ra = ml_reader_next(a, &x)) > 0) {
+      rb = ml_reader_next(b, &y);
+      assert_int_equal(rb, 1);
+      assert_int_equal(x.kind, y.kind);
+      assert_int_equal(x.offset, y.offset);
+      assert_int_equal(x.now, y.now);
+      if (x.kind == ML_REC_ALLOC || x.kind == ML_REC_FREE) {
+         assert_int_equal(x.u.block.stack, y.u.block.stack);
+         assert_int_equal(x.u.block.size, y.u.block.size);
+         assert_true(x.u.block.addr == y.u.block.addr);
+         (*events)++;
+      }
+   }
+   assert_int_equal(ra, 0);
+   assert_int_equal(ml_reader_next(b, &y), 0);
+}
+
+/* A trace big enough to straddle the 1 MiB window several times. */
+static void build_big(tb *b, size_t *hdr_len)
+{
+   tb_start(b);
+   *hdr_len = b->len;
+   uint32_t sf = tb_string(b, "f");
+   uint32_t file = tb_string(b, "a.c");
+   uint32_t s[64];
+   for (int i = 0; i < 64; i++)
+      s[i] = tb_stack(b, 0, tb_loc1(b, sf, file, (uint32_t)i + 1));
+   uint64_t x = 12345;
+   for (int i = 0; i < 400000; i++) {
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      uint64_t a = 0x4000000 + ((x >> 33) % 8192) * 48;
+      tb_alloc(b, 30 + (x >> 60), s[(x >> 40) % 64], 8 + (x >> 50) % 200, a);
+      tb_free(b, 7, s[(x >> 47) % 4], 8 + (x >> 50) % 200, a);
+   }
+   tb_trailer(b, 1, 400000, 400000, 0, 0, 0);
+}
+
+static void test_zstd(void **state)
+{
+   (void)state;
+   tb b;
+   size_t hdr_len, zn;
+   build_big(&b, &hdr_len);
+   unsigned char *z = compress_like_tool(&b, hdr_len, &zn);
+   assert_true(zn < b.len);
+
+   ml_err err;
+   uint64_t events;
+   /* in memory */
+   ml_reader *raw = open_ok(&b);
+   ml_reader *zr = ml_reader_open_mem(z, zn, "z", &err);
+   if (!zr)
+      fail_msg("%s", err.msg);
+   assert_false(ml_reader_compressed(raw));
+   assert_true(ml_reader_compressed(zr));
+   expect_same_records(raw, zr, &events);
+   assert_int_equal(events, 800000);
+   uint64_t off;
+   assert_int_equal(ml_reader_end_state(zr, &off), ML_END_COMPLETE);
+   assert_int_equal(off, b.len);
+   ml_reader_free(raw);
+   ml_reader_free(zr);
+
+   /* from a file */
+   tb zb = { .buf = z, .len = zn, .cap = zn };
+   char path[64];
+   assert_int_equal(tb_write_file(&zb, path), 0);
+   raw = open_ok(&b);
+   zr = ml_reader_open(path, &err);
+   if (!zr)
+      fail_msg("%s", err.msg);
+   assert_true(ml_reader_compressed(zr));
+   expect_same_records(raw, zr, &events);
+   assert_int_equal(ml_reader_end_state(zr, NULL), ML_END_COMPLETE);
+   ml_reader_free(raw);
+   ml_reader_free(zr);
+   unlink(path);
+   free(z);
+   tb_fini(&b);
+}
+
+/* A compressed trace cut anywhere: the records before the cut, then a
+   truncated end whose offset (in the decompressed stream) is the start
+   of the first record that did not arrive whole. */
+static void test_zstd_truncated(void **state)
+{
+   (void)state;
+   tb b;
+   size_t hdr_len, zn;
+   build_big(&b, &hdr_len);
+   unsigned char *z = compress_like_tool(&b, hdr_len, &zn);
+   ml_err err;
+   /* inside a block, near the end, inside the second frame's header */
+   size_t cuts[] = { zn / 2, zn - 10, ML_ZSTD_RAW_HDR_LEN + hdr_len + 3 };
+   for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
+      tb zb = { .buf = z, .len = cuts[c], .cap = zn };
+      char path[64];
+      assert_int_equal(tb_write_file(&zb, path), 0);
+      ml_reader *zr = ml_reader_open(path, &err);
+      if (!zr)
+         fail_msg("%s", err.msg);
+      ml_reader *raw = open_ok(&b);
+      ml_record x, y;
+      int rc;
+      uint64_t n = 0;
+      while ((rc = ml_reader_next(zr, &x)) > 0) {
+         assert_int_equal(ml_reader_next(raw, &y), 1);
+         assert_int_equal(x.kind, y.kind);
+         assert_int_equal(x.offset, y.offset);
+         n++;
+      }
+      assert_int_equal(rc, 0);
+      uint64_t off;
+      assert_int_equal(ml_reader_end_state(zr, &off), ML_END_TRUNCATED);
+      assert_true(off < b.len);
+      /* the cut is where the raw reader's next record starts */
+      assert_int_equal(ml_reader_next(raw, &y), 1);
+      assert_int_equal(off, y.offset);
+      if (c == 0)
+         assert_true(n > 1000);
+      ml_reader_free(zr);
+      ml_reader_free(raw);
+      unlink(path);
+   }
+   free(z);
+   tb_fini(&b);
+}
+
+/* Corrupt compressed bytes: a clean error naming the decompressed
+   offset, never a crash. */
+static void test_zstd_corrupt(void **state)
+{
+   (void)state;
+   tb b;
+   size_t hdr_len, zn;
+   build_big(&b, &hdr_len);
+   unsigned char *z = compress_like_tool(&b, hdr_len, &zn);
+   for (size_t i = zn / 3; i < zn / 3 + 64; i++)
+      z[i] ^= 0x5a;
+   ml_err err;
+   ml_reader *zr = ml_reader_open_mem(z, zn, "z", &err);
+   assert_non_null(zr);
+   ml_record rec;
+   int rc;
+   while ((rc = ml_reader_next(zr, &rec)) > 0)
+      ;
+   assert_int_equal(rc, ML_ECORRUPT);
+   const char *msg = ml_reader_strerror(zr);
+   assert_true(strncmp(msg, "z:", 2) == 0);
+   assert_non_null(strstr(msg, "(offset in the decompressed stream)"));
+   assert_int_equal(ml_reader_next(zr, &rec), ML_ECORRUPT);   /* sticky */
+   ml_reader_free(zr);
+
+   /* a zstd frame whose first block has the reserved type */
+   static const unsigned char junk[] = { 0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x10,
+                                         0x07, 0x00, 0x00 };
+   assert_null(ml_reader_open_mem(junk, sizeof junk, "j", &err));
+   assert_non_null(strstr(err.msg, "j:0: corrupt zstd data"));
+   /* a zstd magic and a cut frame header: no data at all */
+   assert_null(ml_reader_open_mem(junk, 5, "j", &err));
+   assert_string_equal(err.msg, "j:0: no data in the zstd stream (cut or "
+                       "empty), not a memline trace (offset in the "
+                       "decompressed stream)");
+   free(z);
+   tb_fini(&b);
+}
+
 int main(void)
 {
    const struct CMUnitTest tests[] = {
@@ -785,6 +1107,10 @@ int main(void)
       cmocka_unit_test(test_dt_overflow),
       cmocka_unit_test(test_streaming_matches_memory),
       cmocka_unit_test(test_file_errors),
+      cmocka_unit_test(test_v2_roundtrip),
+      cmocka_unit_test(test_zstd),
+      cmocka_unit_test(test_zstd_truncated),
+      cmocka_unit_test(test_zstd_corrupt),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,10 @@ typedef struct tb {
    unsigned char *buf;
    size_t len, cap;
    uint32_t nstr, nloc, nstack;
+   /* event field encoding (ml_trace.h, "event fields"), as the tool
+      keeps it: previous stack per class, previous address per space */
+   uint32_t prev_stack[ML_STACK_CLASSES];
+   uint64_t prev_addr[ML_ADDR_SPACES];
 } tb;
 
 static inline void tb_reserve(tb *b, size_t n)
@@ -174,33 +178,58 @@ static inline uint32_t tb_stack(tb *b, uint32_t parent, uint32_t loc)
    return ++b->nstack;
 }
 
+/* The tag, dt and stack of an event of stack class cls: the stack is left
+   out (ML_TAG_SAME_STACK) when it repeats the class's previous one. */
+static inline void tb_event_head(tb *b, unsigned tag, unsigned cls,
+                                 uint64_t dt, uint32_t stack)
+{
+   uint32_t prev = b->prev_stack[cls];
+   tb_byte(b, stack == prev ? (tag | ML_TAG_SAME_STACK) : tag);
+   tb_u(b, dt);
+   if (stack != prev)
+      tb_u(b, ml_zigzag((long long)stack - (long long)prev));
+   b->prev_stack[cls] = stack;
+}
+
+/* A block event: tag ML_TAG_ALLOC, FREE, CALLOC or CFREE, addr absolute
+   (encoded against the previous address of its space). */
+static inline void tb_block(tb *b, unsigned tag, uint64_t dt, uint32_t stack,
+                            uint64_t size, uint64_t addr)
+{
+   int custom = tag == ML_TAG_CALLOC || tag == ML_TAG_CFREE;
+   unsigned cls = tag == ML_TAG_ALLOC || tag == ML_TAG_CALLOC
+                     ? ML_STACK_CLASS_ALLOC : ML_STACK_CLASS_FREE;
+   tb_event_head(b, tag, cls, dt, stack);
+   tb_u(b, size);
+   tb_reserve(b, ML_MAX_VARINT_LEN + 1);
+   b->len += (size_t)ml_put_addr(b->buf + b->len, addr,
+                                 b->prev_addr[custom]);
+   b->prev_addr[custom] = addr;
+}
+
 static inline void tb_alloc(tb *b, uint64_t dt, uint32_t stack,
                             uint64_t size, uint64_t addr)
 {
-   tb_byte(b, ML_TAG_ALLOC);
-   tb_u(b, dt); tb_u(b, stack); tb_u(b, size); tb_u(b, addr);
+   tb_block(b, ML_TAG_ALLOC, dt, stack, size, addr);
 }
 
 static inline void tb_free(tb *b, uint64_t dt, uint32_t stack,
                            uint64_t size, uint64_t addr)
 {
-   tb_byte(b, ML_TAG_FREE);
-   tb_u(b, dt); tb_u(b, stack); tb_u(b, size); tb_u(b, addr);
+   tb_block(b, ML_TAG_FREE, dt, stack, size, addr);
 }
 
 /* Custom-allocator blocks (CALLOC / CFREE). */
 static inline void tb_calloc(tb *b, uint64_t dt, uint32_t stack,
                              uint64_t size, uint64_t addr)
 {
-   tb_byte(b, ML_TAG_CALLOC);
-   tb_u(b, dt); tb_u(b, stack); tb_u(b, size); tb_u(b, addr);
+   tb_block(b, ML_TAG_CALLOC, dt, stack, size, addr);
 }
 
 static inline void tb_cfree(tb *b, uint64_t dt, uint32_t stack,
                             uint64_t size, uint64_t addr)
 {
-   tb_byte(b, ML_TAG_CFREE);
-   tb_u(b, dt); tb_u(b, stack); tb_u(b, size); tb_u(b, addr);
+   tb_block(b, ML_TAG_CFREE, dt, stack, size, addr);
 }
 
 static inline void tb_thread(tb *b, uint64_t tid)
@@ -216,8 +245,8 @@ static inline void tb_time(tb *b, uint64_t dt, uint64_t wall_ms)
 static inline void tb_page(tb *b, uint64_t dt, uint32_t stack,
                            uint64_t kind, int64_t count)
 {
-   tb_byte(b, ML_TAG_PAGE);
-   tb_u(b, dt); tb_u(b, stack); tb_u(b, kind); tb_u(b, ml_zigzag(count));
+   tb_event_head(b, ML_TAG_PAGE, ML_STACK_CLASS_PAGE, dt, stack);
+   tb_u(b, kind); tb_u(b, ml_zigzag(count));
 }
 
 static inline void tb_line(tb *b, uint32_t fn, uint32_t file, uint32_t line,
