@@ -162,15 +162,28 @@ static void flush_icount(IRSB *sb, ULong *pending)
    *pending = 0;
 }
 
-/* *hw = max(*hw, *cur), inline */
-static void update_max(IRSB *sb, ULong *hw, ULong *cur)
+/* The current heap and RSS levels, loaded at most once per stretch of a
+   superblock in which they cannot change: the heap level changes only in
+   allocator calls, which end a superblock; the RSS level also in the page
+   helpers, after which it is loaded again. */
+static IRTemp cur_heap_tmp, cur_rss_tmp;
+
+static IRTemp level(IRSB *sb, IRTemp *cache, ULong *cur)
 {
-   IRTemp h = newIRTemp(sb->tyenv, Ity_I64);
+   if (*cache == IRTemp_INVALID) {
+      *cache = newIRTemp(sb->tyenv, Ity_I64);
+      addStmtToIRSB(sb, IRStmt_WrTmp(*cache, IRExpr_Load(Iend_LE, Ity_I64,
+                                     mkIRExpr_HWord((HWord)cur))));
+   }
+   return *cache;
+}
+
+/* *hw = max(*hw, cur), inline */
+static void update_max(IRSB *sb, ULong *hw, IRTemp h)
+{
    IRTemp w = newIRTemp(sb->tyenv, Ity_I64);
    IRTemp c = newIRTemp(sb->tyenv, Ity_I1);
    IRTemp m = newIRTemp(sb->tyenv, Ity_I64);
-   addStmtToIRSB(sb, IRStmt_WrTmp(h, IRExpr_Load(Iend_LE, Ity_I64,
-                                  mkIRExpr_HWord((HWord)cur))));
    addStmtToIRSB(sb, IRStmt_WrTmp(w, IRExpr_Load(Iend_LE, Ity_I64,
                                   mkIRExpr_HWord((HWord)hw))));
    addStmtToIRSB(sb, IRStmt_WrTmp(c, IRExpr_Binop(Iop_CmpLT64U,
@@ -185,9 +198,9 @@ static void update_max(IRSB *sb, ULong *hw, ULong *cur)
 static void count_entry(IRSB *sb, MlLine *s)
 {
    add_to_u64(sb, &s->count, IRExpr_Const(IRConst_U64(1)));
-   update_max(sb, &s->hw_heap, &ml_heap_cur);
+   update_max(sb, &s->hw_heap, level(sb, &cur_heap_tmp, &ml_heap_cur));
    if (ml_rss_enabled())
-      update_max(sb, &s->hw_rss, &ml_rss_cur);
+      update_max(sb, &s->hw_rss, level(sb, &cur_rss_tmp, &ml_rss_cur));
 }
 
 static Addr const_target(const IRConst *c)
@@ -223,6 +236,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
 
    ULong pending = 0;
    MlLine *prev = NULL;
+   cur_heap_tmp = cur_rss_tmp = IRTemp_INVALID;
    Addr prev_addr = 0, last_end = 0;
    Bool first = True;
 
@@ -230,8 +244,8 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
       IRStmt *st = sbIn->stmts[i];
       if (!st || st->tag == Ist_NoOp)
          continue;
-      if (rss)
-         ml_rss_before(plan, sbIn, i, sb, layout);
+      if (rss && ml_rss_before(plan, sbIn, i, sb, layout))
+         cur_rss_tmp = IRTemp_INVALID;
       switch (st->tag) {
       case Ist_IMark: {
          Addr a = (Addr)st->Ist.IMark.addr;
@@ -275,8 +289,8 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          addStmtToIRSB(sb, st);
          break;
       }
-      if (rss)
-         ml_rss_after(plan, sbIn, i, sb, layout);
+      if (rss && ml_rss_after(plan, sbIn, i, sb, layout))
+         cur_rss_tmp = IRTemp_INVALID;
    }
    flush_icount(sb, &pending);
    if (plan)

@@ -732,10 +732,13 @@ static void emit_flag(IRSB *sb, Group *G)
    addStmtToIRSB(sb, IRStmt_WrTmp(G->need, miss));
 }
 
-static void emit_checks(const MlRssPlan *pl, Int c, IRSB *sb,
+/* Emits the checks from c on; True if any may call a helper. */
+static Bool emit_checks(const MlRssPlan *pl, Int c, IRSB *sb,
                         const VexGuestLayout *l)
 {
+   Bool calls = False;
    for (; c >= 0; c = pl->checks[c].next) {
+      calls |= pl->checks[c].kind != CK_FLAG;
       const Check *k = &pl->checks[c];
       switch (k->kind) {
       case CK_PLAIN:
@@ -752,18 +755,19 @@ static void emit_checks(const MlRssPlan *pl, Int c, IRSB *sb,
       }
       }
    }
+   return calls;
 }
 
-void ml_rss_before(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
+Bool ml_rss_before(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
                    const VexGuestLayout *l)
 {
-   emit_checks(pl, pl->before[i], sb, l);
+   return emit_checks(pl, pl->before[i], sb, l);
 }
 
-void ml_rss_after(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
+Bool ml_rss_after(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
                   const VexGuestLayout *l)
 {
-   emit_checks(pl, pl->after[i], sb, l);
+   return emit_checks(pl, pl->after[i], sb, l);
 }
 
 /*------------------------------------------------------------*/

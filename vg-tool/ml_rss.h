@@ -29,9 +29,11 @@ Bool ml_rss_enabled(void);
 typedef struct MlRssPlan MlRssPlan;
 MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout);
 void ml_rss_plan_free(MlRssPlan *pl);
-void ml_rss_before(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
+/* Both return True when they emitted a helper call (which may change
+   ml_rss_cur). */
+Bool ml_rss_before(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
                    const VexGuestLayout *l);
-void ml_rss_after(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
+Bool ml_rss_after(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
                   const VexGuestLayout *l);
 /* Marks the code pages of a translated superblock resident. */
 void ml_rss_code(const VexGuestExtents *vge);
