@@ -632,16 +632,43 @@ typedef struct {
 static LastStack *last;
 static ULong splice_hits;
 
-/* *dst = *src, copying only the frames in use. */
+/* *dst = *src, copying only the frames in use (plain loops: the core's
+   VG_(memcpy) goes byte by byte on short copies). */
 static void vs_copy(VStack *dst, const VStack *src)
 {
    dst->tid = src->tid;
    dst->n = src->n;
    dst->val = src->val;
-   VG_(memcpy)(dst->ips, src->ips, src->n * sizeof(Addr));
-   VG_(memcpy)(dst->sps, src->sps, src->n * sizeof(Addr));
-   VG_(memcpy)(dst->fps, src->fps, src->n * sizeof(Addr));
-   VG_(memcpy)(dst->bp_saved, src->bp_saved, src->n * sizeof(Bool));
+   for (UInt i = 0; i < src->n; i++) {
+      dst->ips[i] = src->ips[i];
+      dst->sps[i] = src->sps[i];
+      dst->fps[i] = src->fps[i];
+      dst->bp_saved[i] = src->bp_saved[i];
+   }
+}
+
+/* Moves frames [k, k + len) of v (and their trie nodes) to [i, ...). */
+static void move_frames(VStack *v, UInt *node, UInt i, UInt k, UInt len)
+{
+   if (i == k)
+      return;
+   if (i < k) {
+      for (UInt j = 0; j < len; j++) {
+         v->ips[i + j] = v->ips[k + j];
+         v->sps[i + j] = v->sps[k + j];
+         v->fps[i + j] = v->fps[k + j];
+         v->bp_saved[i + j] = v->bp_saved[k + j];
+         node[i + j] = node[k + j];
+      }
+   } else {
+      for (UInt j = len; j > 0; j--) {
+         v->ips[i + j - 1] = v->ips[k + j - 1];
+         v->sps[i + j - 1] = v->sps[k + j - 1];
+         v->fps[i + j - 1] = v->fps[k + j - 1];
+         v->bp_saved[i + j - 1] = v->bp_saved[k + j - 1];
+         node[i + j - 1] = node[k + j - 1];
+      }
+   }
 }
 
 static void fill_bp_saved(VStack *v, UInt from, UInt to, Addr lo, Addr hi)
@@ -714,12 +741,9 @@ static Bool try_splice(ThreadId tid, Addr ip0, Addr sp0, Addr bp0,
       /* The new last stack: the short unwind's frames [0, i), then the
          last stack's frames from k on. */
       UInt n = i + (L->v.n - k);
-      VG_(memmove)(&L->v.ips[i], &L->v.ips[k], (L->v.n - k) * sizeof(Addr));
-      VG_(memmove)(&L->v.sps[i], &L->v.sps[k], (L->v.n - k) * sizeof(Addr));
-      VG_(memmove)(&L->v.fps[i], &L->v.fps[k], (L->v.n - k) * sizeof(Addr));
-      VG_(memmove)(&L->v.bp_saved[i], &L->v.bp_saved[k],
-                   (L->v.n - k) * sizeof(Bool));
-      VG_(memmove)(&L->node[i], &L->node[k], outer * sizeof(UInt));
+      /* node[] is meaningful for the trie frames only; moving the rest
+         along is harmless. */
+      move_frames(&L->v, L->node, i, k, L->v.n - k);
       for (UInt j = 0; j < i; j++) {
          L->v.ips[j] = ips[j];
          L->v.sps[j] = sps[j];
