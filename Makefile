@@ -3,7 +3,8 @@
 #   make            tool, preload object, staged Valgrind dir, memline-report, memline
 #   make check      unit tests (cmocka) and end-to-end tests under the real Valgrind
 #   make demo       profile samples/grow and print its report
-#   make bench      wall-time ratios against --tool=none, Massif, Memcheck (not a test)
+#   make bench      speed against --tool=none, Massif, Memcheck, DHAT; trace size and
+#                   analyzer speed against heaptrack (not a test; docs/performance.md)
 #   make install    PREFIX/bin programs + tool files in Valgrind's own tool directory
 #   make uninstall  removes exactly what install put there
 #

@@ -1,26 +1,62 @@
 #!/bin/sh
 # shellcheck shell=bash
-# bench.sh -- memline's speed and trace-size benchmark (`make bench`; not
-# part of `make check`: it takes a few minutes and its numbers depend on
-# the machine).
+# bench.sh -- memline's speed, memory and trace-size benchmark against its
+# peers (`make bench`; not part of `make check`: it takes about 25 minutes
+# on 2 CPUs, most of it the Lua workload under Memcheck and DHAT, and its
+# numbers depend on the machine).  DESIGN.md section 6 sets the bars
+# it checks.
 #
 # usage: sh scripts/bench.sh [WORKLOAD...]
-#   WORKLOAD is a program in build/samples, optionally with arguments
-#   joined by ':' (churn:0.5 runs `churn 0.5`).  Default: churn compute
-#   grow cxx
-#   ($BENCH_WORKLOADS overrides).  $BENCH_REPS sets the repetitions
-#   (default 3).
+#   WORKLOAD is one of
+#     NAME[:ARG...]          build/samples/NAME with these arguments
+#                            (churn:0.5 runs `churn 0.5`)
+#     lua[:ARG...]           lua5.4 samples/bench/alloc.lua [ARG...]
+#     LABEL=PROG[:ARG...]    any program: PROG is looked up in
+#                            build/samples, then as a path, then on $PATH
+#                            (e.g. sort=sort:/tmp/words); arguments cannot
+#                            contain ':'
+#   Default: churn compute pages containers lua ($BENCH_WORKLOADS
+#   overrides; grow and cxx are start-up bound and no longer in it).
+#   $BENCH_REPS sets the repetitions (default 3).
 #
-# Each workload runs natively, under `valgrind --tool=none` (nulgrind, the
-# floor), Massif (`--tool=massif`), Memcheck, memline `--lines=no
-# --rss=no` (heap only) and memline with its defaults (heap, lines, RSS); the modes alternate within each
-# repetition so that a slow spell of the machine hits all of them alike.
-# The table gives each mode's median wall time, its ratio to none, Massif
-# and Memcheck, and for memline the trace size per allocation (bytes of
-# trace / the "Allocations:" count of memline-report's summary).  It is
-# printed and written to build/bench.txt.  The bars (DESIGN.md section 6):
-# heap-only memline at most 0.75x Massif (this script's target for now:
-# 0.9x) and default memline at most 0.40x Memcheck.
+# Modes: native; `valgrind --tool=none` (nulgrind, the floor); Massif,
+# Memcheck and DHAT with their defaults (Massif's --peak-inaccuracy=0
+# --heap-admin=0 are for the accuracy comparison, not for speed); memline
+# `--lines=no --rss=no` (memline-heap) and memline with its defaults
+# (heap, line counters, RSS).  The modes alternate within each repetition
+# so that a slow spell of the machine hits all of them alike.  After each
+# memline run, memline-report reads its trace (timed too).
+#
+# The table, printed and written to build/bench.txt, gives per workload
+# and mode: the median wall seconds; its ratio to none, Massif, Memcheck
+# and DHAT (median / median); the median peak resident set of the
+# measured process in MiB (GNU time's %M; for the Valgrind modes that is
+# the Valgrind process, tool and client together); for memline modes the
+# trace bytes per allocation (file size / the "Allocations:" count of
+# memline-report's summary) and memline-report's events per second
+# ((allocations + frees, as its summary prints them) / its median wall
+# seconds).  A mode whose run failed in any repetition shows `failed`.
+#
+# Once per workload (not per repetition) the program also runs natively
+# under heaptrack: its zstd-compressed trace's bytes per allocation, and
+# heaptrack_print's allocations per second on that trace, against
+# memline's default-mode trace and memline-report.  Without heaptrack
+# those comparisons are skipped with a note.  heaptrack and heaptrack_print
+# run under an address-space limit of $BENCH_HEAPTRACK_LIMIT MiB (default
+# 4096; 0 = none): heaptrack_interpret 1.4 grows past 18 GiB and dies of
+# std::bad_alloc on churn's 2^17 distinct call stacks, and the limit makes
+# that a quick failure (and a note) instead of a machine out of memory.
+#
+# Per workload a verdict against the bars: heap-only memline at most
+# 0.75x Massif (interim target 0.9x), default memline at most 0.40x
+# Memcheck, trace bytes per allocation at most heaptrack's, memline-report
+# at least 4x heaptrack_print's allocations per second.
+#
+# As root, missing lua5.4 and GNU time are installed with apt-get (like
+# scripts/setup-deps.sh); otherwise the lua workload is skipped, and the
+# RSS column left empty, with a note.  Exit status: 0 when the table was
+# written (failed modes included), 2 when the build is incomplete, an
+# option is malformed or no workload can run.
 
 if [ -z "${BASH_VERSION:-}" ]; then
     exec bash "$0" "$@"
@@ -34,25 +70,26 @@ REPORT="$BUILD/bin/memline-report"
 VALGRIND=${VALGRIND:-valgrind}
 REPS=${BENCH_REPS:-3}
 OUT="$BUILD/bench.txt"
+GNU_TIME=/usr/bin/time
+HT_LIMIT=${BENCH_HEAPTRACK_LIMIT:-4096}
 
 if [ $# -gt 0 ]; then
-    workloads=("$@")
+    specs=("$@")
 else
-    read -r -a workloads <<<"${BENCH_WORKLOADS:-churn compute grow cxx}"
+    read -r -a specs <<<"${BENCH_WORKLOADS:-churn compute pages containers lua}"
 fi
-modes=(native none massif memcheck memline-heap memline)
+modes=(native none massif memcheck dhat memline-heap memline)
+
+case "$REPS" in
+    '' | *[!0-9]* | 0) echo "bench: BENCH_REPS must be a positive integer" >&2; exit 2 ;;
+esac
+case "$HT_LIMIT" in
+    '' | *[!0-9]*) echo "bench: BENCH_HEAPTRACK_LIMIT must be a number of MiB" >&2; exit 2 ;;
+esac
 
 # Build what is missing (a no-op after `make bench`, which builds first).
 make -s -C "$ROOT" --no-print-directory all >&2 ||
     { echo "bench: make all failed" >&2; exit 2; }
-
-for w in "${workloads[@]}"; do
-    prog=${w%%:*}
-    if [ ! -x "$BUILD/samples/$prog" ]; then
-        echo "bench: build/samples/$prog is not built (run make all)" >&2
-        exit 2
-    fi
-done
 if ! compgen -G "$STAGE/memline-*" >/dev/null || [ ! -x "$REPORT" ]; then
     echo "bench: the memline tool or memline-report is not built (run make all)" >&2
     exit 2
@@ -60,6 +97,72 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/memline-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+: >"$work/notes"
+note() { echo "$*" >>"$work/notes"; echo "bench: $*" >&2; }
+
+# apt_install PACKAGE: installs a Debian package when we are root; returns
+# non-zero when that is not possible or fails.
+apt_updated=0
+apt_install() {
+    [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null || return 1
+    echo "bench: installing $1 with apt-get" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    if [ $apt_updated -eq 0 ]; then
+        apt-get update -q >&2 || return 1
+        apt_updated=1
+    fi
+    apt-get install -y -q --no-install-recommends "$1" >&2
+}
+
+have_time=1
+[ -x "$GNU_TIME" ] || apt_install time
+if [ ! -x "$GNU_TIME" ]; then
+    have_time=0
+    note "GNU time ($GNU_TIME, package time) is missing: no RSS column"
+fi
+have_heaptrack=1
+if ! command -v heaptrack >/dev/null || ! command -v heaptrack_print >/dev/null; then
+    have_heaptrack=0
+    note "heaptrack is not installed: no comparison with heaptrack's trace size and heaptrack_print"
+fi
+
+# Resolve each spec into a label, a program and its ':'-joined arguments.
+labels=() progs=() argss=()
+for spec in "${specs[@]}"; do
+    label=${spec%%:*} rest=
+    [ "$spec" = "$label" ] || rest=${spec#*:}
+    prog=$label
+    case "$spec" in
+        *=*) label=${spec%%=*} spec=${spec#*=}
+             prog=${spec%%:*} rest=
+             [ "$spec" = "$prog" ] || rest=${spec#*:} ;;
+        lua | lua:*)
+             prog=lua5.4 rest="$ROOT/samples/bench/alloc.lua${rest:+:$rest}" ;;
+    esac
+    if [ -x "$BUILD/samples/$prog" ]; then
+        path="$BUILD/samples/$prog"
+    elif [[ $prog == */* ]] && [ -x "$prog" ]; then
+        path=$(cd "$(dirname "$prog")" && pwd)/$(basename "$prog")
+    elif path=$(command -v "$prog"); then
+        :
+    elif [ -f "$ROOT/samples/$prog.c" ] || [ -f "$ROOT/samples/$prog.cc" ]; then
+        echo "bench: build/samples/$prog is not built (run make all)" >&2
+        exit 2
+    elif [ "$prog" = lua5.4 ] && apt_install lua5.4 && path=$(command -v lua5.4); then
+        :
+    else
+        case "$prog" in
+            lua5.4) note "workload $label skipped: lua5.4 is not installed (Debian package lua5.4; as root the benchmark installs it)" ;;
+            *)      note "workload $label skipped: $prog is not installed" ;;
+        esac
+        continue
+    fi
+    labels+=("$label") progs+=("$path") argss+=("$rest")
+done
+if [ ${#labels[@]} -eq 0 ]; then
+    echo "bench: no workload to run" >&2
+    exit 2
+fi
 
 now() {
     if [ -n "${EPOCHREALTIME:-}" ]; then
@@ -69,93 +172,230 @@ now() {
     fi
 }
 
-# run_mode MODE WORKLOAD-INDEX REP: runs once, appends the wall seconds to
-# $work/MODE.INDEX.times; memline modes keep their trace for the size.
-run_mode() {
-    local mode=$1 i=$2 rep=$3 w=${workloads[$2]}
-    local prog=${w%%:*} args=()
-    [ "$w" = "$prog" ] || IFS=: read -r -a args <<<"${w#*:}"
-    local bin="$BUILD/samples/$prog" cmd
-    case "$mode" in
-        native)   cmd=("$bin") ;;
-        none)     cmd=("$VALGRIND" -q --tool=none "$bin") ;;
-        massif)   cmd=("$VALGRIND" -q --tool=massif
-                       "--massif-out-file=$work/massif.out" "$bin") ;;
-        memcheck) cmd=("$VALGRIND" -q --tool=memcheck "$bin") ;;
-        memline-heap)
-                  cmd=(env "VALGRIND_LIB=$STAGE" "$VALGRIND" -q --tool=memline
-                       --lines=no --rss=no "--memline-out-file=$work/trace.$mode.$i" "$bin") ;;
-        memline)  cmd=(env "VALGRIND_LIB=$STAGE" "$VALGRIND" -q --tool=memline
-                       "--memline-out-file=$work/trace.$mode.$i" "$bin") ;;
-    esac
-    local t0 t1 status
+# timed FILE-PREFIX CMD...: runs CMD (stdin /dev/null, stdout and stderr
+# to FILE-PREFIX.out and .err), appends its wall seconds to
+# FILE-PREFIX.times and, with GNU time, its peak RSS in KiB to
+# FILE-PREFIX.rss.  Returns CMD's exit status.
+timed() {
+    local prefix=$1 t0 t1 status
+    shift
+    local wrap=()
+    [ $have_time -eq 0 ] || wrap=("$GNU_TIME" -f %M -o "$work/rss.last")
+    rm -f "$work/rss.last"
     t0=$(now)
-    "${cmd[@]}" "${args[@]}" >/dev/null 2>"$work/stderr" </dev/null
+    "${wrap[@]}" "$@" >"$prefix.out" 2>"$prefix.err" </dev/null
     status=$?
     t1=$(now)
-    if [ $status -ne 0 ]; then
-        echo "bench: $mode $w exited with status $status:" >&2
-        head -n 5 "$work/stderr" >&2
-        echo "$mode $i failed" >>"$work/failures"
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }' >>"$prefix.times"
+    # time writes "Command exited with non-zero status N" before %M
+    if [ -s "$work/rss.last" ]; then
+        tail -n 1 "$work/rss.last" >>"$prefix.rss"
     fi
-    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }' >>"$work/$mode.$i.times"
-    printf '  rep %d/%d  %-10s %-16s %ss\n' "$rep" "$REPS" "$w" "$mode" \
+    return $status
+}
+
+# run_mode MODE INDEX REP: one run of workload INDEX in MODE; memline
+# modes keep their trace (trace.MODE.INDEX) and time memline-report on it.
+run_mode() {
+    local mode=$1 i=$2 rep=$3 args=() cmd
+    [ -z "${argss[$i]}" ] || IFS=: read -r -a args <<<"${argss[$i]}"
+    local bin=${progs[$i]} trace="$work/trace.$mode.$i"
+    case "$mode" in
+        native)   cmd=() ;;
+        none)     cmd=("$VALGRIND" -q --tool=none) ;;
+        massif)   cmd=("$VALGRIND" -q --tool=massif "--massif-out-file=$work/massif.out") ;;
+        memcheck) cmd=("$VALGRIND" -q --tool=memcheck) ;;
+        dhat)     cmd=("$VALGRIND" -q --tool=dhat "--dhat-out-file=$work/dhat.out") ;;
+        memline-heap)
+                  cmd=(env "VALGRIND_LIB=$STAGE" "$VALGRIND" -q --tool=memline
+                       --lines=no --rss=no "--memline-out-file=$trace") ;;
+        memline)  cmd=(env "VALGRIND_LIB=$STAGE" "$VALGRIND" -q --tool=memline
+                       "--memline-out-file=$trace") ;;
+    esac
+    local status
+    rm -f "$trace"
+    timed "$work/$mode.$i" "${cmd[@]}" "$bin" "${args[@]}"
+    status=$?
+    if [ $status -ne 0 ]; then
+        echo "bench: $mode ${labels[$i]} exited with status $status:" >&2
+        head -n 5 "$work/$mode.$i.err" >&2
+        echo "${labels[$i]} $mode (repetition $rep): exit status $status" >>"$work/failures"
+        touch "$work/$mode.$i.failed"
+    fi
+    printf '  rep %d/%d  %-12s %-13s %8ss\n' "$rep" "$REPS" "${labels[$i]}" "$mode" \
         "$(tail -n 1 "$work/$mode.$i.times")" >&2
+    case "$mode" in memline*) [ $status -eq 0 ] || return ;; *) return ;; esac
+    if [ ! -s "$trace" ] ||
+       ! timed "$work/report.$mode.$i" "$REPORT" --units B "$trace"; then
+        echo "bench: memline-report on the $mode trace of ${labels[$i]} failed" >&2
+        echo "${labels[$i]} memline-report on the $mode trace (repetition $rep)" >>"$work/failures"
+        touch "$work/report.$mode.$i.failed"
+        return
+    fi
+    # the summary's counts and the trace's size, kept from the last run
+    sed -n 's/^\(Allocations\|Frees\): *\([0-9,]*\).*/\2/p' "$work/report.$mode.$i.out" |
+        tr -d , | paste -sd ' ' >"$work/counts.$mode.$i"
+    stat -c %s "$trace" >"$work/size.$mode.$i"
 }
 
+# limited CMD...: CMD under the heaptrack address-space limit
+limited() {
+    if [ "$HT_LIMIT" -gt 0 ]; then
+        (ulimit -v $((HT_LIMIT * 1024)) && exec "$@")
+    else
+        "$@"
+    fi
+}
+
+# heaptrack_once INDEX: the workload natively under heaptrack, then
+# heaptrack_print on its trace; writes ht.INDEX.bpa (trace bytes per
+# allocation) and ht.INDEX.aps (heaptrack_print's allocations per second).
+heaptrack_once() {
+    local i=$1 args=() file calls secs status
+    [ -z "${argss[$i]}" ] || IFS=: read -r -a args <<<"${argss[$i]}"
+    echo "  heaptrack   ${labels[$i]}" >&2
+    limited heaptrack -o "$work/ht.$i" "${progs[$i]}" "${args[@]}" \
+        >"$work/ht.$i.log" 2>&1 </dev/null
+    status=$?
+    if [ $status -ne 0 ]; then
+        local why
+        why=$(sed -n 's/^ *what(): *//p' "$work/ht.$i.log" | head -n 1)
+        [ "$HT_LIMIT" -eq 0 ] || why="${why:+$why }under a $HT_LIMIT MiB address-space limit"
+        note "heaptrack on ${labels[$i]} exited with status $status${why:+ ($why)}: no heaptrack comparison"
+        return
+    fi
+    file=$(compgen -G "$work/ht.$i.*" | grep -v '\.log$' | head -n 1)
+    if [ -z "$file" ]; then
+        note "heaptrack wrote no trace for ${labels[$i]}"
+        return
+    fi
+    case "$file" in *.zst) ;; *) note "heaptrack's trace of ${labels[$i]} is ${file##*.}, not zstd" ;; esac
+    if ! timed "$work/htp.$i" limited heaptrack_print "$file"; then
+        note "heaptrack_print failed on ${labels[$i]}: $(tail -n 1 "$work/htp.$i.err")"
+        return
+    fi
+    calls=$(sed -n 's/^calls to allocation functions: \([0-9]*\).*/\1/p' "$work/htp.$i.out" | head -n 1)
+    secs=$(cat "$work/htp.$i.times")
+    if [ -n "$calls" ] && [ "$calls" -gt 0 ]; then
+        awk -v s="$(stat -c %s "$file")" -v a="$calls" 'BEGIN { printf "%.6f\n", s / a }' \
+            >"$work/ht.$i.bpa"
+        awk -v a="$calls" -v t="$secs" 'BEGIN { printf "%.0f\n", a / t }' >"$work/ht.$i.aps"
+    fi
+}
+
+# median FILE: median of the numbers in FILE, one a line; "" when none.
 median() {
+    [ -s "$1" ] || return 0
     sort -n "$1" | awk '{ v[NR] = $1 } END {
-        if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2];
-        else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+        if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-echo "bench: ${#workloads[@]} workload(s) x ${#modes[@]} modes x $REPS repetitions" >&2
+echo "bench: ${#labels[@]} workload(s) x ${#modes[@]} modes x $REPS repetitions" >&2
 for rep in $(seq 1 "$REPS"); do
-    for i in "${!workloads[@]}"; do
+    for i in "${!labels[@]}"; do
         for mode in "${modes[@]}"; do
             run_mode "$mode" "$i" "$rep"
         done
     done
 done
+if [ $have_heaptrack -eq 1 ]; then
+    for i in "${!labels[@]}"; do
+        heaptrack_once "$i"
+    done
+fi
+
+# fmt_rate N: 12345678 -> 12.3M; "-" when N is empty or "-"
+fmt_rate() {
+    case "$1" in '' | -) echo -; return ;; esac
+    awk -v r="$1" 'BEGIN { if (r >= 1e6) printf "%.1fM", r / 1e6;
+        else if (r >= 1e3) printf "%.1fk", r / 1e3; else printf "%.0f", r }'
+}
+# fmt_bpa N: bytes per allocation, 3 significant digits below 1
+fmt_bpa() {
+    case "$1" in '' | -) echo -; return ;; esac
+    awk -v v="$1" 'BEGIN { printf (v < 1 ? "%.3f\n" : "%.2f\n"), v }'
+}
+# ratio A B [FORMAT]: A / B, or "-" when either is missing or B is 0
+ratio() {
+    if [ -z "$1" ] || [ -z "$2" ]; then echo -; return; fi
+    awk -v a="$1" -v b="$2" -v f="${3:-%.2f}" 'BEGIN { if (b == 0) print "-"; else printf f "\n", a / b }'
+}
+# times R: "1.23x", or "n/a" when R is "-"
+times() { if [ "$1" = - ]; then echo n/a; else echo "${1}x"; fi; }
+# verdict VALUE OP LIMIT: met / NOT met / n/a
+verdict() {
+    if [ "$1" = - ] || [ -z "$1" ]; then echo n/a; return; fi
+    awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {
+        ok = op == "<=" ? v <= l : v >= l; print (ok ? "met" : "NOT met") }'
+}
 
 {
     echo "memline benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $($VALGRIND --version)"
-    echo "median of $REPS wall-clock runs; ratios are median / median"
+    echo "median of $REPS wall-clock runs; ratios are median / median; Massif, Memcheck and DHAT"
+    echo "with their defaults; RSS = peak resident set of the measured process (for Valgrind"
+    echo "modes: tool and client together); B/alloc = trace bytes / allocations; ev/s ="
+    echo "memline-report's (allocations + frees) per second (PAGE records not counted)"
     echo
-    printf '%-12s %-16s %9s %7s %8s %10s %9s\n' \
-        workload mode "median s" "/none" "/massif" "/memcheck" "B/alloc"
-    for i in "${!workloads[@]}"; do
-        w=${workloads[$i]}
-        declare -A med=()
+    printf '%-12s %-13s %9s %6s %7s %9s %6s %8s %10s %8s\n' \
+        workload mode "median s" /none /massif /memcheck /dhat "RSS MiB" B/alloc ev/s
+    for i in "${!labels[@]}"; do
+        w=${labels[$i]}
+        declare -A med=() bpa=() aps=()
         for mode in "${modes[@]}"; do
-            med[$mode]=$(median "$work/$mode.$i.times")
+            med[$mode]=
+            [ -e "$work/$mode.$i.failed" ] || med[$mode]=$(median "$work/$mode.$i.times")
         done
         for mode in "${modes[@]}"; do
-            bpa=-
-            if [ -s "$work/trace.$mode.$i" ]; then
-                allocs=$("$REPORT" --units B "$work/trace.$mode.$i" 2>/dev/null |
-                         sed -n 's/^Allocations: *\([0-9,]*\).*/\1/p' | tr -d , | head -n 1)
-                size=$(stat -c %s "$work/trace.$mode.$i")
-                if [ -n "$allocs" ] && [ "$allocs" -gt 0 ]; then
-                    bpa=$(awk -v s="$size" -v a="$allocs" 'BEGIN { printf "%.2f", s / a }')
+            t=${med[$mode]}
+            rss=-
+            m=$(median "$work/$mode.$i.rss")
+            [ -z "$m" ] || rss=$(awk -v k="$m" 'BEGIN { printf "%.1f", k / 1024 }')
+            bpa[$mode]=- aps[$mode]='' ev=-
+            if [ -s "$work/counts.$mode.$i" ]; then
+                read -r allocs frees <"$work/counts.$mode.$i"
+                size=$(cat "$work/size.$mode.$i")
+                bpa[$mode]=$(ratio "$size" "$allocs" %.6f)
+                if [ ! -e "$work/report.$mode.$i.failed" ]; then
+                    at=$(median "$work/report.$mode.$i.times")
+                    r=$(ratio "$((allocs + ${frees:-0}))" "$at" %.0f)
+                    [ "$r" = - ] || ev=$(fmt_rate "$r")
+                    aps[$mode]=$(ratio "$allocs" "$at" %.0f)
                 fi
             fi
-            awk -v w="$w" -v m="$mode" -v t="${med[$mode]}" -v n="${med[none]}" \
-                -v ms="${med[massif]}" -v mc="${med[memcheck]}" -v b="$bpa" 'BEGIN {
-                    printf "%-12s %-16s %9.3f %7.2f %8.2f %10.2f %9s\n",
-                        w, m, t, t / n, t / ms, t / mc, b }'
+            if [ -z "$t" ]; then
+                cells=(failed - - - - "$rss")
+            else
+                cells=("$t" "$(ratio "$t" "${med[none]}")" "$(ratio "$t" "${med[massif]}")"
+                       "$(ratio "$t" "${med[memcheck]}")" "$(ratio "$t" "${med[dhat]}")" "$rss")
+            fi
+            printf '%-12s %-13s %9s %6s %7s %9s %6s %8s %10s %8s\n' \
+                "$w" "$mode" "${cells[@]}" "$(fmt_bpa "${bpa[$mode]}")" "$ev"
         done
-        nl=$(awk -v a="${med[memline-heap]}" -v b="${med[massif]}" 'BEGIN { printf "%.2f", a / b }')
-        dl=$(awk -v a="${med[memline]}" -v b="${med[memcheck]}" 'BEGIN { printf "%.2f", a / b }')
-        verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r <= t ? "met" : "NOT met") }'; }
-        echo "  $w: memline heap-only = ${nl}x Massif (target <= 0.9x: $(verdict "$nl" 0.9);" \
-             "DESIGN bar 0.75x: $(verdict "$nl" 0.75)); memline = ${dl}x Memcheck" \
-             "(bar <= 0.40x: $(verdict "$dl" 0.40))"
-        unset med
+        nl=$(ratio "${med[memline-heap]}" "${med[massif]}")
+        dl=$(ratio "${med[memline]}" "${med[memcheck]}")
+        echo "  $w: heap-only = $(times "$nl") Massif (bar <= 0.75x: $(verdict "$nl" '<=' 0.75);" \
+             "interim target 0.9x: $(verdict "$nl" '<=' 0.9))"
+        echo "  $w: default = $(times "$dl") Memcheck (bar <= 0.40x: $(verdict "$dl" '<=' 0.40))"
+        if [ $have_heaptrack -eq 1 ]; then
+            hb=$(cat "$work/ht.$i.bpa" 2>/dev/null)
+            ha=$(cat "$work/ht.$i.aps" 2>/dev/null)
+            tr=$(ratio "${bpa[memline]}" "$hb")
+            ar=$(ratio "${aps[memline]}" "$ha")
+            echo "  $w: trace $(fmt_bpa "${bpa[memline]}") B/alloc, heaptrack's (zstd)" \
+                 "$(fmt_bpa "$hb") = $(times "$tr")" \
+                 "(bar <= 1x: $(verdict "$tr" '<=' 1))"
+            echo "  $w: memline-report $(fmt_rate "${aps[memline]}") alloc/s," \
+                 "heaptrack_print $(fmt_rate "$ha") = $(times "$ar") (bar >= 4x: $(verdict "$ar" '>=' 4))"
+        fi
+        unset med bpa aps
     done
+    if [ -s "$work/notes" ]; then
+        echo
+        sed 's/^/note: /' "$work/notes"
+    fi
     if [ -s "$work/failures" ]; then
         echo
-        echo "some runs failed (their times are in the medians):"
+        echo "failed runs (their modes show \"failed\"):"
         sed 's/^/  /' "$work/failures"
     fi
 } | tee "$OUT"
