@@ -17,7 +17,9 @@
 #                            contain ':'
 #   Default: churn compute pages containers lua ($BENCH_WORKLOADS
 #   overrides; grow and cxx are start-up bound and no longer in it).
-#   $BENCH_REPS sets the repetitions (default 3).
+#   $BENCH_REPS sets the repetitions (default 3); $BENCH_MODES a subset of
+#   the modes below (e.g. "massif memline-heap"); $BENCH_HEAPTRACK=no
+#   skips the heaptrack comparison.
 #
 # Modes: native; `valgrind --tool=none` (nulgrind, the floor); Massif,
 # Memcheck and DHAT with their defaults (Massif's --peak-inaccuracy=0
@@ -78,7 +80,9 @@ if [ $# -gt 0 ]; then
 else
     read -r -a specs <<<"${BENCH_WORKLOADS:-churn compute pages containers lua}"
 fi
-modes=(native none massif memcheck dhat memline-heap memline)
+# $BENCH_MODES picks a subset (in this order); the ratio columns of the
+# peers left out are empty.
+read -r -a modes <<<"${BENCH_MODES:-native none massif memcheck dhat memline-heap memline}"
 
 case "$REPS" in
     '' | *[!0-9]* | 0) echo "bench: BENCH_REPS must be a positive integer" >&2; exit 2 ;;
@@ -121,7 +125,10 @@ if [ ! -x "$GNU_TIME" ]; then
     note "GNU time ($GNU_TIME, package time) is missing: no RSS column"
 fi
 have_heaptrack=1
-if ! command -v heaptrack >/dev/null || ! command -v heaptrack_print >/dev/null; then
+if [ "${BENCH_HEAPTRACK:-yes}" = no ]; then
+    have_heaptrack=0
+    note "BENCH_HEAPTRACK=no: no comparison with heaptrack"
+elif ! command -v heaptrack >/dev/null || ! command -v heaptrack_print >/dev/null; then
     have_heaptrack=0
     note "heaptrack is not installed: no comparison with heaptrack's trace size and heaptrack_print"
 fi
@@ -270,7 +277,10 @@ heaptrack_once() {
         return
     fi
     case "$file" in *.zst) ;; *) note "heaptrack's trace of ${labels[$i]} is ${file##*.}, not zstd" ;; esac
-    if ! timed "$work/htp.$i" limited heaptrack_print "$file"; then
+    # (a subshell with the limit: timed runs its command through GNU time,
+    # which cannot run the shell function `limited`)
+    if ! ( if [ "$HT_LIMIT" -gt 0 ]; then ulimit -v $((HT_LIMIT * 1024)); fi
+           timed "$work/htp.$i" heaptrack_print "$file" ); then
         note "heaptrack_print failed on ${labels[$i]}: $(tail -n 1 "$work/htp.$i.err")"
         return
     fi
@@ -365,26 +375,28 @@ verdict() {
             if [ -z "$t" ]; then
                 cells=(failed - - - - "$rss")
             else
-                cells=("$t" "$(ratio "$t" "${med[none]}")" "$(ratio "$t" "${med[massif]}")"
-                       "$(ratio "$t" "${med[memcheck]}")" "$(ratio "$t" "${med[dhat]}")" "$rss")
+                cells=("$t" "$(ratio "$t" "${med[none]:-}")" "$(ratio "$t" "${med[massif]:-}")"
+                       "$(ratio "$t" "${med[memcheck]:-}")" "$(ratio "$t" "${med[dhat]:-}")" "$rss")
             fi
             printf '%-12s %-13s %9s %6s %7s %9s %6s %8s %10s %8s\n' \
                 "$w" "$mode" "${cells[@]}" "$(fmt_bpa "${bpa[$mode]}")" "$ev"
         done
-        nl=$(ratio "${med[memline-heap]}" "${med[massif]}")
-        dl=$(ratio "${med[memline]}" "${med[memcheck]}")
-        echo "  $w: heap-only = $(times "$nl") Massif (bar <= 0.75x: $(verdict "$nl" '<=' 0.75);" \
-             "interim target 0.9x: $(verdict "$nl" '<=' 0.9))"
-        echo "  $w: default = $(times "$dl") Memcheck (bar <= 0.40x: $(verdict "$dl" '<=' 0.40))"
+        nl=$(ratio "${med[memline-heap]:-}" "${med[massif]:-}")
+        dl=$(ratio "${med[memline]:-}" "${med[memcheck]:-}")
+        [ "$nl" = - ] ||
+            echo "  $w: heap-only = $(times "$nl") Massif (bar <= 0.75x: $(verdict "$nl" '<=' 0.75);" \
+                 "interim target 0.9x: $(verdict "$nl" '<=' 0.9))"
+        [ "$dl" = - ] ||
+            echo "  $w: default = $(times "$dl") Memcheck (bar <= 0.40x: $(verdict "$dl" '<=' 0.40))"
         if [ $have_heaptrack -eq 1 ]; then
             hb=$(cat "$work/ht.$i.bpa" 2>/dev/null)
             ha=$(cat "$work/ht.$i.aps" 2>/dev/null)
-            tr=$(ratio "${bpa[memline]}" "$hb")
-            ar=$(ratio "${aps[memline]}" "$ha")
-            echo "  $w: trace $(fmt_bpa "${bpa[memline]}") B/alloc, heaptrack's (zstd)" \
+            tr=$(ratio "${bpa[memline]:-}" "$hb")
+            ar=$(ratio "${aps[memline]:-}" "$ha")
+            echo "  $w: trace $(fmt_bpa "${bpa[memline]:-}") B/alloc, heaptrack's (zstd)" \
                  "$(fmt_bpa "$hb") = $(times "$tr")" \
                  "(bar <= 1x: $(verdict "$tr" '<=' 1))"
-            echo "  $w: memline-report $(fmt_rate "${aps[memline]}") alloc/s," \
+            echo "  $w: memline-report $(fmt_rate "${aps[memline]:-}") alloc/s," \
                  "heaptrack_print $(fmt_rate "$ha") = $(times "$ar") (bar >= 4x: $(verdict "$ar" '>=' 4))"
         fi
         unset med bpa aps
