@@ -251,11 +251,10 @@ static void trace_warnings(const ml_reader *r, const ml_model *m)
            "zero resident pages of their kind", path,
            (unsigned long long)s->rss_underflow);
 
-   if (s->alloc_of_live || s->free_of_unknown || s->free_size_differs)
-      warn("%s: inconsistent events tolerated: %llu allocation(s) of a "
-           "live block, %llu free(s) of an unknown block, %llu free(s) "
-           "with a size differing from the allocation", path,
-           (unsigned long long)s->alloc_of_live,
+   if (s->free_of_unknown || s->free_size_differs)
+      warn("%s: inconsistent events tolerated: %llu free(s) of a block "
+           "that is not live, %llu free(s) with a size differing from the "
+           "allocation", path,
            (unsigned long long)s->free_of_unknown,
            (unsigned long long)s->free_size_differs);
 

@@ -20,9 +20,9 @@
    The heap needs no per-block state: a FREE record carries the freed
    size, so the live heap is a running sum and the blocks live at the end
    a count.  Only with ml_model_set_verify (memline-report --verify) are
-   the live blocks kept, in an open-addressing table keyed by address with
-   backward-shift deletion and seeded hashing (hash.h), to count FREEs of
-   unknown blocks, size mismatches and ALLOCs over a live address; it is
+   the live blocks kept, in an open-addressing table keyed by block id
+   with backward-shift deletion and seeded hashing (hash.h), to count
+   FREEs of blocks that are not live and size mismatches; it is
    also the only part of the model whose memory grows with the live set.
    A program that is consistent gives the same numbers either way. */
 #include <stdlib.h>
@@ -369,36 +369,30 @@ static inline void node_event(ml_model *m, ml_metric k, uint32_t stack,
       a->max = level;
 }
 
-/* Blocks of a custom allocator live in their own address space (they may
-   start at the address of the malloc'd arena that holds them): the top
-   address bit, never set in a user-space address, tells them apart. */
+/* The --verify table's key of a block: its id, and whether a custom
+   allocator's (a CFREE must free a CALLOC'd block). */
 static inline uint64_t block_key(const ml_record *rec)
 {
-   return rec->u.block.addr ^ (rec->u.block.custom ? (1ull << 63) : 0);
+   return rec->u.block.id ^ (rec->u.block.custom ? (1ull << 63) : 0);
 }
 
-/* --verify: enters the block in the live table; an address already live
-   is an anomaly (the old block must have been freed unseen: it is dropped
-   here, charged to the new block's stack).  Returns 0 or ML_ENOMEM. */
+/* --verify: enters the block in the live table (ids are unique, so it
+   is not there yet).  Returns 0 or ML_ENOMEM. */
 static int verify_alloc(ml_model *m, uint32_t stack, uint64_t size,
-                        uint64_t addr)
+                        uint64_t key)
 {
    if (blk_reserve(m))
       return ML_ENOMEM;
-   blk *b = blk_slot(m, addr);
-   if (b->used) {
-      m->sum.alloc_of_live++;
-      m->heap -= b->size;
-      m->nodes[stack].a[ML_METRIC_HEAP].delta -= b->size;
-   } else {
+   blk *b = blk_slot(m, key);
+   if (!b->used)
       m->nblks++;
-   }
-   *b = (blk){ addr, size, stack, 1 };
+   *b = (blk){ key, size, stack, 1 };
    return 0;
 }
 
-/* --verify: takes the block out of the live table, counting a FREE of an
-   unknown address or with another size. */
+/* --verify: takes the block out of the live table, counting a FREE of a
+   block that is not live (freed twice, or freed as the wrong kind) or
+   with another size. */
 static void verify_free(ml_model *m, uint64_t size, uint64_t addr)
 {
    blk *b = blk_find(m, addr);

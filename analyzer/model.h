@@ -76,8 +76,7 @@ typedef struct ml_summary {
    int64_t  peak_rss_kind[ML_PAGE_KINDS];  /* the split at that moment */
    /* anomalies: tolerated, counted, reported as a warning; the first
       three only with ml_model_set_verify (0 otherwise) */
-   uint64_t alloc_of_live;    /* ALLOC of an address already live */
-   uint64_t free_of_unknown;  /* FREE of an address not live */
+   uint64_t free_of_unknown;  /* FREE of a block not live */
    uint64_t free_size_differs;/* FREE whose size differs from the ALLOC */
    uint64_t rss_underflow;    /* PAGE releases that took their kind's
                                  resident bytes below zero */

@@ -89,10 +89,11 @@ struct ml_reader {
    uint64_t now;               /* sum of all dt so far */
    uint64_t events;
    /* event field decoding state (ml_trace.h, "event fields"): the stack
-      of the previous event per class, the previous block address per
-      address space */
+      of the previous event per class, the next block id, the id of the
+      previous FREE per space */
    uint32_t prev_stack[ML_STACK_CLASSES];
-   uint64_t prev_addr[ML_ADDR_SPACES];
+   uint64_t next_id;
+   uint64_t prev_free_id[ML_BLOCK_SPACES];
 
    ml_header hdr;
    char     *hdr_arena;        /* every header string, NUL-terminated */
@@ -619,33 +620,6 @@ static int cur_event_stack(cur *c, int tag, int cls, uint32_t *stack)
    return 0;
 }
 
-/* A block address given the previous one of its space (ml_trace.h,
-   "event fields"). */
-static int cur_addr(cur *c, uint64_t prev, uint64_t *addr)
-{
-   uint64_t w;
-   int rc = cur_u(c, &w, "addr");
-   if (rc)
-      return rc;
-   uint64_t d = (uint64_t)ml_unzigzag(w >> 1) << 4;
-   if (w & 1) {
-      if (c->p >= c->end)
-         return c->in_payload ? fail(c->r, ML_ECORRUPT, cur_off(c),
-                                     "%s record: addr runs past the end",
-                                     c->rec)
-                              : RD_TRUNC;
-      unsigned low = *c->p;
-      if (low == 0 || low > 15)
-         return fail(c->r, ML_ECORRUPT, cur_off(c),
-                     "%s record: address low bits %u not in 1..15", c->rec,
-                     low);
-      c->p++;
-      d |= low;
-   }
-   *addr = prev + d;
-   return 0;
-}
-
 /*--- tables ----------------------------------------------------------*/
 
 typedef struct str_key { const uint8_t *p; size_t n; } str_key;
@@ -945,7 +919,7 @@ static int parse_fixed(ml_reader *r, int tag, ml_record *rec)
       int is_alloc = t == ML_TAG_ALLOC || t == ML_TAG_CALLOC;
       int custom = t == ML_TAG_CALLOC || t == ML_TAG_CFREE;
       uint32_t stack = 0;
-      uint64_t size = 0, addr = 0;
+      uint64_t size = 0, w = 0, id;
       rec->kind = is_alloc ? ML_REC_ALLOC : ML_REC_FREE;
       rec->u.block.custom = custom;
       off = cur_off(&c);
@@ -954,15 +928,24 @@ static int parse_fixed(ml_reader *r, int tag, ml_record *rec)
                                                   : ML_STACK_CLASS_FREE,
                                 &stack)) ||
           (rc = cur_u(&c, &size, "size")) ||
-          (rc = cur_addr(&c, r->prev_addr[custom], &addr)) ||
+          (!is_alloc && (rc = cur_u(&c, &w, "block id"))) ||
           (rc = add_dt(&c, off, dt, &rec->now)))
          return rc;
+      if (is_alloc) {
+         id = r->next_id++;
+      } else {
+         id = r->prev_free_id[custom] + (uint64_t)ml_unzigzag(w);
+         if (id >= r->next_id)
+            return fail(r, ML_ECORRUPT, off, "%s record: block id %llu "
+                        "was never allocated", c.rec,
+                        (unsigned long long)id);
+         r->prev_free_id[custom] = id;
+      }
       r->prev_stack[is_alloc ? ML_STACK_CLASS_ALLOC
                              : ML_STACK_CLASS_FREE] = stack;
-      r->prev_addr[custom] = addr;
       rec->u.block.stack = stack;
       rec->u.block.size = size;
-      rec->u.block.addr = addr;
+      rec->u.block.id = id;
       r->events++;
       break;
    }
@@ -1311,22 +1294,24 @@ static inline int fast_event(ml_reader *r, ml_record *rec)
       rec->u.page.kind = (uint32_t)kind;
       rec->u.page.count = ml_unzigzag(zz);
    } else {
-      uint64_t size, w;
-      if (!(p = fast_uv(p, &size)) || !(p = fast_uv(p, &w)))
+      uint64_t size, w, id;
+      if (!(p = fast_uv(p, &size)))
          return 0;
-      uint64_t d = (uint64_t)ml_unzigzag(w >> 1) << 4;
-      if (w & 1) {
-         if (*p == 0 || *p > 15)
+      if (cls == ML_STACK_CLASS_ALLOC) {
+         id = r->next_id++;
+      } else {
+         if (!(p = fast_uv(p, &w)))
             return 0;
-         d |= *p++;
+         id = r->prev_free_id[custom] + (uint64_t)ml_unzigzag(w);
+         if (id >= r->next_id)
+            return 0;                         /* the checked path says */
+         r->prev_free_id[custom] = id;
       }
-      uint64_t addr = r->prev_addr[custom] + d;
-      r->prev_addr[custom] = addr;
       rec->kind = cls == ML_STACK_CLASS_ALLOC ? ML_REC_ALLOC : ML_REC_FREE;
       rec->u.block.stack = (uint32_t)stack;
       rec->u.block.custom = custom;
       rec->u.block.size = size;
-      rec->u.block.addr = addr;
+      rec->u.block.id = id;
    }
    r->prev_stack[cls] = (uint32_t)stack;
    rec->offset = r->win_off + r->pos;

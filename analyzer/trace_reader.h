@@ -101,7 +101,8 @@ typedef struct ml_record {
       struct {                                      /* ALLOC/FREE */
          uint32_t stack;
          int custom;     /* CALLOC/CFREE: a custom allocator's block */
-         uint64_t size, addr;
+         uint64_t size;
+         uint64_t id;    /* block id: ALLOC/CALLOC number them from 0 */
       } block;
       struct { uint64_t tid; } thread;
       struct { uint64_t wall_ms; } time;

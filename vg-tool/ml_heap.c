@@ -13,9 +13,9 @@
    an 8-byte low redzone right before every payload, which it sets to NULL
    when the block is handed out and does not read again until the block is
    freed (m_mallocfree.c, mkInuseBlock: the word holds the free-list link
-   only while the block is free).  memline stores the allocation stack id
-   and the requested size there (the size as 0xffffffff when it does not
-   fit in 32 bits: such blocks are in a small side table).  Whether an
+   only while the block is free).  memline stores the block's trace id
+   (40 bits) and the requested size (24 bits) there; a block whose size or
+   id does not fit is marked so and kept in a small side table.  Whether an
    address is the start of a live block -- free() of a pointer memline
    never handed out must be ignored, not read through -- is one bit per
    16-byte granule in a bitmap allocated per MiB of address space on
@@ -40,7 +40,7 @@
 ULong ml_heap_cur;
 
 static MlHeapStats stats;
-static MlMap blocks;             /* addr -> v1 size, v2 alloc stack: blocks
+static MlMap blocks;             /* addr -> v1 size, v2 trace id: blocks
                                     the bitmap cannot hold (see below) */
 static MlMap cblocks;            /* the same for custom-allocator blocks */
 
@@ -61,7 +61,9 @@ void ml_heap_reset_stats(void)
 #define BM_SHIFT    20                      /* one bitmap chunk per MiB */
 #define BM_LIMIT    (1ULL << 37)            /* 128 GiB: the client space */
 #define BM_WORDS    ((1UL << (BM_SHIFT - GRAN_SHIFT)) / 64)
-#define META_BIG    0xffffffffULL           /* size kept in 'blocks' */
+#define SIZE_BITS   24
+#define META_BIG    ((1ULL << SIZE_BITS) - 1)  /* size field: see 'blocks' */
+#define ID_LIMIT    (1ULL << (64 - SIZE_BITS))
 
 static ULong **bm_dir;                      /* BM_LIMIT >> BM_SHIFT chunks */
 static ULong  n_live;                       /* malloc'd blocks, all tables */
@@ -95,24 +97,26 @@ static inline ULong *meta_of(Addr a)
    return (ULong *)(a - sizeof(ULong));
 }
 
-static void live_add(Addr a, SizeT size, UInt stack)
+/* Records the facts of a live block (new, or renumbered in a forked
+   child). */
+static void live_set(Addr a, SizeT size, ULong id)
 {
-   n_live++;
    if (in_bitmap(a)) {
       *bm_word(a, True) |= bm_bit(a);
-      *meta_of(a) = ((ULong)stack << 32) |
-                    (size < META_BIG ? (ULong)size : META_BIG);
-      if (size < META_BIG)
+      Bool fits = size < META_BIG && id < ID_LIMIT;
+      *meta_of(a) = (id << SIZE_BITS) | (fits ? (ULong)size : META_BIG);
+      if (fits)
          return;
    }
    Bool is_new;
    MlMapEnt *e = ml_map_insert(&blocks, a, &is_new);
    e->v1 = size;
-   e->v2 = stack;
+   e->v2 = id;
 }
 
-/* Looks a up; True (with its size) if it is a live malloc'd block. */
-static inline Bool live_find(Addr a, SizeT *size)
+/* Looks a up; True (with its size and id) if it is a live malloc'd
+   block. */
+static inline Bool live_find(Addr a, SizeT *size, ULong *id)
 {
    if (in_bitmap(a)) {
       ULong *w = bm_word(a, False);
@@ -121,6 +125,7 @@ static inline Bool live_find(Addr a, SizeT *size)
       ULong m = *meta_of(a);
       if ((m & META_BIG) != META_BIG) {
          *size = (SizeT)(m & META_BIG);
+         *id = m >> SIZE_BITS;
          return True;
       }
    }
@@ -128,6 +133,7 @@ static inline Bool live_find(Addr a, SizeT *size)
    if (!e)
       return False;
    *size = e->v1;
+   *id = e->v2;
    return True;
 }
 
@@ -161,18 +167,22 @@ static inline Where where(ThreadId tid)
    return w;
 }
 
+static void record_free(ThreadId tid, Where w, SizeT size, ULong id,
+                        Bool custom);
+
 static void record_alloc(ThreadId tid, Where w, Addr a, SizeT size,
                          Bool custom)
 {
    if (custom) {
       Bool is_new;
       MlMapEnt *e = ml_map_insert(&cblocks, a, &is_new);
-      if (!is_new)                    /* MALLOCLIKE over a live block */
-         ml_heap_cur -= e->v1;
+      if (!is_new)                    /* MALLOCLIKE over a live block: */
+         record_free(tid, w, e->v1, e->v2, True);   /* that one is gone */
       e->v1 = size;
-      e->v2 = w.stack;
+      e->v2 = ml_out_alloc(tid, w.stack, size, True);
    } else {
-      live_add(a, size, w.stack);     /* fresh from the arena: not live */
+      n_live++;                       /* fresh from the arena: not live */
+      live_set(a, size, ml_out_alloc(tid, w.stack, size, False));
    }
    ml_heap_cur += size;
    stats.n_allocs++;
@@ -180,17 +190,16 @@ static void record_alloc(ThreadId tid, Where w, Addr a, SizeT size,
    stats.n_cut += w.cut;
    if (ml_heap_cur > stats.peak)
       stats.peak = ml_heap_cur;
-   ml_out_alloc(tid, w.stack, size, a, custom);
 }
 
-/* Writes the FREE of the block a of the given size, which the caller has
-   just taken out of its table. */
-static void record_free(ThreadId tid, Where w, Addr a, SizeT size,
+/* Writes the FREE of block id of the given size, which the caller has
+   taken (or is about to take) out of its table. */
+static void record_free(ThreadId tid, Where w, SizeT size, ULong id,
                         Bool custom)
 {
    ml_heap_cur -= size;
    stats.n_frees++;
-   ml_out_free(tid, w.stack, size, a, custom);
+   ml_out_free(tid, w.stack, size, id, custom);
 }
 
 /*------------------------------------------------------------*/
@@ -217,11 +226,12 @@ static void free_block(ThreadId tid, void *p)
       return;
    /* Only blocks we handed out go back to the client allocator. */
    SizeT size;
-   if (!live_find((Addr)p, &size))
+   ULong id;
+   if (!live_find((Addr)p, &size, &id))
       return;
    Where w = where(tid);
    live_del((Addr)p);
-   record_free(tid, w, (Addr)p, size, False);
+   record_free(tid, w, size, id, False);
    VG_(cli_free)(p);
    ml_rss_after_heap_op(size);
 }
@@ -263,7 +273,8 @@ static void *ml_realloc(ThreadId tid, void *p_old, SizeT new_size)
       return NULL;
    }
    SizeT old_size;
-   if (!live_find((Addr)p_old, &old_size))
+   ULong old_id;
+   if (!live_find((Addr)p_old, &old_size, &old_id))
       return NULL;                 /* not a block of ours */
    if ((SSizeT)new_size < 0)
       return NULL;
@@ -273,7 +284,7 @@ static void *ml_realloc(ThreadId tid, void *p_old, SizeT new_size)
    VG_(memcpy)(p_new, p_old, old_size < new_size ? old_size : new_size);
    Where w = where(tid);
    live_del((Addr)p_old);
-   record_free(tid, w, (Addr)p_old, old_size, False);
+   record_free(tid, w, old_size, old_id, False);
    VG_(cli_free)(p_old);
    record_alloc(tid, w, (Addr)p_new, new_size, False);
    ml_rss_after_heap_op(old_size > new_size ? old_size : new_size);
@@ -283,7 +294,8 @@ static void *ml_realloc(ThreadId tid, void *p_old, SizeT new_size)
 static SizeT ml_malloc_usable_size(ThreadId tid, void *p)
 {
    SizeT size;
-   return live_find((Addr)p, &size) ? size : 0;
+   ULong id;
+   return live_find((Addr)p, &size, &id) ? size : 0;
 }
 
 void ml_heap_register_replacements(void)
@@ -320,17 +332,19 @@ Bool ml_heap_client_request(ThreadId tid, UWord *arg, UWord *ret)
    case VG_USERREQ__FREELIKE_BLOCK:
       if ((e = ml_map_find(&cblocks, arg[1]))) {
          SizeT size = e->v1;
+         ULong id = e->v2;
          ml_map_remove_at(&cblocks, e);
-         record_free(tid, where(tid), arg[1], size, True);
+         record_free(tid, where(tid), size, id, True);
       }
       *ret = 0;
       return True;
    case VG_USERREQ__RESIZEINPLACE_BLOCK:
       if ((e = ml_map_find(&cblocks, arg[1]))) {
          SizeT size = e->v1;
+         ULong id = e->v2;
          ml_map_remove_at(&cblocks, e);
          Where w = where(tid);
-         record_free(tid, w, arg[1], size, True);
+         record_free(tid, w, size, id, True);
          record_alloc(tid, w, arg[1], arg[3], True);
       }
       *ret = 0;
@@ -342,7 +356,9 @@ Bool ml_heap_client_request(ThreadId tid, UWord *arg, UWord *ret)
 
 void ml_heap_reemit_live(ThreadId tid)
 {
-   /* Blocks in the bitmap (those with a small size), then the tables. */
+   /* Each live block gets an ALLOC in the child's trace, and with it the
+      id the child's FREEs will use.  Blocks in the bitmap first (those
+      in 'blocks' too are renumbered there), then the tables. */
    for (UWord c = 0; c < (BM_LIMIT >> BM_SHIFT); c++) {
       ULong *words = bm_dir[c];
       if (!words)
@@ -351,20 +367,22 @@ void ml_heap_reemit_live(ThreadId tid)
          for (ULong bits = words[i]; bits; bits &= bits - 1) {
             Addr a = ((Addr)c << BM_SHIFT) +
                      (((Addr)i * 64 + __builtin_ctzll(bits)) << GRAN_SHIFT);
-            ULong m = *meta_of(a);
-            if ((m & META_BIG) != META_BIG)
-               ml_out_alloc(tid, (UInt)(m >> 32), (SizeT)(m & META_BIG), a,
-                            False);
+            SizeT size;
+            ULong id;
+            if (live_find(a, &size, &id))
+               live_set(a, size, ml_out_alloc(tid, 0, size, False));
          }
       }
    }
-   for (Int k = 0; k < 2; k++) {
-      MlMap *m = k ? &cblocks : &blocks;
-      for (UWord i = 0; i <= m->mask; i++) {
-         MlMapEnt *e = &m->ents[i];
-         if (e->key != ML_MAP_EMPTY)
-            ml_out_alloc(tid, (UInt)e->v2, e->v1, e->key, k == 1);
-      }
+   for (UWord i = 0; i <= blocks.mask; i++) {
+      MlMapEnt *e = &blocks.ents[i];
+      if (e->key != ML_MAP_EMPTY && !in_bitmap(e->key))
+         e->v2 = ml_out_alloc(tid, 0, e->v1, False);
+   }
+   for (UWord i = 0; i <= cblocks.mask; i++) {
+      MlMapEnt *e = &cblocks.ents[i];
+      if (e->key != ML_MAP_EMPTY)
+         e->v2 = ml_out_alloc(tid, 0, e->v1, True);
    }
 }
 

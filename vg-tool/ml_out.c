@@ -83,7 +83,8 @@ typedef struct {
    ULong    last_event_icount;     /* clock of the previous record with dt */
    ThreadId last_tid;
    UInt     prev_stack[ML_STACK_CLASSES];
-   Addr     prev_addr[ML_ADDR_SPACES];
+   ULong    next_id;               /* id of the next ALLOC / CALLOC */
+   ULong    prev_free_id[ML_BLOCK_SPACES];
 } EncState;
 static EncState enc;
 static UInt   tick;
@@ -603,27 +604,24 @@ static inline void put_event_head(UChar tag, UInt cls, UInt stack)
    }
 }
 
-static inline void put_block(UChar tag, UInt cls, UInt stack, SizeT size,
-                             Addr a, Bool custom)
+ULong ml_out_alloc(ThreadId tid, UInt stack, SizeT size, Bool custom)
 {
-   put_event_head(tag, cls, stack);
+   event_prologue(tid);
+   put_event_head(custom ? ML_TAG_CALLOC : ML_TAG_ALLOC,
+                  ML_STACK_CLASS_ALLOC, stack);
    put_uv(size);
-   out_pos += ml_put_addr(out_buf + out_pos, a, enc.prev_addr[custom]);
-   enc.prev_addr[custom] = a;
+   return enc.next_id++;
 }
 
-void ml_out_alloc(ThreadId tid, UInt stack, SizeT size, Addr a, Bool custom)
+void ml_out_free(ThreadId tid, UInt stack, SizeT size, ULong id, Bool custom)
 {
    event_prologue(tid);
-   put_block(custom ? ML_TAG_CALLOC : ML_TAG_ALLOC, ML_STACK_CLASS_ALLOC,
-             stack, size, a, custom ? 1 : 0);
-}
-
-void ml_out_free(ThreadId tid, UInt stack, SizeT size, Addr a, Bool custom)
-{
-   event_prologue(tid);
-   put_block(custom ? ML_TAG_CFREE : ML_TAG_FREE, ML_STACK_CLASS_FREE,
-             stack, size, a, custom ? 1 : 0);
+   put_event_head(custom ? ML_TAG_CFREE : ML_TAG_FREE, ML_STACK_CLASS_FREE,
+                  stack);
+   put_uv(size);
+   ULong *prev = &enc.prev_free_id[custom ? 1 : 0];
+   put_uv(ml_zigzag((Long)(id - *prev)));
+   *prev = id;
 }
 
 void ml_out_mark(UInt name)

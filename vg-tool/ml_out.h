@@ -54,8 +54,10 @@ void ml_out_set_checkpoint(void (*fn)(void), UInt period_ms);
 /* Fixed-schema records. */
 void ml_out_stack(UInt parent, UInt loc);
 /* custom: a block of a custom allocator (CALLOC / CFREE records). */
-void ml_out_alloc(ThreadId tid, UInt stack, SizeT size, Addr a, Bool custom);
-void ml_out_free(ThreadId tid, UInt stack, SizeT size, Addr a, Bool custom);
+/* An ALLOC (CALLOC when custom); returns the block's id. */
+ULong ml_out_alloc(ThreadId tid, UInt stack, SizeT size, Bool custom);
+/* A FREE (CFREE) of block id. */
+void ml_out_free(ThreadId tid, UInt stack, SizeT size, ULong id, Bool custom);
 void ml_out_time(void);
 /* MARK: a named point in the run (MEMLINE_MARK), stamped like events. */
 void ml_out_mark(UInt name);

@@ -23,7 +23,7 @@
 
 #define ML_TRACE_MAGIC      "MEMLINE\0"   /* 8 bytes, NUL included */
 #define ML_TRACE_MAGIC_LEN  8
-#define ML_TRACE_VERSION    2
+#define ML_TRACE_VERSION    3
 
 /* ---- fixed-schema records (no length prefix) ---------------------- */
 enum {
@@ -32,10 +32,11 @@ enum {
       root (parent 0). */
    ML_TAG_STACK   = 0x01,
    /* ALLOC: dt (instructions since the previous timed record), stack
-      (see "Event fields" below), size in bytes, block address (ditto).
-      The block becomes live. */
+      (see "Event fields" below), size in bytes.  The block becomes live;
+      its id is the number of ALLOC and CALLOC records before this one. */
    ML_TAG_ALLOC   = 0x02,
-   /* FREE: dt, stack (where the free happened), size freed, address. */
+   /* FREE: dt, stack (where the free happened), size freed, block id
+      (see "Event fields"). */
    ML_TAG_FREE    = 0x03,
    /* THREAD: thread id that executes the following events. */
    ML_TAG_THREAD  = 0x04,
@@ -47,9 +48,9 @@ enum {
    ML_TAG_PAGE    = 0x06,
    /* CALLOC / CFREE: as ALLOC / FREE, for blocks announced by a custom
       allocator (VALGRIND_MALLOCLIKE_BLOCK / FREELIKE_BLOCK /
-      RESIZEINPLACE_BLOCK).  They live in their own address space: a
-      custom block may start at the address of the malloc'd arena that
-      holds it, and both are live at once. */
+      RESIZEINPLACE_BLOCK); they share the numbering of block ids with
+      ALLOC.  A custom block usually lies inside a malloc'd arena that
+      stays live with it. */
    ML_TAG_CALLOC  = 0x07,
    ML_TAG_CFREE   = 0x08,
 
@@ -122,7 +123,7 @@ enum {
                                       itself (abort, raise), else 0 */
 #define ML_EXIT_EXEC        2u     /* the process called execve */
 
-/* ---- event fields (version 2) --------------------------------------
+/* ---- event fields (version 3) --------------------------------------
 
    Stack: events fall in three classes -- allocations (ALLOC, CALLOC),
    frees (FREE, CFREE) and PAGE -- and each class remembers the stack id
@@ -130,20 +131,20 @@ enum {
    stack equals it sets ML_TAG_SAME_STACK and has no stack field; any
    other writes the zigzag difference (stack - previous) as a varint.
 
-   Address: two spaces -- malloc'd blocks (ALLOC, FREE) and custom blocks
-   (CALLOC, CFREE) -- each remember the address of their previous event
-   (0 at the start).  With d = address - previous (mod 2^64, as signed)
-   and q = d >> 4 (arithmetic): when the low four bits of d are zero (16-
-   byte aligned blocks, the common case) the field is the varint
-   zigzag(q) << 1; otherwise it is the varint (zigzag(q) << 1) | 1
-   followed by one byte, d & 15 (1..15).  So a block at the previous
-   address costs one byte, and every 64-bit address can be written. */
-
+   Block id: blocks are numbered in the order of their ALLOC and CALLOC
+   records, from 0 (a forked child's inherited blocks first).  The id
+   identifies a block for its whole life; addresses are not recorded
+   (they cost more than all other fields together after compression,
+   and no number in a report depends on them).  A FREE carries the id of
+   the block it frees as the zigzag difference from the id of the
+   previous FREE of its space (FREE or CFREE; 0 at the start): a program
+   that frees in a regular order -- a garbage collector's sweep, a list
+   torn down -- writes the same few bytes again and again. */
 #define ML_STACK_CLASS_ALLOC 0
 #define ML_STACK_CLASS_FREE  1
 #define ML_STACK_CLASS_PAGE  2
 #define ML_STACK_CLASSES     3
-#define ML_ADDR_SPACES       2      /* 0 malloc, 1 custom */
+#define ML_BLOCK_SPACES      2      /* 0 malloc (FREE), 1 custom (CFREE) */
 
 /* Largest value of a few fields a reader accepts before calling a trace
    hostile; bounds keep a corrupt trace from making the analyzer allocate
@@ -201,20 +202,6 @@ static inline unsigned long long ml_zigzag(long long v)
 static inline long long ml_unzigzag(unsigned long long v)
 {
    return (long long)(v >> 1) ^ -(long long)(v & 1);
-}
-
-/* Writes block address a, given the previous address prev of its space,
-   at p (room for ML_MAX_VARINT_LEN + 1 bytes); returns the bytes used. */
-static inline int ml_put_addr(unsigned char *p, unsigned long long a,
-                              unsigned long long prev)
-{
-   unsigned long long d = a - prev;
-   unsigned long long q = ml_zigzag((long long)d >> 4) << 1;
-   if ((d & 15) == 0)
-      return ml_put_uvarint(p, q);
-   int n = ml_put_uvarint(p, q | 1);
-   p[n] = (unsigned char)(d & 15);
-   return n + 1;
 }
 
 /* ---- zstd framing ----------------------------------------------------

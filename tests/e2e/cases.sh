@@ -623,18 +623,18 @@ t_verify_counters() {
     expect_eq "report --verify status" $? 0
     cmp -s "$T/p.rep" "$T/pv.rep" || fail "--verify changes the report of a consistent trace"
     grep -q inconsistent "$T/pv.rerr" && fail "--verify finds anomalies in pool's trace: $(head -c 300 "$T/pv.rerr")"
-    # magic, HEADER (version 2, ptr 8, page 4096, pid 1, ppid 1, time 0,
+    # magic, HEADER (version 3, ptr 8, page 4096, pid 1, ppid 1, time 0,
     # tool "", exe "x", no args, no options, depth 1, flags 0), then
-    # FREE 5 B at 0x10 (unknown), ALLOC 7 B at 0x20, ALLOC 7 B at 0x20
-    # (over a live block), FREE 9 B at 0x20 (size differs)
-    printf 'MEMLINE\0\100\017\002\010\200\040\001\001\000\000\001x\000\000\001\000\000\003\001\000\005\004\002\001\000\007\004\002\001\000\007\000\003\001\000\011\000' >"$T/bad.trace"
+    # ALLOC 7 B (id 0), ALLOC 7 B (id 1), FREE 9 B of id 0 (size differs),
+    # FREE 5 B of id 0 again (not live)
+    printf 'MEMLINE\0\100\017\003\010\200\040\001\001\000\000\001x\000\000\001\000\000\002\001\000\007\002\001\000\007\003\001\000\011\000\003\001\000\005\000' >"$T/bad.trace"
     "$REPORT" --metric heap --units B "$T/bad.trace" >"$T/b.rep" 2>"$T/b.rerr"
     expect_eq "report status on an inconsistent trace" $? 0
     grep -q inconsistent "$T/b.rerr" && fail "anomalies reported without --verify"
     "$REPORT" --verify --metric heap --units B "$T/bad.trace" >"$T/bv.rep" 2>"$T/bv.rerr"
     expect_eq "report --verify status on an inconsistent trace" $? 0
     expect_file_match "--verify counts the anomalies" "$T/bv.rerr" \
-        'inconsistent events tolerated: 1 allocation\(s\) of a live block, 1 free\(s\) of an unknown block, 1 free\(s\) with a size differing'
+        'inconsistent events tolerated: 1 free\(s\) of a block that is not live, 1 free\(s\) with a size differing'
 }
 
 # Corrupt bytes inside the compressed stream: one clean error, exit 2.

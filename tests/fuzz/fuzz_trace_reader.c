@@ -49,7 +49,7 @@ static uint64_t drain(ml_reader *r, int *rc_out)
       case ML_REC_ALLOC:
       case ML_REC_FREE:
          v[3] = rec.u.block.size;
-         v[4] = rec.u.block.addr;
+         v[4] = rec.u.block.id;
          break;
       case ML_REC_PAGE:
          v[3] = rec.u.page.stack;

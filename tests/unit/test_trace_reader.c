@@ -120,7 +120,7 @@ static void test_all_records(void **state)
       case ML_REC_ALLOC:
          assert_int_equal(rec.now, 100);
          assert_int_equal(rec.u.block.size, 4096);
-         assert_int_equal(rec.u.block.addr, 0x5000);
+         assert_int_equal(rec.u.block.id, 0);
          assert_int_equal(rec.u.block.stack, st);
          break;
       case ML_REC_TIME:
@@ -203,7 +203,7 @@ static void test_bad_header(void **state)
    tb_u(&b, 99);
    tb_end(&b, o);
    expect_open_error(&b, "t:10: unsupported trace format version 99 (this "
-                     "memline-report reads version 2)");
+                     "memline-report reads version 3)");
    tb_fini(&b);
 
    /* unsupported pointer size */
@@ -772,17 +772,13 @@ static void test_file_errors(void **state)
    tb_fini(&b);
 }
 
-/* Version 2 events: stacks and addresses are written as deltas against
-   per-class and per-space state; every value comes back exactly,
-   whatever the jumps between them. */
-static void test_v2_roundtrip(void **state)
+/* Version 3 events: stacks and freed block ids are written as deltas
+   against per-class and per-space state, ALLOC ids are implicit; every
+   value comes back exactly, whatever the jumps between them. */
+static void test_v3_roundtrip(void **state)
 {
    (void)state;
-   static const uint64_t addrs[] = {
-      0x4a3a030, 0x4a3a030, 0x4a3a040, 0x4a3a038, 0x10, 0, 1, UINT64_MAX,
-      0x8000000000000000ull, 0xfffffffffffffff0ull, 0x7fffffffffffffffull,
-      0x1ffeffff0, 0x4a3a031, 0x4a3a030 };
-   enum { N = sizeof addrs / sizeof addrs[0] };
+   enum { N = 14 };
    tb b;
    tb_start(&b);
    uint32_t sf = tb_string(&b, "f");
@@ -795,66 +791,67 @@ static void test_v2_roundtrip(void **state)
    for (int i = 0; i < N; i++)
       stk[i] = i % 4 == 1 ? 0 : st[(i * 97) % 300];
    stk[2] = stk[3] = st[299];
+   /* blocks i get ids 2i (ALLOC) and 2i + 1 (CALLOC); they are freed in
+      a scrambled order: ids jump both ways, and repeat across spaces */
    for (int i = 0; i < N; i++) {
-      tb_alloc(&b, (uint64_t)i, stk[i], (uint64_t)i * 1000, addrs[i]);
-      tb_calloc(&b, 1, stk[N - 1 - i], 7, addrs[N - 1 - i]);
+      tb_alloc(&b, (uint64_t)i, stk[i], (uint64_t)i * 1000, (uint64_t)i);
+      tb_calloc(&b, 1, stk[N - 1 - i], 7, (uint64_t)i);
       tb_page(&b, 1, stk[i], ML_PAGE_ANON, -(int64_t)i);
-      tb_free(&b, 2, stk[(i + 3) % N], (uint64_t)i, addrs[i] ^ 0x30);
-      tb_cfree(&b, 0, stk[i], 7, addrs[N - 1 - i]);
    }
-   /* a block at the previous address of its space costs one byte */
-   assert_int_equal(ml_put_addr((unsigned char[11]){0}, 0x5000, 0x5000), 1);
-   assert_int_equal(ml_put_addr((unsigned char[11]){0}, 0x5010, 0x5000), 1);
-   assert_int_equal(ml_put_addr((unsigned char[11]){0}, 0x5008, 0x5000), 2);
+   for (int j = 0; j < N; j++) {
+      int i = (j * 5) % N;
+      tb_free(&b, 2, stk[(i + 3) % N], (uint64_t)i, (uint64_t)i);
+      tb_cfree(&b, 0, stk[i], 7, (uint64_t)(N - 1 - i));
+   }
 
    ml_reader *r = open_ok(&b);
    ml_record rec;
-   int i = 0, k = 0;
+   int n = 0;
    int rc;
    while ((rc = ml_reader_next(r, &rec)) > 0) {
       if (rec.kind != ML_REC_ALLOC && rec.kind != ML_REC_FREE &&
           rec.kind != ML_REC_PAGE)
          continue;
-      switch (k) {
-      case 0:
-         assert_int_equal(rec.kind, ML_REC_ALLOC);
-         assert_false(rec.u.block.custom);
-         assert_int_equal(rec.u.block.stack, stk[i]);
-         assert_int_equal(rec.u.block.size, (uint64_t)i * 1000);
-         assert_true(rec.u.block.addr == addrs[i]);
-         break;
-      case 1:
-         assert_int_equal(rec.kind, ML_REC_ALLOC);
-         assert_true(rec.u.block.custom);
-         assert_int_equal(rec.u.block.stack, stk[N - 1 - i]);
-         assert_true(rec.u.block.addr == addrs[N - 1 - i]);
-         break;
-      case 2:
-         assert_int_equal(rec.kind, ML_REC_PAGE);
-         assert_int_equal(rec.u.page.stack, stk[i]);
-         assert_int_equal(rec.u.page.count, -(int64_t)i);
-         break;
-      case 3:
+      if (n < 3 * N) {
+         int i = n / 3;
+         switch (n % 3) {
+         case 0:
+            assert_int_equal(rec.kind, ML_REC_ALLOC);
+            assert_false(rec.u.block.custom);
+            assert_int_equal(rec.u.block.stack, stk[i]);
+            assert_int_equal(rec.u.block.size, (uint64_t)i * 1000);
+            assert_int_equal(rec.u.block.id, 2 * i);
+            break;
+         case 1:
+            assert_int_equal(rec.kind, ML_REC_ALLOC);
+            assert_true(rec.u.block.custom);
+            assert_int_equal(rec.u.block.stack, stk[N - 1 - i]);
+            assert_int_equal(rec.u.block.id, 2 * i + 1);
+            break;
+         case 2:
+            assert_int_equal(rec.kind, ML_REC_PAGE);
+            assert_int_equal(rec.u.page.stack, stk[i]);
+            assert_int_equal(rec.u.page.count, -(int64_t)i);
+            break;
+         }
+      } else {
+         int j = (n - 3 * N) / 2, i = (j * 5) % N;
          assert_int_equal(rec.kind, ML_REC_FREE);
-         assert_false(rec.u.block.custom);
-         assert_int_equal(rec.u.block.stack, stk[(i + 3) % N]);
-         assert_int_equal(rec.u.block.size, (uint64_t)i);
-         assert_true(rec.u.block.addr == (addrs[i] ^ 0x30));
-         break;
-      case 4:
-         assert_int_equal(rec.kind, ML_REC_FREE);
-         assert_true(rec.u.block.custom);
-         assert_int_equal(rec.u.block.stack, stk[i]);
-         assert_true(rec.u.block.addr == addrs[N - 1 - i]);
-         break;
+         if ((n - 3 * N) % 2 == 0) {
+            assert_false(rec.u.block.custom);
+            assert_int_equal(rec.u.block.stack, stk[(i + 3) % N]);
+            assert_int_equal(rec.u.block.size, (uint64_t)i);
+            assert_int_equal(rec.u.block.id, 2 * i);
+         } else {
+            assert_true(rec.u.block.custom);
+            assert_int_equal(rec.u.block.stack, stk[i]);
+            assert_int_equal(rec.u.block.id, 2 * (N - 1 - i) + 1);
+         }
       }
-      if (++k == 5) {
-         k = 0;
-         i++;
-      }
+      n++;
    }
    assert_int_equal(rc, 0);
-   assert_int_equal(i, N);
+   assert_int_equal(n, 5 * N);
    ml_reader_free(r);
    tb_fini(&b);
 
@@ -874,17 +871,13 @@ static void test_v2_roundtrip(void **state)
    expect_error(&b, msg);
    tb_fini(&b);
 
-   /* an unaligned address whose low bits are 0 */
+   /* a FREE of a block id no ALLOC gave out */
    tb_start(&b);
-   tb_byte(&b, ML_TAG_ALLOC);
-   tb_u(&b, 1);
-   tb_u(&b, 0);
-   tb_u(&b, 8);
-   tb_u(&b, 3);                                   /* zigzag(-1)<<1 | 1 */
-   at = b.len;
-   tb_byte(&b, 0);
-   snprintf(msg, sizeof msg, "t:%zu: ALLOC record: address low bits 0 not "
-            "in 1..15", at);
+   tb_alloc(&b, 1, 0, 8, 0x1000);                 /* id 0 */
+   at = b.len + 1;                                /* after the tag */
+   tb_free_id(&b, ML_TAG_FREE, 1, 0, 8, 1);
+   snprintf(msg, sizeof msg, "t:%zu: FREE record: block id 1 was never "
+            "allocated", at);
    expect_error(&b, msg);
    tb_fini(&b);
 }
@@ -932,7 +925,7 @@ static void expect_same_records(ml_reader *a, ml_reader *b, uint64_t *events)
       if (x.kind == ML_REC_ALLOC || x.kind == ML_REC_FREE) {
          assert_int_equal(x.u.block.stack, y.u.block.stack);
          assert_int_equal(x.u.block.size, y.u.block.size);
-         assert_true(x.u.block.addr == y.u.block.addr);
+         assert_true(x.u.block.id == y.u.block.id);
          (*events)++;
       }
    }
@@ -1107,7 +1100,7 @@ int main(void)
       cmocka_unit_test(test_dt_overflow),
       cmocka_unit_test(test_streaming_matches_memory),
       cmocka_unit_test(test_file_errors),
-      cmocka_unit_test(test_v2_roundtrip),
+      cmocka_unit_test(test_v3_roundtrip),
       cmocka_unit_test(test_zstd),
       cmocka_unit_test(test_zstd_truncated),
       cmocka_unit_test(test_zstd_corrupt),

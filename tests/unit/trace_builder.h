@@ -23,9 +23,16 @@ typedef struct tb {
    size_t len, cap;
    uint32_t nstr, nloc, nstack;
    /* event field encoding (ml_trace.h, "event fields"), as the tool
-      keeps it: previous stack per class, previous address per space */
+      keeps it: previous stack per class, the next block id, the id of the
+      previous FREE per space */
    uint32_t prev_stack[ML_STACK_CLASSES];
-   uint64_t prev_addr[ML_ADDR_SPACES];
+   uint64_t next_id;
+   uint64_t prev_free_id[ML_BLOCK_SPACES];
+   /* tests name blocks by a handle (an "address"): the live ones and
+      their ids, and the last id freed */
+   struct { uint64_t handle, id; int custom; } *live;
+   size_t nlive, live_cap;
+   uint64_t last_freed;
 } tb;
 
 static inline void tb_reserve(tb *b, size_t n)
@@ -71,6 +78,7 @@ static inline void tb_init(tb *b)
 static inline void tb_fini(tb *b)
 {
    free(b->buf);
+   free(b->live);
    memset(b, 0, sizeof *b);
 }
 
@@ -191,20 +199,50 @@ static inline void tb_event_head(tb *b, unsigned tag, unsigned cls,
    b->prev_stack[cls] = stack;
 }
 
-/* A block event: tag ML_TAG_ALLOC, FREE, CALLOC or CFREE, addr absolute
-   (encoded against the previous address of its space). */
+/* A FREE or CFREE of block id, whatever it is. */
+static inline void tb_free_id(tb *b, unsigned tag, uint64_t dt,
+                              uint32_t stack, uint64_t size, uint64_t id)
+{
+   int custom = tag == ML_TAG_CFREE;
+   tb_event_head(b, tag, ML_STACK_CLASS_FREE, dt, stack);
+   tb_u(b, size);
+   tb_u(b, ml_zigzag((long long)(id - b->prev_free_id[custom])));
+   b->prev_free_id[custom] = id;
+   b->last_freed = id;
+}
+
+/* A block event: tag ML_TAG_ALLOC, FREE, CALLOC or CFREE of the block
+   the test calls handle.  An ALLOC gives the handle the next id; a FREE
+   frees the live block of that handle, or, when there is none, the
+   block freed last (a double free). */
 static inline void tb_block(tb *b, unsigned tag, uint64_t dt, uint32_t stack,
-                            uint64_t size, uint64_t addr)
+                            uint64_t size, uint64_t handle)
 {
    int custom = tag == ML_TAG_CALLOC || tag == ML_TAG_CFREE;
-   unsigned cls = tag == ML_TAG_ALLOC || tag == ML_TAG_CALLOC
-                     ? ML_STACK_CLASS_ALLOC : ML_STACK_CLASS_FREE;
-   tb_event_head(b, tag, cls, dt, stack);
-   tb_u(b, size);
-   tb_reserve(b, ML_MAX_VARINT_LEN + 1);
-   b->len += (size_t)ml_put_addr(b->buf + b->len, addr,
-                                 b->prev_addr[custom]);
-   b->prev_addr[custom] = addr;
+   if (tag == ML_TAG_ALLOC || tag == ML_TAG_CALLOC) {
+      tb_event_head(b, tag, ML_STACK_CLASS_ALLOC, dt, stack);
+      tb_u(b, size);
+      if (b->nlive == b->live_cap) {
+         b->live_cap = b->live_cap ? 2 * b->live_cap : 16;
+         b->live = realloc(b->live, b->live_cap * sizeof *b->live);
+         if (!b->live)
+            abort();
+      }
+      b->live[b->nlive].handle = handle;
+      b->live[b->nlive].id = b->next_id++;
+      b->live[b->nlive].custom = custom;
+      b->nlive++;
+      return;
+   }
+   uint64_t id = b->last_freed;
+   for (size_t i = b->nlive; i > 0; i--) {
+      if (b->live[i - 1].handle == handle && b->live[i - 1].custom == custom) {
+         id = b->live[i - 1].id;
+         b->live[i - 1] = b->live[--b->nlive];
+         break;
+      }
+   }
+   tb_free_id(b, tag, dt, stack, size, id);
 }
 
 static inline void tb_alloc(tb *b, uint64_t dt, uint32_t stack,
