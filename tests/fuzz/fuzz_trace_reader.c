@@ -10,7 +10,7 @@
      clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
        -Ianalyzer -Ivg-tool -Itests/unit \
        $(ls analyzer/[a-z]*.c | grep -v main.c) tests/fuzz/fuzz_trace_reader.c \
-       -o build/fuzz/fuzz_trace_reader -lm && \
+       -o build/fuzz/fuzz_trace_reader -lm -lzstd -pthread && \
      clang -std=c11 -D_GNU_SOURCE -DFUZZ_WRITE_SEEDS -Ivg-tool -Itests/unit \
        tests/fuzz/fuzz_trace_reader.c -o build/fuzz/write_seeds && \
      build/fuzz/write_seeds build/fuzz/corpus && \
@@ -78,6 +78,19 @@ static uint64_t drain(ml_reader *r, int *rc_out)
    return h;
 }
 
+/* Whether two error messages say the same.  For corrupt zstd data the
+   part after "corrupt zstd data" is libzstd's own words, which depend on
+   how much input it was handed at once (the file reader feeds it in
+   chunks, the in-memory one whole): only the part up to there must agree. */
+static int same_error(const char *a, const char *b)
+{
+   static const char z[] = "corrupt zstd data";
+   const char *za = strstr(a, z), *zb = strstr(b, z);
+   if (za && zb)
+      return za - a == zb - b && strncmp(a, b, (size_t)(za - a)) == 0;
+   return strcmp(a, b) == 0;
+}
+
 /* The same input through a memfd and the streaming reader. */
 static void differential(const uint8_t *data, size_t size)
 {
@@ -99,9 +112,9 @@ static void differential(const uint8_t *data, size_t size)
       int rcf, rcm;
       if (drain(rf, &rcf) != drain(rm, &rcm) || rcf != rcm)
          abort();
-      if (strcmp(ml_reader_strerror(rf), ml_reader_strerror(rm)) != 0)
+      if (!same_error(ml_reader_strerror(rf), ml_reader_strerror(rm)))
          abort();
-   } else if (strcmp(e1.msg, e2.msg) != 0) {
+   } else if (!same_error(e1.msg, e2.msg)) {
       abort();
    }
    ml_reader_free(rf);
