@@ -5,8 +5,11 @@
    VG_(describe_IP) rendered in its XML form, which gives function,
    directory, file and line as separate fields.  Resolution happens once
    per distinct address; stacks are interned per (parent, location) pair
-   through a hash map, and the last captured stack is cached whole, since
-   consecutive allocations very often come from the same place. */
+   through a hash map.  Capturing a stack avoids the unwinder where it
+   can: a verified cache reuses an earlier unwind whose frames are still
+   on the stack, and a miss is spliced onto the last stack when their
+   outer frames agree (see "Splicing"), so only the differing inner frames
+   are unwound and interned. */
 #include "pub_tool_basics.h"
 #include "pub_tool_libcbase.h"
 #include "pub_tool_libcassert.h"
