@@ -580,23 +580,6 @@ static inline Bool slot_ok(Addr a, Addr lo, Addr hi)
    return a >= lo && a + sizeof(Addr) <= hi;
 }
 
-/* True if every outer frame of v still has its return address (and,
-   where it keeps one at CFA-16, its saved BP) on the stack [lo, hi). */
-static Bool frames_intact(const VStack *v, Addr lo, Addr hi)
-{
-   for (UInt i = 1; i < v->n; i++) {
-      Addr ra = v->sps[i] - sizeof(Addr);
-      if (!slot_ok(ra, lo, hi) || *(Addr *)ra != v->ips[i] + 1)
-         return False;
-      if (v->bp_saved[i]) {
-         Addr bp = v->sps[i] - 2 * sizeof(Addr);
-         if (!slot_ok(bp, lo, hi) || *(Addr *)bp != v->fps[i])
-            return False;
-      }
-   }
-   return True;
-}
-
 /* True if frames [from, v->n) of v still have their return address (and,
    where they keep one at CFA-16, their saved BP) on the stack [lo, hi). */
 static Bool frames_intact_from(const VStack *v, UInt from, Addr lo, Addr hi)
@@ -612,6 +595,12 @@ static Bool frames_intact_from(const VStack *v, UInt from, Addr lo, Addr hi)
       }
    }
    return True;
+}
+
+/* Every outer frame of v (frame 0 is checked by the caller). */
+static inline Bool frames_intact(const VStack *v, Addr lo, Addr hi)
+{
+   return frames_intact_from(v, 1, lo, hi);
 }
 
 /* Splicing.  A verified-cache miss usually shares its outer frames with
@@ -706,9 +695,6 @@ static Bool try_splice(ThreadId tid, Addr ip0, Addr sp0, Addr bp0,
    LastStack *L = last;
    if (L->v.tid != tid)
       return False;
-#ifdef ML_NO_SPLICE
-   return False;
-#endif
    Addr ips[SPLICE_FRAMES], sps[SPLICE_FRAMES], fps[SPLICE_FRAMES];
    UInt m = VG_(get_StackTrace)(tid, ips, SPLICE_FRAMES, sps, fps, 0);
    if (m == 0 || ips[0] != ip0 || sps[0] != sp0 || fps[0] != bp0)
@@ -716,11 +702,15 @@ static Bool try_splice(ThreadId tid, Addr ip0, Addr sp0, Addr bp0,
    UInt skip = 0;
    while (skip < m && in_preload(ips[skip]))
       skip++;
+   /* Both stacks' SPs grow outwards: one scan of the last stack serves
+      every frame of the short unwind. */
+   UInt k = L->lo > 0 ? L->lo : 1;
    for (UInt i = skip + 1; i < m; i++) {
-      UInt k = L->lo > 0 ? L->lo : 1;
       while (k < L->hi && L->v.sps[k] < sps[i])
          k++;
-      if (k >= L->hi || L->v.sps[k] != sps[i] || L->v.ips[k] != ips[i] ||
+      if (k >= L->hi)
+         return False;
+      if (L->v.sps[k] != sps[i] || L->v.ips[k] != ips[i] ||
           L->v.fps[k] != fps[i])
          continue;
       /* Frames i.. of the new stack are frames k.. of the last one.  A
@@ -732,13 +722,20 @@ static Bool try_splice(ThreadId tid, Addr ip0, Addr sp0, Addr bp0,
           (k == L->lo && below_main(L->v.ips[k])) ||
           !frames_intact_from(&L->v, k + 1, lo, hi))
          return False;
-      for (UInt j = skip + 1; j < i; j++)
-         if (below_main(ips[j]))
+      /* Locations are resolved in the order a full unwind resolves them
+         (the outer frames while looking for main, then the innermost),
+         so that both write the same LOC records. */
+      UInt inner_locs[SPLICE_FRAMES];
+      for (UInt j = skip + 1; j < i; j++) {
+         inner_locs[j] = ml_loc_for_ip(ips[j]);
+         if (locs[inner_locs[j]].flags & ML_LOC_BELOW_MAIN)
             return False;
+      }
+      inner_locs[skip] = ml_loc_for_ip(ips[skip]);
       UInt node = L->node[k];
       UInt nodes[SPLICE_FRAMES];
       for (UInt j = i; j > skip; j--) {
-         node = intern_node(node, ml_loc_for_ip(ips[j - 1]));
+         node = intern_node(node, inner_locs[j - 1]);
          nodes[j - 1] = node;
       }
       /* The new last stack: the short unwind's frames [0, i), then the
