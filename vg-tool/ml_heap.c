@@ -97,13 +97,19 @@ static inline ULong *meta_of(Addr a)
    return (ULong *)(a - sizeof(ULong));
 }
 
+/* Whether a block's size and id fit in its header word. */
+static inline Bool fits_meta(SizeT size, ULong id)
+{
+   return size < META_BIG && id < ID_LIMIT;
+}
+
 /* Records the facts of a live block (new, or renumbered in a forked
    child). */
 static void live_set(Addr a, SizeT size, ULong id)
 {
    if (in_bitmap(a)) {
       *bm_word(a, True) |= bm_bit(a);
-      Bool fits = size < META_BIG && id < ID_LIMIT;
+      Bool fits = fits_meta(size, id);
       *meta_of(a) = (id << SIZE_BITS) | (fits ? (ULong)size : META_BIG);
       if (fits)
          return;
@@ -137,13 +143,13 @@ static inline Bool live_find(Addr a, SizeT *size, ULong *id)
    return True;
 }
 
-/* Forgets the live block a (live_find said it is one). */
-static inline void live_del(Addr a)
+/* Forgets the live block a, whose size and id live_find gave. */
+static inline void live_del(Addr a, SizeT size, ULong id)
 {
    n_live--;
    if (in_bitmap(a)) {
       *bm_word(a, False) &= ~bm_bit(a);
-      if ((*meta_of(a) & META_BIG) != META_BIG)
+      if (fits_meta(size, id))
          return;
    }
    ml_map_remove(&blocks, a, NULL);
@@ -230,7 +236,7 @@ static void free_block(ThreadId tid, void *p)
    if (!live_find((Addr)p, &size, &id))
       return;
    Where w = where(tid);
-   live_del((Addr)p);
+   live_del((Addr)p, size, id);
    record_free(tid, w, size, id, False);
    VG_(cli_free)(p);
    ml_rss_after_heap_op(size);
@@ -283,7 +289,7 @@ static void *ml_realloc(ThreadId tid, void *p_old, SizeT new_size)
       return NULL;
    VG_(memcpy)(p_new, p_old, old_size < new_size ? old_size : new_size);
    Where w = where(tid);
-   live_del((Addr)p_old);
+   live_del((Addr)p_old, old_size, old_id);
    record_free(tid, w, old_size, old_id, False);
    VG_(cli_free)(p_old);
    record_alloc(tid, w, (Addr)p_new, new_size, False);

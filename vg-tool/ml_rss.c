@@ -446,11 +446,11 @@ typedef struct {
 
 typedef struct {
    IRTemp root;
-   Int    run;                 /* exit-free run of the superblock */
    Bool   write;
    Long   lo, hi;              /* byte span [lo, hi) relative to root */
    Int    n;                   /* members */
    Int    first_pos;           /* earliest check position of a member */
+   Bool   flag_placed;         /* planning: its flag check is added */
    IRTemp need;                /* at instrumentation: flag is false */
 } Group;
 
@@ -572,7 +572,7 @@ MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout)
    /* Pass 1: temporaries as root + offset; where each access's check
       goes (pos: 2i before statement i, 2d+1 after statement d); the
       groups. */
-   Int imark = -1, run = 0, run_first_group = 0;
+   Int imark = -1, run_first_group = 0;
    for (Int i = 0; i < n; i++) {
       pl->before[i] = pl->after[i] = -1;
       grp[i] = NO_CHECK;
@@ -584,8 +584,7 @@ MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout)
          continue;
       }
       if (st->tag == Ist_Exit) {
-         run++;
-         run_first_group = pl->n_groups;
+         run_first_group = pl->n_groups;     /* groups end at an exit */
          continue;
       }
       if (st->tag == Ist_WrTmp) {
@@ -642,12 +641,12 @@ MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout)
       if (g == pl->n_groups) {
          pl->n_groups++;
          G->root = root[t];
-         G->run = run;
          G->write = write;
          G->lo = lo;
          G->hi = hi;
          G->n = 0;
          G->first_pos = pos[i];
+         G->flag_placed = False;
          G->need = IRTemp_INVALID;
       }
       if (lo < G->lo) G->lo = lo;
@@ -676,16 +675,12 @@ MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout)
          continue;
       }
       Group *G = &pl->groups[g];
-      if (G->first_pos == p && G->need == IRTemp_INVALID) {
-         Int fp = G->first_pos;
-         Int *fhead = fp & 1 ? &pl->after[fp >> 1] : &pl->before[fp >> 1];
-         add_check(pl, fhead, CK_FLAG, NULL, 0, write, g);
-         G->need = 0;                        /* flag placed */
+      if (G->first_pos == p && !G->flag_placed) {
+         add_check(pl, head, CK_FLAG, NULL, 0, write, g);
+         G->flag_placed = True;
       }
       add_check(pl, head, CK_GUARDED, a, size, write, g);
    }
-   for (Int g = 0; g < pl->n_groups; g++)
-      pl->groups[g].need = IRTemp_INVALID;
    VG_(free)(def);
    VG_(free)(root);
    VG_(free)(off);
