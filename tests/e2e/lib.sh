@@ -53,17 +53,24 @@ expect_file_match() {   # WHAT FILE ERE  (grep -E on the file)
 
 # ---- running programs -----------------------------------------------------
 
+# split_at_dashes WORD... [-- WORD...]: the words before the first `--`
+# into SPLIT_OPTS, those after it into SPLIT_ARGS.
+split_at_dashes() {
+    SPLIT_OPTS=() SPLIT_ARGS=()
+    while [ $# -gt 0 ]; do
+        if [ "$1" = -- ]; then shift; SPLIT_ARGS=("$@"); break; fi
+        SPLIT_OPTS+=("$1"); shift
+    done
+}
+
 # run_tool OUT SAMPLE [VALGRIND-OPTIONS...] [-- PROGRAM-ARGS...]
 # Runs build/samples/SAMPLE under memline, trace in $T/OUT.trace, the
 # program's stdout/stderr in $T/OUT.out / $T/OUT.err.  Sets RUN_STATUS.
 run_tool() {
     local out=$1 sample=$2
     shift 2
-    local opts=() args=()
-    while [ $# -gt 0 ]; do
-        if [ "$1" = -- ]; then shift; args=("$@"); break; fi
-        opts+=("$1"); shift
-    done
+    split_at_dashes "$@"
+    local opts=("${SPLIT_OPTS[@]}") args=("${SPLIT_ARGS[@]}")
     VALGRIND_LIB=$STAGE "$VALGRIND" -q --tool=memline \
         "--memline-out-file=$T/$out.trace" "${opts[@]}" \
         "$SAMPLES/$sample" "${args[@]}" >"$T/$out.out" 2>"$T/$out.err" </dev/null
@@ -99,11 +106,8 @@ profile() {
 profile_with_metric() {
     local metric=$1 out=$2 sample=$3
     shift 3
-    local opts=() args=()
-    while [ $# -gt 0 ]; do
-        if [ "$1" = -- ]; then shift; args=("$@"); break; fi
-        opts+=("$1"); shift
-    done
+    split_at_dashes "$@"
+    local opts=("${SPLIT_OPTS[@]}") args=("${SPLIT_ARGS[@]}")
     run_tool "$out" "$sample" -- "${args[@]}"
     need "$sample exited with status $RUN_STATUS under memline: $(tail -n 3 "$T/$out.err" | tr '\n' '|')" \
         [ "$RUN_STATUS" -eq 0 ] || return 1
