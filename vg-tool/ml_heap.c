@@ -1,8 +1,11 @@
 /* ml_heap.c -- malloc replacement and heap events (ml_heap.h).
 
    The client's allocations are served by Valgrind's client allocator
-   (VG_(cli_malloc)); the size recorded is the size requested, as Massif
-   counts with --heap-admin=0.  realloc is a FREE of the old block and an
+   (VG_(cli_malloc)), or with --rss=no small ones by size classes of
+   memline's own ("Size classes"); the size recorded is the size
+   requested, as Massif counts with --heap-admin=0.  The replacement
+   functions are called from translated code, not through the scheduler
+   ("Allocator calls without a trip through the scheduler").  realloc is a FREE of the old block and an
    ALLOC of the new one at the same stack, so the line that reallocs shows
    the net growth.
 
@@ -31,6 +34,9 @@
 #include "pub_tool_replacemalloc.h"
 #include "pub_tool_tooliface.h"
 #include "pub_tool_clreq.h"
+#include "pub_tool_machine.h"
+#include "pub_tool_threadstate.h"
+#include "libvex_guest_amd64.h"
 #include "ml_util.h"
 #include "ml_out.h"
 #include "ml_stack.h"
@@ -63,7 +69,10 @@ void ml_heap_reset_stats(void)
 #define BM_WORDS    ((1UL << (BM_SHIFT - GRAN_SHIFT)) / 64)
 #define SIZE_BITS   24
 #define META_BIG    ((1ULL << SIZE_BITS) - 1)  /* size field: see 'blocks' */
-#define ID_LIMIT    (1ULL << (64 - SIZE_BITS))
+#define META_SMALL  (1ULL << SIZE_BITS)        /* a block of a size class */
+#define ID_SHIFT    (SIZE_BITS + 1)
+#define ID_LIMIT    (1ULL << (64 - ID_SHIFT))
+#define MAP_SMALL   (1ULL << 63)               /* the same in 'blocks' v2 */
 
 static ULong **bm_dir;                      /* BM_LIMIT >> BM_SHIFT chunks */
 static ULong  n_live;                       /* malloc'd blocks, all tables */
@@ -91,7 +100,8 @@ static inline Bool in_bitmap(Addr a)
    return a < BM_LIMIT && (a & ((1UL << GRAN_SHIFT) - 1)) == 0;
 }
 
-/* The block's own header word (the arena's low redzone). */
+/* The block's own header word (the arena's low redzone, or the last
+   word of the size-class slot before it). */
 static inline ULong *meta_of(Addr a)
 {
    return (ULong *)(a - sizeof(ULong));
@@ -103,26 +113,33 @@ static inline Bool fits_meta(SizeT size, ULong id)
    return size < META_BIG && id < ID_LIMIT;
 }
 
+/* What memline knows of a live malloc'd block. */
+typedef struct {
+   SizeT size;                    /* as requested */
+   ULong id;                      /* its trace id */
+   Bool  small;                   /* in a size class (below), else arena */
+} Block;
+
 /* Records the facts of a live block (new, or renumbered in a forked
    child). */
-static void live_set(Addr a, SizeT size, ULong id)
+static void live_set(Addr a, Block b)
 {
    if (in_bitmap(a)) {
       *bm_word(a, True) |= bm_bit(a);
-      Bool fits = fits_meta(size, id);
-      *meta_of(a) = (id << SIZE_BITS) | (fits ? (ULong)size : META_BIG);
+      Bool fits = fits_meta(b.size, b.id);
+      *meta_of(a) = (b.id << ID_SHIFT) | (b.small ? META_SMALL : 0) |
+                    (fits ? (ULong)b.size : META_BIG);
       if (fits)
          return;
    }
    Bool is_new;
    MlMapEnt *e = ml_map_insert(&blocks, a, &is_new);
-   e->v1 = size;
-   e->v2 = id;
+   e->v1 = b.size;
+   e->v2 = b.id | (b.small ? MAP_SMALL : 0);
 }
 
-/* Looks a up; True (with its size and id) if it is a live malloc'd
-   block. */
-static inline Bool live_find(Addr a, SizeT *size, ULong *id)
+/* Looks a up; True (with its facts) if it is a live malloc'd block. */
+static inline Bool live_find(Addr a, Block *b)
 {
    if (in_bitmap(a)) {
       ULong *w = bm_word(a, False);
@@ -130,29 +147,106 @@ static inline Bool live_find(Addr a, SizeT *size, ULong *id)
          return False;
       ULong m = *meta_of(a);
       if ((m & META_BIG) != META_BIG) {
-         *size = (SizeT)(m & META_BIG);
-         *id = m >> SIZE_BITS;
+         b->size = (SizeT)(m & META_BIG);
+         b->id = m >> ID_SHIFT;
+         b->small = (m & META_SMALL) != 0;
          return True;
       }
    }
    MlMapEnt *e = ml_map_find(&blocks, a);
    if (!e)
       return False;
-   *size = e->v1;
-   *id = e->v2;
+   b->size = e->v1;
+   b->id = e->v2 & ~MAP_SMALL;
+   b->small = (e->v2 & MAP_SMALL) != 0;
    return True;
 }
 
-/* Forgets the live block a, whose size and id live_find gave. */
-static inline void live_del(Addr a, SizeT size, ULong id)
+/* Forgets the live block a, whose facts live_find gave. */
+static inline void live_del(Addr a, Block b)
 {
    n_live--;
    if (in_bitmap(a)) {
       *bm_word(a, False) &= ~bm_bit(a);
-      if (fits_meta(size, id))
+      if (fits_meta(b.size, b.id))
          return;
    }
    ml_map_remove(&blocks, a, NULL);
+}
+
+/*------------------------------------------------------------*/
+/*--- Size classes                                         ---*/
+/*------------------------------------------------------------*/
+
+/* Valgrind's client allocator coalesces every freed block with its free
+   neighbours and keeps exact-fit free lists: on allocation-heavy programs
+   it was a fifth of heap-only run time.  With --rss=no (where no number
+   depends on where blocks lie), requests of up to SMALL_MAX bytes with
+   the default alignment are instead served from size classes,
+   as glibc's tcache and fast bins serve them: a slot is the request plus
+   an 8-byte header, rounded up to 16 bytes, at least 32 (glibc's chunk
+   size for the same request, so the client's resident memory keeps its
+   native shape); freed slots go on a LIFO list of their class and are
+   reused only by that class; new slots are cut from 4 MiB chunks taken
+   from the client allocator and never given back.  A request of 4 MiB
+   is above the client arena's superblock size, so each chunk is a
+   mapping of its own and the arena's superblocks hold exactly the blocks
+   they held before (which superblock empties, and when Valgrind unmaps
+   it, is part of the RSS model: samples/rss_reclaim.c).  The header word is
+   the one the block's facts live in (above); a free slot's first word
+   links it to the next free slot of its class. */
+#define SMALL_MAX    1016
+#define SLOT_MIN     32
+#define N_CLASSES    ((SMALL_MAX + 8 + 15) / 16 + 1)
+#define SLAB_BYTES   (4UL << 20)
+
+static Bool  small_on;                 /* default alignment: classes in use */
+static Addr  free_slot[N_CLASSES];     /* LIFO list heads */
+static Addr  slab_next, slab_end;      /* the chunk slots are cut from */
+
+static inline SizeT slot_size(SizeT n)
+{
+   SizeT c = (n + 8 + 15) & ~(SizeT)15;
+   return c < SLOT_MIN ? SLOT_MIN : c;
+}
+
+/* A slot for n <= SMALL_MAX bytes, or NULL when the client allocator has
+   no chunk to give. */
+static inline void *small_alloc(SizeT n)
+{
+   SizeT c = slot_size(n);
+   Addr *head = &free_slot[c >> 4];
+   Addr p = *head;
+   if (p) {
+      *head = *(Addr *)p;
+      return (void *)p;
+   }
+   if (slab_next + c > slab_end) {
+      /* The first payload 16 bytes into the chunk: its header word is the
+         chunk's own, not the arena's redzone before it. */
+      Addr chunk = (Addr)VG_(cli_malloc)(16, SLAB_BYTES);
+      if (!chunk)
+         return NULL;
+      if (!in_bitmap(chunk) || chunk + SLAB_BYTES > BM_LIMIT) {
+         VG_(cli_free)((void *)chunk);    /* slots must be in the bitmap */
+         small_on = False;
+         return NULL;
+      }
+      slab_next = chunk + 16;
+      slab_end = chunk + SLAB_BYTES - 8;
+      if (slab_next + c > slab_end)
+         return NULL;
+   }
+   p = slab_next;
+   slab_next += c;
+   return (void *)p;
+}
+
+static inline void small_free(Addr p, SizeT n)
+{
+   Addr *head = &free_slot[slot_size(n) >> 4];
+   *(Addr *)p = *head;
+   *head = p;
 }
 
 /*------------------------------------------------------------*/
@@ -177,7 +271,7 @@ static void record_free(ThreadId tid, Where w, SizeT size, ULong id,
                         Bool custom);
 
 static void record_alloc(ThreadId tid, Where w, Addr a, SizeT size,
-                         Bool custom)
+                         Bool custom, Bool small)
 {
    if (custom) {
       Bool is_new;
@@ -187,8 +281,9 @@ static void record_alloc(ThreadId tid, Where w, Addr a, SizeT size,
       e->v1 = size;
       e->v2 = ml_out_alloc(tid, w.stack, size, True);
    } else {
-      n_live++;                       /* fresh from the arena: not live */
-      live_set(a, size, ml_out_alloc(tid, w.stack, size, False));
+      n_live++;                       /* fresh: not live yet */
+      Block b = { size, ml_out_alloc(tid, w.stack, size, False), small };
+      live_set(a, b);
    }
    ml_heap_cur += size;
    stats.n_allocs++;
@@ -212,16 +307,39 @@ static void record_free(ThreadId tid, Where w, SizeT size, ULong id,
 /*--- Replacement entry points                             ---*/
 /*------------------------------------------------------------*/
 
+/* Memory for a new block: a size-class slot when it can be one. */
+static inline void *get_block(SizeT size, SizeT align, Bool *small)
+{
+   if (small_on && size <= SMALL_MAX && align <= 16) {
+      void *p = small_alloc(size);
+      if (p) {
+         *small = True;
+         return p;
+      }
+   }
+   *small = False;
+   return VG_(cli_malloc)(align, size);
+}
+
+static inline void put_block(void *p, Block b)
+{
+   if (b.small)
+      small_free((Addr)p, b.size);
+   else
+      VG_(cli_free)(p);
+}
+
 static void *alloc_block(ThreadId tid, SizeT size, SizeT align, Bool zero)
 {
    if ((SSizeT)size < 0)
       return NULL;
-   void *p = VG_(cli_malloc)(align, size);
+   Bool small;
+   void *p = get_block(size, align, &small);
    if (!p)
       return NULL;
    if (zero)
       VG_(memset)(p, 0, size);
-   record_alloc(tid, where(tid), (Addr)p, size, False);
+   record_alloc(tid, where(tid), (Addr)p, size, False, small);
    ml_rss_after_heap_op(size);
    return p;
 }
@@ -231,15 +349,14 @@ static void free_block(ThreadId tid, void *p)
    if (!p)
       return;
    /* Only blocks we handed out go back to the client allocator. */
-   SizeT size;
-   ULong id;
-   if (!live_find((Addr)p, &size, &id))
+   Block b;
+   if (!live_find((Addr)p, &b))
       return;
    Where w = where(tid);
-   live_del((Addr)p, size, id);
-   record_free(tid, w, size, id, False);
-   VG_(cli_free)(p);
-   ml_rss_after_heap_op(size);
+   live_del((Addr)p, b);
+   record_free(tid, w, b.size, b.id, False);
+   put_block(p, b);
+   ml_rss_after_heap_op(b.size);
 }
 
 static void *ml_malloc(ThreadId tid, SizeT n)
@@ -278,30 +395,39 @@ static void *ml_realloc(ThreadId tid, void *p_old, SizeT new_size)
       free_block(tid, p_old);
       return NULL;
    }
-   SizeT old_size;
-   ULong old_id;
-   if (!live_find((Addr)p_old, &old_size, &old_id))
+   Block old;
+   if (!live_find((Addr)p_old, &old))
       return NULL;                 /* not a block of ours */
    if ((SSizeT)new_size < 0)
       return NULL;
-   void *p_new = VG_(cli_malloc)(VG_(clo_alignment), new_size);
+   Where w = where(tid);
+   if (old.small && new_size <= SMALL_MAX &&
+       slot_size(new_size) == slot_size(old.size)) {
+      /* The slot fits the new size: the block stays where it is, as
+         glibc's realloc keeps a chunk that fits.  Still a FREE and an
+         ALLOC for the trace. */
+      live_del((Addr)p_old, old);
+      record_free(tid, w, old.size, old.id, False);
+      record_alloc(tid, w, (Addr)p_old, new_size, False, True);
+      return p_old;
+   }
+   Bool small;
+   void *p_new = get_block(new_size, VG_(clo_alignment), &small);
    if (!p_new)
       return NULL;
-   VG_(memcpy)(p_new, p_old, old_size < new_size ? old_size : new_size);
-   Where w = where(tid);
-   live_del((Addr)p_old, old_size, old_id);
-   record_free(tid, w, old_size, old_id, False);
-   VG_(cli_free)(p_old);
-   record_alloc(tid, w, (Addr)p_new, new_size, False);
-   ml_rss_after_heap_op(old_size > new_size ? old_size : new_size);
+   VG_(memcpy)(p_new, p_old, old.size < new_size ? old.size : new_size);
+   live_del((Addr)p_old, old);
+   record_free(tid, w, old.size, old.id, False);
+   put_block(p_old, old);
+   record_alloc(tid, w, (Addr)p_new, new_size, False, small);
+   ml_rss_after_heap_op(old.size > new_size ? old.size : new_size);
    return p_new;
 }
 
 static SizeT ml_malloc_usable_size(ThreadId tid, void *p)
 {
-   SizeT size;
-   ULong id;
-   return live_find((Addr)p, &size, &id) ? size : 0;
+   Block b;
+   return live_find((Addr)p, &b) ? b.size : 0;
 }
 
 void ml_heap_register_replacements(void)
@@ -324,6 +450,104 @@ void ml_heap_register_replacements(void)
 }
 
 /*------------------------------------------------------------*/
+/*--- Allocator calls without a trip through the scheduler ---*/
+/*------------------------------------------------------------*/
+
+/* The replacement malloc in the client (Valgrind's vg_replace_malloc.c)
+   reaches the functions above with a client request,
+   VALGRIND_NON_SIMD_CALLn(fn, args): RAX points to the request's words
+   {VG_USERREQ__CLIENT_CALLn, fn, arg...}, and the result comes back in
+   RDX.  The superblock ends with jump kind Ijk_ClientReq, so the
+   translated code returns to the scheduler, which calls fn and re-enters
+   translated code: on allocation-heavy programs that round trip cost as
+   much as the allocator itself.  memline's instrumentation instead calls
+   ml_heap_fast_call at the end of such a superblock; when the request is
+   a CLIENT_CALL of one of the functions above, it makes the call just as
+   the scheduler would (same thread, same guest registers: RIP is set to
+   the address after the request first), puts the result in RDX and the
+   superblock continues at that address.  Any other request takes the
+   ordinary path. */
+static Bool is_heap_fn(UWord f)
+{
+   return f == (UWord)ml_malloc || f == (UWord)ml_free ||
+          f == (UWord)ml_realloc || f == (UWord)ml_calloc ||
+          f == (UWord)ml_builtin_new || f == (UWord)ml_builtin_delete ||
+          f == (UWord)ml_builtin_vec_new ||
+          f == (UWord)ml_builtin_vec_delete ||
+          f == (UWord)ml_builtin_new_aligned ||
+          f == (UWord)ml_builtin_delete_aligned ||
+          f == (UWord)ml_builtin_vec_new_aligned ||
+          f == (UWord)ml_builtin_vec_delete_aligned ||
+          f == (UWord)ml_memalign || f == (UWord)ml_malloc_usable_size;
+}
+
+static UWord ml_heap_fast_call(VexGuestAMD64State *gs, UWord *arg)
+{
+   UWord res;
+   if (arg[0] < VG_USERREQ__CLIENT_CALL1 ||
+       arg[0] > VG_USERREQ__CLIENT_CALL3 || !is_heap_fn(arg[1]))
+      return 0;
+   ThreadId tid = VG_(get_running_tid)();
+   switch (arg[0]) {
+   case VG_USERREQ__CLIENT_CALL1:
+      res = ((UWord (*)(ThreadId, UWord))arg[1])(tid, arg[2]);
+      break;
+   case VG_USERREQ__CLIENT_CALL2:
+      res = ((UWord (*)(ThreadId, UWord, UWord))arg[1])(tid, arg[2],
+                                                         arg[3]);
+      break;
+   default:
+      res = ((UWord (*)(ThreadId, UWord, UWord, UWord))arg[1])(
+                tid, arg[2], arg[3], arg[4]);
+      break;
+   }
+   gs->guest_RDX = res;
+   return 1;
+}
+
+void ml_heap_instrument_end(IRSB *sb, const VexGuestLayout *layout)
+{
+   if (sb->jumpkind != Ijk_ClientReq || sb->next->tag != Iex_Const ||
+       sb->next->Iex.Const.con->tag != Ico_U64)
+      return;
+   IRConst *next = sb->next->Iex.Const.con;
+   addStmtToIRSB(sb, IRStmt_Put(layout->offset_IP, IRExpr_Const(next)));
+   IRTemp args = newIRTemp(sb->tyenv, Ity_I64);
+   addStmtToIRSB(sb, IRStmt_WrTmp(args, IRExpr_Get(
+                 offsetof(VexGuestAMD64State, guest_RAX), Ity_I64)));
+   IRTemp done = newIRTemp(sb->tyenv, Ity_I64);
+   IRDirty *di = unsafeIRDirty_1_N(
+      done, 0, "ml_heap_fast_call",
+      VG_(fnptr_to_fnentry)((void *)&ml_heap_fast_call),
+      mkIRExprVec_2(IRExpr_GSPTR(), IRExpr_RdTmp(args)));
+   /* The call takes a stack trace (SP, IP, BP), writes RDX, and reads and
+      writes client memory (the request's words, the blocks). */
+   di->nFxState = 4;
+   VG_(memset)(&di->fxState, 0, sizeof(di->fxState));
+   di->fxState[0].fx = Ifx_Read;
+   di->fxState[0].offset = layout->offset_SP;
+   di->fxState[0].size = layout->sizeof_SP;
+   di->fxState[1].fx = Ifx_Read;
+   di->fxState[1].offset = layout->offset_IP;
+   di->fxState[1].size = layout->sizeof_IP;
+   di->fxState[2].fx = Ifx_Read;
+   di->fxState[2].offset = offsetof(VexGuestAMD64State, guest_RBP);
+   di->fxState[2].size = 8;
+   di->fxState[3].fx = Ifx_Modify;
+   di->fxState[3].offset = offsetof(VexGuestAMD64State, guest_RDX);
+   di->fxState[3].size = 8;
+   di->mFx = Ifx_Modify;
+   di->mAddr = IRExpr_RdTmp(args);
+   di->mSize = 6 * sizeof(UWord);
+   addStmtToIRSB(sb, IRStmt_Dirty(di));
+   IRTemp taken = newIRTemp(sb->tyenv, Ity_I1);
+   addStmtToIRSB(sb, IRStmt_WrTmp(taken, IRExpr_Binop(Iop_CmpNE64,
+                 IRExpr_RdTmp(done), IRExpr_Const(IRConst_U64(0)))));
+   addStmtToIRSB(sb, IRStmt_Exit(IRExpr_RdTmp(taken), Ijk_Boring, next,
+                                 layout->offset_IP));
+}
+
+/*------------------------------------------------------------*/
 /*--- Client requests and fork                             ---*/
 /*------------------------------------------------------------*/
 
@@ -332,7 +556,7 @@ Bool ml_heap_client_request(ThreadId tid, UWord *arg, UWord *ret)
    MlMapEnt *e;
    switch (arg[0]) {
    case VG_USERREQ__MALLOCLIKE_BLOCK:
-      record_alloc(tid, where(tid), arg[1], arg[2], True);
+      record_alloc(tid, where(tid), arg[1], arg[2], True, False);
       *ret = 0;
       return True;
    case VG_USERREQ__FREELIKE_BLOCK:
@@ -351,7 +575,7 @@ Bool ml_heap_client_request(ThreadId tid, UWord *arg, UWord *ret)
          ml_map_remove_at(&cblocks, e);
          Where w = where(tid);
          record_free(tid, w, size, id, True);
-         record_alloc(tid, w, arg[1], arg[3], True);
+         record_alloc(tid, w, arg[1], arg[3], True, False);
       }
       *ret = 0;
       return True;
@@ -373,10 +597,11 @@ void ml_heap_reemit_live(ThreadId tid)
          for (ULong bits = words[i]; bits; bits &= bits - 1) {
             Addr a = ((Addr)c << BM_SHIFT) +
                      (((Addr)i * 64 + __builtin_ctzll(bits)) << GRAN_SHIFT);
-            SizeT size;
-            ULong id;
-            if (live_find(a, &size, &id))
-               live_set(a, size, ml_out_alloc(tid, 0, size, False));
+            Block b;
+            if (live_find(a, &b)) {
+               b.id = ml_out_alloc(tid, 0, b.size, False);
+               live_set(a, b);
+            }
          }
       }
    }
@@ -400,4 +625,8 @@ void ml_heap_init(void)
    ml_map_init(&cblocks, "ml.heap.cblocks", 6);
    bm_dir = VG_(calloc)("ml.heap.bitmap.dir", BM_LIMIT >> BM_SHIFT,
                         sizeof *bm_dir);
+   /* Size classes shape the client's resident memory unlike glibc's
+      coalescing heap (a program whose phases use different sizes keeps
+      each phase's slots): with the RSS model on, the arena serves all. */
+   small_on = VG_(clo_alignment) == 16 && !ml_rss_enabled();
 }

@@ -6,6 +6,7 @@
 #define ML_HEAP_H
 
 #include "pub_tool_basics.h"
+#include "pub_tool_tooliface.h"
 
 /* Bytes requested and still live: read inline by the line counters. */
 extern ULong ml_heap_cur;
@@ -22,6 +23,9 @@ Bool ml_heap_client_request(ThreadId tid, UWord *arg, UWord *ret);
 /* Writes every live block as an ALLOC (a forked child inherits them). */
 void ml_heap_reemit_live(ThreadId tid);
 void ml_heap_reset_stats(void);
+/* At the end of an instrumented superblock that ends in a client
+   request: serve the allocator's calls in translated code. */
+void ml_heap_instrument_end(IRSB *sb, const VexGuestLayout *layout);
 /* Number of live blocks. */
 ULong ml_heap_n_live(void);
 

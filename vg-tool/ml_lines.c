@@ -295,6 +295,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
    flush_icount(sb, &pending);
    if (plan)
       ml_rss_plan_free(plan);
+   ml_heap_instrument_end(sb, layout);
 
    if (lines_on && prev) {
       /* Also after client requests and system calls, which end a

@@ -338,10 +338,10 @@ static void ml_post_clo_init(void)
    if (VG_(gettimeofday)(&tv, NULL) == 0)
       start_unix = tv.tv_sec;
    ml_stack_init((UInt)clo_depth);
-   ml_heap_init();
-   ml_lines_init(clo_lines, clo_fns);
    if (clo_rss)
       ml_rss_enable();
+   ml_heap_init();
+   ml_lines_init(clo_lines, clo_fns);
    ml_out_set_compression(clo_compress, ML_ZSTD_LEVEL);
    if (open_trace(0, 0) && clo_lines)
       ml_out_set_checkpoint(ml_checkpoint, 10000);
