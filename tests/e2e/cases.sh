@@ -37,6 +37,9 @@ massif_cxx
 massif_leak
 massif_kinds
 massif_segv
+slots_heap_only
+slots_default
+massif_heap_only
 grow_lines
 grow_via_symlink
 grow_summary
@@ -346,10 +349,12 @@ t_segv_complete_trace() {
 # by peakprobe.so; its leaked-at-exit bytes equal Massif's last snapshot
 # (these samples make fewer events than Massif has snapshots, so its last
 # snapshot is taken at the last event).
+# ML_OPTS (word-split) are extra tool options for the memline run.
 massif_compare() {
     local sample=$1 native=${2:-yes}
     massif ms "$sample" || return
-    run_tool ml "$sample"
+    # shellcheck disable=SC2086
+    run_tool ml "$sample" ${ML_OPTS:-}
     need "no trace written by $sample" [ -s "$T/ml.trace" ] || return
     run_report ml "$T/ml.trace"
     need "memline-report exited $REP_STATUS: $(head -n 2 "$T/ml.rerr" | tr '\n' '|')" [ "$REP_STATUS" -eq 0 ] || return
@@ -375,6 +380,35 @@ t_massif_kinds()   { massif_compare kinds; }
 t_massif_segv()    { massif_compare segv no; }
 t_massif_pool()    { massif_compare pool no; }  # client requests: no native peer
 t_massif_threads() { massif_compare threads no; }  # peakprobe is not thread-safe
+
+# Heap-only runs serve small blocks from memline's size classes instead of
+# Valgrind's arena: the heap numbers must not change.
+t_massif_heap_only() {
+    local s
+    for s in kinds realloc cxx leak grow; do
+        ML_OPTS="--rss=no --lines=no" massif_compare "$s"
+    done
+}
+
+# slots checks the allocator's promises from inside (contents kept across
+# realloc, zeroed calloc after a dirty slot, alignment, usable size, no
+# overlap) and exits 1 if one is broken; its heap numbers are exact.
+slots_case() {
+    massif ms slots || return
+    run_tool sl slots "$@"
+    need "slots exited $RUN_STATUS under memline $*: $(head -n 2 "$T/sl.err" | tr '\n' '|')" [ "$RUN_STATUS" -eq 0 ] || return
+    run_report sl "$T/sl.trace" --function main
+    need "memline-report exited $REP_STATUS: $(head -n 2 "$T/sl.rerr" | tr '\n' '|')" [ "$REP_STATUS" -eq 0 ] || return
+    expect_eq "slots peak heap (memline vs Massif)" \
+        "$(first_int "$(summary "$T/sl.rep" "Peak heap")")" "$MS_PEAK"
+    expect_summary "$T/sl.rep" 65088 20195 20195 0 0
+    expect_row "$T/sl.rep" slots fill   - 32320  64
+    expect_row "$T/sl.rep" slots grow   - 32768  64
+    expect_row "$T/sl.rep" slots shrink - -32768 64
+    expect_row "$T/sl.rep" slots drop   - -32320 64
+}
+t_slots_heap_only() { slots_case --rss=no; }
+t_slots_default()   { slots_case; }
 
 # churn (random sizes): memline's peak equals the true peak (peakprobe) and
 # is at least Massif's.  Massif picks its peak snapshot by heap + allocator
