@@ -19,10 +19,12 @@ void ml_heap_register_replacements(void);
 const MlHeapStats *ml_heap_stats(void);
 /* Handles the heap client requests; False if arg[0] is not one. */
 Bool ml_heap_client_request(ThreadId tid, UWord *arg, UWord *ret);
-/* Writes every live block as an ALLOC (a forked child inherits them). */
-void ml_heap_reemit_live(ThreadId tid);
+/* Writes every live block as an ALLOC or CALLOC (a forked child
+   inherits them); returns how many, which is ml_heap_n_live(). */
+ULong ml_heap_reemit_live(ThreadId tid);
 void ml_heap_reset_stats(void);
-/* Number of live blocks. */
+/* Number of live blocks, malloc'd and custom: a forked child's HEADER
+   inherited count. */
 ULong ml_heap_n_live(void);
 
 #endif

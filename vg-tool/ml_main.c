@@ -241,10 +241,15 @@ static void ml_parent_after_fork(ThreadId tid) {}
 static void ml_child_after_fork(ThreadId tid)
 {
    ml_out_forget_after_fork();
-   if (!open_trace(ML_HDR_FORK_CHILD, ml_heap_n_live()))
+   /* The reader takes exactly the first 'inherited' ALLOC records after
+      the tables for the inherited blocks (their time does not tell them
+      apart from the child's own first allocations). */
+   ULong inherited = ml_heap_n_live();
+   if (!open_trace(ML_HDR_FORK_CHILD, inherited))
       return;
    ml_stack_reemit_all();
-   ml_heap_reemit_live(tid);
+   ULong written = ml_heap_reemit_live(tid);
+   tl_assert(written == inherited);
    if (clo_rss)
       ml_rss_reemit();
    ml_heap_reset_stats();

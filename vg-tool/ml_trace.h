@@ -66,8 +66,9 @@ enum {
       (ML_TRACE_VERSION), pointer size, page size, pid, ppid, start time
       (unix seconds), tool version string, executable path string, argc,
       argv strings, option count, option strings, depth, flags (ML_HDR_*),
-      inherited (a forked child: number of ALLOC records, right after the
-      tables, that are blocks inherited from the parent; 0 otherwise).
+      inherited (a forked child: number of ALLOC and CALLOC records, the
+      first ones after the tables, that are blocks inherited from the
+      parent; 0 otherwise).
       Strings here are inline: length, bytes. */
    ML_TAG_HEADER  = 0x40,
    /* STRING: the payload is the string's bytes (no NUL). */

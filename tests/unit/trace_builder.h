@@ -110,8 +110,11 @@ static inline void tb_istr(tb *b, const char *s)
 }
 
 /* A HEADER for "./prog 10" (exe "./prog", argv without the exe: "10";
-   ptr 8, page 4096, pid 1234) with depth and flags. */
-static inline void tb_header_flags(tb *b, uint64_t depth, uint64_t flags)
+   ptr 8, page 4096, pid 1234) with depth, flags and the inherited count
+   (a forked child's: its first ALLOC records that are inherited
+   blocks). */
+static inline void tb_header_inherited(tb *b, uint64_t depth, uint64_t flags,
+                                       uint64_t inherited)
 {
    size_t o = tb_begin(b, ML_TAG_HEADER);
    tb_u(b, ML_TRACE_VERSION);
@@ -122,7 +125,14 @@ static inline void tb_header_flags(tb *b, uint64_t depth, uint64_t flags)
    tb_u(b, 1); tb_istr(b, "--depth=64");
    tb_u(b, depth);
    tb_u(b, flags);
+   tb_u(b, inherited);
    tb_end(b, o);
+}
+
+/* The same, inheriting nothing. */
+static inline void tb_header_flags(tb *b, uint64_t depth, uint64_t flags)
+{
+   tb_header_inherited(b, depth, flags, 0);
 }
 
 static inline void tb_header(tb *b, uint64_t depth)
