@@ -627,11 +627,11 @@ t_verify_counters() {
     expect_eq "report --verify status" $? 0
     cmp -s "$T/p.rep" "$T/pv.rep" || fail "--verify changes the report of a consistent trace"
     grep -q inconsistent "$T/pv.rerr" && fail "--verify finds anomalies in pool's trace: $(head -c 300 "$T/pv.rerr")"
-    # magic, HEADER (version 3, ptr 8, page 4096, pid 1, ppid 1, time 0,
-    # tool "", exe "x", no args, no options, depth 1, flags 0), then
-    # ALLOC 7 B (id 0), ALLOC 7 B (id 1), FREE 9 B of id 0 (size differs),
-    # FREE 5 B of id 0 again (not live)
-    printf 'MEMLINE\0\100\017\003\010\200\040\001\001\000\000\001x\000\000\001\000\000\002\001\000\007\002\001\000\007\003\001\000\011\000\003\001\000\005\000' >"$T/bad.trace"
+    # magic, HEADER (version 4, ptr 8, page 4096, pid 1, ppid 1, time 0,
+    # tool "", exe "x", no args, no options, depth 1, flags 0, inherited
+    # 0, time unit 1), then ALLOC 7 B (id 0), ALLOC 7 B (id 1), FREE 9 B
+    # of id 0 (size differs), FREE 5 B of id 0 again (not live)
+    printf 'MEMLINE\0\100\020\004\010\200\040\001\001\000\000\001x\000\000\001\000\000\001\002\001\000\007\002\001\000\007\003\001\000\011\000\003\001\000\005\000' >"$T/bad.trace"
     "$REPORT" --metric heap --units B "$T/bad.trace" >"$T/b.rep" 2>"$T/b.rerr"
     expect_eq "report status on an inconsistent trace" $? 0
     grep -q inconsistent "$T/b.rerr" && fail "anomalies reported without --verify"
