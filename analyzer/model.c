@@ -102,7 +102,10 @@ struct ml_model {
                                 blk_mask + 1 or NULL */
    size_t blk_mask, nblks;
 
-   int inheriting;           /* fork child, no event with dt > 0 yet */
+   uint64_t inherit_left;    /* fork child: how many of the ALLOC
+                                records still to come are inherited
+                                blocks (the HEADER's count, counted
+                                down) */
    int verify;               /* keep the live-block table (blks): check
                                 every FREE and ALLOC against it */
 
@@ -303,7 +306,7 @@ ml_model *ml_model_new(const ml_reader *r, ml_err *err)
    }
    m->r = r;
    const ml_header *h = ml_reader_header(r);
-   m->inheriting = (h->flags & ML_HDR_FORK_CHILD) != 0;
+   m->inherit_left = (h->flags & ML_HDR_FORK_CHILD) ? h->inherited : 0;
    m->sum.has_rss = (h->flags & ML_HDR_RSS) != 0;
    m->page_size = h->page_size;
    m->nnodes = 1;                 /* the root, stack id 0 */
@@ -413,15 +416,15 @@ static int on_alloc(ml_model *m, const ml_record *rec, ml_err *err)
       return nomem(err);
    m->nlive++;
    m->heap += size;
-   if (m->inheriting && rec->now == 0) {
+   if (m->inherit_left) {
       /* a block the forked child inherited: live, not allocated here */
+      m->inherit_left--;
       m->sum.inherited_blocks++;
       m->sum.inherited_bytes += size;
       if ((int64_t)m->heap > m->sum.peak_heap)
          m->sum.peak_heap = (int64_t)m->heap;
       return 0;
    }
-   m->inheriting = 0;
    node_event(m, ML_METRIC_HEAP, stack, size, size, (int64_t)m->heap);
    m->sum.n_allocs++;
    m->sum.bytes_allocated += size;
@@ -526,21 +529,15 @@ int ml_model_add(ml_model *m, const ml_record *rec, ml_err *err)
       m->now = rec->now;
       return on_alloc(m, rec, err);
    case ML_REC_FREE:
-      m->inheriting = 0;
       m->now = rec->now;
       on_free(m, rec);
       return 0;
    case ML_REC_PAGE:
-      /* a forked child's start-up pages (dt 0) may come among the
-         inherited ALLOCs: only a later PAGE ends them */
-      if (rec->now)
-         m->inheriting = 0;
       m->now = rec->now;
       on_page(m, rec);
       return 0;
    case ML_REC_TIME:
    case ML_REC_MARK:
-      m->inheriting = 0;
       m->now = rec->now;
       return 0;
    case ML_REC_LINE:

@@ -61,9 +61,12 @@ typedef struct ml_summary {
                                  negative); with verify, the table's */
    uint64_t cut_allocs;       /* ALLOCs whose stack was cut at --depth */
    /* A forked child's trace (ML_HDR_FORK_CHILD) starts with ALLOCs of the
-      blocks it inherited, all with dt 0.  They are live and count in the
-      heap total, but are not allocations of this process: they are not in
-      n_allocs / bytes_allocated and not charged to any line. */
+      blocks it inherited: exactly its first n ALLOC (and CALLOC) records,
+      n being the HEADER's inherited count, whatever their time (the
+      child's own first allocations may have dt 0 too).  They are live
+      and count in the heap total, but are not allocations of this
+      process: they are not in n_allocs / bytes_allocated and not charged
+      to any line. */
    uint64_t inherited_blocks, inherited_bytes;
    /* RSS: PAGE records, bytes = page count x HEADER page_size.  Values
       are wrapping sums read as int64 (a hostile trace cannot trap). */

@@ -208,6 +208,13 @@ int ml_report_summary(FILE *out, const ml_reader *r, const ml_model *m,
    ml_format_count(a, sizeof a, s->instructions);
    fprintf(out, "%s\n", a);
 
+   /* the times below are the starts of units of this many instructions */
+   if (h->time_unit > 1) {
+      label(out, "Time resolution:");
+      ml_format_count(a, sizeof a, h->time_unit);
+      fprintf(out, "%s instructions\n", a);
+   }
+
    if (s->has_rss) {
       label(out, "Peak RSS:");
       ml_format_bytes(a, sizeof a, s->peak_rss, f);

@@ -74,8 +74,10 @@ typedef struct ml_table {
 int ml_report_table(FILE *out, const ml_table *t, const ml_fmt *f);
 
 /* Writes the summary block for a model built from r and finished:
-   the heap lines always, "Peak RSS:" and "Final RSS:" (or "RSS at cut:")
-   when the trace has RSS, and last "Metric:" naming f->metric.
+   the heap lines always, "Time resolution:" when the trace's time unit
+   is above 1 instruction (its times are then the starts of units),
+   "Peak RSS:" and "Final RSS:" (or "RSS at cut:") when the trace has
+   RSS, and last "Metric:" naming f->metric.
    trace_name is the trace path as the user gave it.  Returns 0 or
    ML_EIO. */
 int ml_report_summary(FILE *out, const ml_reader *r, const ml_model *m,

@@ -86,7 +86,14 @@ struct ml_reader {
    ml_end   end;
    uint64_t end_off;
    int      trailer_seen;
-   uint64_t now;               /* sum of all dt so far */
+   /* The clock (ml_trace.h, "time"): ticks is the sum of all dt so
+      far, in the HEADER's time units; now = ticks * unit, the value
+      records carry.  ticks <= max_ticks = UINT64_MAX / unit, so the
+      product never wraps.  pend_ticks: the ticks after the record being
+      decoded, taken once it is whole. */
+   uint64_t ticks, pend_ticks, max_ticks;
+   uint64_t unit;              /* hdr.time_unit once read; >= 1 */
+   uint64_t now;
    uint64_t events;
    /* event field decoding state (ml_trace.h, "event fields"): the stack
       of the previous event per class, the next block id, the id of the
@@ -586,13 +593,17 @@ static int cur_str(cur *c, const uint8_t **s, size_t *n, const char *field)
    return 0;
 }
 
-/* now + dt, refusing to wrap. */
+/* The clock after a dt read at off: *now = (ticks + dt) * unit,
+   refusing a sum or product that does not fit 64 bits.  The reader's
+   ticks move on once the record is whole (pend_ticks). */
 static int add_dt(cur *c, uint64_t off, uint64_t dt, uint64_t *now)
 {
-   if (dt > UINT64_MAX - c->r->now)
-      return fail(c->r, ML_ECORRUPT, off,
+   ml_reader *r = c->r;
+   if (dt > r->max_ticks - r->ticks)
+      return fail(r, ML_ECORRUPT, off,
                   "instruction counter overflows 64 bits");
-   *now = c->r->now + dt;
+   r->pend_ticks = r->ticks + dt;
+   *now = r->pend_ticks * r->unit;
    return 0;
 }
 
@@ -751,10 +762,18 @@ static int parse_header(ml_reader *r, cur *c)
    }
 #undef COPY_STR
    if ((rc = cur_u(c, &r->hdr.depth, "depth")) ||
-       (rc = cur_u(c, &r->hdr.flags, "flags")))
+       (rc = cur_u(c, &r->hdr.flags, "flags")) ||
+       (rc = cur_u(c, &r->hdr.inherited, "inherited")))
       return rc;
-   if (c->p < c->end && (rc = cur_u(c, &r->hdr.inherited, "inherited")))
+   uint64_t tu_off = cur_off(c);
+   if ((rc = cur_u(c, &r->hdr.time_unit, "time_unit")))
       return rc;
+   /* dt fields count units of this many instructions */
+   if (r->hdr.time_unit == 0)
+      return fail(r, ML_ECORRUPT, tu_off, "HEADER record: time unit 0 "
+                  "(instructions per dt unit must be at least 1)");
+   r->unit = r->hdr.time_unit;
+   r->max_ticks = UINT64_MAX / r->unit;
    /* PAGE counts are multiplied by the page size: with RSS recorded it
       must be a real one */
    uint64_t ps = r->hdr.page_size;
@@ -1003,6 +1022,7 @@ static int read_record(ml_reader *r, ml_record *rec, int want_header)
       the whole record costs more than decoding an ALLOC) */
    rec->offset = cur_offset(r);
    rec->now = r->now;
+   r->pend_ticks = r->ticks;
    int tag = r->win[r->pos];
 
    if (want_header && tag != ML_TAG_HEADER)
@@ -1011,6 +1031,7 @@ static int read_record(ml_reader *r, ml_record *rec, int want_header)
    if (tag < ML_TAG_LEN_PREFIXED) {
       if ((rc = parse_fixed(r, tag, rec)))
          return rc;
+      r->ticks = r->pend_ticks;
       r->now = rec->now;
       return 1;
    }
@@ -1047,6 +1068,7 @@ static int read_record(ml_reader *r, ml_record *rec, int want_header)
       return (rc = parse_header(r, &c)) ? rc : 1;
    if ((rc = parse_payload(r, tag, &c, rec)))
       return rc;
+   r->ticks = r->pend_ticks;
    r->now = rec->now;
    return 1;
 }
@@ -1064,6 +1086,8 @@ static ml_reader *new_reader(const char *name, ml_err *err)
       return NULL;
    }
    r->fd = -1;
+   r->unit = 1;                   /* until the HEADER says */
+   r->max_ticks = UINT64_MAX;
    return r;
 }
 
@@ -1281,9 +1305,9 @@ static inline int fast_event(ml_reader *r, ml_record *rec)
    }
    if (stack > r->nstack)
       return 0;
-   uint64_t now = r->now + dt;
-   if (now < dt)
-      return 0;                               /* the clock wraps */
+   if (dt > r->max_ticks - r->ticks)
+      return 0;                               /* the clock overflows */
+   uint64_t ticks = r->ticks + dt;
    if (cls == ML_STACK_CLASS_PAGE) {
       uint64_t kind, zz;
       if (!(p = fast_uv(p, &kind)) || kind >= ML_PAGE_KINDS ||
@@ -1315,7 +1339,8 @@ static inline int fast_event(ml_reader *r, ml_record *rec)
    }
    r->prev_stack[cls] = (uint32_t)stack;
    rec->offset = r->win_off + r->pos;
-   rec->now = r->now = now;
+   r->ticks = ticks;
+   rec->now = r->now = ticks * r->unit;
    r->pos = (size_t)(p - r->win);
    r->events++;
    return 1;

@@ -58,6 +58,8 @@ typedef struct ml_header {
    uint64_t depth, flags;
    uint64_t inherited;           /* forked child: ALLOCs that follow the
                                     tables and are inherited blocks */
+   uint64_t time_unit;           /* guest instructions per dt unit
+                                    (--time-resolution); >= 1 (checked) */
 } ml_header;
 
 /* A FILE record: facts about a source file for change detection. */
@@ -95,7 +97,9 @@ typedef enum ml_rec_kind {
 typedef struct ml_record {
    ml_rec_kind kind;
    uint64_t offset;      /* file offset of the tag byte */
-   uint64_t now;         /* guest instructions so far (after this dt) */
+   uint64_t now;         /* guest instructions so far (after this dt):
+                            the sum of dt times hdr.time_unit, i.e. the
+                            start of the time unit the record is in */
    union {
       struct { uint32_t id; } def;        /* STRING, LOC, STACK: new id */
       struct {                                      /* ALLOC/FREE */

@@ -16,7 +16,8 @@
 #     any other `--opt` or `--opt=VALUE` is passed to memline-report as
 #     written (so options this script does not know must use the `=` form).
 #   tool options, passed to valgrind:
-#       --depth=N  --lines=yes|no  --fns=GLOB[,GLOB]  (or `--depth N` ...)
+#       --depth=N  --lines=yes|no  --fns=GLOB[,GLOB]  --time-resolution=N
+#       (or `--depth N` ...)
 #       --valgrind-option=OPT   one raw Valgrind option (repeatable), e.g.
 #                               --valgrind-option=--trace-children=yes
 #   this script's own:
@@ -81,8 +82,9 @@ while [ $# -gt 0 ]; do
         --keep-trace)
             [ $# -ge 2 ] || die_usage "option '$arg' needs a value"
             keep_trace=$2; shift 2 ;;
-        --depth=*|--lines=*|--fns=*) tool_opts+=("$arg"); shift ;;
-        --depth|--lines|--fns)
+        --depth=*|--lines=*|--fns=*|--time-resolution=*)
+            tool_opts+=("$arg"); shift ;;
+        --depth|--lines|--fns|--time-resolution)
             [ $# -ge 2 ] || die_usage "option '$arg' needs a value"
             tool_opts+=("$arg=$2"); shift 2 ;;
         --valgrind-option=*) tool_opts+=("${arg#--valgrind-option=}"); shift ;;

@@ -584,11 +584,12 @@ Bool ml_heap_client_request(ThreadId tid, UWord *arg, UWord *ret)
    }
 }
 
-void ml_heap_reemit_live(ThreadId tid)
+ULong ml_heap_reemit_live(ThreadId tid)
 {
    /* Each live block gets an ALLOC in the child's trace, and with it the
       id the child's FREEs will use.  Blocks in the bitmap first (those
       in 'blocks' too are renumbered there), then the tables. */
+   ULong n = 0;
    for (UWord c = 0; c < (BM_LIMIT >> BM_SHIFT); c++) {
       ULong *words = bm_dir[c];
       if (!words)
@@ -601,20 +602,26 @@ void ml_heap_reemit_live(ThreadId tid)
             if (live_find(a, &b)) {
                b.id = ml_out_alloc(tid, 0, b.size, False);
                live_set(a, b);
+               n++;
             }
          }
       }
    }
    for (UWord i = 0; i <= blocks.mask; i++) {
       MlMapEnt *e = &blocks.ents[i];
-      if (e->key != ML_MAP_EMPTY && !in_bitmap(e->key))
+      if (e->key != ML_MAP_EMPTY && !in_bitmap(e->key)) {
          e->v2 = ml_out_alloc(tid, 0, e->v1, False);
+         n++;
+      }
    }
    for (UWord i = 0; i <= cblocks.mask; i++) {
       MlMapEnt *e = &cblocks.ents[i];
-      if (e->key != ML_MAP_EMPTY)
+      if (e->key != ML_MAP_EMPTY) {
          e->v2 = ml_out_alloc(tid, 0, e->v1, True);
+         n++;
+      }
    }
+   return n;
 }
 
 ULong ml_heap_n_live(void) { return n_live + cblocks.used; }

@@ -20,13 +20,15 @@ void ml_heap_register_replacements(void);
 const MlHeapStats *ml_heap_stats(void);
 /* Handles the heap client requests; False if arg[0] is not one. */
 Bool ml_heap_client_request(ThreadId tid, UWord *arg, UWord *ret);
-/* Writes every live block as an ALLOC (a forked child inherits them). */
-void ml_heap_reemit_live(ThreadId tid);
+/* Writes every live block as an ALLOC or CALLOC (a forked child
+   inherits them); returns how many, which is ml_heap_n_live(). */
+ULong ml_heap_reemit_live(ThreadId tid);
 void ml_heap_reset_stats(void);
 /* At the end of an instrumented superblock that ends in a client
    request: serve the allocator's calls in translated code. */
 void ml_heap_instrument_end(IRSB *sb, const VexGuestLayout *layout);
-/* Number of live blocks. */
+/* Number of live blocks, malloc'd and custom: a forked child's HEADER
+   inherited count. */
 ULong ml_heap_n_live(void);
 
 #endif

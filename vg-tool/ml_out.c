@@ -2,7 +2,9 @@
 
    Events are encoded straight into a 64 KiB buffer; length-prefixed
    records are first built in a growable scratch buffer so that their
-   length can precede them.  The file descriptor is moved above the
+   length can precede them.  Every timed record's dt comes from one
+   helper, take_dt: the advance of the instruction clock counted in
+   units of --time-resolution instructions (ml_trace.h, "time").  The file descriptor is moved above the
    client's descriptor range and marked close-on-exec (VG_(safe_fd)), so
    the client can neither see nor close it.
 
@@ -80,13 +82,24 @@ static ULong  out_file_off;        /* bytes already written to the file */
 /* Encoder state (ml_trace.h, "event fields"): reset when a trace is
    opened, saved by ml_out_seal and put back by ml_out_unseal. */
 typedef struct {
-   ULong    last_event_icount;     /* clock of the previous record with dt */
+   ULong    prev_units;            /* quantized clock (ml_icount / time
+                                      unit) at the previous record with
+                                      dt, or at the trace's start */
+   ULong    next_unit_at;          /* the first ml_icount of the unit
+                                      after prev_units: below it, dt is 0 */
    ThreadId last_tid;
    UInt     prev_stack[ML_STACK_CLASSES];
    ULong    next_id;               /* id of the next ALLOC / CALLOC */
    ULong    prev_free_id[ML_BLOCK_SPACES];
 } EncState;
 static EncState enc;
+
+/* The time unit (--time-resolution): instructions per dt unit, and its
+   log2 when it is a power of two (the default 2^20 is), so that no
+   event divides. */
+static ULong  time_unit = 1;
+static Int    time_shift = 0;      /* -1: not a power of two */
+
 static UInt   tick;
 static UInt   last_flush_ms;
 
@@ -306,6 +319,18 @@ static void stop_compressor(void)
       VG_(umsg)("memline: zstd: %s\n", msg);
 }
 
+void ml_out_set_time_unit(ULong unit)
+{
+   tl_assert(unit >= 1);
+   time_unit = unit;
+   time_shift = -1;
+   for (Int k = 0; k < 64; k++)
+      if (unit == 1ULL << k)
+         time_shift = k;
+}
+
+ULong ml_out_time_unit(void) { return time_unit; }
+
 void ml_out_set_compression(Bool on, Int level)
 {
    z_level = on ? level : 0;
@@ -350,10 +375,39 @@ static inline void put_uv(ULong v)
    out_pos += ml_put_uvarint(out_buf + out_pos, v);
 }
 
+/* ml_icount in time units, floor(ml_icount / time_unit). */
+static inline ULong quantized_clock(void)
+{
+   return time_shift >= 0 ? ml_icount >> time_shift : ml_icount / time_unit;
+}
+
+/* Takes ml_icount's unit as the previous timed record's (at a trace's
+   start and at every timed record). */
+static void clock_mark(void)
+{
+   enc.prev_units = quantized_clock();
+   ULong end = (enc.prev_units + 1) * time_unit;
+   /* a product that wraps is a boundary past 2^64: never reached */
+   enc.next_unit_at = end > ml_icount ? end : ~0ULL;
+}
+
+/* The dt of a timed record stamped now -- the one place dt is computed
+   (ml_trace.h, "time"): the quantized clock's advance since the previous
+   timed record, floor(ml_icount / unit) - floor(previous ml_icount /
+   unit), so rounding never accumulates.  Events in the unit of the
+   previous one (most of them, at the default unit) cost a comparison. */
+static inline ULong take_dt(void)
+{
+   if (ml_icount < enc.next_unit_at)
+      return 0;
+   ULong prev = enc.prev_units;
+   clock_mark();
+   return enc.prev_units - prev;
+}
+
 static inline void put_dt(void)
 {
-   put_uv(ml_icount - enc.last_event_icount);
-   enc.last_event_icount = ml_icount;
+   put_uv(take_dt());
 }
 
 Bool ml_out_is_open(void) { return out_fd >= 0; }
@@ -441,7 +495,7 @@ Bool ml_out_open(const HChar *name)
    out_pos = 0;
    out_file_off = 0;
    VG_(memset)(&enc, 0, sizeof enc);
-   enc.last_event_icount = ml_icount;
+   clock_mark();
    enc.last_tid = VG_INVALID_THREADID;
    last_flush_ms = VG_(read_millisecond_timer)();
    need(ML_TRACE_MAGIC_LEN);
@@ -626,8 +680,7 @@ void ml_out_free(ThreadId tid, UInt stack, SizeT size, ULong id, Bool custom)
 
 void ml_out_mark(UInt name)
 {
-   ULong dt = ml_icount - enc.last_event_icount;
-   enc.last_event_icount = ml_icount;
+   ULong dt = take_dt();
    ml_rec_begin(ML_TAG_MARK);
    ml_rec_uv(dt);
    ml_rec_uv(name);

@@ -2,8 +2,9 @@
    descriptor kept above the client's range (or, compressed, a zstd
    process that writes the file), varint encoding of the records of
    ml_trace.h, and the guest-instruction clock the records are stamped
-   with.  The buffer is flushed when full, at least once a second while
-   events arrive, before fork and execve, and at exit. */
+   with, in units of --time-resolution instructions.  The buffer is
+   flushed when full, at least once a second while events arrive, before
+   fork and execve, and at exit. */
 #ifndef ML_OUT_H
 #define ML_OUT_H
 
@@ -12,6 +13,12 @@
 /* Guest instructions executed so far; incremented inline by the
    instrumentation (ml_lines.c), read when an event is stamped. */
 extern ULong ml_icount;
+
+/* --time-resolution: the instructions per dt unit (>= 1) of the traces
+   opened from now on (ml_trace.h, "time"); 1 until set.  The HEADER
+   records it (ml_out_time_unit). */
+void ml_out_set_time_unit(ULong unit);
+ULong ml_out_time_unit(void);
 
 /* Opens the trace named by the --memline-out-file template (already
    expanded by the caller).  If a file of that name holds a trace of this

@@ -23,7 +23,7 @@
 
 #define ML_TRACE_MAGIC      "MEMLINE\0"   /* 8 bytes, NUL included */
 #define ML_TRACE_MAGIC_LEN  8
-#define ML_TRACE_VERSION    3
+#define ML_TRACE_VERSION    4
 
 /* ---- fixed-schema records (no length prefix) ---------------------- */
 enum {
@@ -31,8 +31,8 @@ enum {
       A node whose loc is 0 marks a stack cut at --depth; it is always a
       root (parent 0). */
    ML_TAG_STACK   = 0x01,
-   /* ALLOC: dt (instructions since the previous timed record), stack
-      (see "Event fields" below), size in bytes.  The block becomes live;
+   /* ALLOC: dt (time units since the previous timed record: see "Time"
+      below), stack (see "Event fields" below), size in bytes.  The block becomes live;
       its id is the number of ALLOC and CALLOC records before this one. */
    ML_TAG_ALLOC   = 0x02,
    /* FREE: dt, stack (where the free happened), size freed, block id
@@ -66,8 +66,10 @@ enum {
       (ML_TRACE_VERSION), pointer size, page size, pid, ppid, start time
       (unix seconds), tool version string, executable path string, argc,
       argv strings, option count, option strings, depth, flags (ML_HDR_*),
-      inherited (a forked child: number of ALLOC records, right after the
-      tables, that are blocks inherited from the parent; 0 otherwise).
+      inherited (a forked child: number of ALLOC and CALLOC records, the
+      first ones after the tables, that are blocks inherited from the
+      parent; 0 otherwise), time unit (guest instructions per dt unit,
+      >= 1: --time-resolution; see "Time").
       Strings here are inline: length, bytes. */
    ML_TAG_HEADER  = 0x40,
    /* STRING: the payload is the string's bytes (no NUL). */
@@ -88,7 +90,8 @@ enum {
    ML_TAG_FILE    = 0x44,
    /* MARK: dt, name string id (client-request snapshot / mark). */
    ML_TAG_MARK    = 0x45,
-   /* TRAILER (last record): total instructions, allocations, frees,
+   /* TRAILER (last record): total instructions (exact, not in time
+      units), allocations, frees,
       bytes allocated, heap bytes live at exit, peak heap bytes,
       exit kind (ML_EXIT_*), exit code or signal number, then (when RSS
       is recorded) peak RSS bytes and RSS bytes at exit.  A trace
@@ -122,6 +125,21 @@ enum {
                                       signal when the process sent it to
                                       itself (abort, raise), else 0 */
 #define ML_EXIT_EXEC        2u     /* the process called execve */
+
+/* ---- time (version 4) ----------------------------------------------
+
+   The clock is the number of guest instructions executed, counted
+   exactly by the tool and recorded at a resolution of U instructions per
+   unit (the HEADER's time unit; --time-resolution, default 2^20).  Every
+   record with a dt field (ALLOC, FREE, CALLOC, CFREE, PAGE, TIME, MARK)
+   is a timed record, and its dt is the difference of quantized clocks:
+   floor(icount / U) - floor(icount of the previous timed record / U)
+   (for the first one: of the trace's start).  So a reader's sum of the
+   dt so far, times U, is the start of the U-instruction interval in
+   which the record happened, and rounding never accumulates.  (A forked
+   child's trace starts its clock at 0 in the unit in which it forked.)
+   U = 1 gives exact instruction counts; those were almost all of a
+   compressed trace's entropy. */
 
 /* ---- event fields (version 3) --------------------------------------
 

@@ -58,6 +58,8 @@ report_filters
 source_moved
 source_changed
 compressed_default
+time_resolution
+time_resolution_bad
 verify_counters
 bad_corrupt_compressed
 bad_missing_trace
@@ -251,7 +253,11 @@ t_fork_child_trace() {
     need "child's and parent's traces are the same file" [ "$child" != "$parent" ] || return
     expect_row   "$child.rep"  forker child  201000 200000 1
     expect_blank "$child.rep"  forker parent
-    expect_summary "$child.rep" 201000 - - 201000 2
+    # the 1000-byte block is inherited (the HEADER's count), the child's
+    # own malloc is not, though both may carry the same time
+    expect_summary "$child.rep" 201000 1 - 201000 2
+    expect_eq "child's Inherited line" "$(summary "$child.rep" Inherited)" \
+        "1000 B in 1 block from the parent"
     expect_complete "$child.rep" "$child"
     expect_row   "$parent.rep" forker before 1000   1000   1
     expect_row   "$parent.rep" forker parent 301000 300000 1
@@ -646,6 +652,75 @@ t_compressed_default() {
     expect_file_match "the report has the loop's table" "$T/z.rep" '^Filename: .*loop\.c'
 }
 
+# ---- time resolution ---------------------------------------------------------
+
+# time_of REPORT LABEL: the instruction count after "at instruction" on
+# the summary line LABEL (commas removed).
+time_of() {
+    local s
+    s=$(summary "$1" "$2")
+    [[ ${s//,/} =~ at\ instruction\ ([0-9]+) ]] && echo "${BASH_REMATCH[1]}"
+}
+
+# grow is deterministic: a run with exact times (--time-resolution=1) and
+# a default run (units of 2^20 instructions) see the same events at the
+# same instruction counts.  The default report says its resolution and
+# shows each peak's time floored to a multiple of 2^20; the peaks' bytes
+# and the (exact) instruction total do not change.
+t_time_resolution() {
+    local U=1048576 label
+    run_tool exact grow --time-resolution=1
+    need "grow --time-resolution=1 exited with $RUN_STATUS" [ "$RUN_STATUS" -eq 0 ] || return
+    run_tool dflt grow
+    need "grow exited with $RUN_STATUS" [ "$RUN_STATUS" -eq 0 ] || return
+    run_report exact "$T/exact.trace"
+    need "memline-report on the exact trace exited $REP_STATUS" [ "$REP_STATUS" -eq 0 ] || return
+    run_report dflt "$T/dflt.trace"
+    need "memline-report on the default trace exited $REP_STATUS" [ "$REP_STATUS" -eq 0 ] || return
+    expect_eq "default run's Time resolution line" \
+        "$(summary "$T/dflt.rep" "Time resolution")" "1,048,576 instructions"
+    expect_eq "exact run's Time resolution line (none)" \
+        "$(summary "$T/exact.rep" "Time resolution")" ""
+    expect_summary "$T/exact.rep" 15728640 7 6 1000 1
+    expect_summary "$T/dflt.rep" 15728640 7 6 1000 1
+    expect_eq "Instructions (exact in both)" "$(summary "$T/dflt.rep" Instructions)" \
+        "$(summary "$T/exact.rep" Instructions)"
+    local exact dflt
+    for label in "Peak heap" "Peak RSS"; do
+        expect_eq "$label bytes, default vs exact run" \
+            "$(first_int "$(summary "$T/dflt.rep" "$label")")" \
+            "$(first_int "$(summary "$T/exact.rep" "$label")")"
+        exact=$(time_of "$T/exact.rep" "$label")
+        dflt=$(time_of "$T/dflt.rep" "$label")
+        need "no time on the '$label:' lines: '$(summary "$T/exact.rep" "$label")' / '$(summary "$T/dflt.rep" "$label")'" \
+            [ -n "$exact" ] && [ -n "$dflt" ] || continue
+        # grow's peaks come after its first 2^20 instructions, so the
+        # floored time is not trivially 0, and an exact count is not a
+        # multiple of 2^20 (checked: it is not rounded)
+        expect_ge "$label time, exact run" "$exact" "$U"
+        [ $((exact % U)) -ne 0 ] ||
+            fail "$label time of the exact run, $exact, is a multiple of $U: rounded?"
+        expect_eq "$label time of the default run (a multiple of $U: exact $exact floored)" \
+            "$dflt" "$((exact / U * U))"
+    done
+}
+
+# --time-resolution=0 (or beyond 2^40) is refused before the program runs.
+t_time_resolution_bad() {
+    local v
+    for v in 0 1099511627777 x; do
+        run_tool bad$v grow --time-resolution=$v
+        [ "$RUN_STATUS" -ne 0 ] ||
+            fail "valgrind --time-resolution=$v exited with status 0"
+        expect_file_match "--time-resolution=$v: the error names the option" \
+            "$T/bad$v.err" "Bad option: --time-resolution=$v"
+        [ -e "$T/bad$v.trace" ] && fail "--time-resolution=$v wrote a trace"
+        [ -s "$T/bad$v.out" ] && fail "--time-resolution=$v ran the program"
+    done
+    expect_file_match "the error says the range" "$T/bad0.err" \
+        "between 1 and 1099511627776"
+}
+
 # --verify checks the heap events against each other: a consistent run has
 # nothing to say; a hand-made inconsistent trace gets its three counters.
 t_verify_counters() {
@@ -657,11 +732,11 @@ t_verify_counters() {
     expect_eq "report --verify status" $? 0
     cmp -s "$T/p.rep" "$T/pv.rep" || fail "--verify changes the report of a consistent trace"
     grep -q inconsistent "$T/pv.rerr" && fail "--verify finds anomalies in pool's trace: $(head -c 300 "$T/pv.rerr")"
-    # magic, HEADER (version 3, ptr 8, page 4096, pid 1, ppid 1, time 0,
-    # tool "", exe "x", no args, no options, depth 1, flags 0), then
-    # ALLOC 7 B (id 0), ALLOC 7 B (id 1), FREE 9 B of id 0 (size differs),
-    # FREE 5 B of id 0 again (not live)
-    printf 'MEMLINE\0\100\017\003\010\200\040\001\001\000\000\001x\000\000\001\000\000\002\001\000\007\002\001\000\007\003\001\000\011\000\003\001\000\005\000' >"$T/bad.trace"
+    # magic, HEADER (version 4, ptr 8, page 4096, pid 1, ppid 1, time 0,
+    # tool "", exe "x", no args, no options, depth 1, flags 0, inherited
+    # 0, time unit 1), then ALLOC 7 B (id 0), ALLOC 7 B (id 1), FREE 9 B
+    # of id 0 (size differs), FREE 5 B of id 0 again (not live)
+    printf 'MEMLINE\0\100\020\004\010\200\040\001\001\000\000\001x\000\000\001\000\000\001\002\001\000\007\002\001\000\007\003\001\000\011\000\003\001\000\005\000' >"$T/bad.trace"
     "$REPORT" --metric heap --units B "$T/bad.trace" >"$T/b.rep" 2>"$T/b.rerr"
     expect_eq "report status on an inconsistent trace" $? 0
     grep -q inconsistent "$T/b.rerr" && fail "anomalies reported without --verify"
@@ -798,6 +873,19 @@ t_memline_tool_options() {
     grep -aq -- '--depth=4' "$T/t.trace" ||
         fail "--depth 4 was not passed to valgrind as --depth=4"
     expect_summary "$T/m.rep" 15728640 7 6 1000 1
+    # a tool option memline passes on, in both forms: exact times, so no
+    # resolution line in the report
+    (cd "$T" && "$MEMLINE" --time-resolution 1 --units B --keep-trace=e.trace \
+        "$SAMPLES/grow" >"$T/e.rep" 2>"$T/e.rerr")
+    expect_eq "memline --time-resolution 1 exit status" $? 0
+    grep -aq -- '--time-resolution=1' "$T/e.trace" 2>/dev/null ||
+        fail "--time-resolution 1 was not passed to valgrind as --time-resolution=1"
+    expect_eq "Time resolution line with --time-resolution 1" \
+        "$(summary "$T/e.rep" "Time resolution")" ""
+    "$MEMLINE" --time-resolution=1000 --units B "$SAMPLES/grow" >"$T/k.rep" 2>"$T/k.rerr"
+    expect_eq "memline --time-resolution=1000 exit status" $? 0
+    expect_eq "Time resolution line with --time-resolution=1000" \
+        "$(summary "$T/k.rep" "Time resolution")" "1,000 instructions"
 }
 
 # ---- the RSS metric: exact pages per line --------------------------------------

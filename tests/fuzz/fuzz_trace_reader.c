@@ -225,6 +225,26 @@ int main(int argc, char **argv)
                   45 * 4096);
    save(argv[1], "rss", &b);
    tb_fini(&b);
+
+   /* format 4's coarse clock (dt in units of 2^20 instructions, a sum
+      near the 64-bit limit) in a forked child's trace: two inherited
+      blocks, then the child's own allocation at the same time */
+   tb_init(&b);
+   tb_header_full(&b, 64, ML_HDR_LINES | ML_HDR_FORK_CHILD, 2,
+                  (uint64_t)1 << 20);
+   fm = tb_string(&b, "main");
+   file = tb_string(&b, "a.c");
+   s1 = tb_stack(&b, 0, tb_loc1(&b, fm, file, 8));
+   tb_alloc(&b, 0, 0, 1000, 0x1000);
+   tb_calloc(&b, 0, 0, 24, 0x1008);
+   tb_alloc(&b, 0, s1, 64, 0x2000);
+   tb_time(&b, 5, 1);
+   tb_free(&b, 1, s1, 1000, 0x1000);
+   tb_mark(&b, (UINT64_MAX >> 20) - 7, tb_string(&b, "late"));
+   tb_line(&b, fm, file, 8, 1, 1024);
+   tb_trailer(&b, UINT64_MAX, 1, 1, 64, 88, 1088);
+   save(argv[1], "time_unit", &b);
+   tb_fini(&b);
    return 0;
 }
 

@@ -365,14 +365,15 @@ static void test_ranking_and_files(void **state)
    done(&f);
 }
 
-/* A forked child's trace: the leading dt-0 ALLOCs are inherited blocks,
-   live but not allocations of the child; a FREE of one lowers the heap. */
+/* A forked child's trace: the first HEADER-inherited ALLOCs are
+   inherited blocks, live but not allocations of the child; a FREE of one
+   lowers the heap. */
 static void test_fork_child(void **state)
 {
    (void)state;
    fixture f;
    tb_init(&f.b);
-   tb_header_flags(&f.b, 64, ML_HDR_LINES | ML_HDR_FORK_CHILD);
+   tb_header_inherited(&f.b, 64, ML_HDR_LINES | ML_HDR_FORK_CHILD, 2);
    uint32_t sf = tb_string(&f.b, "f");
    uint32_t file = tb_string(&f.b, "a.c");
    uint32_t s1 = tb_stack(&f.b, 0, tb_loc1(&f.b, sf, file, 1));
@@ -584,20 +585,64 @@ static void test_rss_presence(void **state)
    done(&f);
 }
 
-/* A forked child's start-up pages (dt 0) among its inherited ALLOCs do
-   not end the inherited run. */
+/* Coarse time (--time-resolution): a forked child's own first
+   allocations have dt 0 like the inherited blocks before them.  The
+   HEADER's inherited count alone tells them apart: the first 3 ALLOC
+   records (a CALLOC among them) are inherited, the 2 after them are the
+   child's, and so is a third one after a FREE. */
+static void test_fork_child_coarse_time(void **state)
+{
+   (void)state;
+   fixture f;
+   tb_init(&f.b);
+   tb_header_inherited(&f.b, 64, ML_HDR_LINES | ML_HDR_FORK_CHILD, 3);
+   uint32_t sf = tb_string(&f.b, "f");
+   uint32_t file = tb_string(&f.b, "a.c");
+   uint32_t s1 = tb_stack(&f.b, 0, tb_loc1(&f.b, sf, file, 1));
+   uint32_t s2 = tb_stack(&f.b, 0, tb_loc1(&f.b, sf, file, 2));
+   tb_alloc(&f.b, 0, 0, 1000, 0x10);               /* inherited */
+   tb_calloc(&f.b, 0, 0, 300, 0x18);               /* inherited (pool) */
+   tb_alloc(&f.b, 0, 0, 500, 0x20);                /* inherited */
+   tb_alloc(&f.b, 0, s1, 10, 0x30);                /* the child's, dt 0 */
+   tb_alloc(&f.b, 0, s1, 20, 0x40);                /* the child's, dt 0 */
+   tb_free(&f.b, 0, s2, 1000, 0x10);               /* frees an inherited */
+   tb_alloc(&f.b, 0, s2, 40, 0x50);                /* the child's, dt 0 */
+   tb_trailer(&f.b, 7, 3, 1, 70, 870, 1870);
+   load(&f);
+   const ml_summary *s = ml_model_summary(f.m);
+   assert_int_equal(s->inherited_blocks, 3);
+   assert_int_equal(s->inherited_bytes, 1800);
+   assert_int_equal(s->n_allocs, 3);
+   assert_int_equal(s->bytes_allocated, 70);
+   assert_int_equal(s->n_frees, 1);
+   assert_int_equal(s->peak_heap, 1830);
+   assert_int_equal(s->peak_time, 0);
+   assert_int_equal(s->heap, 870);
+   assert_int_equal(s->leaked_blocks, 5);
+   assert_int_equal(line(&f, "f", 1)->by[H].increment, 30);
+   assert_int_equal(line(&f, "f", 1)->by[H].n_events, 2);
+   assert_int_equal(line(&f, "f", 1)->by[H].mem_usage, 1830);
+   assert_int_equal(line(&f, "f", 2)->by[H].increment, 40 - 1000);
+   assert_int_equal(line(&f, "f", 2)->by[H].n_events, 2);
+   done(&f);
+}
+
+/* A forked child's start-up pages among its inherited ALLOCs do not end
+   the inherited run, nor does one with a later time: the HEADER's count
+   does. */
 static void test_rss_fork_child(void **state)
 {
    (void)state;
    fixture f;
    tb_init(&f.b);
-   tb_header_flags(&f.b, 64, ML_HDR_LINES | ML_HDR_FORK_CHILD | ML_HDR_RSS);
+   tb_header_inherited(&f.b, 64,
+                       ML_HDR_LINES | ML_HDR_FORK_CHILD | ML_HDR_RSS, 2);
    uint32_t sf = tb_string(&f.b, "f");
    uint32_t file = tb_string(&f.b, "a.c");
    uint32_t s1 = tb_stack(&f.b, 0, tb_loc1(&f.b, sf, file, 1));
    tb_page(&f.b, 0, 0, ML_PAGE_ANON, 3);
    tb_alloc(&f.b, 0, s1, 1000, 0x10);              /* inherited */
-   tb_page(&f.b, 0, 0, ML_PAGE_CODE, 1);
+   tb_page(&f.b, 3, 0, ML_PAGE_CODE, 1);           /* a later time */
    tb_alloc(&f.b, 0, s1, 500, 0x20);               /* inherited */
    tb_page(&f.b, 4, s1, ML_PAGE_ANON, 1);
    tb_alloc(&f.b, 0, s1, 7, 0x30);                 /* the child's */
@@ -643,6 +688,7 @@ int main(void)
       cmocka_unit_test(test_anomalies),
       cmocka_unit_test(test_ranking_and_files),
       cmocka_unit_test(test_fork_child),
+      cmocka_unit_test(test_fork_child_coarse_time),
       cmocka_unit_test(test_no_line_records),
       cmocka_unit_test(test_rss_lines),
       cmocka_unit_test(test_rss_presence),

@@ -509,6 +509,59 @@ static void test_rss_summary_and_tables(void **state)
    unlink(src);
 }
 
+/* A trace timed in units of U instructions: the summary says the
+   resolution once, under Instructions (exact, from the TRAILER), and its
+   peak times are starts of units; with U = 1 there is no such line. */
+static void test_time_resolution(void **state)
+{
+   (void)state;
+   static const struct { uint64_t unit; const char *expect; } cases[] = {
+      { (uint64_t)1 << 20,
+"Command:          ./prog 10\n"
+"Trace:            t (complete)\n"
+"Instructions:     9,999,999\n"
+"Time resolution:  1,048,576 instructions\n"
+"Peak RSS:         12.0 KiB at instruction 5,242,880 (anon 8.0, file 0.0, stack 0.0, code 4.0 KiB)\n"
+"Final RSS:        8.0 KiB (anon 4.0, file 0.0, stack 0.0, code 4.0 KiB)\n"
+"Peak heap:        3.0 KiB at instruction 3,145,728\n" },
+      { 1000,
+"Command:          ./prog 10\n"
+"Trace:            t (complete)\n"
+"Instructions:     9,999,999\n"
+"Time resolution:  1,000 instructions\n"
+"Peak RSS:         12.0 KiB at instruction 5,000 (anon 8.0, file 0.0, stack 0.0, code 4.0 KiB)\n"
+"Final RSS:        8.0 KiB (anon 4.0, file 0.0, stack 0.0, code 4.0 KiB)\n"
+"Peak heap:        3.0 KiB at instruction 3,000\n" },
+      { 1,
+"Command:          ./prog 10\n"
+"Trace:            t (complete)\n"
+"Instructions:     9,999,999\n"
+"Peak RSS:         12.0 KiB at instruction 5 (anon 8.0, file 0.0, stack 0.0, code 4.0 KiB)\n"
+"Final RSS:        8.0 KiB (anon 4.0, file 0.0, stack 0.0, code 4.0 KiB)\n"
+"Peak heap:        3.0 KiB at instruction 3\n" },
+   };
+   for (int i = 0; i < 3; i++) {
+      tb b;
+      tb_init(&b);
+      tb_header_full(&b, 64, ML_HDR_LINES | ML_HDR_RSS, 0, cases[i].unit);
+      uint32_t fn = tb_string(&b, "main");
+      uint32_t st = tb_stack(&b, 0, tb_loc1(&b, fn, fn, 1));
+      tb_page(&b, 0, 0, ML_PAGE_CODE, 1);
+      tb_alloc(&b, 1, st, 1024, 0x10);             /* unit 1 */
+      tb_alloc(&b, 2, st, 2048, 0x20);             /* unit 3: peak heap */
+      tb_page(&b, 2, st, ML_PAGE_ANON, 2);         /* unit 5: peak RSS */
+      tb_free(&b, 1, st, 2048, 0x20);
+      tb_page(&b, 0, st, ML_PAGE_ANON, -1);
+      tb_trailer_rss(&b, 9999999, 2, 1, 3072, 1024, 3072, 12288, 8192);
+      ml_fmt f = { ML_UNIT_KIB, 1, ML_METRIC_HEAP };
+      char *out = report_text(&b, "t", &f, 0);
+      assert_non_null(out);
+      assert_memory_equal(out, cases[i].expect, strlen(cases[i].expect));
+      free(out);
+      tb_fini(&b);
+   }
+}
+
 int main(void)
 {
    const struct CMUnitTest tests[] = {
@@ -520,6 +573,7 @@ int main(void)
       cmocka_unit_test(test_summary_and_function),
       cmocka_unit_test(test_missing_source_truncated),
       cmocka_unit_test(test_rss_summary_and_tables),
+      cmocka_unit_test(test_time_resolution),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }

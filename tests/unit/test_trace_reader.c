@@ -2,9 +2,10 @@
    every malformed record rejected with the exact "name:offset: reason",
    truncation and trailing data reported with their offsets, the
    file-streaming path (records and payloads straddling the 1 MiB window)
-   agreeing with the in-memory path, the version 2 event encodings
-   (stack and address deltas) round-tripping, and zstd-compressed traces
-   (the tool's framing, cut, corrupt) read like raw ones. */
+   agreeing with the in-memory path, the event encodings (stack and
+   block id deltas) round-tripping, format 4's clock (dt in units of the
+   HEADER's time unit, overflow and unit 0 refused), and zstd-compressed
+   traces (the tool's framing, cut, corrupt) read like raw ones. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -203,7 +204,16 @@ static void test_bad_header(void **state)
    tb_u(&b, 99);
    tb_end(&b, o);
    expect_open_error(&b, "t:10: unsupported trace format version 99 (this "
-                     "memline-report reads version 3)");
+                     "memline-report reads version 4)");
+   tb_fini(&b);
+
+   /* the previous version is refused as clearly */
+   tb_init(&b);
+   o = tb_begin(&b, ML_TAG_HEADER);
+   tb_u(&b, 3);
+   tb_end(&b, o);
+   expect_open_error(&b, "t:10: unsupported trace format version 3 (this "
+                     "memline-report reads version 4)");
    tb_fini(&b);
 
    /* unsupported pointer size */
@@ -463,7 +473,7 @@ static void test_rss_records(void **state)
       at = b.len + 1;                            /* + the length byte */
       tb_u(&b, bad[i]); tb_u(&b, 1); tb_u(&b, 1); tb_u(&b, 1);
       tb_istr(&b, "t"); tb_istr(&b, "p"); tb_u(&b, 0); tb_u(&b, 0);
-      tb_u(&b, 64); tb_u(&b, ML_HDR_RSS);
+      tb_u(&b, 64); tb_u(&b, ML_HDR_RSS); tb_u(&b, 0); tb_u(&b, 1);
       tb_end(&b, o);
       snprintf(msg, sizeof msg, "t:%zu: HEADER record: page size %llu with "
                "RSS recorded (not a power of two up to 1073741824)", at,
@@ -660,6 +670,154 @@ static void test_dt_overflow(void **state)
    tb_time(&b, UINT64_MAX, 0);
    size_t at = b.len + 1;
    tb_time(&b, 1, 0);
+   snprintf(msg, sizeof msg, "t:%zu: instruction counter overflows 64 bits",
+            at);
+   expect_error(&b, msg);
+   tb_fini(&b);
+}
+
+/* Format 4: dt counts units of the HEADER's time unit U; every record's
+   now is the sum of dt so far times U -- for events decoded by the fast
+   path (a full window behind them) and by the checked path (the last
+   records of the input), for TIME and MARK, and for records without dt.
+   The TRAILER's instruction count stays exact. */
+static void test_time_unit(void **state)
+{
+   (void)state;
+   static const uint64_t units[] = { 1000, (uint64_t)1 << 20, 1 };
+   static const struct { ml_rec_kind kind; uint64_t sum; } want[] = {
+      { ML_REC_ALLOC, 3 }, { ML_REC_ALLOC, 3 }, { ML_REC_TIME, 5 },
+      { ML_REC_PAGE, 12 }, { ML_REC_MARK, 16 }, { ML_REC_FREE, 1000016 },
+      { ML_REC_STRING, 1000016 },
+      { ML_REC_ALLOC, 1000019 }, { ML_REC_ALLOC, 1000019 },
+      { ML_REC_TIME, 1000021 }, { ML_REC_PAGE, 1000028 },
+      { ML_REC_MARK, 1000032 }, { ML_REC_FREE, 2000032 },
+      { ML_REC_TRAILER, 2000032 } };
+   const size_t nwant = sizeof want / sizeof want[0];
+   for (int u = 0; u < 3; u++) {
+      const uint64_t U = units[u];
+      tb b;
+      tb_start_unit(&b, U);
+      uint32_t fn = tb_string(&b, "f");
+      uint32_t st = tb_stack(&b, 0, tb_loc1(&b, fn, fn, 1));
+      for (int pass = 0; pass < 2; pass++) {
+         tb_alloc(&b, 3, st, 10, 0x10 + (uint64_t)pass);
+         tb_alloc(&b, 0, st, 20, 0x20 + (uint64_t)pass);   /* same unit */
+         tb_time(&b, 2, 50);
+         tb_page(&b, 7, st, ML_PAGE_ANON, 1);
+         tb_mark(&b, 4, fn);
+         tb_free(&b, 1000000, st, 10, 0x10 + (uint64_t)pass);
+         if (pass == 0)            /* more than FIXED_MAX bytes behind */
+            tb_string(&b, "................................................"
+                          "................................................");
+      }
+      tb_trailer(&b, 12345, 4, 2, 60, 40, 40);
+
+      ml_reader *r = open_ok(&b);
+      assert_int_equal(ml_reader_header(r)->time_unit, U);
+      ml_record rec;
+      size_t i = 0;
+      int rc;
+      while ((rc = ml_reader_next(r, &rec)) > 0) {
+         if (i == 0 && rec.kind != ML_REC_ALLOC) {
+            assert_int_equal(rec.now, 0);   /* the tables before them */
+            continue;
+         }
+         assert_true(i < nwant);
+         assert_int_equal(rec.kind, want[i].kind);
+         assert_true(rec.now == want[i].sum * U);
+         if (rec.kind == ML_REC_TRAILER)
+            assert_int_equal(rec.u.trailer.total_instructions, 12345);
+         i++;
+      }
+      assert_int_equal(rc, 0);
+      assert_int_equal(i, nwant);
+      ml_reader_free(r);
+      tb_fini(&b);
+   }
+}
+
+/* A time unit of 0 is a corrupt HEADER; a header without one is cut
+   short; a clock whose sum of dt times the unit leaves 64 bits is
+   refused at the dt that overflows, on every path. */
+static void test_time_unit_bad(void **state)
+{
+   (void)state;
+   char msg[160];
+   tb b;
+
+   /* unit 0: the offset is the time unit field's */
+   tb_init(&b);
+   size_t o = tb_begin(&b, ML_TAG_HEADER);
+   tb_u(&b, ML_TRACE_VERSION);
+   tb_u(&b, 8); tb_u(&b, 4096); tb_u(&b, 1); tb_u(&b, 1); tb_u(&b, 1);
+   tb_istr(&b, "t"); tb_istr(&b, "p"); tb_u(&b, 0); tb_u(&b, 0);
+   tb_u(&b, 64); tb_u(&b, 0); tb_u(&b, 0);      /* depth, flags, inherited */
+   size_t at = b.len + 1;                        /* + the length byte */
+   tb_u(&b, 0);
+   tb_end(&b, o);
+   snprintf(msg, sizeof msg, "t:%zu: HEADER record: time unit 0 "
+            "(instructions per dt unit must be at least 1)", at);
+   expect_open_error(&b, msg);
+   tb_fini(&b);
+
+   /* a version 4 HEADER that ends after inherited (a version 3 layout) */
+   tb_init(&b);
+   o = tb_begin(&b, ML_TAG_HEADER);
+   tb_u(&b, ML_TRACE_VERSION);
+   tb_u(&b, 8); tb_u(&b, 4096); tb_u(&b, 1); tb_u(&b, 1); tb_u(&b, 1);
+   tb_istr(&b, "t"); tb_istr(&b, "p"); tb_u(&b, 0); tb_u(&b, 0);
+   tb_u(&b, 64); tb_u(&b, 0); tb_u(&b, 0);
+   at = b.len + 1;
+   tb_end(&b, o);
+   snprintf(msg, sizeof msg, "t:%zu: HEADER record: time_unit runs past "
+            "the end of its payload", at);
+   expect_open_error(&b, msg);
+   tb_fini(&b);
+
+   /* unit 2^20: a sum of dt of UINT64_MAX >> 20 is the largest clock
+      (2^64 - 2^20); one more unit overflows, whichever record adds it */
+   const uint64_t U = (uint64_t)1 << 20, top = UINT64_MAX >> 20;
+   for (int kind = 0; kind < 4; kind++) {
+      tb_start_unit(&b, U);
+      tb_time(&b, top - 1, 0);
+      tb_alloc(&b, 1, 0, 8, 0x10);               /* exactly the top */
+      at = b.len + 1;                            /* the dt after the tag */
+      switch (kind) {
+      case 0:                                    /* fast path: followed */
+         tb_alloc(&b, 1, 0, 8, 0x20);            /* by FIXED_MAX bytes */
+         tb_string(&b, "padding: more than FIXED_MAX bytes follow");
+         break;
+      case 1:                                    /* checked path: last */
+         tb_page(&b, 1, 0, ML_PAGE_ANON, 1);
+         break;
+      case 2:
+         tb_time(&b, 1, 0);
+         break;
+      case 3:
+         at = b.len + 2;                         /* tag, payload length */
+         tb_mark(&b, 1, 0);
+         break;
+      }
+      ml_reader *r = open_ok(&b);
+      ml_record rec;
+      assert_int_equal(ml_reader_next(r, &rec), 1);
+      assert_int_equal(rec.now, (top - 1) * U);
+      assert_int_equal(ml_reader_next(r, &rec), 1);
+      assert_int_equal(rec.kind, ML_REC_ALLOC);
+      assert_true(rec.now == top * U);
+      assert_true(rec.now == UINT64_MAX - (U - 1));
+      ml_reader_free(r);
+      snprintf(msg, sizeof msg, "t:%zu: instruction counter overflows 64 "
+               "bits", at);
+      expect_error(&b, msg);
+      tb_fini(&b);
+   }
+
+   /* one dt alone too large for the unit */
+   tb_start_unit(&b, 1000);
+   at = b.len + 1;
+   tb_alloc(&b, UINT64_MAX / 1000 + 1, 0, 8, 0x10);
    snprintf(msg, sizeof msg, "t:%zu: instruction counter overflows 64 bits",
             at);
    expect_error(&b, msg);
@@ -1098,6 +1256,8 @@ int main(void)
       cmocka_unit_test(test_truncated),
       cmocka_unit_test(test_after_trailer),
       cmocka_unit_test(test_dt_overflow),
+      cmocka_unit_test(test_time_unit),
+      cmocka_unit_test(test_time_unit_bad),
       cmocka_unit_test(test_streaming_matches_memory),
       cmocka_unit_test(test_file_errors),
       cmocka_unit_test(test_v3_roundtrip),

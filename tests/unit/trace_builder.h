@@ -110,8 +110,11 @@ static inline void tb_istr(tb *b, const char *s)
 }
 
 /* A HEADER for "./prog 10" (exe "./prog", argv without the exe: "10";
-   ptr 8, page 4096, pid 1234) with depth and flags. */
-static inline void tb_header_flags(tb *b, uint64_t depth, uint64_t flags)
+   ptr 8, page 4096, pid 1234) with depth, flags, the inherited count
+   (a forked child's: its first ALLOC records that are inherited blocks)
+   and the time unit (instructions per dt unit). */
+static inline void tb_header_full(tb *b, uint64_t depth, uint64_t flags,
+                                  uint64_t inherited, uint64_t time_unit)
 {
    size_t o = tb_begin(b, ML_TAG_HEADER);
    tb_u(b, ML_TRACE_VERSION);
@@ -122,7 +125,22 @@ static inline void tb_header_flags(tb *b, uint64_t depth, uint64_t flags)
    tb_u(b, 1); tb_istr(b, "--depth=64");
    tb_u(b, depth);
    tb_u(b, flags);
+   tb_u(b, inherited);
+   tb_u(b, time_unit);
    tb_end(b, o);
+}
+
+/* The same with exact time (unit 1): dt values are instructions. */
+static inline void tb_header_inherited(tb *b, uint64_t depth, uint64_t flags,
+                                       uint64_t inherited)
+{
+   tb_header_full(b, depth, flags, inherited, 1);
+}
+
+/* The same, inheriting nothing. */
+static inline void tb_header_flags(tb *b, uint64_t depth, uint64_t flags)
+{
+   tb_header_inherited(b, depth, flags, 0);
 }
 
 static inline void tb_header(tb *b, uint64_t depth)
@@ -135,6 +153,14 @@ static inline void tb_start(tb *b)
 {
    tb_init(b);
    tb_header(b, 64);
+}
+
+/* Magic + default header with dt counted in units of time_unit
+   instructions. */
+static inline void tb_start_unit(tb *b, uint64_t time_unit)
+{
+   tb_init(b);
+   tb_header_full(b, 64, ML_HDR_LINES, 0, time_unit);
 }
 
 /* Magic + default header with RSS recorded (page size 4096). */
