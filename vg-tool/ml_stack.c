@@ -562,18 +562,38 @@ static ULong capture_unwind(ThreadId tid, Addr *ips, Addr *sps, Addr *fps,
    frame's return-address slot (and saved-BP slot where the frame keeps
    one there) still holds what it held: then the unwinder would find the
    same frames.  A hit costs a few reads of the client's stack instead of
-   a call to the unwinder. */
-#define VS_SLOTS    64
+   a call to the unwinder.  The cache is 4-way set-associative on (IP,
+   SP, thread): an interpreter reaches the allocator at one SP from
+   several call chains in turn (lua: 1.6 M hits and 2.7 M misses with one
+   way, 3.5 M and 0.75 M with four). */
+#define VS_SETS     256
+#define VS_WAYS     4
+#define VS_SLOTS    (VS_SETS * VS_WAYS)
 #define VS_FRAMES   (MAX_DEPTH + 8)
 typedef struct {
    ThreadId tid;                      /* VG_INVALID_THREADID: empty */
    UInt     n;
    ULong    val;                      /* node | cut << 32 */
-   Addr     ips[VS_FRAMES], sps[VS_FRAMES], fps[VS_FRAMES];
-   Bool     bp_saved[VS_FRAMES];      /* fps[i] was at sps[i] - 16 */
+   Addr     *ips, *sps, *fps;         /* vs_frames each (vs_init) */
+   Bool     *bp_saved;                /* fps[i] was at sps[i] - 16 */
 } VStack;
+static UInt vs_frames;                /* depth + 8: an unwind has at most
+                                         depth + 4 frames */
+
+static void vs_init(VStack *v)
+{
+   UChar *m = VG_(malloc)("ml.stack.frames",
+                          vs_frames * (3 * sizeof(Addr) + sizeof(Bool)));
+   v->tid = VG_INVALID_THREADID;
+   v->n = 0;
+   v->ips = (Addr *)m;
+   v->sps = v->ips + vs_frames;
+   v->fps = v->sps + vs_frames;
+   v->bp_saved = (Bool *)(v->fps + vs_frames);
+}
 static VStack *vstacks;
 static ULong vs_hits, vs_misses;
+static UChar vs_victim[VS_SETS];       /* round-robin replacement */
 
 static inline Bool slot_ok(Addr a, Addr lo, Addr hi)
 {
@@ -771,14 +791,19 @@ UInt ml_stack_capture(ThreadId tid, Bool *cut)
                              sizeof bp0);
    Addr lo = sp0, hi = VG_(thread_get_stack_max)(tid) + 1;
    UWord h = ml_hash_word(ip0 ^ (sp0 << 7) ^ ((UWord)tid << 56));
-   VStack *v = &vstacks[h & (VS_SLOTS - 1)];
-   if (v->tid == tid && v->n > 0 && v->ips[0] == ip0 && v->sps[0] == sp0 &&
-       v->fps[0] == bp0 && frames_intact(v, lo, hi)) {
-      vs_hits++;
-      *cut = (Bool)((v->val >> 32) & 1);
-      return (UInt)v->val;
+   UWord set = h & (VS_SETS - 1);
+   VStack *ways = &vstacks[set * VS_WAYS];
+   for (UInt w = 0; w < VS_WAYS; w++) {
+      VStack *c = &ways[w];
+      if (c->tid == tid && c->n > 0 && c->ips[0] == ip0 &&
+          c->sps[0] == sp0 && c->fps[0] == bp0 && frames_intact(c, lo, hi)) {
+         vs_hits++;
+         *cut = (Bool)((c->val >> 32) & 1);
+         return (UInt)c->val;
+      }
    }
    vs_misses++;
+   VStack *v = &ways[vs_victim[set]++ % VS_WAYS];
    ULong val;
    if (try_splice(tid, ip0, sp0, bp0, lo, hi, &val)) {
       vs_copy(v, &last->v);           /* verified by construction */
@@ -837,9 +862,10 @@ void ml_stack_init(UInt d)
    ml_map_init(&node_map, "ml.node.map", 14);
    ncache = VG_(calloc)("ml.stack.ncache", NCACHE_SLOTS, sizeof *ncache);
    ml_map_init(&stack_map, "ml.stack.map", 12);
+   vs_frames = depth + 8;
    vstacks = VG_(calloc)("ml.stack.verified", VS_SLOTS, sizeof(VStack));
    for (UInt i = 0; i < VS_SLOTS; i++)
-      vstacks[i].tid = VG_INVALID_THREADID;
+      vs_init(&vstacks[i]);
    last = VG_(calloc)("ml.stack.last", 1, sizeof *last);
-   last->v.tid = VG_INVALID_THREADID;
+   vs_init(&last->v);
 }
