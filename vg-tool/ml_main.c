@@ -100,7 +100,7 @@ static Long         clo_time_res = 1 << 20;
    default: on churn's trace it compresses 50 MB in 0.5 s of CPU (level
    1: 0.23 s, 1.6% larger), far faster than the tool produces the trace
    (about 6 MB/s under Valgrind), and it runs on another CPU. */
-#define ML_ZSTD_LEVEL 3
+#define ML_ZSTD_LEVEL 6
 
 static Bool ml_process_cmd_line_option(const HChar *arg)
 {
