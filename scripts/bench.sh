@@ -383,11 +383,15 @@ verdict() {
         done
         nl=$(ratio "${med[memline-heap]:-}" "${med[massif]:-}")
         dl=$(ratio "${med[memline]:-}" "${med[memcheck]:-}")
+        # nulgrind's own ratio is the floor of each bar: every tool pays it
+        nm=$(ratio "${med[none]:-}" "${med[massif]:-}")
+        nc=$(ratio "${med[none]:-}" "${med[memcheck]:-}")
         [ "$nl" = - ] ||
             echo "  $w: heap-only = $(times "$nl") Massif (bar <= 0.75x: $(verdict "$nl" '<=' 0.75);" \
-                 "interim target 0.9x: $(verdict "$nl" '<=' 0.9))"
+                 "interim target 0.9x: $(verdict "$nl" '<=' 0.9); floor: none = $(times "$nm") Massif)"
         [ "$dl" = - ] ||
-            echo "  $w: default = $(times "$dl") Memcheck (bar <= 0.40x: $(verdict "$dl" '<=' 0.40))"
+            echo "  $w: default = $(times "$dl") Memcheck (bar <= 0.40x: $(verdict "$dl" '<=' 0.40);" \
+                 "floor: none = $(times "$nc") Memcheck)"
         if [ $have_heaptrack -eq 1 ]; then
             hb=$(cat "$work/ht.$i.bpa" 2>/dev/null)
             ha=$(cat "$work/ht.$i.aps" 2>/dev/null)
