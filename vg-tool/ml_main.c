@@ -90,8 +90,8 @@ static Bool         clo_lines = True;
 static Bool         clo_rss = True;
 static const HChar *clo_fns = NULL;
 static Bool         clo_compress = True;
-/* Instructions per time unit.  2^20 is about a millisecond of the
-   program's native run (heaptrack samples every 10 ms); exact counts
+/* Instructions per time unit.  2^20 is a fraction of a millisecond of
+   the program's native run (heaptrack samples every 10 ms); exact counts
    (1) were most of a compressed trace's bytes (ml_trace.h, "time"). */
 static Long         clo_time_res = 1 << 20;
 #define ML_TIME_RES_MAX (1LL << 40)
