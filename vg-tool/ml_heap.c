@@ -522,17 +522,8 @@ void ml_heap_instrument_end(IRSB *sb, const VexGuestLayout *layout)
       mkIRExprVec_2(IRExpr_GSPTR(), IRExpr_RdTmp(args)));
    /* The call takes a stack trace (SP, IP, BP), writes RDX, and reads and
       writes client memory (the request's words, the blocks). */
+   ml_stack_dirty_reads(di, layout);
    di->nFxState = 4;
-   VG_(memset)(&di->fxState, 0, sizeof(di->fxState));
-   di->fxState[0].fx = Ifx_Read;
-   di->fxState[0].offset = layout->offset_SP;
-   di->fxState[0].size = layout->sizeof_SP;
-   di->fxState[1].fx = Ifx_Read;
-   di->fxState[1].offset = layout->offset_IP;
-   di->fxState[1].size = layout->sizeof_IP;
-   di->fxState[2].fx = Ifx_Read;
-   di->fxState[2].offset = offsetof(VexGuestAMD64State, guest_RBP);
-   di->fxState[2].size = 8;
    di->fxState[3].fx = Ifx_Modify;
    di->fxState[3].offset = offsetof(VexGuestAMD64State, guest_RDX);
    di->fxState[3].size = 8;

@@ -391,18 +391,8 @@ static void check_access(IRSB *sb, IRExpr *addr, Int size, Bool write,
                                   : (void *)&ml_rss_load_helper),
       mkIRExprVec_2(addr, mkIRExpr_HWord((HWord)size)));
    di->guard = guard;
-   /* The helper takes a stack trace: it reads SP, IP and BP. */
-   di->nFxState = 3;
-   VG_(memset)(&di->fxState, 0, sizeof(di->fxState));
-   di->fxState[0].fx = Ifx_Read;
-   di->fxState[0].offset = layout->offset_SP;
-   di->fxState[0].size = layout->sizeof_SP;
-   di->fxState[1].fx = Ifx_Read;
-   di->fxState[1].offset = layout->offset_IP;
-   di->fxState[1].size = layout->sizeof_IP;
-   di->fxState[2].fx = Ifx_Read;
-   di->fxState[2].offset = offsetof(VexGuestAMD64State, guest_RBP);
-   di->fxState[2].size = 8;
+   /* The helper takes a stack trace. */
+   ml_stack_dirty_reads(di, layout);
    addStmtToIRSB(sb, IRStmt_Dirty(di));
 }
 

@@ -22,6 +22,7 @@
 #include "pub_tool_clientstate.h"
 #include "pub_tool_machine.h"
 #include "pub_tool_threadstate.h"
+#include "pub_tool_tooliface.h"
 #include "libvex_guest_amd64.h"
 #include "ml_trace.h"
 #include "ml_util.h"
@@ -830,6 +831,21 @@ UInt ml_stack_capture(ThreadId tid, Bool *cut)
    set_last(v, skip);
    *cut = (Bool)((val >> 32) & 1);
    return (UInt)val;
+}
+
+void ml_stack_dirty_reads(IRDirty *di, const VexGuestLayout *layout)
+{
+   di->nFxState = 3;
+   VG_(memset)(&di->fxState, 0, sizeof(di->fxState));
+   di->fxState[0].fx = Ifx_Read;
+   di->fxState[0].offset = layout->offset_SP;
+   di->fxState[0].size = layout->sizeof_SP;
+   di->fxState[1].fx = Ifx_Read;
+   di->fxState[1].offset = layout->offset_IP;
+   di->fxState[1].size = layout->sizeof_IP;
+   di->fxState[2].fx = Ifx_Read;
+   di->fxState[2].offset = offsetof(VexGuestAMD64State, guest_RBP);
+   di->fxState[2].size = 8;
 }
 
 void ml_stack_vcache_stats(ULong *hits, ULong *misses, ULong *spliced)

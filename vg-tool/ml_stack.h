@@ -7,6 +7,7 @@
 #define ML_STACK_H
 
 #include "pub_tool_basics.h"
+#include "pub_tool_tooliface.h"
 
 typedef struct {
    Addr  ip;
@@ -38,6 +39,11 @@ void ml_stack_note_mmap(void);
    stack id (0 for an empty stack).  *cut is set if more than --depth
    frames were there. */
 UInt ml_stack_capture(ThreadId tid, Bool *cut);
+/* Declares that the dirty call di captures a stack: it reads the guest
+   registers the unwinder starts from (SP, IP, BP), which the
+   instrumentation must therefore have written back before the call.  Sets
+   fxState[0..2] and nFxState = 3; a caller may add entries after them. */
+void ml_stack_dirty_reads(IRDirty *di, const VexGuestLayout *layout);
 
 /* Statistics for -v. */
 ULong ml_stack_n_nodes(void);
