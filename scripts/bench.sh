@@ -26,7 +26,8 @@
 # --heap-admin=0 are for the accuracy comparison, not for speed); memline
 # `--lines=no --rss=no` (memline-heap) and memline with its defaults
 # (heap, line counters, RSS).  The modes alternate within each repetition
-# so that a slow spell of the machine hits all of them alike.  After each
+# so that a slow spell of the machine hits all of them alike, and each
+# repetition starts one mode further along the list.  After each
 # memline run, memline-report reads its trace (timed too).
 #
 # The table, printed and written to build/bench.txt, gives per workload
@@ -301,10 +302,13 @@ median() {
 }
 
 echo "bench: ${#labels[@]} workload(s) x ${#modes[@]} modes x $REPS repetitions" >&2
+# Each repetition starts one mode further along the list, so that no mode
+# always runs right after the same one (a run after DHAT or Memcheck, which
+# leave gigabytes of freed memory behind, can be slower).
 for rep in $(seq 1 "$REPS"); do
     for i in "${!labels[@]}"; do
-        for mode in "${modes[@]}"; do
-            run_mode "$mode" "$i" "$rep"
+        for k in "${!modes[@]}"; do
+            run_mode "${modes[$(((k + rep - 1) % ${#modes[@]}))]}" "$i" "$rep"
         done
     done
 done
