@@ -333,21 +333,57 @@ static UInt *node_parent, *node_loc;
 static UInt  n_nodes = 1, cap_nodes;
 static UInt  cut_node;
 
-/* Direct-mapped cache in front of node_map, for the same reason. */
-#define NCACHE_SLOTS 65536
-static struct { UWord key; UInt node; } *ncache;
+/* Each node remembers the last KID_HINTS children it was asked for, most
+   recent first: a frame calls out from few places (a recursive tree
+   build: its malloc and its two recursive calls, in turn), so the hints
+   answer nearly every lookup from one cache line indexed by the parent,
+   where a direct-mapped cache of (parent, loc) pairs lost to capacity on
+   deep recursions (churn: 400 K nodes) and sent each miss on to
+   node_map.  Two hints miss every time on that three-way cycle. */
+#define KID_HINTS 4
+typedef struct {
+   UInt loc[KID_HINTS], kid[KID_HINTS];   /* kid 0: no hint */
+} KidHint;
+static KidHint *node_kids;           /* cap_nodes entries */
 
 static UInt intern_node_slow(UInt parent, UInt loc);
 
+static void grow_nodes(void)
+{
+   UInt old_cap = cap_nodes;
+   cap_nodes = cap_nodes ? cap_nodes * 2 : 4096;
+   node_parent = VG_(realloc)("ml.node.p", node_parent,
+                              cap_nodes * sizeof(UInt));
+   node_loc = VG_(realloc)("ml.node.l", node_loc, cap_nodes * sizeof(UInt));
+   node_kids = VG_(realloc)("ml.node.k", node_kids,
+                            cap_nodes * sizeof *node_kids);
+   VG_(memset)(node_kids + old_cap, 0,
+               (cap_nodes - old_cap) * sizeof *node_kids);
+}
+
 static UInt intern_node(UInt parent, UInt loc)
 {
-   UWord key = ((UWord)parent << 32) | loc;
-   UWord h = ml_hash_word(key) & (NCACHE_SLOTS - 1);
-   if (ncache[h].node && ncache[h].key == key)
-      return ncache[h].node;
-   UInt node = intern_node_slow(parent, loc);
-   ncache[h].key = key;
-   ncache[h].node = node;
+   KidHint *k = &node_kids[parent];
+   if (k->kid[0] && k->loc[0] == loc)
+      return k->kid[0];
+   UInt i = 1, node = 0;
+   for (; i < KID_HINTS; i++) {
+      if (k->kid[i] && k->loc[i] == loc) {
+         node = k->kid[i];
+         break;
+      }
+   }
+   if (!node) {
+      node = intern_node_slow(parent, loc);
+      k = &node_kids[parent];        /* the slow path may have grown it */
+      i = KID_HINTS - 1;
+   }
+   for (; i > 0; i--) {              /* to the front */
+      k->loc[i] = k->loc[i - 1];
+      k->kid[i] = k->kid[i - 1];
+   }
+   k->loc[0] = loc;
+   k->kid[0] = node;
    return node;
 }
 
@@ -358,12 +394,8 @@ static UInt intern_node_slow(UInt parent, UInt loc)
    MlMapEnt *e = ml_map_insert(&node_map, key, &is_new);
    if (!is_new)
       return (UInt)e->v1;
-   if (n_nodes >= cap_nodes) {
-      cap_nodes = cap_nodes ? cap_nodes * 2 : 4096;
-      node_parent = VG_(realloc)("ml.node.p", node_parent,
-                                 cap_nodes * sizeof(UInt));
-      node_loc = VG_(realloc)("ml.node.l", node_loc, cap_nodes * sizeof(UInt));
-   }
+   if (n_nodes >= cap_nodes)
+      grow_nodes();
    UInt id = n_nodes++;
    node_parent[id] = parent;
    node_loc[id] = loc;
@@ -876,7 +908,7 @@ void ml_stack_init(UInt d)
    ml_map_init(&str_map, "ml.str.map", 12);
    ml_map_init(&loc_map, "ml.loc.map", 12);
    ml_map_init(&node_map, "ml.node.map", 14);
-   ncache = VG_(calloc)("ml.stack.ncache", NCACHE_SLOTS, sizeof *ncache);
+   grow_nodes();                     /* the root's child hints */
    ml_map_init(&stack_map, "ml.stack.map", 12);
    vs_frames = depth + 8;
    vstacks = VG_(calloc)("ml.stack.verified", VS_SLOTS, sizeof(VStack));
