@@ -5,9 +5,9 @@
    memline's own ("Size classes"); the size recorded is the size
    requested, as Massif counts with --heap-admin=0.  The replacement
    functions are called from translated code, not through the scheduler
-   ("Allocator calls without a trip through the scheduler").  realloc is a FREE of the old block and an
-   ALLOC of the new one at the same stack, so the line that reallocs shows
-   the net growth.
+   ("Allocator calls without a trip through the scheduler").  realloc is
+   a FREE of the old block and an ALLOC of the new one at the same stack,
+   so the line that reallocs shows the net growth.
 
    Live blocks.  A hash table keyed by address costs a cache miss per
    malloc and per free once the program has more than a few thousand live

@@ -4,9 +4,10 @@
    records are first built in a growable scratch buffer so that their
    length can precede them.  Every timed record's dt comes from one
    helper, take_dt: the advance of the instruction clock counted in
-   units of --time-resolution instructions (ml_trace.h, "time").  The file descriptor is moved above the
-   client's descriptor range and marked close-on-exec (VG_(safe_fd)), so
-   the client can neither see nor close it.
+   units of --time-resolution instructions (ml_trace.h, "time").  The
+   file descriptor is moved above the client's descriptor range and
+   marked close-on-exec (VG_(safe_fd)), so the client can neither see nor
+   close it.
 
    Compression (--compress=yes, the default, when a zstd executable is
    found).  The trace file then holds zstd frames (docs/trace-format.md,

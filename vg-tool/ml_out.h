@@ -24,8 +24,8 @@ ULong ml_out_time_unit(void);
    expanded by the caller).  If a file of that name holds a trace of this
    process (an image it replaced by execve) or of its parent (a forked
    child given the same name), a suffix is added instead of clobbering
-   it: .1, .2 ... after an execve, .PID for a forked child.  Returns False (and says why on the
-   console) if no file could be created. */
+   it: .1, .2 ... after an execve, .PID for a forked child.  Returns
+   False (and says why on the console) if no file could be created. */
 Bool ml_out_open(const HChar *name);
 /* --compress: with on, traces opened from now on are zstd streams when a
    zstd executable is found (says so on the console when none is). */

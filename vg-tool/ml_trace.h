@@ -32,8 +32,9 @@ enum {
       root (parent 0). */
    ML_TAG_STACK   = 0x01,
    /* ALLOC: dt (time units since the previous timed record: see "Time"
-      below), stack (see "Event fields" below), size in bytes.  The block becomes live;
-      its id is the number of ALLOC and CALLOC records before this one. */
+      below), stack (see "Event fields" below), size in bytes.  The block
+      becomes live; its id is the number of ALLOC and CALLOC records
+      before this one. */
    ML_TAG_ALLOC   = 0x02,
    /* FREE: dt, stack (where the free happened), size freed, block id
       (see "Event fields"). */
