@@ -234,8 +234,6 @@ static inline void *small_alloc(SizeT n)
       }
       slab_next = chunk + 16;
       slab_end = chunk + SLAB_BYTES - 8;
-      if (slab_next + c > slab_end)
-         return NULL;
    }
    p = slab_next;
    slab_next += c;
@@ -551,14 +549,6 @@ Bool ml_heap_client_request(ThreadId tid, UWord *arg, UWord *ret)
       *ret = 0;
       return True;
    case VG_USERREQ__FREELIKE_BLOCK:
-      if ((e = ml_map_find(&cblocks, arg[1]))) {
-         SizeT size = e->v1;
-         ULong id = e->v2;
-         ml_map_remove_at(&cblocks, e);
-         record_free(tid, where(tid), size, id, True);
-      }
-      *ret = 0;
-      return True;
    case VG_USERREQ__RESIZEINPLACE_BLOCK:
       if ((e = ml_map_find(&cblocks, arg[1]))) {
          SizeT size = e->v1;
@@ -566,7 +556,8 @@ Bool ml_heap_client_request(ThreadId tid, UWord *arg, UWord *ret)
          ml_map_remove_at(&cblocks, e);
          Where w = where(tid);
          record_free(tid, w, size, id, True);
-         record_alloc(tid, w, arg[1], arg[3], True, False);
+         if (arg[0] == VG_USERREQ__RESIZEINPLACE_BLOCK)
+            record_alloc(tid, w, arg[1], arg[3], True, False);
       }
       *ret = 0;
       return True;

@@ -95,11 +95,8 @@ typedef struct {
 } EncState;
 static EncState enc;
 
-/* The time unit (--time-resolution): instructions per dt unit, and its
-   log2 when it is a power of two (the default 2^20 is), so that no
-   event divides. */
+/* The time unit (--time-resolution): instructions per dt unit. */
 static ULong  time_unit = 1;
-static Int    time_shift = 0;      /* -1: not a power of two */
 
 static UInt   tick;
 static UInt   last_flush_ms;
@@ -324,10 +321,6 @@ void ml_out_set_time_unit(ULong unit)
 {
    tl_assert(unit >= 1);
    time_unit = unit;
-   time_shift = -1;
-   for (Int k = 0; k < 64; k++)
-      if (unit == 1ULL << k)
-         time_shift = k;
 }
 
 ULong ml_out_time_unit(void) { return time_unit; }
@@ -376,17 +369,12 @@ static inline void put_uv(ULong v)
    out_pos += ml_put_uvarint(out_buf + out_pos, v);
 }
 
-/* ml_icount in time units, floor(ml_icount / time_unit). */
-static inline ULong quantized_clock(void)
-{
-   return time_shift >= 0 ? ml_icount >> time_shift : ml_icount / time_unit;
-}
-
 /* Takes ml_icount's unit as the previous timed record's (at a trace's
-   start and at every timed record). */
+   start and at every timed record that crosses into a new unit: one
+   division per unit, not per event). */
 static void clock_mark(void)
 {
-   enc.prev_units = quantized_clock();
+   enc.prev_units = ml_icount / time_unit;
    ULong end = (enc.prev_units + 1) * time_unit;
    /* a product that wraps is a boundary past 2^64: never reached */
    enc.next_unit_at = end > ml_icount ? end : ~0ULL;
