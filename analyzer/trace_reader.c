@@ -87,13 +87,12 @@ struct ml_reader {
    uint64_t end_off;
    int      trailer_seen;
    /* The clock (ml_trace.h, "time"): ticks is the sum of all dt so
-      far, in the HEADER's time units; now = ticks * unit, the value
-      records carry.  ticks <= max_ticks = UINT64_MAX / unit, so the
-      product never wraps.  pend_ticks: the ticks after the record being
-      decoded, taken once it is whole. */
+      far, in the HEADER's time units; records carry ticks * unit.
+      ticks <= max_ticks = UINT64_MAX / unit, so the product never
+      wraps.  pend_ticks: the ticks after the record being decoded,
+      taken once it is whole. */
    uint64_t ticks, pend_ticks, max_ticks;
    uint64_t unit;              /* hdr.time_unit once read; >= 1 */
-   uint64_t now;
    uint64_t events;
    /* event field decoding state (ml_trace.h, "event fields"): the stack
       of the previous event per class, the next block id, the id of the
@@ -1021,7 +1020,7 @@ static int read_record(ml_reader *r, ml_record *rec, int want_header)
    /* no memset: each parser sets every field of its kind (a memset of
       the whole record costs more than decoding an ALLOC) */
    rec->offset = cur_offset(r);
-   rec->now = r->now;
+   rec->now = r->ticks * r->unit;
    r->pend_ticks = r->ticks;
    int tag = r->win[r->pos];
 
@@ -1032,7 +1031,6 @@ static int read_record(ml_reader *r, ml_record *rec, int want_header)
       if ((rc = parse_fixed(r, tag, rec)))
          return rc;
       r->ticks = r->pend_ticks;
-      r->now = rec->now;
       return 1;
    }
 
@@ -1069,7 +1067,6 @@ static int read_record(ml_reader *r, ml_record *rec, int want_header)
    if ((rc = parse_payload(r, tag, &c, rec)))
       return rc;
    r->ticks = r->pend_ticks;
-   r->now = rec->now;
    return 1;
 }
 
@@ -1340,7 +1337,7 @@ static inline int fast_event(ml_reader *r, ml_record *rec)
    r->prev_stack[cls] = (uint32_t)stack;
    rec->offset = r->win_off + r->pos;
    r->ticks = ticks;
-   rec->now = r->now = ticks * r->unit;
+   rec->now = ticks * r->unit;
    r->pos = (size_t)(p - r->win);
    r->events++;
    return 1;
