@@ -17,6 +17,7 @@
    so the instrumentation can embed its address as a constant:
    count += 1; hw = max(hw, ml_heap_cur). */
 #include "pub_tool_basics.h"
+#include "pub_tool_debuginfo.h"
 #include "pub_tool_libcbase.h"
 #include "pub_tool_libcassert.h"
 #include "pub_tool_libcfile.h"
@@ -107,16 +108,26 @@ static Bool fn_selected(const HChar *fn)
 /* The line slot of a code address, or NULL if it is not profiled. */
 static MlLine *slot_for_addr(Addr a)
 {
+   /* The line table first: a binary search answers whether the address
+      has a line at all, where the full description (function, inline
+      chain) formats and parses text.  Code without line information (a
+      stripped program such as gcc's cc1, or a part built without -g)
+      then costs no description and no map entry (known addresses are
+      looked up in the map first). */
    MlMapEnt *e = ml_map_find(&addr_map, a);
    if (e)
       return (MlLine *)e->v1;
+   const HChar *name, *dir;
+   UInt ln;
+   if (!ml_addr_in_main_exe(a) ||
+       !VG_(get_filename_linenum)(VG_(current_DiEpoch)(), a, &name, &dir,
+                                  &ln) || ln == 0)
+      return NULL;
    MlLine *s = NULL;
-   if (ml_addr_in_main_exe(a)) {
-      UInt fn, file, line;
-      ml_resolve_line(a, &fn, &file, &line);
-      if (file && line && fn_selected(ml_str_get(fn)))
-         s = slot_for_key(fn, file, line);
-   }
+   UInt fn, file, line;
+   ml_resolve_line(a, &fn, &file, &line);
+   if (file && line && fn_selected(ml_str_get(fn)))
+      s = slot_for_key(fn, file, line);
    Bool is_new;
    e = ml_map_insert(&addr_map, a, &is_new);
    e->v1 = (UWord)s;
