@@ -11,11 +11,15 @@
 #     NAME[:ARG...]          build/samples/NAME with these arguments
 #                            (churn:0.5 runs `churn 0.5`)
 #     lua[:ARG...]           lua5.4 samples/bench/alloc.lua [ARG...]
+#     cc1[:N]                gcc's compiler proper (`gcc -print-prog-name=cc1`)
+#                            compiling, -O2, the C file that
+#                            samples/bench/gen-c.awk writes with N functions
+#                            (default 100; about 0.7 s natively)
 #     LABEL=PROG[:ARG...]    any program: PROG is looked up in
 #                            build/samples, then as a path, then on $PATH
 #                            (e.g. sort=sort:/tmp/words); arguments cannot
 #                            contain ':'
-#   Default: churn compute pages containers lua ($BENCH_WORKLOADS
+#   Default: churn compute pages containers lua cc1 ($BENCH_WORKLOADS
 #   overrides; grow and cxx are start-up bound and no longer in it).
 #   $BENCH_REPS sets the repetitions (default 3); $BENCH_MODES a subset of
 #   the modes below (e.g. "massif memline-heap"); $BENCH_HEAPTRACK=no
@@ -79,7 +83,7 @@ HT_LIMIT=${BENCH_HEAPTRACK_LIMIT:-4096}
 if [ $# -gt 0 ]; then
     specs=("$@")
 else
-    read -r -a specs <<<"${BENCH_WORKLOADS:-churn compute pages containers lua}"
+    read -r -a specs <<<"${BENCH_WORKLOADS:-churn compute pages containers lua cc1}"
 fi
 # $BENCH_MODES picks a subset (in this order); the ratio columns of the
 # peers left out are empty.
@@ -146,6 +150,17 @@ for spec in "${specs[@]}"; do
              [ "$spec" = "$prog" ] || rest=${spec#*:} ;;
         lua | lua:*)
              prog=lua5.4 rest="$ROOT/samples/bench/alloc.lua${rest:+:$rest}" ;;
+        cc1 | cc1:*)
+             n=${rest:-100}
+             case "$n" in
+                 '' | *[!0-9]* | 0) echo "bench: cc1:N needs a positive number of functions" >&2; exit 2 ;;
+             esac
+             src="$work/cc1-input-$n.c"
+             awk -v n="$n" -f "$ROOT/samples/bench/gen-c.awk" >"$src" ||
+                 { echo "bench: samples/bench/gen-c.awk failed" >&2; exit 2; }
+             prog=$(gcc -print-prog-name=cc1 2>/dev/null)
+             [ -n "$prog" ] || prog=cc1
+             rest="-quiet:-O2:$src:-o:/dev/null" ;;
     esac
     if [ -x "$BUILD/samples/$prog" ]; then
         path="$BUILD/samples/$prog"

@@ -105,15 +105,15 @@ static Bool fn_selected(const HChar *fn)
    return False;
 }
 
-/* The line slot of a code address, or NULL if it is not profiled. */
+/* The line slot of a code address, or NULL if it is not profiled.
+   Known addresses come from the map.  For a new one the line table
+   answers first, in a binary search, whether it has a line at all; only
+   then is it described (function and inline chain, which Valgrind
+   formats as text that is parsed back) and remembered.  Code without
+   line information (a stripped program such as gcc's cc1, or a part
+   built without -g) costs neither. */
 static MlLine *slot_for_addr(Addr a)
 {
-   /* The line table first: a binary search answers whether the address
-      has a line at all, where the full description (function, inline
-      chain) formats and parses text.  Code without line information (a
-      stripped program such as gcc's cc1, or a part built without -g)
-      then costs no description and no map entry (known addresses are
-      looked up in the map first). */
    MlMapEnt *e = ml_map_find(&addr_map, a);
    if (e)
       return (MlLine *)e->v1;
