@@ -304,8 +304,6 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          cur_rss_tmp = IRTemp_INVALID;
    }
    flush_icount(sb, &pending);
-   if (plan)
-      ml_rss_plan_free(plan);
    ml_heap_instrument_end(sb, layout);
 
    if (lines_on && prev) {

@@ -535,23 +535,49 @@ static Bool access_of(const IRSB *sbIn, const IRStmt *st, IRExpr **addr,
 #define NO_GROUP      (-1)
 #define NO_CHECK      (-2)
 
+/* One plan at a time: superblocks are translated one by one, under the
+   big lock.  Its arrays, and the planner's per-statement and
+   per-temporary scratch, are kept from one superblock to the next and
+   only grown (translation is most of the run of a large program: an
+   allocation and a free per array and superblock showed). */
+static MlRssPlan plan;
+static Int    cap_stmts, cap_temps;
+static Int   *s_grp, *s_pos, *t_def;
+static IRTemp *t_root;
+static Long  *t_off;
+static Bool  *t_from_sp;
+
+static void *grow(void *p, SizeT elem, Int n)
+{
+   return VG_(realloc)("ml.rss.plan", p, elem * (SizeT)n);
+}
+
 MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout)
 {
    Int n = sbIn->stmts_used, nt = sbIn->tyenv->types_used;
-   MlRssPlan *pl = VG_(malloc)("ml.rss.plan", sizeof *pl);
+   MlRssPlan *pl = &plan;
+   if (n + 1 > cap_stmts) {
+      cap_stmts = 2 * (n + 1);
+      pl->before = grow(pl->before, sizeof(Int), cap_stmts);
+      pl->after = grow(pl->after, sizeof(Int), cap_stmts);
+      pl->groups = grow(pl->groups, sizeof(Group), cap_stmts);
+      s_grp = grow(s_grp, sizeof(Int), cap_stmts);
+      s_pos = grow(s_pos, sizeof(Int), cap_stmts);
+   }
+   if (nt + 1 > cap_temps) {
+      cap_temps = 2 * (nt + 1);
+      t_def = grow(t_def, sizeof(Int), cap_temps);
+      t_root = grow(t_root, sizeof(IRTemp), cap_temps);
+      t_off = grow(t_off, sizeof(Long), cap_temps);
+      t_from_sp = grow(t_from_sp, sizeof(Bool), cap_temps);
+   }
    pl->n = n;
-   pl->before = VG_(malloc)("ml.rss.plan", (n + 1) * sizeof(Int));
-   pl->after = VG_(malloc)("ml.rss.plan", (n + 1) * sizeof(Int));
-   pl->checks = NULL;
-   pl->n_checks = pl->cap_checks = 0;
-   pl->groups = VG_(malloc)("ml.rss.plan", (n + 1) * sizeof(Group));
+   pl->n_checks = 0;
    pl->n_groups = 0;
-   Int *def = VG_(malloc)("ml.rss.plan", (nt + 1) * sizeof(Int));
-   IRTemp *root = VG_(malloc)("ml.rss.plan", (nt + 1) * sizeof(IRTemp));
-   Long *off = VG_(malloc)("ml.rss.plan", (nt + 1) * sizeof(Long));
-   Bool *from_sp = VG_(malloc)("ml.rss.plan", (nt + 1) * sizeof(Bool));
-   Int *grp = VG_(malloc)("ml.rss.plan", (n + 1) * sizeof(Int));
-   Int *pos = VG_(malloc)("ml.rss.plan", (n + 1) * sizeof(Int));
+   Int *def = t_def, *grp = s_grp, *pos = s_pos;
+   IRTemp *root = t_root;
+   Long *off = t_off;
+   Bool *from_sp = t_from_sp;
    for (Int t = 0; t < nt; t++) {
       def[t] = -1;
       root[t] = t;
@@ -671,22 +697,7 @@ MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout)
       }
       add_check(pl, head, CK_GUARDED, a, size, write, g);
    }
-   VG_(free)(def);
-   VG_(free)(root);
-   VG_(free)(off);
-   VG_(free)(from_sp);
-   VG_(free)(grp);
-   VG_(free)(pos);
    return pl;
-}
-
-void ml_rss_plan_free(MlRssPlan *pl)
-{
-   VG_(free)(pl->before);
-   VG_(free)(pl->after);
-   VG_(free)(pl->checks);
-   VG_(free)(pl->groups);
-   VG_(free)(pl);
 }
 
 /* need = !(both pages of the group's span are resident / seen) */

@@ -25,10 +25,10 @@ Bool ml_rss_enabled(void);
 
 /* The page checks of a superblock: ml_rss_plan decides where each
    statement's check goes; the instrumentation (ml_lines.c) calls
-   ml_rss_before before copying statement i and ml_rss_after after it. */
+   ml_rss_before before copying statement i and ml_rss_after after it.
+   The plan is valid until the next call (one superblock at a time). */
 typedef struct MlRssPlan MlRssPlan;
 MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout);
-void ml_rss_plan_free(MlRssPlan *pl);
 /* Both return True when they emitted a helper call (which may change
    ml_rss_cur). */
 Bool ml_rss_before(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
