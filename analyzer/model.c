@@ -43,9 +43,6 @@ typedef struct acc {
                            event here (after a growth, before a shrink) */
 } acc;
 
-typedef struct node {
-   acc a[ML_METRICS];   /* indexed by ml_metric */
-} node;
 
 typedef struct line_ent {
    ml_line_stats s;
@@ -84,8 +81,10 @@ struct ml_model {
    uint64_t   rss_kind[ML_PAGE_KINDS];
    uint64_t   page_size;     /* the HEADER's */
 
-   /* per stack node, index = stack id (0 = the root, empty path) */
-   node    *nodes;
+   /* per stack node, index = stack id (0 = the root, empty path): one
+      array per metric, so that the events of one metric (nearly all
+      heap events, in most traces) share cache lines with nothing else */
+   acc     *accs[ML_METRICS];
    uint8_t *cut;             /* path ends in a frames-cut marker */
    size_t   nnodes, nodes_cap;
 
@@ -289,17 +288,38 @@ static void blk_remove(ml_model *m, blk *b)
 
 /*--- events ----------------------------------------------------------*/
 
-static void node_init(node *n)
+static void node_init(ml_model *m, size_t id)
 {
    for (int k = 0; k < ML_METRICS; k++)
-      n->a[k] = (acc){ 0, 0, 0, NO_MAX };
+      m->accs[k][id] = (acc){ 0, 0, 0, NO_MAX };
+}
+
+/* Room for stack ids below need in every per-node array. */
+static int grow_nodes(ml_model *m, size_t need)
+{
+   size_t cap = m->nodes_cap;
+   void *p = m->cut;
+   if (ml_grow(&p, &cap, need, 1))
+      return ML_ENOMEM;
+   m->cut = p;
+   if (cap == m->nodes_cap)
+      return 0;
+   if (cap > SIZE_MAX / sizeof(acc))
+      return ML_ENOMEM;
+   for (int k = 0; k < ML_METRICS; k++) {
+      acc *a = realloc(m->accs[k], cap * sizeof(acc));
+      if (!a)
+         return ML_ENOMEM;
+      m->accs[k] = a;
+   }
+   m->nodes_cap = cap;
+   return 0;
 }
 
 ml_model *ml_model_new(const ml_reader *r, ml_err *err)
 {
    ml_model *m = calloc(1, sizeof *m);
-   if (!m || ml_grow((void **)&m->nodes, &m->nodes_cap, 1, sizeof *m->nodes) ||
-       !(m->cut = calloc(m->nodes_cap, 1))) {
+   if (!m || grow_nodes(m, 1)) {
       ml_model_free(m);
       nomem(err);
       return NULL;
@@ -310,7 +330,8 @@ ml_model *ml_model_new(const ml_reader *r, ml_err *err)
    m->sum.has_rss = (h->flags & ML_HDR_RSS) != 0;
    m->page_size = h->page_size;
    m->nnodes = 1;                 /* the root, stack id 0 */
-   node_init(&m->nodes[0]);
+   node_init(m, 0);
+   m->cut[0] = 0;
    return m;
 }
 
@@ -323,7 +344,8 @@ void ml_model_free(ml_model *m)
 {
    if (!m)
       return;
-   free(m->nodes);
+   for (int k = 0; k < ML_METRICS; k++)
+      free(m->accs[k]);
    free(m->cut);
    free(m->lines);
    ml_idx_fini(&m->line_idx);
@@ -343,17 +365,9 @@ static int add_stack(ml_model *m, uint32_t id, ml_err *err)
    if (ml_reader_stack(m->r, id, &parent, &loc) || id != m->nnodes)
       return ml_err_set(err, ML_EINVAL, "internal: stack %u out of order",
                         id);
-   size_t oldcap = m->nodes_cap;
-   if (ml_grow((void **)&m->nodes, &m->nodes_cap, m->nnodes + 1,
-            sizeof *m->nodes))
+   if (grow_nodes(m, m->nnodes + 1))
       return nomem(err);
-   if (m->nodes_cap != oldcap) {
-      uint8_t *nc = realloc(m->cut, m->nodes_cap);
-      if (!nc)
-         return nomem(err);
-      m->cut = nc;
-   }
-   node_init(&m->nodes[id]);
+   node_init(m, id);
    m->cut[id] = loc == 0 || m->cut[parent];
    m->nnodes++;
    return 0;
@@ -364,7 +378,7 @@ static int add_stack(ml_model *m, uint32_t id, ml_err *err)
 static inline void node_event(ml_model *m, ml_metric k, uint32_t stack,
                               uint64_t delta, uint64_t added, int64_t level)
 {
-   acc *a = &m->nodes[stack].a[k];
+   acc *a = &m->accs[k][stack];
    a->delta += delta;
    a->added += added;
    a->nev++;
@@ -605,14 +619,12 @@ static int map_frames(ml_model *m, size_t **first, uint32_t **fl,
    return 0;
 }
 
-/* Enter (sign > 0) or leave (sign < 0) node v, whose subtree totals
-   are sub[v]. */
-static void visit(ml_model *m, const node *sub, uint32_t v, int enter,
+/* Enter (sign > 0) or leave (sign < 0) node v, whose location is loc
+   and whose subtree totals are in m->accs[k][v]. */
+static void visit(ml_model *m, uint32_t v, uint32_t loc, int enter,
                   const size_t *first, const uint32_t *fl,
                   const uint32_t *ff)
 {
-   uint32_t parent = 0, loc = 0;
-   ml_reader_stack(m->r, v, &parent, &loc);
    if (loc == 0)
       return;                     /* frames-cut marker: no frames */
    for (size_t i = first[loc]; i < first[loc + 1]; i++) {
@@ -625,7 +637,7 @@ static void visit(ml_model *m, const node *sub, uint32_t v, int enter,
       }
       if (l->active++ == 0) {
          for (int k = 0; k < ML_METRICS; k++) {
-            const acc *a = &sub[v].a[k];
+            const acc *a = &m->accs[k][v];
             l->incr[k] += a->delta;
             l->s.by[k].added += a->added;
             l->s.by[k].n_events += a->nev;
@@ -635,7 +647,7 @@ static void visit(ml_model *m, const node *sub, uint32_t v, int enter,
       }
       if (f->active++ == 0) {
          for (int k = 0; k < ML_METRICS; k++) {
-            const acc *a = &sub[v].a[k];
+            const acc *a = &m->accs[k][v];
             f->incr[k] += a->delta;
             f->s.by[k].added += a->added;
             f->nev += a->nev;
@@ -648,27 +660,38 @@ static int distribute(ml_model *m)
 {
    size_t n = m->nnodes;          /* ids 0..n-1 */
    int rc = ML_ENOMEM;
-   node *sub = m->nodes;          /* self sums become subtree sums */
+   /* m->accs: the self sums become subtree sums */
    uint32_t *child = calloc(n, sizeof *child);   /* first child */
    uint32_t *sib = calloc(n, sizeof *sib);       /* next sibling */
    uint64_t *todo = malloc(2 * n * sizeof *todo);
+   /* The walk below jumps about the tree; what it needs of every node
+      is copied here, in order, by the pass over the ids: its location
+      and whether anything happened under it.  The walk then touches a
+      node's sums only when they go to a line or function. */
+   uint32_t *locs = malloc(n * sizeof *locs);
+   uint8_t *busy = malloc(n);
    size_t *first = NULL;
    uint32_t *fl = NULL, *ff = NULL;
-   if (!child || !sib || !todo || map_frames(m, &first, &fl, &ff))
+   if (!child || !sib || !todo || !locs || !busy ||
+       map_frames(m, &first, &fl, &ff))
       goto out;
 
    for (size_t v = n - 1; v >= 1; v--) {
       uint32_t parent = 0, loc = 0;
       ml_reader_stack(m->r, (uint32_t)v, &parent, &loc);
+      locs[v] = loc;
+      uint64_t nev = 0;
       for (int k = 0; k < ML_METRICS; k++) {
-         acc *p = &sub[parent].a[k];
-         const acc *c = &sub[v].a[k];
+         acc *p = &m->accs[k][parent];
+         const acc *c = &m->accs[k][v];
+         nev |= c->nev;
          p->delta += c->delta;
          p->added += c->added;
          p->nev += c->nev;
          if (c->max > p->max)
             p->max = c->max;
       }
+      busy[v] = nev != 0;
       sib[v] = child[parent];
       child[parent] = (uint32_t)v;
    }
@@ -682,15 +705,12 @@ static int distribute(ml_model *m)
       uint64_t e = todo[--top];
       uint32_t v = (uint32_t)e;
       if (e >> 32) {
-         visit(m, sub, v, 0, first, fl, ff);
+         visit(m, v, locs[v], 0, first, fl, ff);
          continue;
       }
-      uint64_t nev = 0;
-      for (int k = 0; k < ML_METRICS; k++)
-         nev |= sub[v].a[k].nev;
-      if (nev == 0)
+      if (!busy[v])
          continue;                /* nothing happened under v */
-      visit(m, sub, v, 1, first, fl, ff);
+      visit(m, v, locs[v], 1, first, fl, ff);
       todo[top++] = (uint64_t)v | (1ULL << 32);
       for (uint32_t c = child[v]; c; c = sib[c])
          todo[top++] = c;
@@ -700,6 +720,8 @@ out:
    free(child);
    free(sib);
    free(todo);
+   free(locs);
+   free(busy);
    free(first);
    free(fl);
    free(ff);
