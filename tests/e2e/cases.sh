@@ -44,6 +44,7 @@ grow_lines
 grow_via_symlink
 grow_summary
 heap_only_mode
+translation_settings
 loop_occurrences
 recurse_counted_once
 spike_highwater
@@ -861,6 +862,37 @@ t_memline_program_fails() {
     expect_file_match "the report's error names the option" "$T/o.rerr" "no-such-report-option"
     "$MEMLINE" >/dev/null 2>&1
     expect_eq "memline exit status without a program" $? 2
+}
+
+# The translation settings memline picks unless they are given: no
+# chasing of jumps in either mode, only SP exact at memory accesses with
+# --rss=no; an option the user gives wins.  Valgrind's --stats=yes counts
+# chased jumps and superblocks per register-update mode.
+t_translation_settings() {
+    local name args
+    for name in default user_chase heap user_px; do
+        case $name in
+            default)    args=() ;;
+            user_chase) args=(--vex-guest-chase=yes) ;;
+            heap)       args=(--rss=no) ;;
+            user_px)    args=(--rss=no --px-default=allregs-at-mem-access) ;;
+        esac
+        VALGRIND_LIB=$STAGE "$VALGRIND" --stats=yes --tool=memline "${args[@]}" \
+            "--memline-out-file=$T/$name.trace" "$SAMPLES/grow" \
+            >"$T/$name.out" 2>"$T/$name.err" </dev/null
+        need "grow with ${args[*]:-no option} exited with $?" [ -s "$T/$name.trace" ] || return
+    done
+    local chased
+    chased() { sed -n 's/.*traces, \([0-9,]*\) uncond chased.*/\1/p' "$T/$1.err" | tr -d ,; }
+    expect_eq "unconditional jumps chased by default" "$(chased default)" 0
+    [ "$(chased user_chase)" -gt 0 ] 2>/dev/null ||
+        fail "--vex-guest-chase=yes chased no jump ($(chased user_chase))"
+    grep -q 'PX: SPonly [1-9][0-9,]*,  UnwRegs 0,' "$T/heap.err" ||
+        fail "--rss=no does not translate with only SP exact: $(grep 'PX:' "$T/heap.err")"
+    grep -q 'PX: SPonly 0,  UnwRegs [1-9][0-9,]*,' "$T/default.err" ||
+        fail "the default mode does not keep the unwind registers exact: $(grep 'PX:' "$T/default.err")"
+    grep -q 'PX: SPonly 0,  UnwRegs 0,  AllRegs [1-9]' "$T/user_px.err" ||
+        fail "--px-default=allregs-at-mem-access was overridden: $(grep 'PX:' "$T/user_px.err")"
 }
 
 t_memline_tool_options() {
