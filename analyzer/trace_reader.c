@@ -87,12 +87,12 @@ struct ml_reader {
    uint64_t end_off;
    int      trailer_seen;
    /* The clock (ml_trace.h, "time"): ticks is the sum of all dt so
-      far, in the HEADER's time units; records carry ticks * unit.
-      ticks <= max_ticks = UINT64_MAX / unit, so the product never
-      wraps.  pend_ticks: the ticks after the record being decoded,
-      taken once it is whole. */
+      far, in units of hdr.time_unit instructions (1 until the HEADER
+      is read); records carry ticks * hdr.time_unit.  ticks <= max_ticks
+      = UINT64_MAX / hdr.time_unit, so the product never wraps.
+      pend_ticks: the ticks after the record being decoded, taken once
+      it is whole. */
    uint64_t ticks, pend_ticks, max_ticks;
-   uint64_t unit;              /* hdr.time_unit once read; >= 1 */
    uint64_t events;
    /* event field decoding state (ml_trace.h, "event fields"): the stack
       of the previous event per class, the next block id, the id of the
@@ -602,7 +602,7 @@ static int add_dt(cur *c, uint64_t off, uint64_t dt, uint64_t *now)
       return fail(r, ML_ECORRUPT, off,
                   "instruction counter overflows 64 bits");
    r->pend_ticks = r->ticks + dt;
-   *now = r->pend_ticks * r->unit;
+   *now = r->pend_ticks * r->hdr.time_unit;
    return 0;
 }
 
@@ -771,8 +771,7 @@ static int parse_header(ml_reader *r, cur *c)
    if (r->hdr.time_unit == 0)
       return fail(r, ML_ECORRUPT, tu_off, "HEADER record: time unit 0 "
                   "(instructions per dt unit must be at least 1)");
-   r->unit = r->hdr.time_unit;
-   r->max_ticks = UINT64_MAX / r->unit;
+   r->max_ticks = UINT64_MAX / r->hdr.time_unit;
    /* PAGE counts are multiplied by the page size: with RSS recorded it
       must be a real one */
    uint64_t ps = r->hdr.page_size;
@@ -1020,7 +1019,7 @@ static int read_record(ml_reader *r, ml_record *rec, int want_header)
    /* no memset: each parser sets every field of its kind (a memset of
       the whole record costs more than decoding an ALLOC) */
    rec->offset = cur_offset(r);
-   rec->now = r->ticks * r->unit;
+   rec->now = r->ticks * r->hdr.time_unit;
    r->pend_ticks = r->ticks;
    int tag = r->win[r->pos];
 
@@ -1083,7 +1082,7 @@ static ml_reader *new_reader(const char *name, ml_err *err)
       return NULL;
    }
    r->fd = -1;
-   r->unit = 1;                   /* until the HEADER says */
+   r->hdr.time_unit = 1;          /* until the HEADER says */
    r->max_ticks = UINT64_MAX;
    return r;
 }
@@ -1337,7 +1336,7 @@ static inline int fast_event(ml_reader *r, ml_record *rec)
    r->prev_stack[cls] = (uint32_t)stack;
    rec->offset = r->win_off + r->pos;
    r->ticks = ticks;
-   rec->now = ticks * r->unit;
+   rec->now = ticks * r->hdr.time_unit;
    r->pos = (size_t)(p - r->win);
    r->events++;
    return 1;
