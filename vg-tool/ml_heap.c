@@ -521,10 +521,11 @@ void ml_heap_instrument_end(IRSB *sb, const VexGuestLayout *layout)
    /* The call takes a stack trace (SP, IP, BP), writes RDX, and reads and
       writes client memory (the request's words, the blocks). */
    ml_stack_dirty_reads(di, layout);
-   di->nFxState = 4;
-   di->fxState[3].fx = Ifx_Modify;
-   di->fxState[3].offset = offsetof(VexGuestAMD64State, guest_RDX);
-   di->fxState[3].size = 8;
+   tl_assert(di->nFxState < VEX_N_FXSTATE);
+   __typeof__(di->fxState[0]) *rdx = &di->fxState[di->nFxState++];
+   rdx->fx = Ifx_Modify;
+   rdx->offset = offsetof(VexGuestAMD64State, guest_RDX);
+   rdx->size = 8;
    di->mFx = Ifx_Modify;
    di->mAddr = IRExpr_RdTmp(args);
    di->mSize = 6 * sizeof(UWord);
