@@ -749,10 +749,7 @@ static void test_time_unit_bad(void **state)
    /* unit 0: the offset is the time unit field's */
    tb_init(&b);
    size_t o = tb_begin(&b, ML_TAG_HEADER);
-   tb_u(&b, ML_TRACE_VERSION);
-   tb_u(&b, 8); tb_u(&b, 4096); tb_u(&b, 1); tb_u(&b, 1); tb_u(&b, 1);
-   tb_istr(&b, "t"); tb_istr(&b, "p"); tb_u(&b, 0); tb_u(&b, 0);
-   tb_u(&b, 64); tb_u(&b, 0); tb_u(&b, 0);      /* depth, flags, inherited */
+   tb_header_fields(&b, 64, 0, 0);
    size_t at = b.len + 1;                        /* + the length byte */
    tb_u(&b, 0);
    tb_end(&b, o);
@@ -764,10 +761,7 @@ static void test_time_unit_bad(void **state)
    /* a version 4 HEADER that ends after inherited (a version 3 layout) */
    tb_init(&b);
    o = tb_begin(&b, ML_TAG_HEADER);
-   tb_u(&b, ML_TRACE_VERSION);
-   tb_u(&b, 8); tb_u(&b, 4096); tb_u(&b, 1); tb_u(&b, 1); tb_u(&b, 1);
-   tb_istr(&b, "t"); tb_istr(&b, "p"); tb_u(&b, 0); tb_u(&b, 0);
-   tb_u(&b, 64); tb_u(&b, 0); tb_u(&b, 0);
+   tb_header_fields(&b, 64, 0, 0);
    at = b.len + 1;
    tb_end(&b, o);
    snprintf(msg, sizeof msg, "t:%zu: HEADER record: time_unit runs past "

@@ -109,14 +109,14 @@ static inline void tb_istr(tb *b, const char *s)
    tb_bytes(b, s, strlen(s));
 }
 
-/* A HEADER for "./prog 10" (exe "./prog", argv without the exe: "10";
-   ptr 8, page 4096, pid 1234) with depth, flags, the inherited count
-   (a forked child's: its first ALLOC records that are inherited blocks)
-   and the time unit (instructions per dt unit). */
-static inline void tb_header_full(tb *b, uint64_t depth, uint64_t flags,
-                                  uint64_t inherited, uint64_t time_unit)
+/* The HEADER payload of "./prog 10" (exe "./prog", argv without the
+   exe: "10"; ptr 8, page 4096, pid 1234) up to and including depth,
+   flags and the inherited count (a forked child's: its first ALLOC
+   records that are inherited blocks): everything but the time unit,
+   inside a record the caller began. */
+static inline void tb_header_fields(tb *b, uint64_t depth, uint64_t flags,
+                                    uint64_t inherited)
 {
-   size_t o = tb_begin(b, ML_TAG_HEADER);
    tb_u(b, ML_TRACE_VERSION);
    tb_u(b, 8); tb_u(b, 4096); tb_u(b, 1234); tb_u(b, 1); tb_u(b, 1700000000);
    tb_istr(b, "memline-test");
@@ -126,6 +126,14 @@ static inline void tb_header_full(tb *b, uint64_t depth, uint64_t flags,
    tb_u(b, depth);
    tb_u(b, flags);
    tb_u(b, inherited);
+}
+
+/* That HEADER with the time unit (instructions per dt unit). */
+static inline void tb_header_full(tb *b, uint64_t depth, uint64_t flags,
+                                  uint64_t inherited, uint64_t time_unit)
+{
+   size_t o = tb_begin(b, ML_TAG_HEADER);
+   tb_header_fields(b, depth, flags, inherited);
    tb_u(b, time_unit);
    tb_end(b, o);
 }
