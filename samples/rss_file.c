@@ -3,8 +3,9 @@
 
    RSS metric (--metric rss, --units B).  A page of a file mapping becomes
    resident on its first access, read or write, and has the kind "file"
-   (DESIGN.md section 5; natively the kernel maps the page-cache page
-   into the process on the first read fault).
+   (DESIGN.md section 5).  A read fault maps the 16 pages around the page
+   as well (fault-around, samples/rss_fault.c): L:read makes them
+   resident 16 at a time, 2048 pages in all, as it does natively.
 
    The file is made first, by make_file() on its own line: a temporary
    file in $TMPDIR (default /tmp), unlinked at once (the descriptor keeps

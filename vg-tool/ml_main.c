@@ -315,6 +315,7 @@ static void ml_pre_syscall(ThreadId tid, UInt sysno, UWord *args, UInt nArgs)
               (sysno == __NR_exit && VG_(count_living_threads)() <= 1)) {
       seen_exit = True;
       exit_status = args[0] & 0xff;
+      ml_rss_freeze();
    } else if ((sysno == __NR_kill && (Int)args[0] == VG_(getpid)()) ||
               (sysno == __NR_tgkill && (Int)args[0] == VG_(getpid)()) ||
               sysno == __NR_tkill) {
@@ -335,6 +336,11 @@ static void ml_post_syscall(ThreadId tid, UInt sysno, UWord *args,
 {
    if (sysno == __NR_madvise && !sr_isError(res)) {
       ml_rss_madvise(madv_addr, madv_len, madv_advice);
+      return;
+   }
+   if (sysno == __NR_mmap && !sr_isError(res) && nArgs > 4 &&
+       !(args[3] & VKI_MAP_ANONYMOUS)) {
+      ml_rss_file_mapped((Int)args[4]);
       return;
    }
    if (in_exec && (sysno == __NR_execve || sysno == __NR_execveat)) {

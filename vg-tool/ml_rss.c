@@ -14,10 +14,13 @@
    b == 0.  Accesses off one base register share one lookup of the pages
    they can touch, and stack reads need none (see "Where each check goes"
    below).  The helper runs once per page and kind of access, takes the
-   stack, and writes a PAGE record. */
+   stack, and writes a PAGE record: one page, or on a read of a file
+   mapping the pages the kernel's fault-around maps with it.  From the
+   program's exit_group on, nothing changes (ml_rss_freeze). */
 #include "pub_tool_basics.h"
 #include "pub_tool_libcbase.h"
 #include "pub_tool_libcassert.h"
+#include "pub_tool_libcfile.h"
 #include "pub_tool_libcprint.h"
 #include "pub_tool_mallocfree.h"
 #include "pub_tool_aspacemgr.h"
@@ -54,6 +57,7 @@ static ULong  *cbits;
 static ULong  n_pages[ML_PAGE_KINDS];
 static ULong  peak;
 static Bool   startup_done;
+static Bool   frozen;
 
 Bool ml_rss_enabled(void) { return rss_on; }
 ULong ml_rss_peak(void) { return peak; }
@@ -98,11 +102,96 @@ static Bool in_stack(Addr a, ThreadId tid)
    return a <= max && a + sz >= max;
 }
 
+/* Fault-around.  A read fault on a file mapping (a load, or a fetch of
+   code) makes the kernel map, besides the faulting page, the pages around
+   it that are in the page cache: fault_around_bytes, 64 KiB by default,
+   16 pages starting at the faulting page's 16-page-aligned address, or
+   at the mapping's start if that is later, and ending at the mapping's
+   end, at a 2 MiB page-table boundary or at the file's last page,
+   whichever comes first (mm/memory.c, do_fault_around and
+   filemap_map_pages).  Write faults (copy-on-write, shared writes) map
+   one page.  The model takes the whole file to be in the page cache, as
+   it is for a program, its libraries and any file it has just read or
+   written; pages already resident are not counted again. */
+#define FA_PAGES 16
+#define PT_PAGES 512
+
+/* Sizes of the files the client mapped, by device and inode, as they
+   were at the mmap: the size of a file whose name no longer leads to it
+   (unlinked, or replaced).  A small ring: the most recent mappings. */
+#define N_FSIZES 64
+static struct { ULong dev, ino; Long size; } fsizes[N_FSIZES];
+static UInt fsizes_next;
+
+void ml_rss_file_mapped(Int fd)
+{
+   struct vg_stat st;
+   if (!rss_on || fd < 0 || VG_(fstat)(fd, &st) != 0)
+      return;
+   UInt i;
+   for (i = 0; i < N_FSIZES; i++)
+      if (fsizes[i].ino == st.ino && fsizes[i].dev == st.dev)
+         break;
+   if (i == N_FSIZES)
+      i = fsizes_next++ % N_FSIZES;
+   fsizes[i].dev = st.dev;
+   fsizes[i].ino = st.ino;
+   fsizes[i].size = st.size;
+}
+
+/* Pages of the file behind seg, rounded up: its size now if its name
+   still leads to it, else its size when it was mapped; ~0 if unknown. */
+static ULong file_pages(NSegment const *seg)
+{
+   const HChar *name = VG_(am_get_filename)(seg);
+   struct vg_stat st;
+   Long size = -1;
+   if (name && !sr_isError(VG_(stat)(name, &st)) &&
+       st.ino == seg->ino && st.dev == seg->dev) {
+      size = st.size;
+   } else {
+      for (UInt i = 0; i < N_FSIZES; i++)
+         if (fsizes[i].ino == seg->ino && fsizes[i].dev == seg->dev &&
+             fsizes[i].ino != 0)
+            size = fsizes[i].size;
+   }
+   return size < 0 ? ~0ULL : ((ULong)size + PG_SIZE - 1) >> PG_SHIFT;
+}
+
+/* Makes page p of file mapping seg resident together with the pages the
+   kernel maps around a read fault of it, as kind; returns how many pages
+   became resident. */
+static Long map_around(ULong p, NSegment const *seg, UInt kind)
+{
+   ULong s = seg->start >> PG_SHIFT, e = (seg->end >> PG_SHIFT) + 1;
+   ULong from = p & ~(ULong)(FA_PAGES - 1);
+   if (from < s)
+      from = s;
+   ULong to = from + FA_PAGES;
+   if (to > (p | (PT_PAGES - 1)) + 1)
+      to = (p | (PT_PAGES - 1)) + 1;
+   if (to > e)
+      to = e;
+   ULong fpages = file_pages(seg), first = (ULong)seg->offset >> PG_SHIFT;
+   if (fpages != ~0ULL && first + (to - s) > fpages)
+      to = fpages > first + (p - s) ? s + (fpages - first) : p + 1;
+   if (to > MAX_PAGE)
+      to = MAX_PAGE;
+   Long n = 0;
+   for (ULong q = from; q < to; q++) {
+      if (!(pmap[q] & PG_RES)) {
+         set_page(q, PG_RES | kind);
+         n++;
+      }
+   }
+   return n;
+}
+
 /* First access of a page that the map does not show resident. */
 static void touch_page(ULong page, Bool write, ThreadId tid, UInt *stack,
                        Bool *have_stack)
 {
-   if (page >= MAX_PAGE)
+   if (page >= MAX_PAGE || frozen)
       return;
    if ((pmap[page] & PG_RES) || (!write && pmap[page]))
       return;                               /* nothing new */
@@ -123,13 +212,17 @@ static void touch_page(ULong page, Bool write, ThreadId tid, UInt *stack,
       set_page(page, PG_READ);              /* the zero page: not RSS */
       return;
    }
-   set_page(page, PG_RES | kind);
-   count(kind, 1);
+   Long n = 1;
+   if (kind == ML_PAGE_FILE && !write)
+      n = map_around(page, seg, kind);
+   else
+      set_page(page, PG_RES | kind);
+   count(kind, n);
    if (!*have_stack) {
       *stack = stack_of(tid);
       *have_stack = True;
    }
-   ml_out_page(tid, *stack, kind, 1);
+   ml_out_page(tid, *stack, kind, n);
 }
 
 static void touch(Addr a, SizeT size, Bool write, ThreadId tid)
@@ -155,7 +248,7 @@ static VG_REGPARM(2) void ml_rss_load_helper(Addr a, UWord size)
 /* Makes [a, a+len) not resident; one PAGE record per kind released. */
 static void release(Addr a, SizeT len, ThreadId tid)
 {
-   if (len == 0)
+   if (len == 0 || frozen)
       return;
    Long freed[ML_PAGE_KINDS] = { 0 };
    ULong first = a >> PG_SHIFT, last = (a + len - 1) >> PG_SHIFT;
@@ -291,6 +384,8 @@ void ml_rss_after_heap_op(SizeT len)
 
 void ml_rss_code(const VexGuestExtents *vge)
 {
+   if (frozen)
+      return;
    ThreadId tid = VG_(get_running_tid)();
    if (!startup_done && tid != VG_INVALID_THREADID) {
       /* The initial stack (arguments, environment, auxv) was written
@@ -324,15 +419,29 @@ void ml_rss_code(const VexGuestExtents *vge)
                       seg->kind != SkShmC))
             continue;
          UInt kind = seg->kind == SkAnonC ? ML_PAGE_ANON : ML_PAGE_CODE;
-         set_page(p, PG_RES | kind);
-         count(kind, 1);
+         Long n = 1;
+         if (kind == ML_PAGE_CODE)
+            n = map_around(p, seg, kind);
+         else
+            set_page(p, PG_RES | kind);
+         count(kind, n);
          if (!have) {
             stack = stack_of(tid);
             have = True;
          }
-         ml_out_page(tid, stack, kind, 1);
+         ml_out_page(tid, stack, kind, n);
       }
    }
+}
+
+/* The program has called exit_group: what runs after it is Valgrind's
+   call of the C and C++ runtimes' freeres functions, which release the
+   runtimes' buffers so that a heap profiler sees them freed.  A native
+   run never executes them, so the pages they touch or release are not
+   the program's: the simulated resident set stays as it was at exit. */
+void ml_rss_freeze(void)
+{
+   frozen = True;
 }
 
 void ml_rss_reemit(void)
@@ -786,4 +895,3 @@ void ml_rss_enable(void)
    VG_(track_copy_mem_remap)(on_remap);
    VG_(track_post_mem_write)(on_kernel_write);
 }
-

@@ -50,5 +50,9 @@ ULong ml_rss_peak(void);
 /* Writes every resident page as PAGE records with stack 0 (the start of
    a forked child's trace). */
 void ml_rss_reemit(void);
+/* The client mapped the file open as fd (mmap succeeded). */
+void ml_rss_file_mapped(Int fd);
+/* The program called exit_group: no page changes from here on. */
+void ml_rss_freeze(void);
 
 #endif

@@ -24,6 +24,7 @@ rss_reuse_lines
 rss_reclaim_lines
 rss_release_lines
 rss_file_lines
+rss_fault_around
 rss_stack_inclusive
 rss_off
 massif_pool
@@ -979,6 +980,23 @@ t_rss_file_lines() {
     expect_eq "Peak RSS - L:map's Mem usage" "$((peak - ${R_USAGE:-0}))" 8388608
 }
 
+# Fault-around: the pages one read of a file mapping makes resident, per
+# line, against the kernel's own answer (the sample run natively prints
+# its VmRSS change across each line) and against the numbers derived in
+# samples/rss_fault.c.
+t_rss_fault_around() {
+    local tag pages native_b
+    native_rss n rss_fault || return
+    rss_profile f rss_fault --function main || return
+    for tag in read_first:16 read_next:16 read_again:0 read_eof:3 write_cow:1 \
+               read_start:15 read_end:11 read_pt_edge:3 read_pt_next:16; do
+        pages=${tag#*:} tag=${tag%%:*}
+        native_b=$(stdout_value "$T/n.out" "$tag")
+        expect_eq "native VmRSS change on L:$tag" "$native_b" $((pages * 4096))
+        expect_row "$T/f.rep" rss_fault "$tag" - $((pages * 4096)) 1
+    done
+}
+
 t_rss_reuse_lines() {
     rss_profile u rss_reuse --function main || return
     rss_summary "$T/u.rep" "Peak RSS" || return
@@ -1063,15 +1081,18 @@ t_rss_stack_inclusive() {
 # DESIGN.md section 5: on programs that touch at least 16 MiB, simulated
 # peak and final RSS within 5% of the same program's native VmHWM / VmRSS
 # (samples/rss_native.h prints them at exit under MEMLINE_NATIVE_HWM=1).
-# The final comparison is made where the program still holds its 16 MiB
-# at exit; where it gave everything back, what is left is the start-up
-# set (about 0.6 MiB simulated, 1.1 MiB native: the kernel maps file
-# pages 16 at a time around a fault, memline counts the pages touched),
-# which the 5% bar is not about.
+# Where the program gave its memory back before exit, what is left is
+# the start-up set: about 1.1 MiB of file pages (the program, ld.so and
+# libc, mapped 16 pages around each fault) and a few anonymous ones.
+# Natively it moves with address-space randomisation, which shifts the
+# 64 KiB fault-around windows against the code: 1.02 to 1.20 MiB over
+# 12 runs of rss_release.  There the final RSS must be within 20%.  That
+# still fails a model without fault-around (0.6 MiB) or one that counts
+# what Valgrind runs after exit_group, the runtimes' freeres (1.5 MiB).
 
-# rss_vs_native SAMPLE FINAL(yes|no): peak (and final) within 5%.
+# rss_vs_native SAMPLE FINAL-PCT: peak within 5%, final within FINAL-PCT%.
 rss_vs_native() {
-    local sample=$1 final=$2
+    local sample=$1 final_pct=$2
     native_rss n "$sample" || return
     rss_profile m "$sample" --function main || return
     rss_summary "$T/m.rep" "Peak RSS" || return
@@ -1079,15 +1100,13 @@ rss_vs_native() {
     printf '%s peak: memline %s native %s\n' "$sample" "$RS_TOTAL" "$NATIVE_HWM" >"$T/figures"
     rss_summary "$T/m.rep" "Final RSS" || return
     printf '%s final: memline %s native %s\n' "$sample" "$RS_TOTAL" "$NATIVE_RSS" >>"$T/figures"
-    if [ "$final" = yes ]; then
-        expect_within_pct "$sample final RSS (simulated) vs native VmRSS at exit" "$RS_TOTAL" "$NATIVE_RSS" 5
-    fi
+    expect_within_pct "$sample final RSS (simulated) vs native VmRSS at exit" "$RS_TOTAL" "$NATIVE_RSS" "$final_pct"
 }
 
-t_rss_native_buffer()  { rss_vs_native rss_buffer no; }   # all freed at exit
-t_rss_native_release() { rss_vs_native rss_release no; }  # all released
-t_rss_native_reuse()   { rss_vs_native rss_reuse yes; }   # 16 MiB live at exit
-t_rss_native_reclaim() { rss_vs_native rss_reclaim no; }  # 6 MiB at exit: < 16 MiB
+t_rss_native_buffer()  { rss_vs_native rss_buffer 20; }   # all freed at exit
+t_rss_native_release() { rss_vs_native rss_release 20; }  # all released
+t_rss_native_reuse()   { rss_vs_native rss_reuse 5; }     # 16 MiB live at exit
+t_rss_native_reclaim() { rss_vs_native rss_reclaim 5; }   # 6 MiB live at exit
 
 # ---- --rss=no ---------------------------------------------------------------
 

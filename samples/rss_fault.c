@@ -1,0 +1,161 @@
+/* rss_fault.c -- fault-around: how many pages one access to a file
+   mapping makes resident.
+
+   On a read fault of a file mapping, Linux maps besides the faulting
+   page the pages around it that are in the page cache: 16 pages (64 KiB,
+   fault_around_bytes) from the faulting page's 16-page-aligned address,
+   or from the mapping's start if that is later, up to the mapping's end,
+   the next 2 MiB page-table boundary or the file's last page.  A write
+   fault on a private mapping copies one page and maps only that one.
+
+   The file: 50 pages and 100 bytes (51 pages), written just before, so
+   all of it is in the page cache.  The mappings are placed (MAP_FIXED)
+   at known offsets of a 2 MiB-aligned reservation R, in pages:
+
+     A = R + 0,         64 pages, read-only   (file ends at A + 51)
+     B = R + 83,        40 pages, read-write  (83 = 5 x 16 + 3)
+     C = R + 1024 - 3,  20 pages, read-only   (crosses the 2 MiB
+                                               boundary R + 1024)
+
+   RSS metric (--metric rss, --units B), function main: each L: line is
+   one access; its Increment, in pages of 4096 B, and why:
+
+     L:read_first   A[0]   16  [A, A+16)
+     L:read_next    A[20]  16  [A+16, A+32)
+     L:read_again   A[5]    0  already resident
+     L:read_eof     A[49]   3  [A+48, A+51): the file ends at page 51
+     L:write_cow    B[10]   1  a write fault maps one page
+     L:read_start   B[0]   15  [B, B+16) less B[10]: the window starts
+                               at the mapping's start, R+83, not R+80
+     L:read_end     B[39]  11  [R+112, B+40 = R+123): the mapping ends
+     L:read_pt_edge C[0]    3  [C, R+1024): a window stops at the
+                               page-table boundary
+     L:read_pt_next C[3]   16  [R+1024, R+1040)
+
+   Each line runs once (Occurrences 1).  Run natively with
+   MEMLINE_NATIVE_HWM=1, the sample prints "NAME: BYTES" on stdout for
+   each of those lines: the change of its own VmRSS across the line, the
+   kernel's answer to the same question. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "rss_native.h"
+
+#define PAGE       4096ul
+#define FILE_BYTES (50 * PAGE + 100)
+
+static char page_buf[PAGE];
+static int native;
+static long long mark;
+
+/* The process's VmRSS in bytes, read without malloc or stdio. */
+static long long vm_rss(void)
+{
+    char text[4096];
+    ssize_t len = 0, r;
+    int fd = open("/proc/self/status", O_RDONLY);
+    if (fd < 0)
+        return -1;
+    while (len < (ssize_t)sizeof text - 1 &&
+           (r = read(fd, text + len, sizeof text - 1 - (size_t)len)) > 0)
+        len += r;
+    close(fd);
+    text[len] = '\0';
+    return rss_native_field(text, "VmRSS");
+}
+
+/* Natively: prints the change of VmRSS since the last call as NAME. */
+static void step(const char *name)
+{
+    if (!native)
+        return;
+    long long now = vm_rss();
+    rss_native_put(1, name, now - mark);
+    mark = vm_rss();
+}
+
+/* An unlinked temporary file of FILE_BYTES bytes; its descriptor, or -1. */
+static int make_file(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    size_t n;
+    if (!dir || !*dir)
+        dir = "/tmp";
+    n = strlen(dir);
+    if (n + sizeof "/rss_fault.XXXXXX" > sizeof path)
+        return -1;
+    memcpy(path, dir, n);
+    memcpy(path + n, "/rss_fault.XXXXXX", sizeof "/rss_fault.XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    unlink(path);
+    memset(page_buf, 'f', sizeof page_buf);
+    for (size_t done = 0; done < FILE_BYTES; ) {
+        size_t len = FILE_BYTES - done < PAGE ? FILE_BYTES - done : PAGE;
+        if (write(fd, page_buf, len) != (ssize_t)len) {
+            close(fd);
+            return -1;
+        }
+        done += len;
+    }
+    return fd;
+}
+
+/* Maps pages [first, first + pages) of the reservation r to the file. */
+static volatile char *map_at(char *r, size_t first, size_t pages, int prot,
+                             int fd)
+{
+    void *p = mmap(r + first * PAGE, pages * PAGE, prot,
+                   MAP_PRIVATE | MAP_FIXED, fd, 0);
+    if (p == MAP_FAILED)
+        exit(1);
+    return p;
+}
+
+int main(void)
+{
+    rss_native_init();
+    native = getenv("MEMLINE_NATIVE_HWM") != NULL;
+    int fd = make_file();
+    if (fd < 0)
+        return 1;
+    /* A 2 MiB-aligned reservation of 2048 pages (8 MiB), inaccessible. */
+    char *res = mmap(NULL, 4096 * PAGE, PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (res == MAP_FAILED)
+        return 1;
+    char *r = (char *)(((unsigned long)res + (2ul << 20) - 1) & ~((2ul << 20) - 1));
+    volatile char *a = map_at(r, 0, 64, PROT_READ, fd);
+    volatile char *b = map_at(r, 83, 40, PROT_READ | PROT_WRITE, fd);
+    volatile char *c = map_at(r, 1024 - 3, 20, PROT_READ, fd);
+    unsigned sum = 0;
+    /* Warm the measurement up: its code and stack are resident from here. */
+    step("start");
+    step("start");
+
+    sum += a[0];                                  /* L:read_first */
+    step("read_first");
+    sum += a[20 * PAGE];                          /* L:read_next */
+    step("read_next");
+    sum += a[5 * PAGE];                           /* L:read_again */
+    step("read_again");
+    sum += a[49 * PAGE];                          /* L:read_eof */
+    step("read_eof");
+    b[10 * PAGE] = 'w';                           /* L:write_cow */
+    step("write_cow");
+    sum += b[0];                                  /* L:read_start */
+    step("read_start");
+    sum += b[39 * PAGE];                          /* L:read_end */
+    step("read_end");
+    sum += c[0];                                  /* L:read_pt_edge */
+    step("read_pt_edge");
+    sum += c[3 * PAGE];                           /* L:read_pt_next */
+    step("read_pt_next");
+
+    close(fd);
+    return sum == 8u * 'f' ? 0 : 2;
+}
