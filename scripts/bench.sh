@@ -259,6 +259,8 @@ run_mode() {
     # the summary's counts and the trace's size, kept from the last run
     sed -n 's/^\(Allocations\|Frees\): *\([0-9,]*\).*/\2/p' "$work/report.$mode.$i.out" |
         tr -d , | paste -sd ' ' >"$work/counts.$mode.$i"
+    sed -n 's/^Peak RSS: *\([0-9,]*\) B.*/\1/p' "$work/report.$mode.$i.out" |
+        tr -d , >"$work/peakrss.$mode.$i"
     stat -c %s "$trace" >"$work/size.$mode.$i"
 }
 
@@ -418,6 +420,21 @@ verdict() {
         [ "$dl" = - ] ||
             echo "  $w: default = $(times "$dl") Memcheck (bar <= 0.40x: $(verdict "$dl" '<=' 0.40);" \
                  "floor: none = $(times "$nc") Memcheck)"
+        # The RSS model (DESIGN §5): memline's simulated peak against the
+        # native run's peak RSS (GNU time's maxrss, median).
+        sim=$(cat "$work/peakrss.memline.$i" 2>/dev/null)
+        nat=$(median "$work/native.$i.rss")
+        if [ -n "$sim" ] && [ -n "$nat" ]; then
+            rr=$(ratio "$sim" "$((nat * 1024))" %.3f)
+            if [ "$nat" -ge $((16 * 1024)) ]; then
+                rv=$(awk -v r="$rr" 'BEGIN { print (r >= 0.95 && r <= 1.05 ? "met" : "NOT met") }')
+            else
+                rv="n/a: under 16 MiB"
+            fi
+            echo "  $w: simulated peak RSS $(awk -v b="$sim" 'BEGIN { printf "%.1f", b / 1048576 }') MiB," \
+                 "native $(awk -v k="$nat" 'BEGIN { printf "%.1f", k / 1024 }') MiB = $(times "$rr")" \
+                 "(bar within 5%: $rv)"
+        fi
         if [ $have_heaptrack -eq 1 ]; then
             hb=$(cat "$work/ht.$i.bpa" 2>/dev/null)
             ha=$(cat "$work/ht.$i.aps" 2>/dev/null)
