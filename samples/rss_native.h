@@ -49,11 +49,9 @@ static long long rss_native_field(const char *text, const char *name)
 static void rss_native_put(int fd, const char *name, long long v)
 {
     char buf[64], digits[24];
-    int n = 0, d = 0;
-    if (v < 0) {
-        buf[n++] = '-';
+    int n = 0, d = 0, neg = v < 0;
+    if (neg)
         v = -v;
-    }
     do
         digits[d++] = (char)('0' + v % 10);
     while ((v /= 10) > 0);
@@ -62,6 +60,8 @@ static void rss_native_put(int fd, const char *name, long long v)
     n += (int)len;
     buf[n++] = ':';
     buf[n++] = ' ';
+    if (neg)
+        buf[n++] = '-';
     while (d > 0)
         buf[n++] = digits[--d];
     buf[n++] = '\n';

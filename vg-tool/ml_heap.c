@@ -338,6 +338,7 @@ static void *alloc_block(ThreadId tid, SizeT size, SizeT align, Bool zero)
    if (zero)
       VG_(memset)(p, 0, size);
    record_alloc(tid, where(tid), (Addr)p, size, False, small);
+   ml_rss_block_alloc((Addr)p, size);
    ml_rss_after_heap_op(size);
    return p;
 }
@@ -354,6 +355,7 @@ static void free_block(ThreadId tid, void *p)
    live_del((Addr)p, b);
    record_free(tid, w, b.size, b.id, False);
    put_block(p, b);
+   ml_rss_block_free((Addr)p, b.size);
    ml_rss_after_heap_op(b.size);
 }
 
@@ -418,6 +420,7 @@ static void *ml_realloc(ThreadId tid, void *p_old, SizeT new_size)
    record_free(tid, w, old.size, old.id, False);
    put_block(p_old, old);
    record_alloc(tid, w, (Addr)p_new, new_size, False, small);
+   ml_rss_block_realloc((Addr)p_old, old.size, (Addr)p_new, new_size);
    ml_rss_after_heap_op(old.size > new_size ? old.size : new_size);
    return p_new;
 }

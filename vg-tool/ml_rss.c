@@ -30,6 +30,7 @@
 #include "pub_tool_vki.h"
 #include "libvex_guest_amd64.h"
 #include "ml_trace.h"
+#include "ml_util.h"
 #include "ml_out.h"
 #include "ml_stack.h"
 #include "ml_rss.h"
@@ -281,6 +282,122 @@ static void release(Addr a, SizeT len, ThreadId tid)
          have = True;
       }
       ml_out_page(tid, stack, k, -freed[k]);
+   }
+}
+
+/*------------------------------------------------------------*/
+/*--- Blocks glibc would have mapped                       ---*/
+/*------------------------------------------------------------*/
+
+/* Natively, glibc's malloc serves a request whose chunk (the size plus 8
+   bytes, rounded up to 16, at least 32) reaches its mmap threshold with a
+   mapping of its own, and unmaps it on free: the block's pages stop being
+   resident at the free.  The threshold starts at 128 KiB; freeing a mapped
+   chunk larger than the threshold (and at most 32 MiB) raises it to that
+   chunk's size (its mapping: the chunk plus 8 bytes, rounded up to a
+   page).  realloc moves a mapped chunk with mremap: it stays mapped and
+   its pages stay resident at the new place.  (glibc 2.36 malloc/malloc.c:
+   sysmalloc, __libc_free, __libc_realloc.)
+
+   Under Valgrind the block comes from Valgrind's allocator: up to 4 MiB
+   from a shared 4 MiB superblock, which is unmapped only once all its
+   blocks are free, and then one such event later (ml_rss_sweep notices
+   it).  A program that frees its big buffers before exit would keep them
+   resident to the end.  So a block that glibc would have mapped -- decided
+   at its allocation, with the threshold of that moment -- gives back its
+   pages when it is freed: those wholly inside it (the partial pages at
+   its ends may hold a neighbour, and go with the superblock).  Smaller
+   blocks keep the behaviour of Valgrind's allocator, whose reuse is close
+   to glibc's heap.
+
+   realloc: Valgrind's allocator copies the data in the core, where no
+   page check sees it.  A mapped block moves with mremap: its resident
+   pages become resident at the same offsets of the new block, and leave
+   the old one.  A block grown to the threshold is copied into a new
+   mapping: the copied part of the new block becomes resident.  Otherwise
+   the pages stay as they were: the old block's resident pages stand in
+   for the part glibc would have kept in place or copied within its
+   heap. */
+#define G_THRESHOLD_MIN ((SizeT)128 << 10)
+#define G_THRESHOLD_MAX ((SizeT)32 << 20)
+
+static MlMap  gmapped;                 /* address -> size */
+static SizeT  g_threshold = G_THRESHOLD_MIN;
+
+static inline SizeT chunk_of(SizeT size)
+{
+   SizeT nb = (size + 8 + 15) & ~(SizeT)15;
+   return nb < 32 ? 32 : nb;
+}
+
+/* Whether p, of size bytes, was a block glibc would have mapped; forgets
+   it.  Blocks under the lowest threshold cannot be: no lookup. */
+static Bool take_mapped(Addr p, SizeT size)
+{
+   return chunk_of(size) >= G_THRESHOLD_MIN &&
+          ml_map_remove(&gmapped, p, NULL);
+}
+
+static void note_mapped(Addr p, SizeT size)
+{
+   Bool is_new;
+   ml_map_insert(&gmapped, p, &is_new)->v1 = size;
+}
+
+/* Releases the pages wholly inside [a, a+len): the partial pages at the
+   ends may hold a neighbouring block of Valgrind's allocator. */
+static void release_inside(Addr a, SizeT len, ThreadId tid)
+{
+   Addr lo = VG_PGROUNDUP(a), hi = VG_PGROUNDDN(a + len);
+   if (hi > lo)
+      release(lo, hi - lo, tid);
+}
+
+void ml_rss_block_alloc(Addr p, SizeT size)
+{
+   if (rss_on && chunk_of(size) >= g_threshold)
+      note_mapped(p, size);
+}
+
+void ml_rss_block_free(Addr p, SizeT size)
+{
+   if (!rss_on || !take_mapped(p, size))
+      return;
+   release_inside(p, size, VG_(get_running_tid)());
+   SizeT map_len = VG_ROUNDUP(chunk_of(size) + 8, PG_SIZE);
+   if (map_len > g_threshold && map_len <= G_THRESHOLD_MAX)
+      g_threshold = map_len;
+}
+
+void ml_rss_block_realloc(Addr old, SizeT old_size, Addr p, SizeT size)
+{
+   if (!rss_on)
+      return;
+   Bool old_mapped = take_mapped(old, old_size);
+   ThreadId tid = VG_(get_running_tid)();
+   SizeT kept = old_size < size ? old_size : size;
+   if (old_mapped) {
+      /* mremap: the pages of the old block that were resident are
+         resident at the same offsets of the new one (Valgrind's two
+         blocks need not share an alignment: a page may map to two), and
+         the old block's are gone. */
+      Addr lo = VG_PGROUNDUP(old), hi = VG_PGROUNDDN(old + old_size);
+      for (Addr q = lo; q < hi; q += PG_SIZE) {
+         ULong pg = q >> PG_SHIFT;
+         if (pg >= MAX_PAGE || !(pmap[pg] & PG_RES) || q - old >= kept)
+            continue;
+         SizeT from = q - old, to = from + PG_SIZE;
+         if (to > kept)
+            to = kept;
+         touch(p + from, to - from, True, tid);
+      }
+      release_inside(old, old_size, tid);
+      note_mapped(p, size);
+   } else if (chunk_of(size) >= g_threshold) {
+      /* Grown past the threshold: a new mapping, the data copied in. */
+      if (kept > 0)
+         touch(p, kept, True, tid);
+      note_mapped(p, size);
    }
 }
 
@@ -889,6 +1006,7 @@ void ml_rss_enable(void)
    }
    ccnt = VG_(calloc)("ml.rss.ccnt", N_CHUNKS, sizeof(UShort));
    cbits = VG_(calloc)("ml.rss.cbits", N_CHUNKS / 64, sizeof(ULong));
+   ml_map_init(&gmapped, "ml.rss.gmapped", 6);
    rss_on = True;
    VG_(track_die_mem_munmap)(on_munmap);
    VG_(track_die_mem_brk)(on_brk_shrink);

@@ -50,6 +50,12 @@ ULong ml_rss_peak(void);
 /* Writes every resident page as PAGE records with stack 0 (the start of
    a forked child's trace). */
 void ml_rss_reemit(void);
+/* The heap's blocks, for the blocks glibc would have served with a
+   mapping of their own (ml_rss.c): a malloc'd block, a freed one, and a
+   realloc from old to p (called after the heap module's own records). */
+void ml_rss_block_alloc(Addr p, SizeT size);
+void ml_rss_block_free(Addr p, SizeT size);
+void ml_rss_block_realloc(Addr old, SizeT old_size, Addr p, SizeT size);
 /* The client mapped the file open as fd (mmap succeeded). */
 void ml_rss_file_mapped(Int fd);
 /* The program called exit_group: no page changes from here on. */

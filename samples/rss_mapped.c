@@ -1,0 +1,154 @@
+/* rss_mapped.c -- big blocks: the ones glibc's malloc maps one by one and
+   unmaps on free, and the threshold that decides which they are.
+
+   glibc serves a request whose chunk (size + 8, rounded up to 16) reaches
+   its mmap threshold with a mapping of its own and unmaps it on free.
+   The threshold starts at 128 KiB; freeing a mapped chunk raises it to
+   that chunk's mapping size (up to 32 MiB).  A mapped chunk that is
+   realloc'd moves with mremap; a heap chunk grown past the threshold is
+   copied into a new mapping.  Under Valgrind every block comes from
+   Valgrind's allocator instead (up to 4 MiB from shared 4 MiB
+   superblocks, unmapped late); memline gives a block's pages back at its
+   free when glibc would have mapped it (vg-tool/ml_rss.c, "Blocks glibc
+   would have mapped").
+
+   RSS metric (--metric rss, --units B), function main.  Each block is
+   written one byte per 4 KiB page from its first byte (touch()), so a
+   block of N pages makes N pages resident.  Each L: line, its Increment,
+   and why (MiB = 1048576 B):
+
+     L:alloc_a     a = malloc(3 MiB)        0  mapped (threshold 128 KiB)
+     L:alloc_c     c = malloc(256 KiB)      0  mapped
+     L:touch_a                       +3145728
+     L:touch_c                        +262144
+     L:free_a                        -3145728  unmapped; the threshold
+                                               rises to 3 MiB + 4 KiB
+     L:free_c                         -262144  mapped when allocated,
+                                               so unmapped, though now
+                                               under the threshold
+     L:alloc_d     d = malloc(256 KiB)      0  under the threshold: heap
+     L:touch_d                        +262144
+     L:alloc_p     p = malloc(1 MiB)        0  heap, after d
+     L:touch_p                       +1048576
+     L:grow_p      p = realloc(p, 4 MiB)
+                                     +1048576  over the threshold: a new
+                                               mapping, 1 MiB copied into
+                                               it; the old block stays in
+                                               the heap
+     L:move_p      p = realloc(p, 5 MiB)    0  mapped: mremap moves its
+                                               pages (-1 MiB + 1 MiB)
+     L:free_p                        -1048576  unmapped: the copied MiB
+                                               (the rest was never
+                                               written)
+     L:free_d                               0  heap memory stays
+
+   d stays allocated until the end so that, under Valgrind, the
+   superblock that holds it and p's first block is never empty: its pages
+   stay resident, as glibc's heap keeps them.
+
+   Every line runs once.  Run natively with MEMLINE_NATIVE_HWM=1, the
+   sample prints "NAME: BYTES" on stdout for each of those lines: the
+   change of its own VmRSS across the line: within a page of the
+   numbers above but for glibc's chunk headers, heap pages reused from
+   the warm-up's blocks, and the odd 16-page window of libc's code (the
+   test allows 64 KiB natively, a page under memline). */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "rss_native.h"
+
+#define MiB (1ul << 20)
+#define KiB (1ul << 10)
+
+static int native;
+static long long mark;
+
+/* The process's VmRSS in bytes, read without malloc or stdio. */
+static long long vm_rss(void)
+{
+    char text[4096];
+    ssize_t len = 0, r;
+    int fd = open("/proc/self/status", O_RDONLY);
+    if (fd < 0)
+        return -1;
+    while (len < (ssize_t)sizeof text - 1 &&
+           (r = read(fd, text + len, sizeof text - 1 - (size_t)len)) > 0)
+        len += r;
+    close(fd);
+    text[len] = '\0';
+    return rss_native_field(text, "VmRSS");
+}
+
+/* Natively: prints the change of VmRSS since the last call as NAME. */
+static void step(const char *name)
+{
+    if (!native)
+        return;
+    long long now = vm_rss();
+    rss_native_put(1, name, now - mark);
+    mark = vm_rss();
+}
+
+int main(void)
+{
+    rss_native_init();
+    native = getenv("MEMLINE_NATIVE_HWM") != NULL;
+    /* Natively, the first run of each allocator path faults its code in,
+       16 pages at a time, which would show on the measured lines: run
+       them all once.  A mapped block (130 KiB), moved by realloc (mremap),
+       freed (the threshold rises to 144 KiB); a heap block grown into a
+       mapping (200 KiB), freed (the threshold: 204 KiB, still under the
+       256 KiB of c below). */
+    free(malloc(1));
+    char *w = malloc(130 * KiB);
+    w = realloc(w, 140 * KiB);
+    free(w);
+    w = malloc(64 * KiB);
+    w = realloc(w, 200 * KiB);
+    free(w);
+    step("start");
+    step("start");
+
+    char *a = malloc(3 * MiB);                            /* L:alloc_a */
+    step("alloc_a");
+    char *c = malloc(256 * KiB);                          /* L:alloc_c */
+    step("alloc_c");
+    if (!a || !c)
+        return 1;
+    touch(a, 3 * MiB);                                    /* L:touch_a */
+    step("touch_a");
+    touch(c, 256 * KiB);                                  /* L:touch_c */
+    step("touch_c");
+    free(a);                                              /* L:free_a */
+    step("free_a");
+    free(c);                                              /* L:free_c */
+    step("free_c");
+
+    char *d = malloc(256 * KiB);                          /* L:alloc_d */
+    step("alloc_d");
+    if (!d)
+        return 1;
+    touch(d, 256 * KiB);                                  /* L:touch_d */
+    step("touch_d");
+
+    char *p = malloc(1 * MiB);                            /* L:alloc_p */
+    step("alloc_p");
+    if (!p)
+        return 1;
+    touch(p, 1 * MiB);                                    /* L:touch_p */
+    step("touch_p");
+    p = realloc(p, 4 * MiB);                              /* L:grow_p */
+    step("grow_p");
+    if (!p)
+        return 1;
+    p = realloc(p, 5 * MiB);                              /* L:move_p */
+    step("move_p");
+    if (!p)
+        return 1;
+    free(p);                                              /* L:free_p */
+    step("free_p");
+    free(d);                                              /* L:free_d */
+    step("free_d");
+    return 0;
+}
