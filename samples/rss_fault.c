@@ -47,35 +47,6 @@
 #define FILE_BYTES (50 * PAGE + 100)
 
 static char page_buf[PAGE];
-static int native;
-static long long mark;
-
-/* The process's VmRSS in bytes, read without malloc or stdio. */
-static long long vm_rss(void)
-{
-    char text[4096];
-    ssize_t len = 0, r;
-    int fd = open("/proc/self/status", O_RDONLY);
-    if (fd < 0)
-        return -1;
-    while (len < (ssize_t)sizeof text - 1 &&
-           (r = read(fd, text + len, sizeof text - 1 - (size_t)len)) > 0)
-        len += r;
-    close(fd);
-    text[len] = '\0';
-    return rss_native_field(text, "VmRSS");
-}
-
-/* Natively: prints the change of VmRSS since the last call as NAME. */
-static void step(const char *name)
-{
-    if (!native)
-        return;
-    long long now = vm_rss();
-    rss_native_put(1, name, now - mark);
-    mark = vm_rss();
-}
-
 /* An unlinked temporary file of FILE_BYTES bytes; its descriptor, or -1. */
 static int make_file(void)
 {
@@ -119,7 +90,6 @@ static volatile char *map_at(char *r, size_t first, size_t pages, int prot,
 int main(void)
 {
     rss_native_init();
-    native = getenv("MEMLINE_NATIVE_HWM") != NULL;
     int fd = make_file();
     if (fd < 0)
         return 1;
@@ -134,27 +104,27 @@ int main(void)
     volatile char *c = map_at(r, 1024 - 3, 20, PROT_READ, fd);
     unsigned sum = 0;
     /* Warm the measurement up: its code and stack are resident from here. */
-    step("start");
-    step("start");
+    rss_native_step("start");
+    rss_native_step("start");
 
     sum += a[0];                                  /* L:read_first */
-    step("read_first");
+    rss_native_step("read_first");
     sum += a[20 * PAGE];                          /* L:read_next */
-    step("read_next");
+    rss_native_step("read_next");
     sum += a[5 * PAGE];                           /* L:read_again */
-    step("read_again");
+    rss_native_step("read_again");
     sum += a[49 * PAGE];                          /* L:read_eof */
-    step("read_eof");
+    rss_native_step("read_eof");
     b[10 * PAGE] = 'w';                           /* L:write_cow */
-    step("write_cow");
+    rss_native_step("write_cow");
     sum += b[0];                                  /* L:read_start */
-    step("read_start");
+    rss_native_step("read_start");
     sum += b[39 * PAGE];                          /* L:read_end */
-    step("read_end");
+    rss_native_step("read_end");
     sum += c[0];                                  /* L:read_pt_edge */
-    step("read_pt_edge");
+    rss_native_step("read_pt_edge");
     sum += c[3 * PAGE];                           /* L:read_pt_next */
-    step("read_pt_next");
+    rss_native_step("read_pt_next");
 
     close(fd);
     return sum == 8u * 'f' ? 0 : 2;

@@ -61,39 +61,9 @@
 #define MiB (1ul << 20)
 #define KiB (1ul << 10)
 
-static int native;
-static long long mark;
-
-/* The process's VmRSS in bytes, read without malloc or stdio. */
-static long long vm_rss(void)
-{
-    char text[4096];
-    ssize_t len = 0, r;
-    int fd = open("/proc/self/status", O_RDONLY);
-    if (fd < 0)
-        return -1;
-    while (len < (ssize_t)sizeof text - 1 &&
-           (r = read(fd, text + len, sizeof text - 1 - (size_t)len)) > 0)
-        len += r;
-    close(fd);
-    text[len] = '\0';
-    return rss_native_field(text, "VmRSS");
-}
-
-/* Natively: prints the change of VmRSS since the last call as NAME. */
-static void step(const char *name)
-{
-    if (!native)
-        return;
-    long long now = vm_rss();
-    rss_native_put(1, name, now - mark);
-    mark = vm_rss();
-}
-
 int main(void)
 {
     rss_native_init();
-    native = getenv("MEMLINE_NATIVE_HWM") != NULL;
     /* Natively, the first run of each allocator path faults its code in,
        16 pages at a time, which would show on the measured lines: run
        them all once.  A mapped block (130 KiB), moved by realloc (mremap),
@@ -107,48 +77,48 @@ int main(void)
     w = malloc(64 * KiB);
     w = realloc(w, 200 * KiB);
     free(w);
-    step("start");
-    step("start");
+    rss_native_step("start");
+    rss_native_step("start");
 
     char *a = malloc(3 * MiB);                            /* L:alloc_a */
-    step("alloc_a");
+    rss_native_step("alloc_a");
     char *c = malloc(256 * KiB);                          /* L:alloc_c */
-    step("alloc_c");
+    rss_native_step("alloc_c");
     if (!a || !c)
         return 1;
     touch(a, 3 * MiB);                                    /* L:touch_a */
-    step("touch_a");
+    rss_native_step("touch_a");
     touch(c, 256 * KiB);                                  /* L:touch_c */
-    step("touch_c");
+    rss_native_step("touch_c");
     free(a);                                              /* L:free_a */
-    step("free_a");
+    rss_native_step("free_a");
     free(c);                                              /* L:free_c */
-    step("free_c");
+    rss_native_step("free_c");
 
     char *d = malloc(256 * KiB);                          /* L:alloc_d */
-    step("alloc_d");
+    rss_native_step("alloc_d");
     if (!d)
         return 1;
     touch(d, 256 * KiB);                                  /* L:touch_d */
-    step("touch_d");
+    rss_native_step("touch_d");
 
     char *p = malloc(1 * MiB);                            /* L:alloc_p */
-    step("alloc_p");
+    rss_native_step("alloc_p");
     if (!p)
         return 1;
     touch(p, 1 * MiB);                                    /* L:touch_p */
-    step("touch_p");
+    rss_native_step("touch_p");
     p = realloc(p, 4 * MiB);                              /* L:grow_p */
-    step("grow_p");
+    rss_native_step("grow_p");
     if (!p)
         return 1;
     p = realloc(p, 5 * MiB);                              /* L:move_p */
-    step("move_p");
+    rss_native_step("move_p");
     if (!p)
         return 1;
     free(p);                                              /* L:free_p */
-    step("free_p");
+    rss_native_step("free_p");
     free(d);                                              /* L:free_d */
-    step("free_d");
+    rss_native_step("free_d");
     return 0;
 }

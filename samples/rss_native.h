@@ -98,4 +98,36 @@ static void rss_native_init(void)
         atexit(rss_native_report);
 }
 
+/* Per-line native figures (rss_fault.c, rss_mapped.c, rss_zero.c): with
+   MEMLINE_NATIVE_HWM set, rss_native_step(NAME) writes "NAME: BYTES" to
+   stdout, the change of VmRSS since its previous call.  Call it twice
+   before the first measured line, so that its own code and stack are
+   resident. */
+static long long rss_native_mark;
+
+/* The process's VmRSS in bytes, read without malloc or stdio. */
+static inline long long rss_native_vm_rss(void)
+{
+    char text[4096];
+    ssize_t len = 0, r;
+    int fd = open("/proc/self/status", O_RDONLY);
+    if (fd < 0)
+        return -1;
+    while (len < (ssize_t)sizeof text - 1 &&
+           (r = read(fd, text + len, sizeof text - 1 - (size_t)len)) > 0)
+        len += r;
+    close(fd);
+    text[len] = '\0';
+    return rss_native_field(text, "VmRSS");
+}
+
+static inline void rss_native_step(const char *name)
+{
+    if (!getenv("MEMLINE_NATIVE_HWM"))
+        return;
+    long long now = rss_native_vm_rss();
+    rss_native_put(1, name, now - rss_native_mark);
+    rss_native_mark = rss_native_vm_rss();
+}
+
 #endif

@@ -26,6 +26,7 @@ rss_release_lines
 rss_file_lines
 rss_fault_around
 rss_mapped_blocks
+rss_zero_page
 rss_stack_inclusive
 rss_off
 massif_pool
@@ -1028,6 +1029,20 @@ t_rss_mapped_blocks() {
                 fail "L:$tag ${got%%:*} increment ${got#*:} B, expected $want B within $slack B"
         done
         [ "$R_OCC" = 1 ] || fail "L:$tag occurrences '$R_OCC', expected 1"
+    done
+}
+
+# Reads of never-written anonymous memory make nothing resident; a
+# read(2) into it does: memline's line increments and the sample's native
+# VmRSS changes, against samples/rss_zero.c.
+t_rss_zero_page() {
+    local tag want occ
+    native_rss n rss_zero || return
+    rss_profile z rss_zero --function main || return
+    for tag in map:0:1 read_zero:0:257 sys_read:1048576:1 write:0:257 unmap:-1048576:1; do
+        want=${tag#*:} tag=${tag%%:*} occ=${want#*:} want=${want%%:*}
+        expect_eq "native VmRSS change on L:$tag" "$(stdout_value "$T/n.out" "$tag")" "$want"
+        expect_row "$T/z.rep" rss_zero "$tag" - "$want" "$occ"
     done
 }
 
