@@ -153,8 +153,10 @@ static ULong file_pages(NSegment const *seg)
    } else {
       for (UInt i = 0; i < N_FSIZES; i++)
          if (fsizes[i].ino == seg->ino && fsizes[i].dev == seg->dev &&
-             fsizes[i].ino != 0)
+             fsizes[i].ino != 0) {
             size = fsizes[i].size;
+            break;
+         }
    }
    return size < 0 ? ~0ULL : ((ULong)size + PG_SIZE - 1) >> PG_SHIFT;
 }
@@ -188,6 +190,26 @@ static Long map_around(ULong p, NSegment const *seg, UInt kind)
    return n;
 }
 
+/* Makes page resident as kind -- with, on a read fault of a file mapping
+   (around), the pages the kernel maps around it -- and writes the PAGE
+   record, charged to tid's stack (taken once per caller: *stack,
+   *have_stack). */
+static void page_in(ULong page, NSegment const *seg, UInt kind, Bool around,
+                    ThreadId tid, UInt *stack, Bool *have_stack)
+{
+   Long n = 1;
+   if (around)
+      n = map_around(page, seg, kind);
+   else
+      set_page(page, PG_RES | kind);
+   count(kind, n);
+   if (!*have_stack) {
+      *stack = stack_of(tid);
+      *have_stack = True;
+   }
+   ml_out_page(tid, *stack, kind, n);
+}
+
 /* First access of a page that the map does not show resident. */
 static void touch_page(ULong page, Bool write, ThreadId tid, UInt *stack,
                        Bool *have_stack)
@@ -213,27 +235,26 @@ static void touch_page(ULong page, Bool write, ThreadId tid, UInt *stack,
       set_page(page, PG_READ);              /* the zero page: not RSS */
       return;
    }
-   Long n = 1;
-   if (kind == ML_PAGE_FILE && !write)
-      n = map_around(page, seg, kind);
-   else
-      set_page(page, PG_RES | kind);
-   count(kind, n);
-   if (!*have_stack) {
-      *stack = stack_of(tid);
-      *have_stack = True;
-   }
-   ml_out_page(tid, *stack, kind, n);
+   page_in(page, seg, kind, kind == ML_PAGE_FILE && !write, tid, stack,
+           have_stack);
+}
+
+/* The pages of [a, a+size) accessed; the stack is taken once for all
+   (*stack, *have_stack: the caller's, possibly over several calls). */
+static void touch_with(Addr a, SizeT size, Bool write, ThreadId tid,
+                       UInt *stack, Bool *have_stack)
+{
+   if (size == 0)
+      size = 1;
+   for (ULong p = a >> PG_SHIFT; p <= (a + size - 1) >> PG_SHIFT; p++)
+      touch_page(p, write, tid, stack, have_stack);
 }
 
 static void touch(Addr a, SizeT size, Bool write, ThreadId tid)
 {
-   if (size == 0)
-      size = 1;
    UInt stack = 0;
    Bool have = False;
-   for (ULong p = a >> PG_SHIFT; p <= (a + size - 1) >> PG_SHIFT; p++)
-      touch_page(p, write, tid, &stack, &have);
+   touch_with(a, size, write, tid, &stack, &have);
 }
 
 static VG_REGPARM(2) void ml_rss_store_helper(Addr a, UWord size)
@@ -381,15 +402,17 @@ void ml_rss_block_realloc(Addr old, SizeT old_size, Addr p, SizeT size)
          resident at the same offsets of the new one (Valgrind's two
          blocks need not share an alignment: a page may map to two), and
          the old block's are gone. */
+      UInt stack = 0;
+      Bool have = False;
       Addr lo = VG_PGROUNDUP(old), hi = VG_PGROUNDDN(old + old_size);
-      for (Addr q = lo; q < hi; q += PG_SIZE) {
+      for (Addr q = lo; q < hi && q - old < kept; q += PG_SIZE) {
          ULong pg = q >> PG_SHIFT;
-         if (pg >= MAX_PAGE || !(pmap[pg] & PG_RES) || q - old >= kept)
+         if (pg >= MAX_PAGE || !(pmap[pg] & PG_RES))
             continue;
          SizeT from = q - old, to = from + PG_SIZE;
          if (to > kept)
             to = kept;
-         touch(p + from, to - from, True, tid);
+         touch_with(p + from, to - from, True, tid, &stack, &have);
       }
       release_inside(old, old_size, tid);
       note_mapped(p, size);
@@ -535,18 +558,10 @@ void ml_rss_code(const VexGuestExtents *vge)
          if (!seg || (seg->kind != SkFileC && seg->kind != SkAnonC &&
                       seg->kind != SkShmC))
             continue;
-         UInt kind = seg->kind == SkAnonC ? ML_PAGE_ANON : ML_PAGE_CODE;
-         Long n = 1;
-         if (kind == ML_PAGE_CODE)
-            n = map_around(p, seg, kind);
+         if (seg->kind == SkAnonC)        /* generated code */
+            page_in(p, seg, ML_PAGE_ANON, False, tid, &stack, &have);
          else
-            set_page(p, PG_RES | kind);
-         count(kind, n);
-         if (!have) {
-            stack = stack_of(tid);
-            have = True;
-         }
-         ml_out_page(tid, stack, kind, n);
+            page_in(p, seg, ML_PAGE_CODE, True, tid, &stack, &have);
       }
    }
 }
