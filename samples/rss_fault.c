@@ -46,36 +46,6 @@
 #define PAGE       4096ul
 #define FILE_BYTES (50 * PAGE + 100)
 
-static char page_buf[PAGE];
-/* An unlinked temporary file of FILE_BYTES bytes; its descriptor, or -1. */
-static int make_file(void)
-{
-    const char *dir = getenv("TMPDIR");
-    char path[4096];
-    size_t n;
-    if (!dir || !*dir)
-        dir = "/tmp";
-    n = strlen(dir);
-    if (n + sizeof "/rss_fault.XXXXXX" > sizeof path)
-        return -1;
-    memcpy(path, dir, n);
-    memcpy(path + n, "/rss_fault.XXXXXX", sizeof "/rss_fault.XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return -1;
-    unlink(path);
-    memset(page_buf, 'f', sizeof page_buf);
-    for (size_t done = 0; done < FILE_BYTES; ) {
-        size_t len = FILE_BYTES - done < PAGE ? FILE_BYTES - done : PAGE;
-        if (write(fd, page_buf, len) != (ssize_t)len) {
-            close(fd);
-            return -1;
-        }
-        done += len;
-    }
-    return fd;
-}
-
 /* Maps pages [first, first + pages) of the reservation r to the file. */
 static volatile char *map_at(char *r, size_t first, size_t pages, int prot,
                              int fd)
@@ -90,7 +60,7 @@ static volatile char *map_at(char *r, size_t first, size_t pages, int prot,
 int main(void)
 {
     rss_native_init();
-    int fd = make_file();
+    int fd = rss_temp_file(FILE_BYTES);
     if (fd < 0)
         return 1;
     /* A 2 MiB-aligned reservation of 2048 pages (8 MiB), inaccessible. */

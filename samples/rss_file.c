@@ -7,14 +7,14 @@
    as well (fault-around, samples/rss_fault.c): L:read makes them
    resident 16 at a time, 2048 pages in all, as it does natively.
 
-   The file is made first, by make_file() on its own line: a temporary
-   file in $TMPDIR (default /tmp), unlinked at once (the descriptor keeps
-   it), filled with 128 writes of a 64 KiB static buffer -- write(2) reads
-   the buffer, which does not change the resident set; filling the
-   buffer writes its 16 pages of .bss, on L:make_file.
+   The file is made first, by rss_temp_file() (rss_native.h) on its own
+   line: a temporary file, unlinked at once (the descriptor keeps it),
+   filled with 2048 writes of a 4 KiB static buffer -- write(2) reads the
+   buffer, which does not change the resident set; filling the buffer
+   writes its page of .bss, on L:make_file.
 
      function main
-       L:make_file  Increment  anon pages of the buffer (not asserted)
+       L:make_file  Increment  the buffer's page (not asserted)
        L:warm       munmap(mmap(one page of the file)) -- mmap and munmap
                     run once before the measured lines, on a mapping never
                     accessed, so that the code they run the first time
@@ -40,41 +40,12 @@
 
 #define SIZE  (8u << 20)
 #define PAGE  4096u
-#define CHUNK (64u << 10)
-
-static char chunk[CHUNK];
-
-/* An unlinked temporary file of SIZE bytes; its descriptor, or -1. */
-static int make_file(void)
-{
-    const char *dir = getenv("TMPDIR");
-    char path[4096];
-    size_t n;
-    if (!dir || !*dir)
-        dir = "/tmp";
-    n = strlen(dir);
-    if (n + sizeof "/rss_file.XXXXXX" > sizeof path)
-        return -1;
-    memcpy(path, dir, n);
-    memcpy(path + n, "/rss_file.XXXXXX", sizeof "/rss_file.XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return -1;
-    unlink(path);
-    memset(chunk, 'f', sizeof chunk);
-    for (unsigned i = 0; i < SIZE / CHUNK; i++)
-        if (write(fd, chunk, CHUNK) != (ssize_t)CHUNK) {
-            close(fd);
-            return -1;
-        }
-    return fd;
-}
 
 int main(void)
 {
     unsigned long sum = 0;
     rss_native_init();
-    int fd = make_file();                                 /* L:make_file */
+    int fd = rss_temp_file(SIZE);                         /* L:make_file */
     if (fd < 0)
         return 1;
     munmap(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, fd, 0), PAGE); /* L:warm */

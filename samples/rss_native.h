@@ -98,6 +98,42 @@ static void rss_native_init(void)
         atexit(rss_native_report);
 }
 
+/* An unlinked temporary file of bytes bytes of 'f' in $TMPDIR (default
+   /tmp), for the samples that map a file (rss_file.c, rss_fault.c): its
+   descriptor, or -1.  Written a page at a time from a static buffer --
+   write(2) reads the buffer, which does not change the resident set;
+   filling it writes its page of .bss.  Page by page, because the page
+   cache keeps what one write(2) brings as one folio, and Linux maps a
+   large folio whole around a fault (docs/rss-model.md). */
+static inline int rss_temp_file(size_t bytes)
+{
+    static char buf[4096];
+    static const char tmpl[] = "/memline-sample.XXXXXX";
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    if (!dir || !*dir)
+        dir = "/tmp";
+    size_t n = strlen(dir);
+    if (n + sizeof tmpl > sizeof path)
+        return -1;
+    memcpy(path, dir, n);
+    memcpy(path + n, tmpl, sizeof tmpl);
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    unlink(path);
+    memset(buf, 'f', sizeof buf);
+    for (size_t done = 0; done < bytes; ) {
+        size_t len = bytes - done < sizeof buf ? bytes - done : sizeof buf;
+        if (write(fd, buf, len) != (ssize_t)len) {
+            close(fd);
+            return -1;
+        }
+        done += len;
+    }
+    return fd;
+}
+
 /* Per-line native figures (rss_fault.c, rss_mapped.c, rss_zero.c): with
    MEMLINE_NATIVE_HWM set, rss_native_step(NAME) writes "NAME: BYTES" to
    stdout, the change of VmRSS since its previous call.  Call it twice

@@ -427,7 +427,7 @@ verdict() {
         if [ -n "$sim" ] && [ -n "$nat" ]; then
             rr=$(ratio "$sim" "$((nat * 1024))" %.3f)
             if [ "$nat" -ge $((16 * 1024)) ]; then
-                rv=$(awk -v r="$rr" 'BEGIN { print (r >= 0.95 && r <= 1.05 ? "met" : "NOT met") }')
+                rv=$(verdict "$(awk -v r="$rr" 'BEGIN { d = r - 1; print (d < 0 ? -d : d) }')" '<=' 0.05)
             else
                 rv="n/a: under 16 MiB"
             fi
