@@ -987,15 +987,24 @@ t_rss_file_lines() {
 # its VmRSS change across each line) and against the numbers derived in
 # samples/rss_fault.c.
 t_rss_fault_around() {
-    local tag pages native_b
-    native_rss n rss_fault || return
-    rss_profile f rss_fault --function main || return
-    for tag in read_first:16 read_next:16 read_again:0 read_eof:3 write_cow:1 \
-               read_start:15 read_end:11 read_pt_edge:3 read_pt_next:16; do
-        pages=${tag#*:} tag=${tag%%:*}
-        native_b=$(stdout_value "$T/n.out" "$tag")
-        expect_eq "native VmRSS change on L:$tag" "$native_b" $((pages * 4096))
-        expect_row "$T/f.rep" rss_fault "$tag" - $((pages * 4096)) 1
+    lines_vs_native rss_fault read_first:65536:1 read_next:65536:1 \
+        read_again:0:1 read_eof:12288:1 write_cow:4096:1 read_start:61440:1 \
+        read_end:45056:1 read_pt_edge:12288:1 read_pt_next:65536:1
+}
+
+# lines_vs_native SAMPLE TAG:BYTES:OCCURRENCES...: SAMPLE run natively
+# prints its VmRSS change across each tagged line (rss_native_step), which
+# must be BYTES; under memline the line's Increment must be BYTES and its
+# Occurrences OCCURRENCES.
+lines_vs_native() {
+    local sample=$1 spec tag want occ
+    shift
+    native_rss n "$sample" || return
+    rss_profile m "$sample" --function main || return
+    for spec in "$@"; do
+        tag=${spec%%:*} want=${spec#*:} occ=${want#*:} want=${want%%:*}
+        expect_eq "native VmRSS change on L:$tag" "$(stdout_value "$T/n.out" "$tag")" "$want"
+        expect_row "$T/m.rep" "$sample" "$tag" - "$want" "$occ"
     done
 }
 
@@ -1036,14 +1045,8 @@ t_rss_mapped_blocks() {
 # read(2) into it does: memline's line increments and the sample's native
 # VmRSS changes, against samples/rss_zero.c.
 t_rss_zero_page() {
-    local tag want occ
-    native_rss n rss_zero || return
-    rss_profile z rss_zero --function main || return
-    for tag in map:0:1 read_zero:0:257 sys_read:1048576:1 write:0:257 unmap:-1048576:1; do
-        want=${tag#*:} tag=${tag%%:*} occ=${want#*:} want=${want%%:*}
-        expect_eq "native VmRSS change on L:$tag" "$(stdout_value "$T/n.out" "$tag")" "$want"
-        expect_row "$T/z.rep" rss_zero "$tag" - "$want" "$occ"
-    done
+    lines_vs_native rss_zero map:0:1 read_zero:0:257 sys_read:1048576:1 \
+        write:0:257 unmap:-1048576:1
 }
 
 t_rss_reuse_lines() {
