@@ -393,14 +393,15 @@ static void ml_post_clo_init(void)
       VG_(clo_vex_control).guest_chase = False;
    if (clo_rss)
       ml_rss_enable();
-   else if (!option_given("--vex-iropt-register-updates") &&
-            !option_given("--px-default"))
-      /* Without the page helpers, no stack is taken in the middle of a
-         superblock: the allocator's calls come at its end, where their
-         dirty call declares the registers it unwinds from.  So only SP
-         need be exact at memory accesses, as under Massif; keeping IP and
-         BP exact there cost 10% on compute.  (Unless the user chose with
-         --vex-iropt-register-updates or its synonym --px-default.) */
+   if (!option_given("--vex-iropt-register-updates") &&
+       !option_given("--px-default"))
+      /* Only SP need be exact at memory accesses, as under Massif: the
+         allocator's calls come at a superblock's end, where their dirty
+         call declares the registers it unwinds from, and the page helpers
+         in the middle of one declare SP and BP and are passed their
+         instruction's address.  Keeping IP and BP exact at every access
+         cost 10% on compute in heap-only runs.  (Unless the user chose
+         with --vex-iropt-register-updates or its synonym --px-default.) */
       VG_(clo_vex_control).iropt_register_updates_default =
          VexRegUpdSpAtMemAccess;
    ml_heap_init();

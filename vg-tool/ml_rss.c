@@ -48,7 +48,13 @@ extern Bool VG_(is_valid_tid)(ThreadId tid);
 ULong ml_rss_cur;
 
 static Bool   rss_on;
-static UChar *pmap;                     /* MAX_PAGE bytes */
+/* In the tool's own .bss, which the kernel maps below 2 GiB (the tool
+   is linked at valt_load_address) and backs only where written: so the
+   inline check addresses it with a 32-bit displacement, where a map
+   allocated from Valgrind's own memory (above 64 GiB) costs a 10-byte
+   movabs and an add in every check (elsewhere, the check would still
+   work, with that movabs). */
+static UChar pmap[MAX_PAGE] __attribute__((aligned(4096)));
 /* Non-zero bytes per 1 MiB chunk of the map, and a bit per chunk that
    has any: lets release and the sweep skip empty address space. */
 #define CHUNK_SHIFT 8                   /* 256 pages */
@@ -257,15 +263,54 @@ static void touch(Addr a, SizeT size, Bool write, ThreadId tid)
    touch_with(a, size, write, tid, &stack, &have);
 }
 
-static VG_REGPARM(2) void ml_rss_store_helper(Addr a, UWord size)
+/* The helpers get the address accessed and that of the instruction:
+   the guest IP is not kept exact at memory accesses (only SP is, as
+   under heap-only runs), so the helper sets it before it takes the
+   stack.  IP is what a precise guest state would hold there anyway. */
+static void touch_at(Addr a, SizeT size, Bool write, Addr ip)
 {
-   touch(a, size, True, VG_(get_running_tid)());
+   ThreadId tid = VG_(get_running_tid)();
+   VG_(set_shadow_regs_area)(tid, 0, offsetof(VexGuestAMD64State, guest_RIP),
+                             sizeof ip, (const UChar *)&ip);
+   touch(a, size, write, tid);
 }
 
-static VG_REGPARM(2) void ml_rss_load_helper(Addr a, UWord size)
+static VG_REGPARM(3) void ml_rss_store_helper(Addr a, UWord size, Addr ip)
 {
-   touch(a, size, False, VG_(get_running_tid)());
+   touch_at(a, size, True, ip);
 }
+
+static VG_REGPARM(3) void ml_rss_load_helper(Addr a, UWord size, Addr ip)
+{
+   touch_at(a, size, False, ip);
+}
+
+/* The same for the common sizes, with the size in the helper instead of
+   an argument: one move fewer at every check, where the arguments are
+   set up whether the call is taken or not. */
+#define SIZED_HELPERS(n) \
+   static VG_REGPARM(2) void ml_rss_store##n(Addr a, Addr ip) \
+   { touch_at(a, n, True, ip); } \
+   static VG_REGPARM(2) void ml_rss_load##n(Addr a, Addr ip) \
+   { touch_at(a, n, False, ip); }
+SIZED_HELPERS(1)
+SIZED_HELPERS(2)
+SIZED_HELPERS(4)
+SIZED_HELPERS(8)
+SIZED_HELPERS(16)
+SIZED_HELPERS(32)
+
+typedef struct {
+   Int size;
+   const HChar *name[2];                /* load, store */
+   void *fn[2];
+} SizedHelper;
+
+#define SIZED(n) { n, { "ml_rss_load" #n, "ml_rss_store" #n }, \
+                   { (void *)&ml_rss_load##n, (void *)&ml_rss_store##n } }
+static const SizedHelper sized_helpers[] = {
+   SIZED(1), SIZED(2), SIZED(4), SIZED(8), SIZED(16), SIZED(32)
+};
 
 /* Makes [a, a+len) not resident; one PAGE record per kind released. */
 static void release(Addr a, SizeT len, ThreadId tid)
@@ -610,7 +655,7 @@ static IRExpr *page_byte(IRSB *sb, IRExpr *addr)
    guard, the helper runs when the guard holds (it looks the page up
    itself). */
 static void check_access(IRSB *sb, IRExpr *addr, Int size, Bool write,
-                         IRExpr *guard, const VexGuestLayout *layout)
+                         IRExpr *guard, Addr ip, const VexGuestLayout *layout)
 {
    if (size <= 0)
       size = 1;
@@ -626,14 +671,24 @@ static void check_access(IRSB *sb, IRExpr *addr, Int size, Bool write,
                         IRExpr_Const(IRConst_U8(0))));
       }
    }
-   IRDirty *di = unsafeIRDirty_0_N(
-      2, write ? "ml_rss_store_helper" : "ml_rss_load_helper",
-      VG_(fnptr_to_fnentry)(write ? (void *)&ml_rss_store_helper
-                                  : (void *)&ml_rss_load_helper),
-      mkIRExprVec_2(addr, mkIRExpr_HWord((HWord)size)));
+   IRDirty *di = NULL;
+   for (UInt i = 0; i < sizeof sized_helpers / sizeof sized_helpers[0]; i++)
+      if (sized_helpers[i].size == size) {
+         di = unsafeIRDirty_0_N(2, sized_helpers[i].name[write],
+                 VG_(fnptr_to_fnentry)(sized_helpers[i].fn[write]),
+                 mkIRExprVec_2(addr, mkIRExpr_HWord((HWord)ip)));
+         break;
+      }
+   if (!di)
+      di = unsafeIRDirty_0_N(
+         3, write ? "ml_rss_store_helper" : "ml_rss_load_helper",
+         VG_(fnptr_to_fnentry)(write ? (void *)&ml_rss_store_helper
+                                     : (void *)&ml_rss_load_helper),
+         mkIRExprVec_3(addr, mkIRExpr_HWord((HWord)size),
+                       mkIRExpr_HWord((HWord)ip)));
    di->guard = guard;
-   /* The helper takes a stack trace. */
-   ml_stack_dirty_reads(di, layout);
+   /* The helper takes a stack trace from SP, BP and the IP it is given. */
+   ml_stack_dirty_reads_sp_bp(di, layout);
    addStmtToIRSB(sb, IRStmt_Dirty(di));
 }
 
@@ -670,6 +725,7 @@ typedef struct {
    CheckKind kind;
    IRExpr   *addr;     /* PLAIN, GUARDED: the access's address */
    Int       size;     /* PLAIN, GUARDED: its size */
+   Addr      ip;       /* PLAIN, GUARDED: its instruction's address */
    Bool      write;
    Int       group;    /* FLAG, GUARDED */
    Int       next;     /* next check at the same place, or -1 */
@@ -696,7 +752,7 @@ struct MlRssPlan {
 };
 
 static void add_check(MlRssPlan *pl, Int *head, CheckKind kind, IRExpr *addr,
-                      Int size, Bool write, Int group)
+                      Int size, Bool write, Int group, Addr ip)
 {
    if (pl->n_checks == pl->cap_checks) {
       pl->cap_checks = pl->cap_checks ? 2 * pl->cap_checks : 64;
@@ -709,6 +765,7 @@ static void add_check(MlRssPlan *pl, Int *head, CheckKind kind, IRExpr *addr,
    k->size = size > 0 ? size : 1;
    k->write = write;
    k->group = group;
+   k->ip = ip;
    /* Appended: a place's checks run in the order they were added. */
    k->next = -1;
    Int *p = head;
@@ -915,7 +972,10 @@ MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout)
 
    /* Pass 2: the checks.  A group of one access, or spanning a page or
       more, gets plain checks. */
+   Addr ip = 0;
    for (Int i = 0; i < n; i++) {
+      if (sbIn->stmts[i] && sbIn->stmts[i]->tag == Ist_IMark)
+         ip = (Addr)sbIn->stmts[i]->Ist.IMark.addr;
       if (grp[i] == NO_CHECK)
          continue;
       IRExpr *a;
@@ -928,15 +988,15 @@ MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout)
       Int p = pos[i];
       Int *head = p & 1 ? &pl->after[p >> 1] : &pl->before[p >> 1];
       if (!shared) {
-         add_check(pl, head, CK_PLAIN, a, size, write, -1);
+         add_check(pl, head, CK_PLAIN, a, size, write, -1, ip);
          continue;
       }
       Group *G = &pl->groups[g];
       if (G->first_pos == p && !G->flag_placed) {
-         add_check(pl, head, CK_FLAG, NULL, 0, write, g);
+         add_check(pl, head, CK_FLAG, NULL, 0, write, g, ip);
          G->flag_placed = True;
       }
-      add_check(pl, head, CK_GUARDED, a, size, write, g);
+      add_check(pl, head, CK_GUARDED, a, size, write, g, ip);
    }
    return pl;
 }
@@ -979,7 +1039,7 @@ static Bool emit_checks(const MlRssPlan *pl, Int c, IRSB *sb,
       const Check *k = &pl->checks[c];
       switch (k->kind) {
       case CK_PLAIN:
-         check_access(sb, k->addr, k->size, k->write, NULL, l);
+         check_access(sb, k->addr, k->size, k->write, NULL, k->ip, l);
          break;
       case CK_FLAG:
          emit_flag(sb, &pl->groups[k->group]);
@@ -987,7 +1047,8 @@ static Bool emit_checks(const MlRssPlan *pl, Int c, IRSB *sb,
       case CK_GUARDED: {
          IRTemp need = pl->groups[k->group].need;
          tl_assert(need != IRTemp_INVALID);
-         check_access(sb, k->addr, k->size, k->write, IRExpr_RdTmp(need), l);
+         check_access(sb, k->addr, k->size, k->write, IRExpr_RdTmp(need),
+                      k->ip, l);
          break;
       }
       }
@@ -1013,12 +1074,6 @@ Bool ml_rss_after(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
 
 void ml_rss_enable(void)
 {
-   pmap = VG_(am_shadow_alloc)(MAX_PAGE);
-   if (!pmap) {
-      VG_(umsg)("memline: cannot reserve the page map; running with "
-                "--rss=no\n");
-      return;
-   }
    ccnt = VG_(calloc)("ml.rss.ccnt", N_CHUNKS, sizeof(UShort));
    cbits = VG_(calloc)("ml.rss.cbits", N_CHUNKS / 64, sizeof(ULong));
    ml_map_init(&gmapped, "ml.rss.gmapped", 6);

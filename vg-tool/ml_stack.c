@@ -880,6 +880,18 @@ void ml_stack_dirty_reads(IRDirty *di, const VexGuestLayout *layout)
    di->fxState[2].size = 8;
 }
 
+void ml_stack_dirty_reads_sp_bp(IRDirty *di, const VexGuestLayout *layout)
+{
+   di->nFxState = 2;
+   VG_(memset)(&di->fxState, 0, sizeof(di->fxState));
+   di->fxState[0].fx = Ifx_Read;
+   di->fxState[0].offset = layout->offset_SP;
+   di->fxState[0].size = layout->sizeof_SP;
+   di->fxState[1].fx = Ifx_Read;
+   di->fxState[1].offset = offsetof(VexGuestAMD64State, guest_RBP);
+   di->fxState[1].size = 8;
+}
+
 void ml_stack_vcache_stats(ULong *hits, ULong *misses, ULong *spliced)
 {
    *hits = vs_hits;

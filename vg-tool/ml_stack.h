@@ -44,6 +44,10 @@ UInt ml_stack_capture(ThreadId tid, Bool *cut);
    instrumentation must therefore have written back before the call.  Sets
    fxState[0..2] and nFxState = 3; a caller may add entries after them. */
 void ml_stack_dirty_reads(IRDirty *di, const VexGuestLayout *layout);
+/* The same without IP, for a helper that is passed its instruction's
+   address and sets the guest IP itself before it captures:
+   SP and BP only (fxState[0..1], nFxState = 2). */
+void ml_stack_dirty_reads_sp_bp(IRDirty *di, const VexGuestLayout *layout);
 
 /* Statistics for -v. */
 ULong ml_stack_n_nodes(void);
