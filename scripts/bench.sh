@@ -358,6 +358,16 @@ ratio() {
     if [ -z "$1" ] || [ -z "$2" ]; then echo -; return; fi
     awk -v a="$1" -v b="$2" -v f="${3:-%.2f}" 'BEGIN { if (b == 0) print "-"; else printf f "\n", a / b }'
 }
+# paired A B I: the ratio of mode A's time to mode B's in each repetition
+# of workload I ("0.39 0.59 0.59"), or nothing when either failed.  The
+# modes of one repetition run minutes apart, not half an hour: on a
+# machine whose speed drifts, these show how much of a ratio of medians
+# is the drift.
+paired() {
+    [ -e "$work/$1.$3.failed" ] || [ -e "$work/$2.$3.failed" ] && return
+    paste -d' ' "$work/$1.$3.times" "$work/$2.$3.times" 2>/dev/null |
+        awk '$2 > 0 { printf "%s%.2f", (n++ ? " " : ""), $1 / $2 } END { if (n) print "" }'
+}
 # times R: "1.23x", or "n/a" when R is "-"
 times() { if [ "$1" = - ]; then echo n/a; else echo "${1}x"; fi; }
 # verdict VALUE OP LIMIT: met / NOT met / n/a
@@ -416,10 +426,11 @@ verdict() {
         nc=$(ratio "${med[none]:-}" "${med[memcheck]:-}")
         [ "$nl" = - ] ||
             echo "  $w: heap-only = $(times "$nl") Massif (bar <= 0.75x: $(verdict "$nl" '<=' 0.75);" \
-                 "interim target 0.9x: $(verdict "$nl" '<=' 0.9); floor: none = $(times "$nm") Massif)"
+                 "interim target 0.9x: $(verdict "$nl" '<=' 0.9); floor: none = $(times "$nm") Massif;" \
+                 "per repetition: $(paired memline-heap massif "$i"))"
         [ "$dl" = - ] ||
             echo "  $w: default = $(times "$dl") Memcheck (bar <= 0.40x: $(verdict "$dl" '<=' 0.40);" \
-                 "floor: none = $(times "$nc") Memcheck)"
+                 "floor: none = $(times "$nc") Memcheck; per repetition: $(paired memline memcheck "$i"))"
         # The RSS model (DESIGN §5): memline's simulated peak against the
         # native run's peak RSS (GNU time's maxrss, median).
         sim=$(cat "$work/peakrss.memline.$i" 2>/dev/null)
