@@ -23,7 +23,10 @@
 #   overrides; grow and cxx are start-up bound and no longer in it).
 #   $BENCH_REPS sets the repetitions (default 3); $BENCH_MODES a subset of
 #   the modes below (e.g. "massif memline-heap"); $BENCH_HEAPTRACK=no
-#   skips the heaptrack comparison.
+#   skips the heaptrack comparison; $BENCH_ANALYZER_RUNS (default 3) how
+#   many times memline-report and heaptrack_print read each trace per
+#   repetition (their runs take a fraction of a second: the medians are
+#   over all of them).
 #
 # Modes: native; `valgrind --tool=none` (nulgrind, the floor); Massif,
 # Memcheck and DHAT with their defaults (Massif's --peak-inaccuracy=0
@@ -77,6 +80,7 @@ STAGE="$BUILD/lib/valgrind"
 REPORT="$BUILD/bin/memline-report"
 VALGRIND=${VALGRIND:-valgrind}
 REPS=${BENCH_REPS:-3}
+AN_RUNS=${BENCH_ANALYZER_RUNS:-3}
 OUT="$BUILD/bench.txt"
 GNU_TIME=/usr/bin/time
 HT_LIMIT=${BENCH_HEAPTRACK_LIMIT:-4096}
@@ -92,6 +96,9 @@ read -r -a modes <<<"${BENCH_MODES:-native none massif memcheck dhat memline-hea
 
 case "$REPS" in
     '' | *[!0-9]* | 0) echo "bench: BENCH_REPS must be a positive integer" >&2; exit 2 ;;
+esac
+case "$AN_RUNS" in
+    '' | *[!0-9]* | 0) echo "bench: BENCH_ANALYZER_RUNS must be a positive integer" >&2; exit 2 ;;
 esac
 case "$HT_LIMIT" in
     '' | *[!0-9]*) echo "bench: BENCH_HEAPTRACK_LIMIT must be a number of MiB" >&2; exit 2 ;;
@@ -249,8 +256,13 @@ run_mode() {
     printf '  rep %d/%d  %-12s %-13s %8ss\n' "$rep" "$REPS" "${labels[$i]}" "$mode" \
         "$(tail -n 1 "$work/$mode.$i.times")" >&2
     case "$mode" in memline*) [ $status -eq 0 ] || return ;; *) return ;; esac
-    if [ ! -s "$trace" ] ||
-       ! timed "$work/report.$mode.$i" "$REPORT" --units B "$trace"; then
+    local k ok=1
+    [ -s "$trace" ] || ok=0
+    for k in $(seq 1 "$AN_RUNS"); do
+        [ $ok -eq 1 ] || break
+        timed "$work/report.$mode.$i" "$REPORT" --units B "$trace" || ok=0
+    done
+    if [ $ok -eq 0 ]; then
         echo "bench: memline-report on the $mode trace of ${labels[$i]} failed" >&2
         echo "${labels[$i]} memline-report on the $mode trace (repetition $rep)" >>"$work/failures"
         touch "$work/report.$mode.$i.failed"
@@ -298,11 +310,12 @@ heaptrack_once() {
     case "$file" in *.zst) ;; *) note "heaptrack's trace of ${labels[$i]} is ${file##*.}, not zstd" ;; esac
     # (a subshell with the limit: timed runs its command through GNU time,
     # which cannot run the shell function `limited`)
-    # heaptrack_print runs as many times as memline-report does (once per
-    # repetition): a run of a tenth of a second is at the mercy of the
-    # machine, and the verdict compares medians.
+    # heaptrack_print runs as many times as memline-report does
+    # ($BENCH_ANALYZER_RUNS per repetition): a run of a fraction of a
+    # second is at the mercy of the machine, and the verdict compares
+    # medians.
     local r
-    for r in $(seq 1 "$REPS"); do
+    for r in $(seq 1 $((REPS * AN_RUNS))); do
         if ! ( if [ "$HT_LIMIT" -gt 0 ]; then ulimit -v $((HT_LIMIT * 1024)); fi
                timed "$work/htp.$i" heaptrack_print "$file" ); then
             note "heaptrack_print failed on ${labels[$i]}: $(tail -n 1 "$work/htp.$i.err")"
