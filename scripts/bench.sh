@@ -24,9 +24,9 @@
 #   $BENCH_REPS sets the repetitions (default 3); $BENCH_MODES a subset of
 #   the modes below (e.g. "massif memline-heap"); $BENCH_HEAPTRACK=no
 #   skips the heaptrack comparison; $BENCH_ANALYZER_RUNS (default 3) how
-#   many times memline-report and heaptrack_print read each trace per
-#   repetition (their runs take a fraction of a second: the medians are
-#   over all of them).
+#   many times per repetition memline-report and heaptrack_print, in
+#   turn, read each trace once all programs have run (their runs take a
+#   fraction of a second: the medians are over all of them).
 #
 # Modes: native; `valgrind --tool=none` (nulgrind, the floor); Massif,
 # Memcheck and DHAT with their defaults (Massif's --peak-inaccuracy=0
@@ -35,7 +35,8 @@
 # (heap, line counters, RSS).  The modes alternate within each repetition
 # so that a slow spell of the machine hits all of them alike, and each
 # repetition starts one mode further along the list.  After each
-# memline run, memline-report reads its trace (timed too).
+# memline run, memline-report reads its trace (for its summary's counts);
+# at the end the analyzers are timed, in turn (analyzers_once).
 #
 # The table, printed and written to build/bench.txt, gives per workload
 # and mode: the median wall seconds; its ratio to none, Massif, Memcheck
@@ -256,13 +257,8 @@ run_mode() {
     printf '  rep %d/%d  %-12s %-13s %8ss\n' "$rep" "$REPS" "${labels[$i]}" "$mode" \
         "$(tail -n 1 "$work/$mode.$i.times")" >&2
     case "$mode" in memline*) [ $status -eq 0 ] || return ;; *) return ;; esac
-    local k ok=1
-    [ -s "$trace" ] || ok=0
-    for k in $(seq 1 "$AN_RUNS"); do
-        [ $ok -eq 1 ] || break
-        timed "$work/report.$mode.$i" "$REPORT" --units B "$trace" || ok=0
-    done
-    if [ $ok -eq 0 ]; then
+    if [ ! -s "$trace" ] ||
+       ! timed "$work/report.$mode.$i" "$REPORT" --units B "$trace"; then
         echo "bench: memline-report on the $mode trace of ${labels[$i]} failed" >&2
         echo "${labels[$i]} memline-report on the $mode trace (repetition $rep)" >>"$work/failures"
         touch "$work/report.$mode.$i.failed"
@@ -308,26 +304,54 @@ heaptrack_once() {
         return
     fi
     case "$file" in *.zst) ;; *) note "heaptrack's trace of ${labels[$i]} is ${file##*.}, not zstd" ;; esac
-    # (a subshell with the limit: timed runs its command through GNU time,
-    # which cannot run the shell function `limited`)
-    # heaptrack_print runs as many times as memline-report does
-    # ($BENCH_ANALYZER_RUNS per repetition): a run of a fraction of a
-    # second is at the mercy of the machine, and the verdict compares
-    # medians.
-    local r
-    for r in $(seq 1 $((REPS * AN_RUNS))); do
-        if ! ( if [ "$HT_LIMIT" -gt 0 ]; then ulimit -v $((HT_LIMIT * 1024)); fi
-               timed "$work/htp.$i" heaptrack_print "$file" ); then
-            note "heaptrack_print failed on ${labels[$i]}: $(tail -n 1 "$work/htp.$i.err")"
-            return
-        fi
-    done
-    calls=$(sed -n 's/^calls to allocation functions: \([0-9]*\).*/\1/p' "$work/htp.$i.out" | head -n 1)
-    secs=$(median "$work/htp.$i.times")
+    # heaptrack_print's count of allocations (its timed runs come later,
+    # in analyzers_once)
+    if ! htprint "$work/htp-count.$i" "$file"; then
+        note "heaptrack_print failed on ${labels[$i]}: $(tail -n 1 "$work/htp-count.$i.err")"
+        return
+    fi
+    calls=$(sed -n 's/^calls to allocation functions: \([0-9]*\).*/\1/p' "$work/htp-count.$i.out" | head -n 1)
     if [ -n "$calls" ] && [ "$calls" -gt 0 ]; then
         awk -v s="$(stat -c %s "$file")" -v a="$calls" 'BEGIN { printf "%.6f\n", s / a }' \
             >"$work/ht.$i.bpa"
-        awk -v a="$calls" -v t="$secs" 'BEGIN { printf "%.0f\n", a / t }' >"$work/ht.$i.aps"
+        echo "$calls" >"$work/ht.$i.calls"
+        echo "$file" >"$work/ht.$i.file"
+    fi
+}
+
+# htprint FILE-PREFIX TRACE: heaptrack_print on TRACE, timed, under the
+# address-space limit (a subshell: timed runs its command through GNU
+# time, which cannot run the shell function `limited`)
+htprint() {
+    ( if [ "$HT_LIMIT" -gt 0 ]; then ulimit -v $((HT_LIMIT * 1024)); fi
+      timed "$1" heaptrack_print "$2" )
+}
+
+# analyzers_once INDEX: memline-report on the last trace of each memline
+# mode and heaptrack_print on heaptrack's trace, in turn, $REPS x
+# $BENCH_ANALYZER_RUNS times each: runs of a fraction of a second are at
+# the mercy of the machine, whose speed drifts by a third within minutes,
+# so the runs compared alternate.  Writes an.MODE.INDEX.times and
+# htp.INDEX.times, and ht.INDEX.aps (heaptrack_print's allocations per
+# second, from the median).
+analyzers_once() {
+    local i=$1 r mode ht=
+    [ -s "$work/ht.$i.file" ] && ht=$(cat "$work/ht.$i.file")
+    for r in $(seq 1 $((REPS * AN_RUNS))); do
+        for mode in memline-heap memline; do
+            [ -s "$work/trace.$mode.$i" ] && [ ! -e "$work/$mode.$i.failed" ] &&
+                [ ! -e "$work/report.$mode.$i.failed" ] || continue
+            timed "$work/an.$mode.$i" "$REPORT" --units B "$work/trace.$mode.$i" ||
+                touch "$work/report.$mode.$i.failed"
+        done
+        if [ -n "$ht" ] && ! htprint "$work/htp.$i" "$ht"; then
+            note "heaptrack_print failed on ${labels[$i]}: $(tail -n 1 "$work/htp.$i.err")"
+            ht=
+        fi
+    done
+    if [ -n "$ht" ]; then
+        awk -v a="$(cat "$work/ht.$i.calls")" -v t="$(median "$work/htp.$i.times")" \
+            'BEGIN { if (t > 0) printf "%.0f\n", a / t }' >"$work/ht.$i.aps"
     fi
 }
 
@@ -354,6 +378,10 @@ if [ $have_heaptrack -eq 1 ]; then
         heaptrack_once "$i"
     done
 fi
+echo "  analyzers" >&2
+for i in "${!labels[@]}"; do
+    analyzers_once "$i"
+done
 
 # fmt_rate N: 12345678 -> 12.3M; "-" when N is empty or "-"
 fmt_rate() {
@@ -417,7 +445,7 @@ verdict() {
                 size=$(cat "$work/size.$mode.$i")
                 bpa[$mode]=$(ratio "$size" "$allocs" %.6f)
                 if [ ! -e "$work/report.$mode.$i.failed" ]; then
-                    at=$(median "$work/report.$mode.$i.times")
+                    at=$(median "$work/an.$mode.$i.times")
                     r=$(ratio "$((allocs + ${frees:-0}))" "$at" %.0f)
                     [ "$r" = - ] || ev=$(fmt_rate "$r")
                     aps[$mode]=$(ratio "$allocs" "$at" %.0f)
