@@ -1,10 +1,10 @@
 /* ml_rss.c -- the simulated resident set (ml_rss.h).
 
    Page map: one byte per page of the 128 GiB Valgrind gives the client
-   on amd64 Linux (2^25 pages, a 32 MiB map reserved up front and backed
+   on amd64 Linux (2^25 pages, a 32 MiB array in the tool's .bss, backed
    by the kernel only where pages are used), so the inline check is one
-   shift, one mask and one load.  Pages above (the vsyscall page) are not
-   tracked.  Byte values:
+   shift, one mask and one load at a 32-bit displacement.  Pages above
+   (the vsyscall page) are not tracked.  Byte values:
      0            not resident
      PG_READ      anonymous page read but never written (the kernel maps
                   the shared zero page: not resident, and loads of it need
@@ -14,7 +14,9 @@
    b == 0.  Accesses off one base register share one lookup of the pages
    they can touch, and stack reads need none (see "Where each check goes"
    below).  The helper runs once per page and kind of access, takes the
-   stack, and writes a PAGE record: one page, or on a read of a file
+   stack (from SP and BP, which the translation keeps exact at memory
+   accesses, and the instruction's address, which it is passed), and
+   writes a PAGE record: one page, or on a read of a file
    mapping the pages the kernel's fault-around maps with it.  From the
    program's exit_group on, nothing changes (ml_rss_freeze). */
 #include "pub_tool_basics.h"
