@@ -281,11 +281,10 @@ limited() {
     fi
 }
 
-# heaptrack_once INDEX: the workload natively under heaptrack, then
-# heaptrack_print on its trace; writes ht.INDEX.bpa (trace bytes per
-# allocation) and ht.INDEX.aps (heaptrack_print's allocations per second).
+# heaptrack_once INDEX: the workload natively under heaptrack; writes the
+# name of its trace to ht.INDEX.file (analyzers_once reads the trace).
 heaptrack_once() {
-    local i=$1 args=() file calls secs status
+    local i=$1 args=() file status
     [ -z "${argss[$i]}" ] || IFS=: read -r -a args <<<"${argss[$i]}"
     echo "  heaptrack   ${labels[$i]}" >&2
     limited heaptrack -o "$work/ht.$i" "${progs[$i]}" "${args[@]}" \
@@ -304,19 +303,8 @@ heaptrack_once() {
         return
     fi
     case "$file" in *.zst) ;; *) note "heaptrack's trace of ${labels[$i]} is ${file##*.}, not zstd" ;; esac
-    # heaptrack_print's count of allocations (its timed runs come later,
-    # in analyzers_once)
-    if ! htprint "$work/htp-count.$i" "$file"; then
-        note "heaptrack_print failed on ${labels[$i]}: $(tail -n 1 "$work/htp-count.$i.err")"
-        return
-    fi
-    calls=$(sed -n 's/^calls to allocation functions: \([0-9]*\).*/\1/p' "$work/htp-count.$i.out" | head -n 1)
-    if [ -n "$calls" ] && [ "$calls" -gt 0 ]; then
-        awk -v s="$(stat -c %s "$file")" -v a="$calls" 'BEGIN { printf "%.6f\n", s / a }' \
-            >"$work/ht.$i.bpa"
-        echo "$calls" >"$work/ht.$i.calls"
-        echo "$file" >"$work/ht.$i.file"
-    fi
+    # heaptrack_print reads it in analyzers_once
+    echo "$file" >"$work/ht.$i.file"
 }
 
 # htprint FILE-PREFIX TRACE: heaptrack_print on TRACE, timed, under the
@@ -331,9 +319,10 @@ htprint() {
 # mode and heaptrack_print on heaptrack's trace, in turn, $REPS x
 # $BENCH_ANALYZER_RUNS times each: runs of a fraction of a second are at
 # the mercy of the machine, whose speed drifts by a third within minutes,
-# so the runs compared alternate.  Writes an.MODE.INDEX.times and
-# htp.INDEX.times, and ht.INDEX.aps (heaptrack_print's allocations per
-# second, from the median).
+# so the runs compared alternate.  Writes an.MODE.INDEX.times, and from
+# heaptrack_print's runs ht.INDEX.bpa (heaptrack's trace bytes per
+# allocation, by its count of calls to allocation functions) and
+# ht.INDEX.aps (its allocations per second, from the median).
 analyzers_once() {
     local i=$1 r mode ht=
     [ -s "$work/ht.$i.file" ] && ht=$(cat "$work/ht.$i.file")
@@ -349,10 +338,13 @@ analyzers_once() {
             ht=
         fi
     done
-    if [ -n "$ht" ]; then
-        awk -v a="$(cat "$work/ht.$i.calls")" -v t="$(median "$work/htp.$i.times")" \
-            'BEGIN { if (t > 0) printf "%.0f\n", a / t }' >"$work/ht.$i.aps"
-    fi
+    [ -n "$ht" ] || return 0
+    local calls
+    calls=$(sed -n 's/^calls to allocation functions: \([0-9]*\).*/\1/p' "$work/htp.$i.out" | head -n 1)
+    [ -n "$calls" ] && [ "$calls" -gt 0 ] || return 0
+    awk -v s="$(stat -c %s "$ht")" -v a="$calls" 'BEGIN { printf "%.6f\n", s / a }' >"$work/ht.$i.bpa"
+    awk -v a="$calls" -v t="$(median "$work/htp.$i.times")" \
+        'BEGIN { if (t > 0) printf "%.0f\n", a / t }' >"$work/ht.$i.aps"
 }
 
 # median FILE: median of the numbers in FILE, one a line; "" when none.
