@@ -865,31 +865,29 @@ UInt ml_stack_capture(ThreadId tid, Bool *cut)
    return (UInt)val;
 }
 
-void ml_stack_dirty_reads(IRDirty *di, const VexGuestLayout *layout)
+/* Appends a read of guest state [offset, offset+size) to di's effects
+   (entries past nFxState are zero: ml_stack_dirty_reads_sp_bp). */
+static void dirty_reads(IRDirty *di, Int offset, Int size)
 {
-   di->nFxState = 3;
-   VG_(memset)(&di->fxState, 0, sizeof(di->fxState));
-   di->fxState[0].fx = Ifx_Read;
-   di->fxState[0].offset = layout->offset_SP;
-   di->fxState[0].size = layout->sizeof_SP;
-   di->fxState[1].fx = Ifx_Read;
-   di->fxState[1].offset = layout->offset_IP;
-   di->fxState[1].size = layout->sizeof_IP;
-   di->fxState[2].fx = Ifx_Read;
-   di->fxState[2].offset = offsetof(VexGuestAMD64State, guest_RBP);
-   di->fxState[2].size = 8;
+   tl_assert(di->nFxState < VEX_N_FXSTATE);
+   __typeof__(di->fxState[0]) *fx = &di->fxState[di->nFxState++];
+   fx->fx = Ifx_Read;
+   fx->offset = offset;
+   fx->size = size;
 }
 
 void ml_stack_dirty_reads_sp_bp(IRDirty *di, const VexGuestLayout *layout)
 {
-   di->nFxState = 2;
+   di->nFxState = 0;
    VG_(memset)(&di->fxState, 0, sizeof(di->fxState));
-   di->fxState[0].fx = Ifx_Read;
-   di->fxState[0].offset = layout->offset_SP;
-   di->fxState[0].size = layout->sizeof_SP;
-   di->fxState[1].fx = Ifx_Read;
-   di->fxState[1].offset = offsetof(VexGuestAMD64State, guest_RBP);
-   di->fxState[1].size = 8;
+   dirty_reads(di, layout->offset_SP, layout->sizeof_SP);
+   dirty_reads(di, offsetof(VexGuestAMD64State, guest_RBP), 8);
+}
+
+void ml_stack_dirty_reads(IRDirty *di, const VexGuestLayout *layout)
+{
+   ml_stack_dirty_reads_sp_bp(di, layout);
+   dirty_reads(di, layout->offset_IP, layout->sizeof_IP);
 }
 
 void ml_stack_vcache_stats(ULong *hits, ULong *misses, ULong *spliced)

@@ -42,11 +42,11 @@ UInt ml_stack_capture(ThreadId tid, Bool *cut);
 /* Declares that the dirty call di captures a stack: it reads the guest
    registers the unwinder starts from (SP, IP, BP), which the
    instrumentation must therefore have written back before the call.  Sets
-   fxState[0..2] and nFxState = 3; a caller may add entries after them. */
+   the first nFxState entries (3); a caller may add entries after them. */
 void ml_stack_dirty_reads(IRDirty *di, const VexGuestLayout *layout);
 /* The same without IP, for a helper that is passed its instruction's
    address and sets the guest IP itself before it captures:
-   SP and BP only (fxState[0..1], nFxState = 2). */
+   SP and BP only (nFxState = 2). */
 void ml_stack_dirty_reads_sp_bp(IRDirty *di, const VexGuestLayout *layout);
 
 /* Statistics for -v. */
