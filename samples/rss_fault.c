@@ -74,8 +74,7 @@ int main(void)
     volatile char *c = map_at(r, 1024 - 3, 20, PROT_READ, fd);
     unsigned sum = 0;
     /* Warm the measurement up: its code and stack are resident from here. */
-    rss_native_step("start");
-    rss_native_step("start");
+    rss_native_begin();
 
     sum += a[0];                                  /* L:read_first */
     rss_native_step("read_first");

@@ -77,8 +77,7 @@ int main(void)
     w = malloc(64 * KiB);
     w = realloc(w, 200 * KiB);
     free(w);
-    rss_native_step("start");
-    rss_native_step("start");
+    rss_native_begin();
 
     char *a = malloc(3 * MiB);                            /* L:alloc_a */
     rss_native_step("alloc_a");

@@ -69,18 +69,25 @@ static void rss_native_put(int fd, const char *name, long long v)
         _exit(3);
 }
 
-static void rss_native_report(void)
+/* Reads /proc/self/status into text (NUL-terminated); 0, or -1. */
+static int rss_native_status(char text[4096])
 {
-    char text[4096];
     ssize_t len = 0, r;
     int fd = open("/proc/self/status", O_RDONLY);
     if (fd < 0)
-        return;
-    while (len < (ssize_t)sizeof text - 1 &&
-           (r = read(fd, text + len, sizeof text - 1 - (size_t)len)) > 0)
+        return -1;
+    while (len < 4095 && (r = read(fd, text + len, 4095 - (size_t)len)) > 0)
         len += r;
     close(fd);
     text[len] = '\0';
+    return 0;
+}
+
+static void rss_native_report(void)
+{
+    char text[4096];
+    if (rss_native_status(text) != 0)
+        return;
     rss_native_put(2, "VmHWM", rss_native_field(text, "VmHWM"));
     rss_native_put(2, "VmRSS", rss_native_field(text, "VmRSS"));
 }
@@ -136,25 +143,15 @@ static inline int rss_temp_file(size_t bytes)
 
 /* Per-line native figures (rss_fault.c, rss_mapped.c, rss_zero.c): with
    MEMLINE_NATIVE_HWM set, rss_native_step(NAME) writes "NAME: BYTES" to
-   stdout, the change of VmRSS since its previous call.  Call it twice
-   before the first measured line, so that its own code and stack are
-   resident. */
+   stdout, the change of VmRSS since its previous call.  rss_native_begin()
+   goes before the first measured line. */
 static long long rss_native_mark;
 
 /* The process's VmRSS in bytes, read without malloc or stdio. */
 static inline long long rss_native_vm_rss(void)
 {
     char text[4096];
-    ssize_t len = 0, r;
-    int fd = open("/proc/self/status", O_RDONLY);
-    if (fd < 0)
-        return -1;
-    while (len < (ssize_t)sizeof text - 1 &&
-           (r = read(fd, text + len, sizeof text - 1 - (size_t)len)) > 0)
-        len += r;
-    close(fd);
-    text[len] = '\0';
-    return rss_native_field(text, "VmRSS");
+    return rss_native_status(text) == 0 ? rss_native_field(text, "VmRSS") : -1;
 }
 
 static inline void rss_native_step(const char *name)
@@ -164,6 +161,14 @@ static inline void rss_native_step(const char *name)
     long long now = rss_native_vm_rss();
     rss_native_put(1, name, now - rss_native_mark);
     rss_native_mark = rss_native_vm_rss();
+}
+
+/* Before the first measured line: two steps ("start"), so that the
+   step's own code and stack are resident when the first one is taken. */
+static inline void rss_native_begin(void)
+{
+    rss_native_step("start");
+    rss_native_step("start");
 }
 
 #endif

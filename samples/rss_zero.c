@@ -37,8 +37,7 @@ int main(void)
     int fd = open("/dev/zero", O_RDONLY);
     if (fd < 0)
         return 1;
-    rss_native_step("start");
-    rss_native_step("start");
+    rss_native_begin();
 
     int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS;
     volatile char *m = mmap(NULL, SIZE, prot, flags, -1, 0); /* L:map */
