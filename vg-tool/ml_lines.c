@@ -33,6 +33,7 @@
 #include "ml_heap.h"
 #include "ml_rss.h"
 #include "ml_lines.h"
+#include "ml_ir.h"
 
 typedef struct {
    ULong count;     /* entries */
@@ -43,6 +44,11 @@ typedef struct {
 } MlLine;
 
 #define CHUNK_SLOTS 1024
+/* The first chunks come from the tool's .bss, below 2 GiB, so the
+   counters' updates address them with a 32-bit displacement (ml_ir.c):
+   256 K lines (12 MiB of address space, backed only where used). */
+#define POOL_CHUNKS 256
+static MlLine slot_pool[POOL_CHUNKS][CHUNK_SLOTS];
 
 static Bool    lines_on;
 static HChar **fn_globs;           /* NULL-terminated, or NULL for all */
@@ -63,8 +69,10 @@ static MlLine *new_slot(UInt fn, UInt file, UInt line)
          chunks = VG_(realloc)("ml.lines.chunks", chunks,
                                cap_chunks * sizeof *chunks);
       }
-      chunks[n_chunks] = VG_(calloc)("ml.lines.chunk", CHUNK_SLOTS,
-                                     sizeof(MlLine));
+      chunks[n_chunks] = n_chunks < POOL_CHUNKS
+                         ? slot_pool[n_chunks]
+                         : VG_(calloc)("ml.lines.chunk", CHUNK_SLOTS,
+                                       sizeof(MlLine));
       n_chunks++;
    }
    MlLine *s = &chunks[n_slots / CHUNK_SLOTS][n_slots % CHUNK_SLOTS];
@@ -155,14 +163,10 @@ static Bool is_continuation(Addr a, MlLine *s)
 
 static void add_to_u64(IRSB *sb, void *where, IRExpr *amount)
 {
-   IRTemp t1 = newIRTemp(sb->tyenv, Ity_I64);
-   IRTemp t2 = newIRTemp(sb->tyenv, Ity_I64);
-   addStmtToIRSB(sb, IRStmt_WrTmp(t1, IRExpr_Load(Iend_LE, Ity_I64,
-                                  mkIRExpr_HWord((HWord)where))));
-   addStmtToIRSB(sb, IRStmt_WrTmp(t2, IRExpr_Binop(Iop_Add64,
-                                  IRExpr_RdTmp(t1), amount)));
-   addStmtToIRSB(sb, IRStmt_Store(Iend_LE, mkIRExpr_HWord((HWord)where),
-                                  IRExpr_RdTmp(t2)));
+   IRExpr *v = ml_ir_assign(sb, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64,
+                                                    ml_ir_addr(sb, where)));
+   IRExpr *sum = ml_ir_assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64, v, amount));
+   addStmtToIRSB(sb, IRStmt_Store(Iend_LE, ml_ir_addr(sb, where), sum));
 }
 
 static void flush_icount(IRSB *sb, ULong *pending)
@@ -184,7 +188,7 @@ static IRTemp level(IRSB *sb, IRTemp *cache, ULong *cur)
    if (*cache == IRTemp_INVALID) {
       *cache = newIRTemp(sb->tyenv, Ity_I64);
       addStmtToIRSB(sb, IRStmt_WrTmp(*cache, IRExpr_Load(Iend_LE, Ity_I64,
-                                     mkIRExpr_HWord((HWord)cur))));
+                                     ml_ir_addr(sb, cur))));
    }
    return *cache;
 }
@@ -196,12 +200,12 @@ static void update_max(IRSB *sb, ULong *hw, IRTemp h)
    IRTemp c = newIRTemp(sb->tyenv, Ity_I1);
    IRTemp m = newIRTemp(sb->tyenv, Ity_I64);
    addStmtToIRSB(sb, IRStmt_WrTmp(w, IRExpr_Load(Iend_LE, Ity_I64,
-                                  mkIRExpr_HWord((HWord)hw))));
+                                  ml_ir_addr(sb, hw))));
    addStmtToIRSB(sb, IRStmt_WrTmp(c, IRExpr_Binop(Iop_CmpLT64U,
                                   IRExpr_RdTmp(w), IRExpr_RdTmp(h))));
    addStmtToIRSB(sb, IRStmt_WrTmp(m, IRExpr_ITE(IRExpr_RdTmp(c),
                                   IRExpr_RdTmp(h), IRExpr_RdTmp(w))));
-   addStmtToIRSB(sb, IRStmt_Store(Iend_LE, mkIRExpr_HWord((HWord)hw),
+   addStmtToIRSB(sb, IRStmt_Store(Iend_LE, ml_ir_addr(sb, hw),
                                   IRExpr_RdTmp(m)));
 }
 
@@ -234,6 +238,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
    tl_assert(hWordTy == Ity_I64);
 
    IRSB *sb = deepCopyIRSBExceptStmts(sbIn);
+   ml_ir_begin(layout);
    Int i = 0;
    for (; i < sbIn->stmts_used && sbIn->stmts[i]->tag != Ist_IMark; i++)
       addStmtToIRSB(sb, sbIn->stmts[i]);

@@ -36,6 +36,7 @@
 #include "ml_out.h"
 #include "ml_stack.h"
 #include "ml_rss.h"
+#include "ml_ir.h"
 
 /* Exported by the core (pub_core_threadstate.h), not in pub_tool. */
 extern Bool VG_(is_valid_tid)(ThreadId tid);
@@ -634,23 +635,21 @@ void ml_rss_reemit(void)
 /*--- Instrumentation                                      ---*/
 /*------------------------------------------------------------*/
 
-static IRExpr *assign(IRSB *sb, IRType ty, IRExpr *e)
-{
-   IRTemp t = newIRTemp(sb->tyenv, ty);
-   addStmtToIRSB(sb, IRStmt_WrTmp(t, e));
-   return IRExpr_RdTmp(t);
-}
-
-/* The page-map byte of addr, inline. */
+/* The page-map byte of addr, inline (at an address known at translation
+   time, one load of the byte). */
 static IRExpr *page_byte(IRSB *sb, IRExpr *addr)
 {
-   IRExpr *pg = assign(sb, Ity_I64, IRExpr_Binop(Iop_Shr64, addr,
-                                                 IRExpr_Const(IRConst_U8(PG_SHIFT))));
-   IRExpr *pgi = assign(sb, Ity_I64, IRExpr_Binop(Iop_And64, pg,
-                        IRExpr_Const(IRConst_U64(MAX_PAGE - 1))));
-   IRExpr *ba = assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64, pgi,
-                       mkIRExpr_HWord((HWord)pmap)));
-   return assign(sb, Ity_I8, IRExpr_Load(Iend_LE, Ity_I8, ba));
+   if (addr->tag == Iex_Const && addr->Iex.Const.con->tag == Ico_U64)
+      return ml_ir_assign(sb, Ity_I8, IRExpr_Load(Iend_LE, Ity_I8,
+                 ml_ir_addr(sb, &pmap[(addr->Iex.Const.con->Ico.U64 >> PG_SHIFT)
+                                      & (MAX_PAGE - 1)])));
+   IRExpr *pg = ml_ir_assign(sb, Ity_I64, IRExpr_Binop(Iop_Shr64, addr,
+                             IRExpr_Const(IRConst_U8(PG_SHIFT))));
+   IRExpr *pgi = ml_ir_assign(sb, Ity_I64, IRExpr_Binop(Iop_And64, pg,
+                              IRExpr_Const(IRConst_U64(MAX_PAGE - 1))));
+   IRExpr *ba = ml_ir_assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64, pgi,
+                             mkIRExpr_HWord((HWord)pmap)));
+   return ml_ir_assign(sb, Ity_I8, IRExpr_Load(Iend_LE, Ity_I8, ba));
 }
 
 /* if (first touch of the page of addr) helper(addr, size); with a
@@ -664,12 +663,12 @@ static void check_access(IRSB *sb, IRExpr *addr, Int size, Bool write,
    if (!guard) {
       IRExpr *b = page_byte(sb, addr);
       if (write) {
-         IRExpr *r = assign(sb, Ity_I8, IRExpr_Binop(Iop_And8, b,
+         IRExpr *r = ml_ir_assign(sb, Ity_I8, IRExpr_Binop(Iop_And8, b,
                             IRExpr_Const(IRConst_U8(PG_RES))));
-         guard = assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ8, r,
+         guard = ml_ir_assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ8, r,
                         IRExpr_Const(IRConst_U8(0))));
       } else {
-         guard = assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ8, b,
+         guard = ml_ir_assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ8, b,
                         IRExpr_Const(IRConst_U8(0))));
       }
    }
@@ -1006,24 +1005,24 @@ MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout)
 /* need = !(both pages of the group's span are resident / seen) */
 static void emit_flag(IRSB *sb, Group *G)
 {
-   IRExpr *lo = assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64,
+   IRExpr *lo = ml_ir_assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64,
                        IRExpr_RdTmp(G->root),
                        IRExpr_Const(IRConst_U64((ULong)G->lo))));
-   IRExpr *hi = assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64,
+   IRExpr *hi = ml_ir_assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64,
                        IRExpr_RdTmp(G->root),
                        IRExpr_Const(IRConst_U64((ULong)(G->hi - 1)))));
    IRExpr *b1 = page_byte(sb, lo);
    IRExpr *b2 = page_byte(sb, hi);
    IRExpr *miss;
    if (G->write) {
-      IRExpr *both = assign(sb, Ity_I8, IRExpr_Binop(Iop_And8, b1, b2));
-      IRExpr *r = assign(sb, Ity_I8, IRExpr_Binop(Iop_And8, both,
+      IRExpr *both = ml_ir_assign(sb, Ity_I8, IRExpr_Binop(Iop_And8, b1, b2));
+      IRExpr *r = ml_ir_assign(sb, Ity_I8, IRExpr_Binop(Iop_And8, both,
                          IRExpr_Const(IRConst_U8(PG_RES))));
       miss = IRExpr_Binop(Iop_CmpEQ8, r, IRExpr_Const(IRConst_U8(0)));
    } else {
-      IRExpr *z1 = assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ8, b1,
+      IRExpr *z1 = ml_ir_assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ8, b1,
                           IRExpr_Const(IRConst_U8(0))));
-      IRExpr *z2 = assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ8, b2,
+      IRExpr *z2 = ml_ir_assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ8, b2,
                           IRExpr_Const(IRConst_U8(0))));
       miss = IRExpr_Binop(Iop_Or1, z1, z2);
    }

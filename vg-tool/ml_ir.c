@@ -1,0 +1,56 @@
+/* ml_ir.c -- instrumentation building blocks (ml_ir.h).
+
+   Addresses of the tool's data.  VEX has no absolute addressing mode on
+   amd64: a load or store at a constant address costs a 10-byte movabs
+   of the address into a register, then the access.  The tool is linked
+   below 2 GiB (valt_load_address), so the address of anything in its
+   .data or .bss fits a 32-bit displacement, if only there is a base
+   register holding 0.  The base is a read of a guest-state word that is
+   always 0: one in the first shadow area, which memline does not
+   otherwise use (the core zeroes it when it creates a thread and only
+   copies it: to a cloned thread, into a signal frame and back).  VEX
+   cannot fold a guest-state read, loads it once per superblock and keeps
+   it in a register; every access of the instrumentation is then
+   "op disp32(%base)", as a memory operand of the one instruction.  On
+   gcc's cc1 the clock update at each superblock exit alone was 18% of a
+   heap-only run's translated code. */
+#include "pub_tool_basics.h"
+#include "pub_tool_libcassert.h"
+#include "libvex_guest_amd64.h"
+#include "ml_ir.h"
+
+/* The shadow of guest R15 (no tool writes the first shadow area here;
+   the core writes only its SP and IP there, and only for tools that ask). */
+static Int    zero_offset = -1;
+static IRTemp zero_tmp = IRTemp_INVALID;
+
+void ml_ir_begin(const VexGuestLayout *layout)
+{
+   zero_offset = layout->total_sizeB +
+                 (Int)offsetof(VexGuestAMD64State, guest_R15);
+   zero_tmp = IRTemp_INVALID;
+}
+
+IRExpr *ml_ir_assign(IRSB *sb, IRType ty, IRExpr *e)
+{
+   IRTemp t = newIRTemp(sb->tyenv, ty);
+   addStmtToIRSB(sb, IRStmt_WrTmp(t, e));
+   return IRExpr_RdTmp(t);
+}
+
+IRExpr *ml_ir_addr(IRSB *sb, const void *p)
+{
+   HWord a = (HWord)p;
+   if (a >= 0x80000000UL || zero_offset < 0)
+      return mkIRExpr_HWord(a);
+   /* The first use dominates the later ones: a superblock is straight
+      line code whose side exits only leave it. */
+   if (zero_tmp == IRTemp_INVALID) {
+      zero_tmp = newIRTemp(sb->tyenv, Ity_I64);
+      addStmtToIRSB(sb, IRStmt_WrTmp(zero_tmp,
+                                     IRExpr_Get(zero_offset, Ity_I64)));
+   }
+   return ml_ir_assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64,
+                       IRExpr_RdTmp(zero_tmp),
+                       IRExpr_Const(IRConst_U64((ULong)a))));
+}

@@ -1,0 +1,21 @@
+/* ml_ir.h -- building blocks for memline's instrumentation: flat IR
+   statements, and addresses of the tool's own data that cost a 32-bit
+   displacement instead of a 64-bit constant. */
+#ifndef ML_IR_H
+#define ML_IR_H
+
+#include "pub_tool_basics.h"
+#include "pub_tool_tooliface.h"
+
+/* Call once per superblock, before instrumenting it. */
+void ml_ir_begin(const VexGuestLayout *layout);
+
+/* t = e; returns t, as an atom. */
+IRExpr *ml_ir_assign(IRSB *sb, IRType ty, IRExpr *e);
+
+/* An atom holding address p (the tool's data), for one load or store of
+   the instrumentation: a new temporary each time, so that the backend
+   can fold it into that access's addressing mode. */
+IRExpr *ml_ir_addr(IRSB *sb, const void *p);
+
+#endif
