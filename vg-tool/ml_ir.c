@@ -13,7 +13,15 @@
    it in a register; every access of the instrumentation is then
    "op disp32(%base)", as a memory operand of the one instruction.  On
    gcc's cc1 the clock update at each superblock exit alone was 18% of a
-   heap-only run's translated code. */
+   heap-only run's translated code.
+
+   Guest instruction addresses passed to helpers.  When a translation
+   is entered, the guest IP holds the address it was entered at: the
+   dispatcher found it by that address, a chained jump stores it before
+   jumping, and a translation whose event check fails is re-entered from
+   it.  So the guest IP read before any statement of the superblock, plus
+   a constant, gives any of its instructions' addresses; the constant is
+   small, and VEX turns the sum into a short lea. */
 #include "pub_tool_basics.h"
 #include "pub_tool_libcassert.h"
 #include "libvex_guest_amd64.h"
@@ -23,12 +31,20 @@
    the core writes only its SP and IP there, and only for tools that ask). */
 static Int    zero_offset = -1;
 static IRTemp zero_tmp = IRTemp_INVALID;
+static IRTemp entry_tmp = IRTemp_INVALID;   /* guest IP at entry */
+static Addr   entry_addr;
 
-void ml_ir_begin(const VexGuestLayout *layout)
+void ml_ir_begin(IRSB *sb, const VexGuestLayout *layout, Addr entry)
 {
    zero_offset = layout->total_sizeB +
                  (Int)offsetof(VexGuestAMD64State, guest_R15);
    zero_tmp = IRTemp_INVALID;
+   /* Read now, before the superblock's own statements can set the IP;
+      dropped by VEX if no helper uses it. */
+   entry_tmp = newIRTemp(sb->tyenv, Ity_I64);
+   addStmtToIRSB(sb, IRStmt_WrTmp(entry_tmp,
+                                  IRExpr_Get(layout->offset_IP, Ity_I64)));
+   entry_addr = entry;
 }
 
 IRExpr *ml_ir_assign(IRSB *sb, IRType ty, IRExpr *e)
@@ -53,4 +69,12 @@ IRExpr *ml_ir_addr(IRSB *sb, const void *p)
    return ml_ir_assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64,
                        IRExpr_RdTmp(zero_tmp),
                        IRExpr_Const(IRConst_U64((ULong)a))));
+}
+
+IRExpr *ml_ir_guest_ip(IRSB *sb, Addr ip)
+{
+   tl_assert(entry_tmp != IRTemp_INVALID);
+   return ml_ir_assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64,
+                       IRExpr_RdTmp(entry_tmp),
+                       IRExpr_Const(IRConst_U64((ULong)(ip - entry_addr)))));
 }

@@ -7,8 +7,11 @@
 #include "pub_tool_basics.h"
 #include "pub_tool_tooliface.h"
 
-/* Call once per superblock, before instrumenting it. */
-void ml_ir_begin(const VexGuestLayout *layout);
+/* Call once per superblock, before instrumenting its first instruction:
+   entry is the guest address the superblock is entered at (the
+   closure's nraddr: for a redirected function, the address called, not
+   that of the code translated). */
+void ml_ir_begin(IRSB *sb, const VexGuestLayout *layout, Addr entry);
 
 /* t = e; returns t, as an atom. */
 IRExpr *ml_ir_assign(IRSB *sb, IRType ty, IRExpr *e);
@@ -17,5 +20,10 @@ IRExpr *ml_ir_assign(IRSB *sb, IRType ty, IRExpr *e);
    the instrumentation: a new temporary each time, so that the backend
    can fold it into that access's addressing mode. */
 IRExpr *ml_ir_addr(IRSB *sb, const void *p);
+
+/* An atom holding guest address ip, as a value to pass to a helper:
+   the guest IP at the superblock's entry plus a constant (usually a
+   4-byte lea where the address itself is a 10-byte movabs). */
+IRExpr *ml_ir_guest_ip(IRSB *sb, Addr ip);
 
 #endif

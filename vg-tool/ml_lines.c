@@ -238,10 +238,10 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
    tl_assert(hWordTy == Ity_I64);
 
    IRSB *sb = deepCopyIRSBExceptStmts(sbIn);
-   ml_ir_begin(layout);
    Int i = 0;
    for (; i < sbIn->stmts_used && sbIn->stmts[i]->tag != Ist_IMark; i++)
       addStmtToIRSB(sb, sbIn->stmts[i]);
+   ml_ir_begin(sb, layout, (Addr)closure->nraddr);
 
    Bool rss = ml_rss_enabled();
    MlRssPlan *plan = NULL;

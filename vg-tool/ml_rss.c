@@ -677,7 +677,7 @@ static void check_access(IRSB *sb, IRExpr *addr, Int size, Bool write,
       if (sized_helpers[i].size == size) {
          di = unsafeIRDirty_0_N(2, sized_helpers[i].name[write],
                  VG_(fnptr_to_fnentry)(sized_helpers[i].fn[write]),
-                 mkIRExprVec_2(addr, mkIRExpr_HWord((HWord)ip)));
+                 mkIRExprVec_2(addr, ml_ir_guest_ip(sb, ip)));
          break;
       }
    if (!di)
@@ -686,7 +686,7 @@ static void check_access(IRSB *sb, IRExpr *addr, Int size, Bool write,
          VG_(fnptr_to_fnentry)(write ? (void *)&ml_rss_store_helper
                                      : (void *)&ml_rss_load_helper),
          mkIRExprVec_3(addr, mkIRExpr_HWord((HWord)size),
-                       mkIRExpr_HWord((HWord)ip)));
+                       ml_ir_guest_ip(sb, ip)));
    di->guard = guard;
    /* The helper takes a stack trace from SP, BP and the IP it is given. */
    ml_stack_dirty_reads_sp_bp(di, layout);
