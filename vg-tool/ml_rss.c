@@ -661,16 +661,15 @@ static void check_access(IRSB *sb, IRExpr *addr, Int size, Bool write,
    if (size <= 0)
       size = 1;
    if (!guard) {
-      IRExpr *b = page_byte(sb, addr);
-      if (write) {
-         IRExpr *r = ml_ir_assign(sb, Ity_I8, IRExpr_Binop(Iop_And8, b,
-                            IRExpr_Const(IRConst_U8(PG_RES))));
-         guard = ml_ir_assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ8, r,
-                        IRExpr_Const(IRConst_U8(0))));
-      } else {
-         guard = ml_ir_assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ8, b,
-                        IRExpr_Const(IRConst_U8(0))));
-      }
+      /* Compared as 64-bit values: VEX tests an 8-bit one with a 7-byte
+         "testq $255", a 64-bit one against 0 with a 4-byte "cmpq $0". */
+      IRExpr *b = ml_ir_assign(sb, Ity_I64, IRExpr_Unop(Iop_8Uto64,
+                               page_byte(sb, addr)));
+      if (write)
+         b = ml_ir_assign(sb, Ity_I64, IRExpr_Binop(Iop_And64, b,
+                          IRExpr_Const(IRConst_U64(PG_RES))));
+      guard = ml_ir_assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ64, b,
+                           IRExpr_Const(IRConst_U64(0))));
    }
    IRDirty *di = NULL;
    for (UInt i = 0; i < sizeof sized_helpers / sizeof sized_helpers[0]; i++)
@@ -1011,19 +1010,22 @@ static void emit_flag(IRSB *sb, Group *G)
    IRExpr *hi = ml_ir_assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64,
                        IRExpr_RdTmp(G->root),
                        IRExpr_Const(IRConst_U64((ULong)(G->hi - 1)))));
-   IRExpr *b1 = page_byte(sb, lo);
-   IRExpr *b2 = page_byte(sb, hi);
+   IRExpr *b1 = ml_ir_assign(sb, Ity_I64, IRExpr_Unop(Iop_8Uto64,
+                             page_byte(sb, lo)));
+   IRExpr *b2 = ml_ir_assign(sb, Ity_I64, IRExpr_Unop(Iop_8Uto64,
+                             page_byte(sb, hi)));
    IRExpr *miss;
    if (G->write) {
-      IRExpr *both = ml_ir_assign(sb, Ity_I8, IRExpr_Binop(Iop_And8, b1, b2));
-      IRExpr *r = ml_ir_assign(sb, Ity_I8, IRExpr_Binop(Iop_And8, both,
-                         IRExpr_Const(IRConst_U8(PG_RES))));
-      miss = IRExpr_Binop(Iop_CmpEQ8, r, IRExpr_Const(IRConst_U8(0)));
+      IRExpr *both = ml_ir_assign(sb, Ity_I64,
+                                  IRExpr_Binop(Iop_And64, b1, b2));
+      IRExpr *r = ml_ir_assign(sb, Ity_I64, IRExpr_Binop(Iop_And64, both,
+                               IRExpr_Const(IRConst_U64(PG_RES))));
+      miss = IRExpr_Binop(Iop_CmpEQ64, r, IRExpr_Const(IRConst_U64(0)));
    } else {
-      IRExpr *z1 = ml_ir_assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ8, b1,
-                          IRExpr_Const(IRConst_U8(0))));
-      IRExpr *z2 = ml_ir_assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ8, b2,
-                          IRExpr_Const(IRConst_U8(0))));
+      IRExpr *z1 = ml_ir_assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ64, b1,
+                                IRExpr_Const(IRConst_U64(0))));
+      IRExpr *z2 = ml_ir_assign(sb, Ity_I1, IRExpr_Binop(Iop_CmpEQ64, b2,
+                                IRExpr_Const(IRConst_U64(0))));
       miss = IRExpr_Binop(Iop_Or1, z1, z2);
    }
    G->need = newIRTemp(sb->tyenv, Ity_I1);
