@@ -41,6 +41,7 @@
 #include "ml_out.h"
 #include "ml_stack.h"
 #include "ml_heap.h"
+#include "ml_clock.h"
 #include "ml_rss.h"
 
 ULong ml_heap_cur;
@@ -489,6 +490,7 @@ static UWord ml_heap_fast_call(VexGuestAMD64State *gs, UWord *arg)
        arg[0] > VG_USERREQ__CLIENT_CALL3 || !is_heap_fn(arg[1]))
       return 0;
    ThreadId tid = VG_(get_running_tid)();
+   ml_clock_note_gs(tid, gs);
    switch (arg[0]) {
    case VG_USERREQ__CLIENT_CALL1:
       res = ((UWord (*)(ThreadId, UWord))arg[1])(tid, arg[2]);

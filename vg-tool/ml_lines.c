@@ -34,6 +34,7 @@
 #include "ml_rss.h"
 #include "ml_lines.h"
 #include "ml_ir.h"
+#include "ml_clock.h"
 
 typedef struct {
    ULong count;     /* entries */
@@ -169,11 +170,12 @@ static void add_to_u64(IRSB *sb, void *where, IRExpr *amount)
    addStmtToIRSB(sb, IRStmt_Store(Iend_LE, ml_ir_addr(sb, where), sum));
 }
 
-static void flush_icount(IRSB *sb, ULong *pending)
+static void flush_icount(IRSB *sb, const VexGuestLayout *layout,
+                         ULong *pending)
 {
    if (*pending == 0)
       return;
-   add_to_u64(sb, &ml_icount, IRExpr_Const(IRConst_U64(*pending)));
+   ml_clock_ir_add(sb, layout, *pending);
    *pending = 0;
 }
 
@@ -283,7 +285,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          break;
       }
       case Ist_Exit:
-         flush_icount(sb, &pending);
+         flush_icount(sb, layout, &pending);
          if (lines_on && prev && st->Ist.Exit.jk == Ijk_Boring) {
             Addr t = const_target(st->Ist.Exit.dst);
             if (t != ML_MAP_EMPTY && t > prev_addr && slot_for_addr(t) == prev)
@@ -308,7 +310,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
       if (rss && ml_rss_after(plan, sbIn, i, sb, layout))
          cur_rss_tmp = IRTemp_INVALID;
    }
-   flush_icount(sb, &pending);
+   flush_icount(sb, layout, &pending);
    ml_heap_instrument_end(sb, layout);
 
    if (lines_on && prev) {

@@ -15,8 +15,10 @@
      ml_out.c    trace writer: buffer, varints, file naming, flushing
      ml_stack.c  strings, locations (with inlined frames), stack trie
      ml_heap.c   malloc replacement, live blocks, allocator client requests
-     ml_lines.c  instrumentation: instruction clock, line entry counters
+     ml_lines.c  instrumentation: the superblock's walk, line entry counters
+     ml_clock.c  the instruction clock: per-thread counts in guest state
      ml_rss.c    the page map, page checks, releases (the RSS metric)
+     ml_ir.c     IR building blocks: short addresses of the tool's data
      ml_util.c   the word hash map everything above uses
      ml_main.c   options, start-up, fork/execve, exit (this file)
 
@@ -65,6 +67,7 @@
 #include "pub_tool_machine.h"
 #include "ml_trace.h"
 #include "ml_out.h"
+#include "ml_clock.h"
 #include "ml_stack.h"
 #include "ml_heap.h"
 #include "ml_lines.h"
@@ -183,7 +186,7 @@ static void write_trailer(UInt kind, ULong code)
 {
    const MlHeapStats *s = ml_heap_stats();
    ml_rec_begin(ML_TAG_TRAILER);
-   ml_rec_uv(ml_icount);
+   ml_rec_uv(ml_clock());
    ml_rec_uv(s->n_allocs);
    ml_rec_uv(s->n_frees);
    ml_rec_uv(s->bytes_allocated);
@@ -377,6 +380,7 @@ static Bool option_given(const HChar *prefix)
 static void ml_post_clo_init(void)
 {
    VG_(track_new_mem_mmap)(ml_new_mem_mmap);
+   ml_clock_init();
    struct vki_timeval tv;
    if (VG_(gettimeofday)(&tv, NULL) == 0)
       start_unix = tv.tv_sec;
@@ -432,7 +436,7 @@ static void ml_fini(Int exitcode)
    if (VG_(clo_verbosity) > 1)
       VG_(umsg)("memline: %llu stack nodes, %llu locations, %llu line "
                 "slots, %llu instructions\n", ml_stack_n_nodes(),
-                ml_stack_n_locs(), ml_lines_n_slots(), ml_icount);
+                ml_stack_n_locs(), ml_lines_n_slots(), ml_clock());
    if (VG_(clo_verbosity) > 1) {
       ULong hits, misses;
       ml_stack_cache_stats(&hits, &misses);

@@ -43,6 +43,7 @@
 #include "pub_tool_vkiscnums.h"
 #include "ml_trace.h"
 #include "ml_out.h"
+#include "ml_clock.h"
 
 /* Not in the pub_tool headers, but exported by libcoregrind: moves an fd
    above the client's range and sets close-on-exec; checks a file is an
@@ -62,7 +63,6 @@ extern Int VG_(fcntl)(Int fd, Int cmd, Addr arg);
 #endif
 #define ML_SOCK_STREAM 1
 
-ULong ml_icount;
 
 #define OUT_BUF_SIZE  (64 * 1024)
 #define TICK_EVENTS   1024         /* check the clock every N events */
@@ -83,10 +83,10 @@ static ULong  out_file_off;        /* bytes already written to the file */
 /* Encoder state (ml_trace.h, "event fields"): reset when a trace is
    opened, saved by ml_out_seal and put back by ml_out_unseal. */
 typedef struct {
-   ULong    prev_units;            /* quantized clock (ml_icount / time
+   ULong    prev_units;            /* quantized clock (ml_clock() / time
                                       unit) at the previous record with
                                       dt, or at the trace's start */
-   ULong    next_unit_at;          /* the first ml_icount of the unit
+   ULong    next_unit_at;          /* the first ml_clock() of the unit
                                       after prev_units: below it, dt is 0 */
    ThreadId last_tid;
    UInt     prev_stack[ML_STACK_CLASSES];
@@ -369,25 +369,26 @@ static inline void put_uv(ULong v)
    out_pos += ml_put_uvarint(out_buf + out_pos, v);
 }
 
-/* Takes ml_icount's unit as the previous timed record's (at a trace's
+/* Takes the clock's unit as the previous timed record's (at a trace's
    start and at every timed record that crosses into a new unit: one
    division per unit, not per event). */
 static void clock_mark(void)
 {
-   enc.prev_units = ml_icount / time_unit;
+   ULong now = ml_clock();
+   enc.prev_units = now / time_unit;
    ULong end = (enc.prev_units + 1) * time_unit;
    /* a product that wraps is a boundary past 2^64: never reached */
-   enc.next_unit_at = end > ml_icount ? end : ~0ULL;
+   enc.next_unit_at = end > now ? end : ~0ULL;
 }
 
 /* The dt of a timed record stamped now -- the one place dt is computed
    (ml_trace.h, "time"): the quantized clock's advance since the previous
-   timed record, floor(ml_icount / unit) - floor(previous ml_icount /
+   timed record, floor(ml_clock() / unit) - floor(previous ml_clock() /
    unit), so rounding never accumulates.  Events in the unit of the
    previous one (most of them, at the default unit) cost a comparison. */
 static inline ULong take_dt(void)
 {
-   if (ml_icount < enc.next_unit_at)
+   if (ml_clock() < enc.next_unit_at)
       return 0;
    ULong prev = enc.prev_units;
    clock_mark();

@@ -10,10 +10,6 @@
 
 #include "pub_tool_basics.h"
 
-/* Guest instructions executed so far; incremented inline by the
-   instrumentation (ml_lines.c), read when an event is stamped. */
-extern ULong ml_icount;
-
 /* --time-resolution: the instructions per dt unit (>= 1) of the traces
    opened from now on (ml_trace.h, "time"); 1 until set.  The HEADER
    records it (ml_out_time_unit). */
