@@ -2,8 +2,8 @@
 
    Page map: one byte per page of the 128 GiB Valgrind gives the client
    on amd64 Linux (2^25 pages, a 32 MiB array in the tool's .bss, backed
-   by the kernel only where pages are used), so the inline check is one
-   shift, one mask and one load at a 32-bit displacement.  Pages above
+   by the kernel only where pages are used), so the inline check is two
+   shifts and one load at a 32-bit displacement.  Pages above
    (the vsyscall page) are not tracked.  Byte values:
      0            not resident
      PG_READ      anonymous page read but never written (the kernel maps
