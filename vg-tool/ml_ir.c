@@ -11,9 +11,11 @@
    copies it: to a cloned thread, into a signal frame and back).  VEX
    cannot fold a guest-state read, loads it once per superblock and keeps
    it in a register; every access of the instrumentation is then
-   "op disp32(%base)", as a memory operand of the one instruction.  On
-   gcc's cc1 the clock update at each superblock exit alone was 18% of a
-   heap-only run's translated code.
+   "op disp32(%base)", as a memory operand of the one instruction.  The
+   users: the line counters and the heap and RSS levels (ml_lines.c), the
+   page-map byte of an access at a constant address (ml_rss.c).  The
+   instruction clock needs no base: it counts in guest state
+   (ml_clock.c).
 
    Guest instruction addresses passed to helpers.  When a translation
    is entered, the guest IP holds the address it was entered at: the
@@ -27,8 +29,8 @@
 #include "libvex_guest_amd64.h"
 #include "ml_ir.h"
 
-/* The shadow of guest R15 (no tool writes the first shadow area here;
-   the core writes only its SP and IP there, and only for tools that ask). */
+/* The shadow of guest R15 (ml_clock.c counts in R14's; the core itself
+   writes only the shadow SP, for tools that keep shadow registers). */
 static Int    zero_offset = -1;
 static IRTemp zero_tmp = IRTemp_INVALID;
 static IRTemp entry_tmp = IRTemp_INVALID;   /* guest IP at entry */
