@@ -63,6 +63,7 @@ source_moved
 source_changed
 compressed_default
 time_resolution
+clock_signal_handlers
 time_resolution_bad
 verify_counters
 bad_corrupt_compressed
@@ -710,6 +711,40 @@ t_time_resolution() {
 }
 
 # --time-resolution=0 (or beyond 2^40) is refused before the program runs.
+# The instruction clock counts a signal handler's instructions once: each
+# thread counts in its guest state, which the core saves into the signal
+# frame and restores at sigreturn (vg-tool/ml_clock.c).  samples/signals
+# runs its handler's loop K times on each of 8 signals; between K = 1000
+# and K = 2000 memline's instruction total must grow by exactly what
+# Valgrind's lackey counts, in heap-only and default runs alike.
+t_clock_signal_handlers() {
+    local k mode lack1 lack2 mem1 mem2 dflt2
+    for k in 1000 2000; do
+        run_tool "h$k" signals --lines=no --rss=no -- "$k"
+        need "signals $k (heap-only) exited with $RUN_STATUS" [ "$RUN_STATUS" -eq 0 ] || return
+        run_report "h$k" "$T/h$k.trace"
+        need "memline-report on signals $k exited $REP_STATUS" [ "$REP_STATUS" -eq 0 ] || return
+        env -u VALGRIND_LIB "$VALGRIND" --tool=lackey "$SAMPLES/signals" "$k" >"$T/l$k.out" 2>"$T/l$k.err" </dev/null
+        need "lackey on signals $k exited with $?" [ -s "$T/l$k.err" ] || return
+    done
+    run_tool d2000 signals -- 2000
+    need "signals 2000 (default mode) exited with $RUN_STATUS" [ "$RUN_STATUS" -eq 0 ] || return
+    run_report d2000 "$T/d2000.trace"
+    lack1=$(sed -n 's/.*guest instrs: *\([0-9,]*\)$/\1/p' "$T/l1000.err" | tr -d ,)
+    lack2=$(sed -n 's/.*guest instrs: *\([0-9,]*\)$/\1/p' "$T/l2000.err" | tr -d ,)
+    need "no 'guest instrs' count in lackey's output ($T/l1000.err)" \
+        [ -n "$lack1" ] && [ -n "$lack2" ] || return
+    mem1=$(summary "$T/h1000.rep" Instructions | tr -d ,)
+    mem2=$(summary "$T/h2000.rep" Instructions | tr -d ,)
+    dflt2=$(summary "$T/d2000.rep" Instructions | tr -d ,)
+    # 8 signals x 1000 more iterations: at least one instruction each
+    expect_ge "lackey's count, K=2000 minus K=1000" "$((lack2 - lack1))" 8000
+    expect_eq "memline's instructions, K=2000 minus K=1000 (lackey's difference)" \
+        "$((mem2 - mem1))" "$((lack2 - lack1))"
+    expect_eq "instructions of the default run, K=2000 (the heap-only run's)" \
+        "$dflt2" "$mem2"
+}
+
 t_time_resolution_bad() {
     local v
     for v in 0 1099511627777 x; do
