@@ -31,18 +31,13 @@
 static ULong    folded;               /* all threads, up to their last stop */
 static Bool     running;              /* a thread runs translated code */
 static ThreadId running_tid;
-static UChar  **gs_of;                /* guest states seen by helpers,
-                                         VG_N_THREADS of them */
-
-static ULong *count_in(UChar *gs)
-{
-   return (ULong *)(gs + sizeof(VexGuestAMD64State) + COUNT_OFFSET);
-}
+static ULong  **count_ptr;            /* per thread, its count's address in
+                                         its guest state, once a helper
+                                         was given that (VG_N_THREADS) */
+static ULong   *running_count;        /* count_ptr[running_tid] */
 
 static ULong count_of(ThreadId tid)
 {
-   if (tid < VG_N_THREADS && gs_of[tid])
-      return *count_in(gs_of[tid]);
    ULong v = 0;
    VG_(get_shadow_regs_area)(tid, (UChar *)&v, 1, COUNT_OFFSET, sizeof v);
    return v;
@@ -52,16 +47,22 @@ static void on_start(ThreadId tid, ULong blocks_done)
 {
    running = True;
    running_tid = tid;
+   running_count = count_ptr[tid];
 }
 
 static void on_stop(ThreadId tid, ULong blocks_done)
 {
-   ULong v = count_of(tid);
-   if (v) {
-      folded += v;
-      ULong zero = 0;
-      VG_(set_shadow_regs_area)(tid, 1, COUNT_OFFSET, sizeof zero,
-                                (const UChar *)&zero);
+   if (running_count) {
+      folded += *running_count;
+      *running_count = 0;
+   } else {
+      ULong v = count_of(tid);
+      if (v) {
+         folded += v;
+         ULong zero = 0;
+         VG_(set_shadow_regs_area)(tid, 1, COUNT_OFFSET, sizeof zero,
+                                   (const UChar *)&zero);
+      }
    }
    running = False;
 }
@@ -69,20 +70,23 @@ static void on_stop(ThreadId tid, ULong blocks_done)
 void ml_clock_init(void)
 {
    tl_assert(sizeof(VexGuestAMD64State) % 16 == 0);
-   gs_of = VG_(calloc)("ml.clock.gs", VG_N_THREADS, sizeof *gs_of);
+   count_ptr = VG_(calloc)("ml.clock.counts", VG_N_THREADS, sizeof *count_ptr);
    VG_(track_start_client_code)(on_start);
    VG_(track_stop_client_code)(on_stop);
 }
 
 ULong ml_clock(void)
 {
-   return running ? folded + count_of(running_tid) : folded;
+   if (!running)
+      return folded;
+   return folded + (running_count ? *running_count : count_of(running_tid));
 }
 
-void ml_clock_note_gs(ThreadId tid, void *gs)
+void ml_clock_note_gs(void *gs)
 {
-   if (tid < VG_N_THREADS)
-      gs_of[tid] = gs;
+   if (running && !running_count)
+      running_count = count_ptr[running_tid] =
+         (ULong *)((UChar *)gs + sizeof(VexGuestAMD64State) + COUNT_OFFSET);
 }
 
 void ml_clock_ir_add(IRSB *sb, const VexGuestLayout *layout, ULong n)

@@ -14,8 +14,9 @@ ULong ml_clock(void);
 /* Adds n instructions to the running thread's count, inline. */
 void ml_clock_ir_add(IRSB *sb, const VexGuestLayout *layout, ULong n);
 
-/* The guest state of thread tid, as a helper given IRExpr_GSPTR() sees
-   it: lets ml_clock read that thread's count without a copy. */
-void ml_clock_note_gs(ThreadId tid, void *gs);
+/* The running thread's guest state, as a helper given IRExpr_GSPTR()
+   sees it: from then on its count is read and reset in place, without a
+   copy. */
+void ml_clock_note_gs(void *gs);
 
 #endif

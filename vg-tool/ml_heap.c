@@ -490,7 +490,7 @@ static UWord ml_heap_fast_call(VexGuestAMD64State *gs, UWord *arg)
        arg[0] > VG_USERREQ__CLIENT_CALL3 || !is_heap_fn(arg[1]))
       return 0;
    ThreadId tid = VG_(get_running_tid)();
-   ml_clock_note_gs(tid, gs);
+   ml_clock_note_gs(gs);
    switch (arg[0]) {
    case VG_USERREQ__CLIENT_CALL1:
       res = ((UWord (*)(ThreadId, UWord))arg[1])(tid, arg[2]);

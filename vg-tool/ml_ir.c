@@ -31,16 +31,20 @@
 
 /* The shadow of guest R15 (ml_clock.c counts in R14's; the core itself
    writes only the shadow SP, for tools that keep shadow registers). */
-static Int    zero_offset = -1;
+static Int    zero_offset;
 static IRTemp zero_tmp = IRTemp_INVALID;
 static IRTemp entry_tmp = IRTemp_INVALID;   /* guest IP at entry */
 static Addr   entry_addr;
 
-void ml_ir_begin(IRSB *sb, const VexGuestLayout *layout, Addr entry)
+void ml_ir_begin(IRSB *sb, const VexGuestLayout *layout, Bool with_ip,
+                 Addr entry)
 {
    zero_offset = layout->total_sizeB +
                  (Int)offsetof(VexGuestAMD64State, guest_R15);
    zero_tmp = IRTemp_INVALID;
+   entry_tmp = IRTemp_INVALID;
+   if (!with_ip)
+      return;
    /* Read now, before the superblock's own statements can set the IP;
       dropped by VEX if no helper uses it. */
    entry_tmp = newIRTemp(sb->tyenv, Ity_I64);
@@ -59,7 +63,7 @@ IRExpr *ml_ir_assign(IRSB *sb, IRType ty, IRExpr *e)
 IRExpr *ml_ir_addr(IRSB *sb, const void *p)
 {
    HWord a = (HWord)p;
-   if (a >= 0x80000000UL || zero_offset < 0)
+   if (a >= 0x80000000UL)
       return mkIRExpr_HWord(a);
    /* The first use dominates the later ones: a superblock is straight
       line code whose side exits only leave it. */

@@ -7,11 +7,13 @@
 #include "pub_tool_basics.h"
 #include "pub_tool_tooliface.h"
 
-/* Call once per superblock, before instrumenting its first instruction:
-   entry is the guest address the superblock is entered at (the
-   closure's nraddr: for a redirected function, the address called, not
-   that of the code translated). */
-void ml_ir_begin(IRSB *sb, const VexGuestLayout *layout, Addr entry);
+/* Call once per superblock, before instrumenting its first instruction.
+   with_ip: helpers of this superblock will be given guest addresses
+   (ml_ir_guest_ip); entry is then the guest address the superblock is
+   entered at (the closure's nraddr: for a redirected function, the
+   address called, not that of the code translated). */
+void ml_ir_begin(IRSB *sb, const VexGuestLayout *layout, Bool with_ip,
+                 Addr entry);
 
 /* t = e; returns t, as an atom. */
 IRExpr *ml_ir_assign(IRSB *sb, IRType ty, IRExpr *e);

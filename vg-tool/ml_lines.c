@@ -243,9 +243,10 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
    Int i = 0;
    for (; i < sbIn->stmts_used && sbIn->stmts[i]->tag != Ist_IMark; i++)
       addStmtToIRSB(sb, sbIn->stmts[i]);
-   ml_ir_begin(sb, layout, (Addr)closure->nraddr);
-
    Bool rss = ml_rss_enabled();
+   /* Only the page helpers are given instruction addresses. */
+   ml_ir_begin(sb, layout, rss, (Addr)closure->nraddr);
+
    MlRssPlan *plan = NULL;
    if (rss) {
       ml_rss_code(vge);

@@ -661,8 +661,6 @@ static IRExpr *page_byte(IRSB *sb, IRExpr *addr)
 static void check_access(IRSB *sb, IRExpr *addr, Int size, Bool write,
                          IRExpr *guard, Addr ip, const VexGuestLayout *layout)
 {
-   if (size <= 0)
-      size = 1;
    if (!guard) {
       /* Compared as 64-bit values: VEX tests an 8-bit one with a 7-byte
          "testq $255", a 64-bit one against 0 with a 4-byte "cmpq $0". */
