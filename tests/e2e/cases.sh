@@ -710,7 +710,6 @@ t_time_resolution() {
     done
 }
 
-# --time-resolution=0 (or beyond 2^40) is refused before the program runs.
 # The instruction clock counts a signal handler's instructions once: each
 # thread counts in its guest state, which the core saves into the signal
 # frame and restores at sigreturn (vg-tool/ml_clock.c).  samples/signals
@@ -718,7 +717,7 @@ t_time_resolution() {
 # and K = 2000 memline's instruction total must grow by exactly what
 # Valgrind's lackey counts, in heap-only and default runs alike.
 t_clock_signal_handlers() {
-    local k mode lack1 lack2 mem1 mem2 dflt2
+    local k lack1 lack2 mem1 mem2 dflt2
     for k in 1000 2000; do
         run_tool "h$k" signals --lines=no --rss=no -- "$k"
         need "signals $k (heap-only) exited with $RUN_STATUS" [ "$RUN_STATUS" -eq 0 ] || return
@@ -745,6 +744,7 @@ t_clock_signal_handlers() {
         "$dflt2" "$mem2"
 }
 
+# --time-resolution=0 (or beyond 2^40) is refused before the program runs.
 t_time_resolution_bad() {
     local v
     for v in 0 1099511627777 x; do
