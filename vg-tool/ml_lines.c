@@ -250,7 +250,14 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
    MlRssPlan *plan = NULL;
    if (rss) {
       ml_rss_code(vge);
-      plan = ml_rss_plan(sbIn, layout);
+      /* One page-helper call per group of accesses checks a later
+         access's page at the first: only where no line entry in
+         between reads the level. */
+      Bool counted = False;
+      for (Int j = i; lines_on && !counted && j < sbIn->stmts_used; j++)
+         counted = sbIn->stmts[j]->tag == Ist_IMark &&
+                   slot_for_addr((Addr)sbIn->stmts[j]->Ist.IMark.addr);
+      plan = ml_rss_plan(sbIn, layout, !counted);
    }
 
    ULong pending = 0;

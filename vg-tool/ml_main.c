@@ -448,6 +448,7 @@ static void ml_fini(Int exitcode)
       VG_(umsg)("memline: verified stack cache hits %llu, misses %llu "
                 "(%llu of them spliced onto the last stack)\n",
                 hits, misses, spliced);
+   ml_rss_print_stats();
    }
 }
 

@@ -28,7 +28,11 @@ Bool ml_rss_enabled(void);
    ml_rss_before before copying statement i and ml_rss_after after it.
    The plan is valid until the next call (one superblock at a time). */
 typedef struct MlRssPlan MlRssPlan;
-MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout);
+/* one_call: each group of accesses gets one helper call, at its first
+   access, instead of one per access (see ml_rss.c); for code without
+   line counters, whose levels would see a later access's page early. */
+MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout,
+                       Bool one_call);
 /* Both return True when they emitted a helper call (which may change
    ml_rss_cur). */
 Bool ml_rss_before(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
@@ -47,6 +51,8 @@ void ml_rss_sweep(void);
 void ml_rss_madvise(Addr a, SizeT len, UWord advice);
 
 ULong ml_rss_peak(void);
+/* Planning and helper statistics, for -v -v. */
+void ml_rss_print_stats(void);
 /* Writes every resident page as PAGE records with stack 0 (the start of
    a forked child's trace). */
 void ml_rss_reemit(void);

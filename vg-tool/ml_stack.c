@@ -865,6 +865,17 @@ UInt ml_stack_capture(ThreadId tid, Bool *cut)
    return (UInt)val;
 }
 
+UInt ml_stack_with_top(UInt stack, Addr ip_first, Addr ip)
+{
+   if (stack == 0 || ip == ip_first || stack == cut_node ||
+       in_preload(ip_first))
+      return stack;
+   UInt loc = ml_loc_for_ip(ip);
+   if (loc == node_loc[stack])
+      return stack;
+   return intern_node(node_parent[stack], loc);
+}
+
 /* Appends a read of guest state [offset, offset+size) to di's effects
    (entries past nFxState are zero: ml_stack_dirty_reads_sp_bp). */
 static void dirty_reads(IRDirty *di, Int offset, Int size)

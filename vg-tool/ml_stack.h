@@ -39,6 +39,12 @@ void ml_stack_note_mmap(void);
    stack id (0 for an empty stack).  *cut is set if more than --depth
    frames were there. */
 UInt ml_stack_capture(ThreadId tid, Bool *cut);
+/* The stack that ml_stack_capture would return at ip, an instruction of
+   the same function activation as ip_first, given stack, its result at
+   ip_first: the same callers, innermost frame ip.  (When ip_first is in
+   the allocator's preload object, whose frames a capture drops, that is
+   stack itself.) */
+UInt ml_stack_with_top(UInt stack, Addr ip_first, Addr ip);
 /* Declares that the dirty call di captures a stack: it reads the guest
    registers the unwinder starts from (SP, IP, BP), which the
    instrumentation must therefore have written back before the call.  Sets

@@ -16,6 +16,7 @@ threads_lines
 pool_client_requests
 rss_native_buffer
 rss_stack_lines
+rss_group_lines
 rss_native_release
 rss_native_reuse
 rss_native_reclaim
@@ -1139,6 +1140,37 @@ t_rss_stack_lines() {
     expect_row "$T/s.rep" rss_stack recurse - $((pages * 4096)) 1024
     rss_summary "$T/s.rep" "Peak RSS" || return
     expect_ge "Peak RSS stack" "$RS_STACK" $((pages * 4096))
+}
+
+# A group of accesses through one register, one per line, in one
+# superblock (samples/rss_group.c): each page charged to the line that
+# touched it first, and to the caller's line, whether the group is
+# checked per access (line-counted code), by one call for the group
+# (--lines=no), or with main's call followed into touch by VEX.  Before
+# the frame pointer was restored at the checks, L:call got 0 B: the
+# stack stopped at touch.
+t_rss_group_lines() {
+    local mode k=0
+    for mode in "" "--lines=no" "--lines=no --vex-guest-chase=yes"; do
+        k=$((k + 1))
+        # shellcheck disable=SC2086
+        run_tool "g$k" rss_group $mode
+        need "rss_group ($mode) exited with status $RUN_STATUS under memline" \
+            [ "$RUN_STATUS" -eq 0 ] || return
+        run_rss_report "g$k" "$T/g$k.trace" --function touch --function main
+        need "memline-report on rss_group ($mode) exited $REP_STATUS" \
+            [ "$REP_STATUS" -eq 0 ] || return
+        local occ=1
+        [ -z "$mode" ] || occ=none
+        expect_row "$T/g$k.rep" rss_group first  - 4096 "$occ"
+        expect_row "$T/g$k.rep" rss_group second - 4096 "$occ"
+        expect_row "$T/g$k.rep" rss_group call   - 8192 "$occ"
+        if [ -z "$mode" ]; then
+            expect_row "$T/g$k.rep" rss_group again - 0 1
+            expect_row "$T/g$k.rep" rss_group load  - 0 1
+            expect_row "$T/g$k.rep" rss_group last  - 0 1
+        fi
+    done
 }
 
 # The recursion's pages reach below()'s and main's lines when the stacks
