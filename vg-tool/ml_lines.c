@@ -185,6 +185,13 @@ static void flush_icount(IRSB *sb, const VexGuestLayout *layout,
    helpers, after which it is loaded again. */
 static IRTemp cur_heap_tmp, cur_rss_tmp;
 
+/* Per statement of the superblock being instrumented: the line slot of
+   an IMark (NULL elsewhere, or without a slot) and whether it starts an
+   entry of its line. */
+static MlLine **scan_slot;
+static Bool    *scan_enter;
+static Int      cap_scan;
+
 static IRTemp level(IRSB *sb, IRTemp *cache, ULong *cur)
 {
    if (*cache == IRTemp_INVALID) {
@@ -247,24 +254,51 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
    /* Only the page helpers are given instruction addresses. */
    ml_ir_begin(sb, layout, rss, (Addr)closure->nraddr);
 
+   /* Where line entries start (see the counting rule): decided before
+      the page checks are planned, which must not let one helper call
+      reach across an entry. */
+   Int n = sbIn->stmts_used;
+   if (n > cap_scan) {
+      cap_scan = 2 * n;
+      scan_slot = VG_(realloc)("ml.lines.scan", scan_slot,
+                               cap_scan * sizeof *scan_slot);
+      scan_enter = VG_(realloc)("ml.lines.scan", scan_enter,
+                                cap_scan * sizeof *scan_enter);
+   }
+   Bool any_entry = False;
+   {
+      MlLine *prev = NULL;
+      Addr prev_addr = 0;
+      Bool first = True;
+      for (Int j = i; j < n; j++) {
+         scan_slot[j] = NULL;
+         scan_enter[j] = False;
+         IRStmt *st = sbIn->stmts[j];
+         if (!st || st->tag != Ist_IMark || !lines_on)
+            continue;
+         Addr a = (Addr)st->Ist.IMark.addr;
+         MlLine *s = slot_for_addr(a);
+         if (s)
+            scan_enter[j] = first ? !is_continuation(a, s)
+                                  : (s != prev || a <= prev_addr);
+         any_entry |= scan_enter[j];
+         scan_slot[j] = s;
+         prev = s;
+         prev_addr = a;
+         first = False;
+      }
+   }
+
    MlRssPlan *plan = NULL;
    if (rss) {
       ml_rss_code(vge);
-      /* One page-helper call per group of accesses checks a later
-         access's page at the first: only where no line entry in
-         between reads the level. */
-      Bool counted = False;
-      for (Int j = i; lines_on && !counted && j < sbIn->stmts_used; j++)
-         counted = sbIn->stmts[j]->tag == Ist_IMark &&
-                   slot_for_addr((Addr)sbIn->stmts[j]->Ist.IMark.addr);
-      plan = ml_rss_plan(sbIn, layout, !counted);
+      plan = ml_rss_plan(sbIn, layout, any_entry ? scan_enter : NULL);
    }
 
    ULong pending = 0;
    MlLine *prev = NULL;
    cur_heap_tmp = cur_rss_tmp = IRTemp_INVALID;
    Addr prev_addr = 0, last_end = 0;
-   Bool first = True;
 
    for (; i < sbIn->stmts_used; i++) {
       IRStmt *st = sbIn->stmts[i];
@@ -276,19 +310,11 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
       case Ist_IMark: {
          Addr a = (Addr)st->Ist.IMark.addr;
          pending++;
-         if (lines_on) {
-            MlLine *s = slot_for_addr(a);
-            if (s) {
-               Bool enter = first ? !is_continuation(a, s)
-                                  : (s != prev || a <= prev_addr);
-               if (enter)
-                  count_entry(sb, s);
-            }
-            prev = s;
-         }
+         if (scan_enter[i])
+            count_entry(sb, scan_slot[i]);
+         prev = scan_slot[i];
          prev_addr = a;
          last_end = a + st->Ist.IMark.len;
-         first = False;
          addStmtToIRSB(sb, st);
          break;
       }

@@ -820,53 +820,51 @@ static void check_access(IRSB *sb, IRExpr *addr, Int size, Bool write,
    pages up ("flag": both resident when the group stores, both seen when
    it only loads).  Nothing can make a page non-resident inside a
    superblock (releases come from system calls and allocator calls, which
-   end one), so a flag stays true.  When it is false:
-
-   - in code with line counters, the group is one per kind (loads,
-     stores), and each access calls the exact helper, at the access
-     itself, with that instruction's IP and stack; it looks the page up
-     again.  So a line entry between two accesses reads the level as the
-     first access left it;
-
-   - elsewhere, the group (loads and stores together) makes one call, at
-     its first access: ml_rss_group_helper goes through the members in
-     program order, given their offsets, sizes, kinds and instructions
-     (a descriptor), and charges each page to the stack taken there with
-     the member's own instruction as the innermost frame.  Between the
-     first access and a later one the superblock neither calls nor
-     returns (a jump VEX followed, --vex-guest-chase=yes, ends the
-     group), so the callers are the same: the pages made resident, their
-     order and the stacks they are charged to are those of a check per
-     access, and the records carry the same instruction count (the clock
-     moves at the superblock's exits).  One call instead of one per
-     access: `cc1 -O2`, 93 K accesses in 28 K groups, translations
-     40.9 -> 38.4 MB.
+   end one), so a flag stays true.  The flag guards one helper call, at
+   the first access, for the group's members
+   up to the next line entry (a segment; in code without line counters
+   the whole group): ml_rss_group_helper goes through them in program
+   order, given their offsets, sizes, kinds and instructions (a
+   descriptor), and charges each page to the stack taken there with the
+   member's own instruction as the innermost frame.  A segment of one
+   access calls that access's exact helper instead.  Between the first
+   access and a later one the superblock neither calls nor returns (a
+   jump VEX followed, --vex-guest-chase=yes, ends the group), so the
+   callers are the same: the pages made resident, the stacks they are
+   charged to and the instruction count of their records (the clock
+   moves at the superblock's exits) are those of a check per access, and
+   so is the level each line entry reads.  Only the order of records of
+   one line's accesses off different bases can differ.  One call instead
+   of one per access: `cc1 -O2`, 93 K accesses in 28 K groups,
+   translations 40.9 -> 38.4 MB.
 
    A load whose address derives from the stack pointer is not checked:
    stack memory is anonymous, and reading anonymous memory never makes it
    resident. */
-typedef enum { CK_PLAIN, CK_FLAG, CK_GUARDED, CK_CALL, CK_PUT_BP } CheckKind;
+typedef enum { CK_PLAIN, CK_FLAG, CK_CALL, CK_PUT_BP } CheckKind;
 
 typedef struct {
    CheckKind kind;
-   IRExpr   *addr;     /* PLAIN, GUARDED: the access's address;
+   IRExpr   *addr;     /* PLAIN, CALL: the (first) access's address;
                           PUT_BP: the value (NULL: the guest SP) */
-   Int       size;     /* PLAIN, GUARDED: its size */
-   Addr      ip;       /* PLAIN, GUARDED: its instruction's address */
+   Int       size;     /* PLAIN, CALL: its size */
+   Addr      ip;       /* PLAIN, CALL: its instruction's address */
    Bool      write;
-   Int       group;    /* FLAG, GUARDED, CALL */
+   Int       group;    /* FLAG, CALL */
+   Int       seg_start, seg_n;    /* CALL: its members in plan.mem */
    Int       next;     /* next check at the same place, or -1 */
 } Check;
 
 typedef struct {
    IRTemp root;
-   Bool   write;               /* stores (with one call: any store) */
+   Bool   write;               /* any member stores */
    Long   lo, hi;              /* byte span [lo, hi) relative to root */
    Int    n;                   /* members */
    Int    first_pos;           /* earliest check position of a member */
-   Addr   ip_first;            /* instruction of the first member */
-   Int    mem_start, mem_n;    /* one call: its members in plan.mem */
+   Int    mem_start, mem_n;    /* its members in plan.mem */
    Bool   flag_placed;         /* planning: its flag check is added */
+   Int    cur_call;            /* planning: the CALL of its last segment */
+   Int    seg_entries;         /* planning: line entries before it */
    IRTemp need;                /* at instrumentation: flag is false */
 } Group;
 
@@ -878,12 +876,12 @@ struct MlRssPlan {
    Int    n_checks, cap_checks;
    Group *groups;
    Int    n_groups;
-   GMember *mem;       /* members of the groups checked by one call */
+   GMember *mem;       /* members of the groups, by group */
    Int    cap_mem;
 };
 
-/* Checks planned, by kind, and accesses covered by a group's one call. */
-static ULong n_planned[5], n_call_members;
+/* Checks planned, by kind; accesses in groups; calls for one access. */
+static ULong n_planned[4], n_call_members, n_single_calls;
 
 static void add_check(MlRssPlan *pl, Int *head, CheckKind kind, IRExpr *addr,
                       Int size, Bool write, Int group, Addr ip)
@@ -1045,7 +1043,7 @@ static void *grow(void *p, SizeT elem, Int n)
 }
 
 MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout,
-                       Bool one_call)
+                       const Bool *entry)
 {
    Int n = sbIn->stmts_used, nt = sbIn->tyenv->types_used;
    MlRssPlan *pl = &plan;
@@ -1093,8 +1091,8 @@ MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout,
          imark = i;
          cur_ip = (Addr)st->Ist.IMark.addr;
          /* A jump VEX followed (--vex-guest-chase=yes): maybe a call,
-            into another activation.  One call per group needs one. */
-         if (one_call && next_ip && cur_ip != next_ip)
+            into another activation, where a group's call cannot reach. */
+         if (next_ip && cur_ip != next_ip)
             run_first_group = pl->n_groups;
          next_ip = cur_ip + st->Ist.IMark.len;
          continue;
@@ -1151,8 +1149,7 @@ MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout,
       Long lo = off[t], hi = off[t] + (size > 0 ? size : 1);
       Int g = run_first_group;
       while (g < pl->n_groups &&
-             !(pl->groups[g].root == root[t] &&
-               (one_call || pl->groups[g].write == write)))
+             pl->groups[g].root != root[t])
          g++;
       Group *G = &pl->groups[g];
       if (g == pl->n_groups) {
@@ -1163,9 +1160,9 @@ MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout,
          G->hi = hi;
          G->n = 0;
          G->first_pos = pos[i];
-         G->ip_first = cur_ip;
          G->mem_n = 0;
          G->flag_placed = False;
+         G->cur_call = -1;
          G->need = IRTemp_INVALID;
       }
       G->write |= write;
@@ -1178,12 +1175,11 @@ MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout,
 
    plan_frame_pointer(pl, sbIn, layout);
 
-   /* Room for the members of the groups checked by one call. */
+   /* Room for the groups' members. */
    Int members = 0;
    for (Int g = 0; g < pl->n_groups; g++) {
       pl->groups[g].mem_start = members;
-      if (one_call)
-         members += pl->groups[g].n;
+      members += pl->groups[g].n;
    }
    if (members > pl->cap_mem) {
       pl->cap_mem = 2 * members;
@@ -1193,9 +1189,12 @@ MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout,
    /* Pass 2: the checks.  A group of one access, or spanning a page or
       more, gets plain checks. */
    Addr ip = 0;
+   Int entries = 0;
    for (Int i = 0; i < n; i++) {
-      if (sbIn->stmts[i] && sbIn->stmts[i]->tag == Ist_IMark)
+      if (sbIn->stmts[i] && sbIn->stmts[i]->tag == Ist_IMark) {
          ip = (Addr)sbIn->stmts[i]->Ist.IMark.addr;
+         entries += entry && entry[i];
+      }
       if (grp[i] == NO_CHECK)
          continue;
       IRExpr *a;
@@ -1212,22 +1211,29 @@ MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout,
          continue;
       }
       Group *G = &pl->groups[g];
-      if (G->first_pos == p && !G->flag_placed) {
-         add_check(pl, head, CK_FLAG, NULL, 0, write, g, ip);
-         if (one_call)
-            add_check(pl, head, CK_CALL, NULL, 0, write, g, ip);
+      if (!G->flag_placed) {
+         Int fp = G->first_pos;
+         add_check(pl, fp & 1 ? &pl->after[fp >> 1] : &pl->before[fp >> 1],
+                   CK_FLAG, NULL, 0, G->write, g, ip);
          G->flag_placed = True;
       }
-      if (!one_call) {
-         add_check(pl, head, CK_GUARDED, a, size, write, g, ip);
-         continue;
+      if (G->cur_call < 0 || G->seg_entries != entries) {
+         /* A new segment: its call goes where its first access's check
+            would, after the line entry before it. */
+         G->cur_call = pl->n_checks;
+         G->seg_entries = entries;
+         add_check(pl, head, CK_CALL, a, size, write, g, ip);
+         pl->checks[G->cur_call].seg_start = G->mem_start + G->mem_n;
+         pl->checks[G->cur_call].seg_n = 0;
       }
-      n_call_members++;
+      Check *c = &pl->checks[G->cur_call];
       GMember *m = &pl->mem[G->mem_start + G->mem_n++];
       m->off = (Int)t_off[a->Iex.RdTmp.tmp];
-      m->ipd = (UInt)(ip - G->ip_first);
+      m->ipd = (UInt)(ip - c->ip);
       m->size = (UShort)(size > 0 ? size : 1);
       m->write = write;
+      c->seg_n++;
+      n_call_members++;
    }
    return pl;
 }
@@ -1279,13 +1285,6 @@ static Bool emit_checks(const MlRssPlan *pl, Int c, IRSB *sb,
       case CK_FLAG:
          emit_flag(sb, &pl->groups[k->group]);
          break;
-      case CK_GUARDED: {
-         IRTemp need = pl->groups[k->group].need;
-         tl_assert(need != IRTemp_INVALID);
-         check_access(sb, k->addr, k->size, k->write, IRExpr_RdTmp(need),
-                      k->ip, l);
-         break;
-      }
       case CK_PUT_BP: {
          IRExpr *v = k->addr ? k->addr
                              : ml_ir_assign(sb, Ity_I64, IRExpr_Get(
@@ -1296,13 +1295,19 @@ static Bool emit_checks(const MlRssPlan *pl, Int c, IRSB *sb,
       }
       case CK_CALL: {
          const Group *G = &pl->groups[k->group];
-         tl_assert(G->need != IRTemp_INVALID && G->mem_n == G->n);
-         const GDesc *d = intern_gdesc(&pl->mem[G->mem_start], G->n);
+         tl_assert(G->need != IRTemp_INVALID);
+         if (k->seg_n == 1) {
+            /* The exact helper of the one access, two arguments. */
+            n_single_calls++;
+            check_access(sb, k->addr, k->size, k->write,
+                         IRExpr_RdTmp(G->need), k->ip, l);
+            break;
+         }
+         const GDesc *d = intern_gdesc(&pl->mem[k->seg_start], k->seg_n);
          IRDirty *di = unsafeIRDirty_0_N(
             3, "ml_rss_group_helper",
             VG_(fnptr_to_fnentry)((void *)&ml_rss_group_helper),
-            mkIRExprVec_3(IRExpr_RdTmp(G->root),
-                          ml_ir_guest_ip(sb, G->ip_first),
+            mkIRExprVec_3(IRExpr_RdTmp(G->root), ml_ir_guest_ip(sb, k->ip),
                           mkIRExpr_HWord((HWord)d)));
          di->guard = IRExpr_RdTmp(G->need);
          ml_stack_dirty_reads_sp_bp(di, l);
@@ -1334,11 +1339,12 @@ void ml_rss_print_stats(void)
 {
    if (!rss_on)
       return;
-   VG_(umsg)("memline: page checks planned: %llu own, %llu group flags, "
-             "%llu guarded, %llu groups of %llu accesses with one call "
-             "(%llu B of descriptors)\n", n_planned[CK_PLAIN],
-             n_planned[CK_FLAG], n_planned[CK_GUARDED], n_planned[CK_CALL],
-             n_call_members, gd_bytes);
+   VG_(umsg)("memline: page checks planned: %llu own, %llu groups of "
+             "%llu accesses with %llu calls (%llu for one access; %llu B "
+             "of descriptors), %llu frame pointers restored\n",
+             n_planned[CK_PLAIN], n_planned[CK_FLAG], n_call_members,
+             n_planned[CK_CALL], n_single_calls, gd_bytes,
+             n_planned[CK_PUT_BP]);
    VG_(umsg)("memline: page helpers run: %llu per access, %llu per group\n",
              n_access_calls, n_group_calls);
 }

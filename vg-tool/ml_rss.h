@@ -28,11 +28,11 @@ Bool ml_rss_enabled(void);
    ml_rss_before before copying statement i and ml_rss_after after it.
    The plan is valid until the next call (one superblock at a time). */
 typedef struct MlRssPlan MlRssPlan;
-/* one_call: each group of accesses gets one helper call, at its first
-   access, instead of one per access (see ml_rss.c); for code without
-   line counters, whose levels would see a later access's page early. */
+/* entry[i] (or NULL for none): statement i starts a line entry, which
+   reads the RSS level; a helper call for a group of accesses does not
+   reach across one (see ml_rss.c). */
 MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout,
-                       Bool one_call);
+                       const Bool *entry);
 /* Both return True when they emitted a helper call (which may change
    ml_rss_cur). */
 Bool ml_rss_before(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
