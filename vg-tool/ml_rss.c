@@ -322,7 +322,7 @@ static const SizedHelper sized_helpers[] = {
 };
 
 /* One call for a group of accesses (see "Where each check goes"): the
-   accesses in their program order, each at root + off, by the
+   accesses in their program order, each at base + off, by the
    instruction at ip_first + ipd. */
 typedef struct {
    Int    off;
@@ -356,7 +356,7 @@ static inline Bool needs_touch(Addr a, SizeT size, Bool write)
    frame (ml_stack_with_top), which is the stack a check at the member
    itself would take.  The pages and the order they become resident in
    are those of a check per access. */
-static VG_REGPARM(3) void ml_rss_group_helper(Addr root, Addr ip_first,
+static VG_REGPARM(3) void ml_rss_group_helper(Addr base, Addr ip_first,
                                               const GDesc *d)
 {
    n_group_calls++;
@@ -367,7 +367,7 @@ static VG_REGPARM(3) void ml_rss_group_helper(Addr root, Addr ip_first,
    Bool have_first = False;
    for (UInt i = 0; i < d->n; i++) {
       const GMember *m = &d->m[i];
-      Addr a = root + (Addr)(Long)m->off;
+      Addr a = base + (Addr)(Long)m->off;
       if (!needs_touch(a, m->size, m->write))
          continue;
       if (!have_first) {
@@ -813,8 +813,9 @@ static void check_access(IRSB *sb, IRExpr *addr, Int size, Bool write,
    push is charged to the full call stack.
 
    Shared lookups.  Plain loads and stores of a superblock whose addresses
-   are one base temporary plus constants (root[t], off[t]), with no side
-   exit between them, form a group when their bytes span at most a page:
+   are one base temporary plus constants (root[t], off[t]), or constants
+   (globals, ROOT_CONST), with no side exit between them, form a group
+   when their bytes span at most a page:
    they lie on at most two pages, those of the lowest and the highest
    byte.  Before the group's first access, one inline test looks both
    pages up ("flag": both resident when the group stores, both seen when
@@ -866,6 +867,7 @@ typedef struct {
    Int    cur_call;            /* planning: the CALL of its last segment */
    Int    seg_entries;         /* planning: line entries before it */
    IRTemp need;                /* at instrumentation: flag is false */
+   IRExpr *base;               /* at instrumentation: root + lo */
 } Group;
 
 struct MlRssPlan {
@@ -963,6 +965,28 @@ static Bool access_of(const IRSB *sbIn, const IRStmt *st, IRExpr **addr,
 }
 
 #define MAX_GROUP_SPAN 4096
+/* The "root" of accesses at addresses known at translation time
+   (globals): their offsets are the addresses. */
+#define ROOT_CONST ((IRTemp)0xFFFFFFFEu)
+
+/* An access's address as root + offset: a temporary's (root[t], off[t]),
+   or a constant's.  False for anything else. */
+static Bool access_base(const IRExpr *a, const IRTemp *root, const Long *off,
+                        IRTemp *rt, Long *o)
+{
+   if (a->tag == Iex_RdTmp) {
+      *rt = root[a->Iex.RdTmp.tmp];
+      *o = off[a->Iex.RdTmp.tmp];
+      return True;
+   }
+   if (a->tag == Iex_Const && a->Iex.Const.con->tag == Ico_U64 &&
+       a->Iex.Const.con->Ico.U64 < (1ULL << 47)) {
+      *rt = ROOT_CONST;
+      *o = (Long)a->Iex.Const.con->Ico.U64;
+      return True;
+   }
+   return False;
+}
 #define NO_GROUP      (-1)
 #define NO_CHECK      (-2)
 
@@ -1139,22 +1163,25 @@ MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout,
       Bool plain = st->tag == Ist_Store ||
                    (st->tag == Ist_WrTmp &&
                     st->Ist.WrTmp.data->tag == Iex_Load);
-      if (!plain || a->tag != Iex_RdTmp)
+      if (!plain)
          continue;
-      IRTemp t = a->Iex.RdTmp.tmp;
-      if (!write && from_sp[t] && off[t] > -65536 && off[t] < 65536) {
+      IRTemp rt;
+      Long o;
+      if (!access_base(a, root, off, &rt, &o))
+         continue;
+      if (!write && rt != ROOT_CONST && from_sp[a->Iex.RdTmp.tmp] &&
+          o > -65536 && o < 65536) {
          grp[i] = NO_CHECK;                  /* stack read */
          continue;
       }
-      Long lo = off[t], hi = off[t] + (size > 0 ? size : 1);
+      Long lo = o, hi = o + (size > 0 ? size : 1);
       Int g = run_first_group;
-      while (g < pl->n_groups &&
-             pl->groups[g].root != root[t])
+      while (g < pl->n_groups && pl->groups[g].root != rt)
          g++;
       Group *G = &pl->groups[g];
       if (g == pl->n_groups) {
          pl->n_groups++;
-         G->root = root[t];
+         G->root = rt;
          G->write = write;
          G->lo = lo;
          G->hi = hi;
@@ -1228,7 +1255,10 @@ MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout,
       }
       Check *c = &pl->checks[G->cur_call];
       GMember *m = &pl->mem[G->mem_start + G->mem_n++];
-      m->off = (Int)t_off[a->Iex.RdTmp.tmp];
+      IRTemp rt;
+      Long o;
+      access_base(a, t_root, t_off, &rt, &o);
+      m->off = (Int)(o - G->lo);
       m->ipd = (UInt)(ip - c->ip);
       m->size = (UShort)(size > 0 ? size : 1);
       m->write = write;
@@ -1241,12 +1271,19 @@ MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout,
 /* need = !(both pages of the group's span are resident / seen) */
 static void emit_flag(IRSB *sb, Group *G)
 {
-   IRExpr *lo = ml_ir_assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64,
-                       IRExpr_RdTmp(G->root),
-                       IRExpr_Const(IRConst_U64((ULong)G->lo))));
-   IRExpr *hi = ml_ir_assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64,
-                       IRExpr_RdTmp(G->root),
-                       IRExpr_Const(IRConst_U64((ULong)(G->hi - 1)))));
+   IRExpr *lo, *hi;
+   if (G->root == ROOT_CONST) {
+      lo = mkIRExpr_HWord((HWord)G->lo);
+      hi = mkIRExpr_HWord((HWord)(G->hi - 1));
+   } else {
+      lo = ml_ir_assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64,
+                        IRExpr_RdTmp(G->root),
+                        IRExpr_Const(IRConst_U64((ULong)G->lo))));
+      hi = ml_ir_assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64,
+                        IRExpr_RdTmp(G->root),
+                        IRExpr_Const(IRConst_U64((ULong)(G->hi - 1)))));
+   }
+   G->base = lo;
    IRExpr *b1 = ml_ir_assign(sb, Ity_I64, IRExpr_Unop(Iop_8Uto64,
                              page_byte(sb, lo)));
    IRExpr *b2 = ml_ir_assign(sb, Ity_I64, IRExpr_Unop(Iop_8Uto64,
@@ -1307,7 +1344,7 @@ static Bool emit_checks(const MlRssPlan *pl, Int c, IRSB *sb,
          IRDirty *di = unsafeIRDirty_0_N(
             3, "ml_rss_group_helper",
             VG_(fnptr_to_fnentry)((void *)&ml_rss_group_helper),
-            mkIRExprVec_3(IRExpr_RdTmp(G->root), ml_ir_guest_ip(sb, k->ip),
+            mkIRExprVec_3(G->base, ml_ir_guest_ip(sb, k->ip),
                           mkIRExpr_HWord((HWord)d)));
          di->guard = IRExpr_RdTmp(G->need);
          ml_stack_dirty_reads_sp_bp(di, l);
