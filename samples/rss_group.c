@@ -24,10 +24,25 @@
                                         lands on stack pages that are
                                         resident already)
 
-   Each of touch's lines runs once.  The same numbers must come out with
-   line counters (a check per access), without (--lines=no: one call for
-   the group), and with --vex-guest-chase=yes, where VEX follows main's
-   call into touch and both functions' stack accesses meet in one
+   Each of touch's lines runs once.
+
+   alias(b), b the mapping's third page (b[0 .. 4095], the fourth page
+   after it): accesses through two registers, p = b + 100 and
+   q = b + 4104, whose pages meet.  p's two accesses are one group, and
+   q's access falls between them, on the page of p's second:
+
+     L:p_first  p[0] = 1        +4096   third page, first written
+     L:q_first  q[0] = 2        +4096   fourth page, first written here
+     L:p_later  p[4000] = 3         0   fourth page again (b + 4100)
+     L:call2    alias(m + 8192) +8192
+
+   A call for p's group that also took p[4000]'s page before q[0] ran
+   would charge the fourth page to L:p_later instead.
+
+   The same numbers must come out with line counters (a check per
+   access), without (--lines=no: one call per group), and with
+   --vex-guest-chase=yes, where VEX follows main's calls into touch and
+   alias and the caller's and callee's stack accesses meet in one
    superblock: a group must not reach across the call. */
 #include <stdio.h>
 #include <sys/mman.h>
@@ -44,6 +59,15 @@ static int touch(volatile char *base)
     return x;
 }
 
+static void alias(volatile char *b)
+{
+    register volatile char *p = b + 100;
+    register volatile char *q = b + 4104;
+    p[0] = 1;                                   /* L:p_first */
+    q[0] = 2;                                   /* L:q_first */
+    p[4000] = 3;                                /* L:p_later */
+}
+
 int main(void)
 {
     char *m = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE,
@@ -51,6 +75,7 @@ int main(void)
     if (m == MAP_FAILED)
         return 1;
     int x = touch(m + 2048);                    /* L:call */
+    alias(m + 8192);                            /* L:call2 */
     printf("x: %d\n", x);
     return 0;
 }
