@@ -222,13 +222,20 @@ static void page_in(ULong page, NSegment const *seg, UInt kind, Bool around,
    ml_out_page(tid, *stack, kind, n);
 }
 
+/* Whether an access would change page p's byte: not resident (a store),
+   never seen (a load). */
+static inline Bool page_is_new(ULong p, Bool write)
+{
+   return !(pmap[p] & PG_RES) && (write || !pmap[p]);
+}
+
 /* First access of a page that the map does not show resident. */
 static void touch_page(ULong page, Bool write, ThreadId tid, UInt *stack,
                        Bool *have_stack)
 {
    if (page >= MAX_PAGE || frozen)
       return;
-   if ((pmap[page] & PG_RES) || (!write && pmap[page]))
+   if (!page_is_new(page, write))
       return;                               /* nothing new */
    Addr a = page << PG_SHIFT;
    NSegment const *seg = VG_(am_find_nsegment)(a);
@@ -275,12 +282,17 @@ static void touch(Addr a, SizeT size, Bool write, ThreadId tid)
    stack.  IP is what a precise guest state would hold there anyway. */
 static ULong n_access_calls, n_group_calls;
 
+static void set_guest_ip(ThreadId tid, Addr ip)
+{
+   VG_(set_shadow_regs_area)(tid, 0, offsetof(VexGuestAMD64State, guest_RIP),
+                             sizeof ip, (const UChar *)&ip);
+}
+
 static void touch_at(Addr a, SizeT size, Bool write, Addr ip)
 {
    n_access_calls++;
    ThreadId tid = VG_(get_running_tid)();
-   VG_(set_shadow_regs_area)(tid, 0, offsetof(VexGuestAMD64State, guest_RIP),
-                             sizeof ip, (const UChar *)&ip);
+   set_guest_ip(tid, ip);
    touch(a, size, write, tid);
 }
 
@@ -344,7 +356,7 @@ static inline Bool needs_touch(Addr a, SizeT size, Bool write)
    for (ULong p = a >> PG_SHIFT; p <= (a + size - 1) >> PG_SHIFT; p++) {
       if (p >= MAX_PAGE)
          return False;
-      if (!(pmap[p] & PG_RES) && (write || !pmap[p]))
+      if (page_is_new(p, write))
          return True;
    }
    return False;
@@ -371,9 +383,7 @@ static VG_REGPARM(3) void ml_rss_group_helper(Addr base, Addr ip_first,
       if (!needs_touch(a, m->size, m->write))
          continue;
       if (!have_first) {
-         VG_(set_shadow_regs_area)(tid, 0,
-                                   offsetof(VexGuestAMD64State, guest_RIP),
-                                   sizeof ip_first, (const UChar *)&ip_first);
+         set_guest_ip(tid, ip_first);
          first = stack_of(tid);
          have_first = True;
       }
