@@ -26,7 +26,7 @@ void ml_err_clear(ml_err *err)
    }
 }
 
-int ml_grow(void **p, size_t *cap, size_t need, size_t elem)
+int ml_grow_slow(void **p, size_t *cap, size_t need, size_t elem)
 {
    if (need <= *cap)
       return 0;
