@@ -1269,12 +1269,34 @@ const uint8_t *fast_uv(const uint8_t *p, uint64_t *v)
    return NULL;
 }
 
-/* The hot path: an event record (ALLOC, FREE, CALLOC, CFREE, PAGE) that
-   lies whole in the window (FIXED_MAX bytes are there).  Decodes it into
-   rec and consumes it, returning 1; returns 0 without consuming anything
-   for any other record and for anything unusual (long varints, ids out
-   of range, a wrapping clock), which the checked path then decodes or
-   reports with its messages.  Same results as parse_fixed. */
+/* fast_event's STACK record (p: its first field).  A trace has one for
+   every few allocations (gcc's cc1: 192 K for 530 K), and through the
+   checked path each cost 150 instructions. */
+static inline int fast_stack(ml_reader *r, ml_record *rec, const uint8_t *p)
+{
+   uint64_t parent, loc;
+   if (!(p = fast_uv(p, &parent)) || parent > r->nstack ||
+       !(p = fast_uv(p, &loc)) || loc > r->nloc ||
+       (loc == 0 && parent != 0) || r->nstack >= r->stack_cap ||
+       r->nstack >= UINT32_MAX - 1)
+      return 0;             /* errors, and growing the table: checked path */
+   r->stacks[r->nstack].parent = (uint32_t)parent;
+   r->stacks[r->nstack].loc = (uint32_t)loc;
+   rec->kind = ML_REC_STACK;
+   rec->u.def.id = ++r->nstack;
+   rec->offset = r->win_off + r->pos;
+   rec->now = r->ticks * r->hdr.time_unit;
+   r->pos = (size_t)(p - r->win);
+   return 1;
+}
+
+/* The hot path: an event record (ALLOC, FREE, CALLOC, CFREE, PAGE) or a
+   STACK record that lies whole in the window (FIXED_MAX bytes are
+   there).  Decodes it into rec and consumes it, returning 1; returns 0
+   without consuming anything for any other record and for anything
+   unusual (long varints, ids out of range, a wrapping clock, a full
+   table), which the checked path then decodes or reports with its
+   messages.  Same results as parse_fixed. */
 static inline int fast_event(ml_reader *r, ml_record *rec)
 {
    const uint8_t *p = r->win + r->pos;
@@ -1282,6 +1304,8 @@ static inline int fast_event(ml_reader *r, ml_record *rec)
    unsigned cls;
    int custom = 0;
    switch (t) {
+   case ML_TAG_STACK:  /* in the switch: no test on the events' path */
+      return tag == ML_TAG_STACK && fast_stack(r, rec, p + 1);
    case ML_TAG_ALLOC:  cls = ML_STACK_CLASS_ALLOC; break;
    case ML_TAG_FREE:   cls = ML_STACK_CLASS_FREE;  break;
    case ML_TAG_CALLOC: cls = ML_STACK_CLASS_ALLOC; custom = 1; break;
