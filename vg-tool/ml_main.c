@@ -448,7 +448,14 @@ static void ml_fini(Int exitcode)
       VG_(umsg)("memline: verified stack cache hits %llu, misses %llu "
                 "(%llu of them spliced onto the last stack)\n",
                 hits, misses, spliced);
-   ml_rss_print_stats();
+      ULong pev, prec;
+      Long net[ML_PAGE_KINDS];
+      ml_out_page_stats(&pev, &prec, net);
+      VG_(umsg)("memline: %llu page events in %llu PAGE records; pages "
+                "resident at the end: anon %lld, file %lld, stack %lld, "
+                "code %lld\n", pev, prec, net[ML_PAGE_ANON],
+                net[ML_PAGE_FILE], net[ML_PAGE_STACK], net[ML_PAGE_CODE]);
+      ml_rss_print_stats();
    }
 }
 

@@ -64,8 +64,13 @@ void ml_out_free(ThreadId tid, UInt stack, SizeT size, ULong id, Bool custom);
 void ml_out_time(void);
 /* MARK: a named point in the run (MEMLINE_MARK), stamped like events. */
 void ml_out_mark(UInt name);
-/* PAGE: pages of one kind made resident (count > 0) or released. */
+/* PAGE: pages of one kind made resident (count > 0) or released.
+   Consecutive page-ins of one thread, stack and kind in one time unit
+   share a record. */
 void ml_out_page(ThreadId tid, UInt stack, UInt kind, Long count);
+/* Calls of ml_out_page, the PAGE records they wrote, and the sum of
+   their counts per kind (net[ML_PAGE_KINDS]). */
+void ml_out_page_stats(ULong *events, ULong *records, Long *net);
 
 /* Length-prefixed records: begin, add fields, end. */
 void ml_rec_begin(UChar tag);

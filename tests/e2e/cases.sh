@@ -21,6 +21,7 @@ rss_native_release
 rss_native_reuse
 rss_native_reclaim
 rss_buffer_lines
+rss_page_records
 rss_reuse_lines
 rss_reclaim_lines
 rss_release_lines
@@ -990,6 +991,93 @@ t_rss_buffer_lines() {
     expect_row "$T/h.rep" rss_buffer touch 67108864 0         16385
     expect_row "$T/h.rep" rss_buffer free  67108864 -67108864 1
     expect_summary "$T/h.rep" 67108864 2 2 0 0
+}
+
+# page_records OUT: the "P page events in R PAGE records" line of a -v -v
+# run ($T/OUT.err) into PR_EVENTS, PR_RECORDS.
+page_records() {
+    local re='.*memline: \([0-9]*\) page events in \([0-9]*\) PAGE records.*'
+    PR_EVENTS=$(sed -n "s/$re/\1/p" "$T/$1.err")
+    PR_RECORDS=$(sed -n "s/$re/\2/p" "$T/$1.err")
+    [ -n "$PR_EVENTS" ] && [ -n "$PR_RECORDS" ] ||
+        { fail "$1: no page event count in its -v -v output"; return 1; }
+}
+
+# same_with_unit1 SAMPLE OUT: runs SAMPLE at --time-resolution=1 (page-ins
+# of one instruction at most share a record) and compares its reports
+# with $T/OUT.trace's: the line tables, and the RSS totals split by kind
+# (without the instruction of the peak, which the time unit rounds).
+same_with_unit1() {
+    local sample=$1 out=$2 metric t
+    run_tool "$out.u" "$sample" --time-resolution=1
+    expect_eq "$sample status at --time-resolution=1" "$RUN_STATUS" 0
+    for metric in rss heap; do
+        for t in "$out" "$out.u"; do
+            "$REPORT" --units B --metric $metric --top 0 "$T/$t.trace" |
+                sed -n -e 's/ at instruction [0-9,]*//' \
+                       -e '/^Peak RSS/p' -e '/^Final RSS/p' \
+                       -e '/^Filename/,$p' >"$T/$t.$metric.rep"
+        done
+        expect_ge "lines of $sample's $metric report" \
+            "$(wc -l <"$T/$out.$metric.rep")" 12
+        cmp -s "$T/$out.$metric.rep" "$T/$out.u.$metric.rep" ||
+            fail "$sample: $metric report differs with and without shared PAGE records"
+    done
+}
+
+# final_kinds_match OUT: the report's Final RSS split by kind, from the
+# PAGE records of $T/OUT.trace, against the tool's own sums of its page
+# events per kind (the -v -v line in $T/OUT.err).
+final_kinds_match() {
+    local out=$1 line re='anon (-?[0-9]+), file (-?[0-9]+), stack (-?[0-9]+), code (-?[0-9]+)$'
+    line=$(grep 'pages resident at the end:' "$T/$out.err")
+    [[ $line =~ $re ]] || { fail "$out: no per-kind page sums in its -v -v output"; return 1; }
+    local anon=${BASH_REMATCH[1]} file=${BASH_REMATCH[2]}
+    local stack=${BASH_REMATCH[3]} code=${BASH_REMATCH[4]}
+    expect_ge "$out: code pages at the end" "$code" 1
+    run_rss_report "$out.k" "$T/$out.trace"
+    rss_summary "$T/$out.k.rep" "Final RSS" || return
+    expect_eq "$out: Final RSS anon, pages" "$((RS_ANON / 4096))" "$anon"
+    expect_eq "$out: Final RSS file, pages" "$((RS_FILE / 4096))" "$file"
+    expect_eq "$out: Final RSS stack, pages" "$((RS_STACK / 4096))" "$stack"
+    expect_eq "$out: Final RSS code, pages" "$((RS_CODE / 4096))" "$code"
+}
+
+# Consecutive page-ins of one stack and kind in one time unit share a
+# PAGE record (vg-tool/ml_out.c, ml_out_page).  rss_buffer's L:touch makes
+# 16384 pages resident one by one in a few time units: a few dozen
+# records, where at a time unit of one instruction nearly every page has
+# its own, and the reports are the same either way.  On rss_file, pages
+# of two kinds (code, file) are made resident at one stack (none, at
+# start-up) in one time unit: the report's split by kind is the tool's.
+# On rss_alternate, page-ins alternate between two lines: each keeps its
+# 64 pages.
+t_rss_page_records() {
+    run_tool m rss_buffer -v -v
+    expect_eq "memline status" "$RUN_STATUS" 0
+    page_records m || return
+    expect_ge "page events" "$PR_EVENTS" 16384
+    expect_ge "page events / 8 (at most that many PAGE records)" \
+        "$((PR_EVENTS / 8))" "$PR_RECORDS"
+    local merged=$PR_EVENTS
+    run_tool u rss_buffer -v -v --time-resolution=1
+    expect_eq "memline status at --time-resolution=1" "$RUN_STATUS" 0
+    page_records u || return
+    expect_eq "page events at --time-resolution=1" "$PR_EVENTS" "$merged"
+    expect_ge "PAGE records at --time-resolution=1 (9/10 of the events)" \
+        "$PR_RECORDS" "$((PR_EVENTS * 9 / 10))"
+    same_with_unit1 rss_buffer m
+    final_kinds_match m
+    run_tool f rss_file -v -v
+    expect_eq "rss_file status" "$RUN_STATUS" 0
+    same_with_unit1 rss_file f
+    final_kinds_match f
+    rss_profile a rss_alternate --function main || return
+    expect_row "$T/a.rep" rss_alternate map_first  - 0       1
+    expect_row "$T/a.rep" rss_alternate map_second - 0       1
+    expect_row "$T/a.rep" rss_alternate first      - 262144  64
+    expect_row "$T/a.rep" rss_alternate second     - 262144  64
+    expect_row "$T/a.rep" rss_alternate unmap      - -524288 1
 }
 
 t_rss_release_lines() {
