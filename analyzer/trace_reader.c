@@ -891,6 +891,17 @@ static int parse_payload(ml_reader *r, int tag, cur *c, ml_record *rec)
    return fail(r, ML_ECORRUPT, rec->offset, "internal: tag 0x%02x", tag);
 }
 
+/* Defines the next stack id (the table has room): STACK's effect, for
+   parse_fixed and fast_stack. */
+static inline void define_stack(ml_reader *r, ml_record *rec,
+                                uint32_t parent, uint32_t loc)
+{
+   r->stacks[r->nstack].parent = parent;
+   r->stacks[r->nstack].loc = loc;
+   rec->kind = ML_REC_STACK;
+   rec->u.def.id = ++r->nstack;
+}
+
 /* Decodes a fixed-schema record from the window; on success consumes it. */
 static int parse_fixed(ml_reader *r, int tag, ml_record *rec)
 {
@@ -901,7 +912,6 @@ static int parse_fixed(ml_reader *r, int tag, ml_record *rec)
    switch (tag) {
    case ML_TAG_STACK: {
       c.rec = "STACK";
-      rec->kind = ML_REC_STACK;
       uint32_t parent = 0, loc = 0;
       if ((rc = cur_id(&c, &parent, r->nstack, 1, "stack", "parent")))
          return rc;
@@ -917,9 +927,7 @@ static int parse_fixed(ml_reader *r, int tag, ml_record *rec)
       if (ml_grow((void **)&r->stacks, &r->stack_cap, (size_t)r->nstack + 1,
                sizeof *r->stacks))
          return nomem(r);
-      r->stacks[r->nstack].parent = parent;
-      r->stacks[r->nstack].loc = loc;
-      rec->u.def.id = ++r->nstack;
+      define_stack(r, rec, parent, loc);
       break;
    }
    case ML_TAG_ALLOC:
@@ -1280,10 +1288,7 @@ static inline int fast_stack(ml_reader *r, ml_record *rec, const uint8_t *p)
        (loc == 0 && parent != 0) || r->nstack >= r->stack_cap ||
        r->nstack >= UINT32_MAX - 1)
       return 0;             /* errors, and growing the table: checked path */
-   r->stacks[r->nstack].parent = (uint32_t)parent;
-   r->stacks[r->nstack].loc = (uint32_t)loc;
-   rec->kind = ML_REC_STACK;
-   rec->u.def.id = ++r->nstack;
+   define_stack(r, rec, (uint32_t)parent, (uint32_t)loc);
    rec->offset = r->win_off + r->pos;
    rec->now = r->ticks * r->hdr.time_unit;
    r->pos = (size_t)(p - r->win);

@@ -682,8 +682,9 @@ void ml_out_mark(UInt name)
    ml_rec_end();
 }
 
-/* The last PAGE record while nothing has been written after it: a
-   page-in of the same thread, stack and kind in the same time unit adds
+/* The last PAGE record while nothing has been written after it (its
+   thread and stack are then the encoder's last_tid and PAGE prev_stack):
+   a page-in of the same thread, stack and kind in the same time unit adds
    its pages to that record's instead of writing one of its own.  A loop
    touching memory page by page (a memset, an array filled) then writes
    a record per time unit instead of one per page (`pages`: 206,284 page
@@ -695,8 +696,7 @@ static struct {
    Bool  open;
    ULong resets;                   /* out_resets when it was written */
    UInt  count_pos, end;           /* its count field, its end in out_buf */
-   ThreadId tid;
-   UInt  stack, kind;
+   UInt  kind;
    Long  count;
 } last_page;
 static ULong n_page_events, n_page_records;
@@ -708,8 +708,8 @@ void ml_out_page(ThreadId tid, UInt stack, UInt kind, Long count)
    if (kind < ML_PAGE_KINDS)
       page_net[kind] += count;
    if (last_page.open && last_page.resets == out_resets &&
-       last_page.end == out_pos && last_page.tid == tid &&
-       enc.last_tid == tid && last_page.stack == stack &&
+       last_page.end == out_pos && enc.last_tid == tid &&
+       enc.prev_stack[ML_STACK_CLASS_PAGE] == stack &&
        last_page.kind == kind && count > 0 && count < (1LL << 40) &&
        last_page.count < (1LL << 40) && ml_clock() < enc.next_unit_at) {
       /* the record was written after need() made room for every field at
@@ -730,8 +730,6 @@ void ml_out_page(ThreadId tid, UInt stack, UInt kind, Long count)
    last_page.open = count > 0;
    last_page.resets = out_resets;
    last_page.end = out_pos;
-   last_page.tid = tid;
-   last_page.stack = stack;
    last_page.kind = kind;
    last_page.count = count;
 }

@@ -1076,6 +1076,18 @@ static IRTemp *t_root;
 static Long  *t_off;
 static Bool  *t_from_sp;
 
+/* Whether a root (its derived temporaries alike), or an access's
+   address, is the stack pointer plus a constant. */
+static inline Bool root_from_sp(IRTemp r)
+{
+   return r != ROOT_CONST && t_from_sp[r];
+}
+
+static inline Bool addr_from_sp(const IRExpr *a)
+{
+   return a->tag == Iex_RdTmp && t_from_sp[a->Iex.RdTmp.tmp];
+}
+
 static void *grow(void *p, SizeT elem, Int n)
 {
    return VG_(realloc)("ml.rss.plan", p, elem * (SizeT)n);
@@ -1184,8 +1196,7 @@ MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout,
       Long o;
       if (!access_base(a, root, off, &rt, &o))
          continue;
-      if (!write && rt != ROOT_CONST && from_sp[a->Iex.RdTmp.tmp] &&
-          o > -65536 && o < 65536) {
+      if (!write && addr_from_sp(a) && o > -65536 && o < 65536) {
          grp[i] = NO_CHECK;                  /* stack read */
          continue;
       }
@@ -1251,7 +1262,7 @@ MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout,
       Int *head = p & 1 ? &pl->after[p >> 1] : &pl->before[p >> 1];
       if (!shared) {
          add_check(pl, head, CK_PLAIN, a, size, write, -1, ip);
-         epoch[a->tag == Iex_RdTmp && from_sp[a->Iex.RdTmp.tmp]]++;
+         epoch[addr_from_sp(a)]++;
          continue;
       }
       Group *G = &pl->groups[g];
@@ -1261,7 +1272,7 @@ MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout,
                    CK_FLAG, NULL, 0, G->write, g, ip);
          G->flag_placed = True;
       }
-      Int *ep = &epoch[G->root != ROOT_CONST && from_sp[G->root]];
+      Int *ep = &epoch[root_from_sp(G->root)];
       if (G->cur_call < 0 || G->seg_entries != entries ||
           G->seg_epoch != *ep) {
          /* A new segment: its call goes where its first access's check

@@ -1013,10 +1013,10 @@ same_with_unit1() {
     expect_eq "$sample status at --time-resolution=1" "$RUN_STATUS" 0
     for metric in rss heap; do
         for t in "$out" "$out.u"; do
-            "$REPORT" --units B --metric $metric --top 0 "$T/$t.trace" |
-                sed -n -e 's/ at instruction [0-9,]*//' \
-                       -e '/^Peak RSS/p' -e '/^Final RSS/p' \
-                       -e '/^Filename/,$p' >"$T/$t.$metric.rep"
+            report_with_metric $metric "$t.$metric.all" "$T/$t.trace" --top 0
+            sed -n -e 's/ at instruction [0-9,]*//' \
+                   -e '/^Peak RSS/p' -e '/^Final RSS/p' \
+                   -e '/^Filename/,$p' "$T/$t.$metric.all.rep" >"$T/$t.$metric.rep"
         done
         expect_ge "lines of $sample's $metric report" \
             "$(wc -l <"$T/$out.$metric.rep")" 12
