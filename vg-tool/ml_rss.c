@@ -570,20 +570,36 @@ void ml_rss_block_realloc(Addr old, SizeT old_size, Addr p, SizeT size)
       /* mremap: the pages of the old block that were resident are
          resident at the same offsets of the new one (Valgrind's two
          blocks need not share an alignment: a page may map to two), and
-         the old block's are gone. */
+         the old block's are gone.  They leave the old block first and
+         then arrive in the new one: natively they move, and the level
+         between the two steps must not count them twice (the line's
+         Mem usage, the peak).  So which were resident is noted before
+         the release. */
+      Addr lo = VG_PGROUNDUP(old), hi = VG_PGROUNDDN(old + old_size);
+      ULong n = hi > lo ? (hi - lo) >> PG_SHIFT : 0, *res = NULL;
+      if (n > 0) {
+         SizeT words = (SizeT)((n + 63) / 64);
+         res = VG_(malloc)("ml.rss.move", words * sizeof *res);
+         VG_(memset)(res, 0, words * sizeof *res);
+         for (ULong i = 0; i < n && (i << PG_SHIFT) + (lo - old) < kept; i++) {
+            ULong pg = (lo >> PG_SHIFT) + i;
+            if (pg < MAX_PAGE && (pmap[pg] & PG_RES))
+               res[i / 64] |= 1ULL << (i % 64);
+         }
+      }
+      release_inside(old, old_size, tid);
       UInt stack = 0;
       Bool have = False;
-      Addr lo = VG_PGROUNDUP(old), hi = VG_PGROUNDDN(old + old_size);
-      for (Addr q = lo; q < hi && q - old < kept; q += PG_SIZE) {
-         ULong pg = q >> PG_SHIFT;
-         if (pg >= MAX_PAGE || !(pmap[pg] & PG_RES))
+      for (ULong i = 0; i < n; i++) {
+         if (!(res[i / 64] & (1ULL << (i % 64))))
             continue;
-         SizeT from = q - old, to = from + PG_SIZE;
+         SizeT from = (lo - old) + (i << PG_SHIFT), to = from + PG_SIZE;
          if (to > kept)
             to = kept;
          touch_with(p + from, to - from, True, tid, &stack, &have);
       }
-      release_inside(old, old_size, tid);
+      if (res)
+         VG_(free)(res);
       note_mapped(p, size);
    } else if (chunk_of(size) >= g_threshold) {
       /* Grown past the threshold: a new mapping, the data copied in. */
