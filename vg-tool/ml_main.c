@@ -341,9 +341,16 @@ static void ml_post_syscall(ThreadId tid, UInt sysno, UWord *args,
       ml_rss_madvise(madv_addr, madv_len, madv_advice);
       return;
    }
-   if (sysno == __NR_mmap && !sr_isError(res) && nArgs > 4 &&
-       !(args[3] & VKI_MAP_ANONYMOUS)) {
-      ml_rss_file_mapped((Int)args[4]);
+   if (sysno == __NR_mmap && !sr_isError(res) && nArgs > 4) {
+      UWord prot = args[2], flags = args[3];
+      if (!(flags & VKI_MAP_ANONYMOUS))
+         ml_rss_file_mapped((Int)args[4]);
+      /* MAP_POPULATE 0x8000, unless with MAP_NONBLOCK 0x10000 (mm/mmap.c:
+         do_mmap): write faults in a private writable mapping (MAP_PRIVATE
+         is 2 of the type bits 0x3), read faults elsewhere. */
+      if ((flags & 0x18000) == 0x8000)
+         ml_rss_populate(sr_Res(res), args[1],
+                         (prot & VKI_PROT_WRITE) && (flags & 0x3) == 0x2);
       return;
    }
    if (in_exec && (sysno == __NR_execve || sysno == __NR_execveat)) {

@@ -644,11 +644,57 @@ static void on_kernel_write(CorePart part, ThreadId tid, Addr a, SizeT len)
       touch(a, len, True, tid);
 }
 
+/* The kernel faults in every page of [a, a+len) on the program's
+   behalf: mmap with MAP_POPULATE, madvise(MADV_POPULATE_READ / _WRITE).
+   With write faults (a private writable mapping under MAP_POPULATE,
+   MADV_POPULATE_WRITE) each page becomes resident as a store would make
+   it; with read faults as a load would: the pages of a file (with those
+   the kernel maps around each fault), the zero page of anonymous memory,
+   which is not resident.  Pages past a file's end are not populated (an
+   access would raise SIGBUS), nor is memory mapped PROT_NONE
+   (mm/gup.c: populate_vma_page_range, faultin_page).  One stack for the
+   whole range: the call's. */
+void ml_rss_populate(Addr a, SizeT len, Bool write)
+{
+   if (!rss_on || len == 0 || frozen)
+      return;
+   ThreadId tid = VG_(get_running_tid)();
+   UInt stack = 0;
+   Bool have = False;
+   ULong p = a >> PG_SHIFT, end = (a + len - 1) >> PG_SHIFT;
+   if (end >= MAX_PAGE)
+      end = MAX_PAGE - 1;
+   while (p <= end) {
+      NSegment const *seg = VG_(am_find_nsegment)(p << PG_SHIFT);
+      if (!seg)
+         return;
+      ULong seg_end = seg->end >> PG_SHIFT, last = seg_end < end ? seg_end : end;
+      Bool skip = !(seg->hasR || seg->hasW || seg->hasX);
+      if (seg->kind == SkFileC) {
+         ULong fpages = file_pages(seg);
+         ULong first = (ULong)seg->offset >> PG_SHIFT, s = seg->start >> PG_SHIFT;
+         if (fpages != ~0ULL) {
+            if (fpages <= first)
+               skip = True;
+            else if (last >= s + (fpages - first))
+               last = s + (fpages - first) - 1;
+         }
+      }
+      if (!skip)
+         for (ULong q = p; q <= last; q++)
+            touch_page(q, write, tid, &stack, &have);
+      p = seg_end + 1;
+   }
+}
+
 void ml_rss_madvise(Addr a, SizeT len, UWord advice)
 {
-   /* MADV_DONTNEED 4, MADV_FREE 8, MADV_REMOVE 9 (not in vki). */
+   /* MADV_DONTNEED 4, MADV_FREE 8, MADV_REMOVE 9, MADV_POPULATE_READ 22,
+      MADV_POPULATE_WRITE 23 (not in vki). */
    if (rss_on && (advice == 4 || advice == 8 || advice == 9))
       release(a, len, VG_(get_running_tid)());
+   else if (advice == 22 || advice == 23)
+      ml_rss_populate(a, len, advice == 23);
 }
 
 static inline Bool client_mapped(NSegment const *seg)

@@ -49,6 +49,9 @@ void ml_rss_after_heap_op(SizeT len);
 void ml_rss_sweep(void);
 /* madvise(a, len, advice) succeeded. */
 void ml_rss_madvise(Addr a, SizeT len, UWord advice);
+/* The kernel faulted in [a, a+len) for the program (MAP_POPULATE,
+   MADV_POPULATE_*): with write faults when write, else read faults. */
+void ml_rss_populate(Addr a, SizeT len, Bool write);
 
 ULong ml_rss_peak(void);
 /* Planning and helper statistics, for -v -v. */

@@ -29,6 +29,7 @@ rss_file_lines
 rss_fault_around
 rss_mapped_blocks
 rss_zero_page
+rss_populate_lines
 rss_stack_inclusive
 rss_off
 massif_pool
@@ -1177,6 +1178,16 @@ t_rss_mapped_blocks() {
     else
         fail "L:grow_p / L:move_p Mem usage unreadable: '$grown' '$moved'"
     fi
+}
+
+# Memory the kernel faults in for the program (mmap with MAP_POPULATE,
+# madvise(MADV_POPULATE_READ / _WRITE)): memline's line increments and
+# the sample's native VmRSS changes, against samples/rss_populate.c.
+t_rss_populate_lines() {
+    lines_vs_native rss_populate pop_anon:2097152:1 write_anon:0:513 \
+        pop_nonblock:0:1 pop_ro:0:1 pop_file:1052672:1 \
+        pop_file_w:1052672:1 pop_shared:1052672:1 map_d:0:1 \
+        madv_write:1048576:1 madv_read:0:1 map_f:0:1 madv_read_f:1052672:1
 }
 
 # Reads of never-written anonymous memory make nothing resident; a
