@@ -345,6 +345,7 @@ static void ml_post_syscall(ThreadId tid, UInt sysno, UWord *args,
       UWord prot = args[2], flags = args[3];
       if (!(flags & VKI_MAP_ANONYMOUS))
          ml_rss_file_mapped((Int)args[4]);
+      ml_rss_mapped(sr_Res(res), args[1], flags);
       /* MAP_POPULATE 0x8000, unless with MAP_NONBLOCK 0x10000 (mm/mmap.c:
          do_mmap): write faults in a private writable mapping (MAP_PRIVATE
          is 2 of the type bits 0x3), read faults elsewhere. */

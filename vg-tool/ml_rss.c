@@ -222,6 +222,53 @@ static void page_in(ULong page, NSegment const *seg, UInt kind, Bool around,
    ml_out_page(tid, *stack, kind, n);
 }
 
+/* Shared anonymous mappings (MAP_SHARED | MAP_ANONYMOUS).  Their memory
+   is the kernel's shmem: a read of a page never written allocates it as
+   a write does, where private anonymous memory maps the zero page.
+   Valgrind's segment table does not say whether a mapping is shared, so
+   the ranges are kept here, as the mmap, munmap and mremap calls leave
+   them: few, unordered, looked up only at the first read of an anonymous
+   page. */
+static struct { Addr lo, hi; } *shanon;      /* [lo, hi) */
+static UInt shanon_n, shanon_cap;
+
+static void shanon_add(Addr lo, Addr hi)
+{
+   if (shanon_n == shanon_cap) {
+      shanon_cap = shanon_cap ? 2 * shanon_cap : 8;
+      shanon = VG_(realloc)("ml.rss.shanon", shanon,
+                            shanon_cap * sizeof *shanon);
+   }
+   shanon[shanon_n].lo = lo;
+   shanon[shanon_n].hi = hi;
+   shanon_n++;
+}
+
+/* Forgets [lo, hi): what is left of a range cut in the middle is two. */
+static void shanon_remove(Addr lo, Addr hi)
+{
+   for (UInt i = 0; i < shanon_n; ) {
+      Addr rlo = shanon[i].lo, rhi = shanon[i].hi;
+      if (rhi <= lo || rlo >= hi) {
+         i++;
+         continue;
+      }
+      shanon[i] = shanon[--shanon_n];
+      if (rlo < lo)
+         shanon_add(rlo, lo);
+      if (rhi > hi)
+         shanon_add(hi, rhi);
+   }
+}
+
+static Bool shanon_has(Addr a)
+{
+   for (UInt i = 0; i < shanon_n; i++)
+      if (a >= shanon[i].lo && a < shanon[i].hi)
+         return True;
+   return False;
+}
+
 /* Whether an access would change page p's byte: not resident (a store),
    never seen (a load). */
 static inline Bool page_is_new(ULong p, Bool write)
@@ -250,6 +297,8 @@ static void touch_page(ULong page, Bool write, ThreadId tid, UInt *stack,
       kind = ML_PAGE_STACK;   /* the store faults, the stack grows into it */
    else
       return;                               /* not the client's memory */
+   if (!write && kind == ML_PAGE_ANON && shanon_n && shanon_has(a))
+      write = True;            /* shmem: a read allocates the page too */
    if (!write && kind != ML_PAGE_FILE) {
       set_page(page, PG_READ);              /* the zero page: not RSS */
       return;
@@ -613,8 +662,24 @@ void ml_rss_block_realloc(Addr old, SizeT old_size, Addr p, SizeT size)
 /*--- Core events                                          ---*/
 /*------------------------------------------------------------*/
 
+void ml_rss_mapped(Addr a, SizeT len, UWord flags)
+{
+   if (!rss_on || len == 0)
+      return;
+   Addr hi = VG_PGROUNDUP(a + len);
+   /* The new mapping replaces whatever was there (MAP_FIXED): its pages
+      go, as at a munmap, of which the core tells the tool nothing here. */
+   release(a, hi - a, VG_(get_running_tid)());
+   shanon_remove(a, hi);
+   /* MAP_ANONYMOUS 0x20; the type bits 0x3: MAP_SHARED 1,
+      MAP_SHARED_VALIDATE 3 */
+   if ((flags & 0x20) && ((flags & 0x3) == 0x1 || (flags & 0x3) == 0x3))
+      shanon_add(a, hi);
+}
+
 static void on_munmap(Addr a, SizeT len)
 {
+   shanon_remove(a, a + len);
    release(a, len, VG_(get_running_tid)());
 }
 
@@ -625,6 +690,10 @@ static void on_brk_shrink(Addr a, SizeT len)
 
 static void on_remap(Addr from, Addr to, SizeT len)
 {
+   if (shanon_has(from)) {
+      shanon_remove(from, from + len);
+      shanon_add(to, to + len);
+   }
    /* The pages move with the mapping: no change in the total. */
    for (SizeT off = 0; off < len; off += PG_SIZE) {
       ULong pf = (from + off) >> PG_SHIFT, pt = (to + off) >> PG_SHIFT;
@@ -689,9 +758,12 @@ void ml_rss_populate(Addr a, SizeT len, Bool write)
 
 void ml_rss_madvise(Addr a, SizeT len, UWord advice)
 {
-   /* MADV_DONTNEED 4, MADV_FREE 8, MADV_REMOVE 9, MADV_POPULATE_READ 22,
-      MADV_POPULATE_WRITE 23 (not in vki). */
-   if (rss_on && (advice == 4 || advice == 8 || advice == 9))
+   /* MADV_DONTNEED 4, MADV_REMOVE 9, MADV_POPULATE_READ 22,
+      MADV_POPULATE_WRITE 23 (not in vki).  MADV_FREE (8) releases
+      nothing: the kernel leaves the pages mapped, and counted, until
+      memory runs short (mm/madvise.c: madvise_free_pte_range marks them
+      clean and lazily freeable); a write keeps them. */
+   if (rss_on && (advice == 4 || advice == 9))
       release(a, len, VG_(get_running_tid)());
    else if (advice == 22 || advice == 23)
       ml_rss_populate(a, len, advice == 23);

@@ -67,6 +67,9 @@ void ml_rss_block_free(Addr p, SizeT size);
 void ml_rss_block_realloc(Addr old, SizeT old_size, Addr p, SizeT size);
 /* The client mapped the file open as fd (mmap succeeded). */
 void ml_rss_file_mapped(Int fd);
+/* mmap succeeded with flags at [a, a+len) (any mapping: it replaces
+   what was there). */
+void ml_rss_mapped(Addr a, SizeT len, UWord flags);
 /* The program called exit_group: no page changes from here on. */
 void ml_rss_freeze(void);
 

@@ -30,6 +30,7 @@ rss_fault_around
 rss_mapped_blocks
 rss_zero_page
 rss_populate_lines
+rss_shared_lines
 rss_stack_inclusive
 rss_off
 massif_pool
@@ -1188,6 +1189,17 @@ t_rss_populate_lines() {
         pop_nonblock:0:1 pop_ro:0:1 pop_file:1052672:1 \
         pop_file_w:1052672:1 pop_shared:1052672:1 map_d:0:1 \
         madv_write:1048576:1 madv_read:0:1 map_f:0:1 madv_read_f:1052672:1
+}
+
+# Shared anonymous memory (a read allocates), a MAP_FIXED mapping over
+# another (the old pages go, and the range is no longer shared) and
+# MADV_FREE (nothing goes): memline's line increments and the sample's
+# native VmRSS changes, against samples/rss_shared.c.
+t_rss_shared_lines() {
+    lines_vs_native rss_shared map_s:0:1 read_s:1048576:257 \
+        write_s:1048576:513 unmap_s:-2097152:1 map_t:0:1 \
+        write_t:1048576:257 fixed:-1048576:1 read_fixed:0:257 map_p:0:1 \
+        write_p:1048576:257 free_p:0:1 rewrite_p:0:257 drop_p:-1048576:1
 }
 
 # Reads of never-written anonymous memory make nothing resident; a

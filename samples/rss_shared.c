@@ -1,0 +1,97 @@
+/* rss_shared.c -- shared anonymous memory, a mapping put over another
+   one, and madvise(MADV_FREE).
+
+   Shared anonymous memory (MAP_SHARED | MAP_ANONYMOUS) is the kernel's
+   shmem: reading a page that was never written allocates it, as writing
+   does, where private anonymous memory maps the shared zero page.  A
+   mapping made with MAP_FIXED over another one replaces it: the old
+   pages go.  MADV_FREE only marks pages as freeable: the kernel takes
+   them back when memory runs short, and until then they stay mapped and
+   counted (a write keeps them).
+
+   RSS metric (--metric rss, --units B), function main.  Each L: line,
+   its Increment, and why (MiB = 1048576 B, 256 pages):
+
+     L:map_s       s: 2 MiB, shared anonymous                0
+     L:read_s      one byte read per page of its first MiB
+                                                    +1048576  shmem pages
+     L:write_s     one byte written per page of all of it
+                                                    +1048576  the second MiB
+     L:unmap_s     munmap(s)                        -2097152
+     L:map_t       t: 1 MiB, shared anonymous                0
+     L:write_t     one byte written per page        +1048576
+     L:fixed       a private anonymous mapping over t (MAP_FIXED)
+                                                    -1048576  t's pages go
+     L:read_fixed  one byte read per page                    0  the zero page
+     L:map_p       p: 1 MiB, private anonymous               0
+     L:write_p     one byte written per page        +1048576
+     L:free_p      madvise(p, MADV_FREE)                     0  still mapped
+     L:rewrite_p   one byte written per page                 0  kept
+     L:drop_p      madvise(p, MADV_DONTNEED)        -1048576
+
+   L:fixed puts its mapping at t's address: had memline still taken that
+   range for shared memory, L:read_fixed would show 1 MiB.  The lines
+   without a loop run once, each loop 257 times (entered once, 256
+   iterations) but L:write_s's, 513 times.
+
+   Run natively with MEMLINE_NATIVE_HWM=1, the sample prints "NAME: BYTES"
+   on stdout for each of those lines: the change of its own VmRSS across
+   the line, the kernel's answer. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "rss_native.h"
+
+#define MiB   (1ul << 20)
+#define PAGE  4096ul
+
+int main(void)
+{
+    int rw = PROT_READ | PROT_WRITE;
+    unsigned sum = 0;
+    rss_native_init();
+    /* mmap, munmap and madvise run once before the measured lines, so
+       that their code (and lazy binding) is resident before them. */
+    munmap(mmap(NULL, PAGE, rw, MAP_SHARED | MAP_ANONYMOUS, -1, 0), PAGE);
+    madvise(NULL, 0, MADV_FREE);
+    rss_native_begin();
+
+    volatile char *s = mmap(NULL, 2 * MiB, rw, MAP_SHARED | MAP_ANONYMOUS, -1, 0); /* L:map_s */
+    rss_native_step("map_s");
+    if (s == MAP_FAILED)
+        return 1;
+    for (size_t i = 0; i < MiB; i += PAGE) sum += s[i];          /* L:read_s */
+    rss_native_step("read_s");
+    for (size_t i = 0; i < 2 * MiB; i += PAGE) s[i] = 1;         /* L:write_s */
+    rss_native_step("write_s");
+    munmap((char *)s, 2 * MiB);                                  /* L:unmap_s */
+    rss_native_step("unmap_s");
+
+    volatile char *t = mmap(NULL, MiB, rw, MAP_SHARED | MAP_ANONYMOUS, -1, 0); /* L:map_t */
+    rss_native_step("map_t");
+    if (t == MAP_FAILED)
+        return 1;
+    for (size_t i = 0; i < MiB; i += PAGE) t[i] = 1;             /* L:write_t */
+    rss_native_step("write_t");
+    volatile char *f = mmap((char *)t, MiB, rw, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0); /* L:fixed */
+    rss_native_step("fixed");
+    if (f != t)
+        return 1;
+    for (size_t i = 0; i < MiB; i += PAGE) sum += f[i];          /* L:read_fixed */
+    rss_native_step("read_fixed");
+
+    char *p = mmap(NULL, MiB, rw, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0); /* L:map_p */
+    rss_native_step("map_p");
+    if (p == MAP_FAILED)
+        return 1;
+    for (size_t i = 0; i < MiB; i += PAGE) p[i] = 1;             /* L:write_p */
+    rss_native_step("write_p");
+    int bad = madvise(p, MiB, MADV_FREE);                        /* L:free_p */
+    rss_native_step("free_p");
+    for (size_t i = 0; i < MiB; i += PAGE) p[i] = 2;             /* L:rewrite_p */
+    rss_native_step("rewrite_p");
+    bad |= madvise(p, MiB, MADV_DONTNEED);                       /* L:drop_p */
+    rss_native_step("drop_p");
+    return sum == 0 && !bad ? 0 : 2;
+}
