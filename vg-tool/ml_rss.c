@@ -9,6 +9,8 @@
      PG_READ      anonymous page read but never written (the kernel maps
                   the shared zero page: not resident, and loads of it need
                   no further check)
+     PG_HZERO     the same, in a block mapped by the huge zero page
+                  (transparent huge pages, below)
      PG_RES|kind  resident, with its kind (ML_PAGE_*)
    Inline check, per store: helper if !(b & PG_RES); per load: helper if
    b == 0.  Accesses off one base register share one lookup of the pages
@@ -49,6 +51,7 @@ extern Bool VG_(is_valid_tid)(ThreadId tid);
 #define MAX_PAGE   (1ULL << PG_BITS)    /* first page past 128 GiB */
 
 #define PG_READ    0x01
+#define PG_HZERO   0x02
 #define PG_RES     0x10
 
 ULong ml_rss_cur;
@@ -222,51 +225,171 @@ static void page_in(ULong page, NSegment const *seg, UInt kind, Bool around,
    ml_out_page(tid, *stack, kind, n);
 }
 
-/* Shared anonymous mappings (MAP_SHARED | MAP_ANONYMOUS).  Their memory
-   is the kernel's shmem: a read of a page never written allocates it as
-   a write does, where private anonymous memory maps the zero page.
-   Valgrind's segment table does not say whether a mapping is shared, so
-   the ranges are kept here, as the mmap, munmap and mremap calls leave
-   them: few, unordered, looked up only at the first read of an anonymous
-   page. */
-static struct { Addr lo, hi; } *shanon;      /* [lo, hi) */
-static UInt shanon_n, shanon_cap;
+/* Address ranges the kernel treats apart, which Valgrind's segment table
+   does not record, kept here as the mmap, munmap, mremap and madvise
+   calls leave them: few, unordered, [lo, hi) page-aligned, adjacent ones
+   merged, looked up only at a page's first access.
+   - Shared anonymous mappings (MAP_SHARED | MAP_ANONYMOUS): the kernel's
+     shmem, where a read of a page never written allocates it as a write
+     does (private anonymous memory maps the zero page).
+   - Ranges given madvise(MADV_HUGEPAGE): transparent huge pages (below). */
+typedef struct {
+   struct { Addr lo, hi; } *r;
+   UInt n, cap;
+   const HChar *cc;
+} Ranges;
+static Ranges shared_anon = { .cc = "ml.rss.shared" };
+static Ranges thp_advised = { .cc = "ml.rss.thp" };
 
-static void shanon_add(Addr lo, Addr hi)
+static void ranges_push(Ranges *s, Addr lo, Addr hi)
 {
-   if (shanon_n == shanon_cap) {
-      shanon_cap = shanon_cap ? 2 * shanon_cap : 8;
-      shanon = VG_(realloc)("ml.rss.shanon", shanon,
-                            shanon_cap * sizeof *shanon);
+   if (s->n == s->cap) {
+      s->cap = s->cap ? 2 * s->cap : 8;
+      s->r = VG_(realloc)(s->cc, s->r, s->cap * sizeof *s->r);
    }
-   shanon[shanon_n].lo = lo;
-   shanon[shanon_n].hi = hi;
-   shanon_n++;
+   s->r[s->n].lo = lo;
+   s->r[s->n].hi = hi;
+   s->n++;
 }
 
 /* Forgets [lo, hi): what is left of a range cut in the middle is two. */
-static void shanon_remove(Addr lo, Addr hi)
+static void ranges_remove(Ranges *s, Addr lo, Addr hi)
 {
-   for (UInt i = 0; i < shanon_n; ) {
-      Addr rlo = shanon[i].lo, rhi = shanon[i].hi;
+   for (UInt i = 0; i < s->n; ) {
+      Addr rlo = s->r[i].lo, rhi = s->r[i].hi;
       if (rhi <= lo || rlo >= hi) {
          i++;
          continue;
       }
-      shanon[i] = shanon[--shanon_n];
+      s->r[i] = s->r[--s->n];
       if (rlo < lo)
-         shanon_add(rlo, lo);
+         ranges_push(s, rlo, lo);
       if (rhi > hi)
-         shanon_add(hi, rhi);
+         ranges_push(s, hi, rhi);
    }
 }
 
-static Bool shanon_has(Addr a)
+static void ranges_add(Ranges *s, Addr lo, Addr hi)
 {
-   for (UInt i = 0; i < shanon_n; i++)
-      if (a >= shanon[i].lo && a < shanon[i].hi)
+   if (hi <= lo)
+      return;
+   ranges_remove(s, lo, hi);
+   for (UInt i = 0; i < s->n; ) {             /* merge the neighbours */
+      if (s->r[i].hi == lo || s->r[i].lo == hi) {
+         if (s->r[i].lo < lo)
+            lo = s->r[i].lo;
+         if (s->r[i].hi > hi)
+            hi = s->r[i].hi;
+         s->r[i] = s->r[--s->n];
+      } else {
+         i++;
+      }
+   }
+   ranges_push(s, lo, hi);
+}
+
+/* Whether one range holds all of [lo, hi). */
+static Bool ranges_cover(const Ranges *s, Addr lo, Addr hi)
+{
+   for (UInt i = 0; i < s->n; i++)
+      if (lo >= s->r[i].lo && hi <= s->r[i].hi)
          return True;
    return False;
+}
+
+/* mremap moved [from, from+len) to to. */
+static void ranges_move(Ranges *s, Addr from, Addr to, SizeT len)
+{
+   UInt n = s->n, m = 0;
+   if (n == 0)
+      return;
+   Addr *moved = VG_(malloc)(s->cc, 2 * n * sizeof *moved);
+   for (UInt i = 0; i < n; i++) {
+      Addr lo = s->r[i].lo > from ? s->r[i].lo : from;
+      Addr hi = s->r[i].hi < from + len ? s->r[i].hi : from + len;
+      if (lo < hi) {
+         moved[m++] = lo;
+         moved[m++] = hi;
+      }
+   }
+   ranges_remove(s, from, from + len);
+   for (UInt k = 0; k < m; k += 2)
+      ranges_add(s, to + (moved[k] - from), to + (moved[k + 1] - from));
+   VG_(free)(moved);
+}
+
+/* Transparent huge pages.  Where the system allows them for ranges given
+   madvise(MADV_HUGEPAGE) ("madvise" or "always" in
+   /sys/kernel/mm/transparent_hugepage/enabled, read at start-up), the
+   first fault in an empty, 2 MiB-aligned block of such a range of
+   private anonymous memory, the block wholly inside the mapping, maps a
+   huge page: a write makes all 512 pages resident at once.  A read maps
+   the huge zero page (or, with use_zero_page 0, a huge page as a write
+   would); a later write there gets a small page, as does any fault in a
+   block that already has a page.  (mm/memory.c: __handle_mm_fault,
+   create_huge_pmd; mm/huge_memory.c: do_huge_pmd_anonymous_page,
+   do_huge_pmd_wp_page.)  With "always" every large enough anonymous
+   mapping qualifies: memline follows only the advised ranges.  Since
+   Linux 6.12 a write to the huge zero page maps a huge page in its place
+   (do_huge_zero_wp_pmd); before, a small page. */
+#define THP_PAGES 512
+static Bool thp_on;            /* the system gives advised ranges THPs */
+static Bool thp_zero_page = True;
+static Bool thp_zero_wp;       /* a write to the huge zero page: a THP */
+
+/* Reads the first bytes of a sysfs file into buf; False if it cannot. */
+static Bool read_small(const HChar *path, HChar *buf, Int size)
+{
+   SysRes r = VG_(open)(path, VKI_O_RDONLY, 0);
+   if (sr_isError(r))
+      return False;
+   Int fd = (Int)sr_Res(r);
+   Int n = VG_(read)(fd, buf, size - 1);
+   VG_(close)(fd);
+   if (n <= 0)
+      return False;
+   buf[n] = 0;
+   return True;
+}
+
+static void thp_init(void)
+{
+   HChar buf[128];
+   if (read_small("/sys/kernel/mm/transparent_hugepage/enabled", buf,
+                  sizeof buf))
+      thp_on = VG_(strstr)(buf, "[always]") != NULL ||
+               VG_(strstr)(buf, "[madvise]") != NULL;
+   if (read_small("/sys/kernel/mm/transparent_hugepage/use_zero_page", buf,
+                  sizeof buf))
+      thp_zero_page = buf[0] != '0';
+   if (read_small("/proc/sys/kernel/osrelease", buf, sizeof buf)) {
+      const HChar *p = buf;
+      Long major = VG_(strtoll10)(p, (HChar **)&p), minor = 0;
+      if (*p == '.')
+         minor = VG_(strtoll10)(p + 1, NULL);
+      thp_zero_wp = major > 6 || (major == 6 && minor >= 12);
+   }
+}
+
+/* The first page of the empty huge-page block that a fault on page
+   (private anonymous, in seg) would fill, or ~0ULL if it gets a small
+   page. */
+static ULong thp_block(ULong page, NSegment const *seg)
+{
+   if (!thp_on || thp_advised.n == 0)
+      return ~0ULL;
+   ULong first = page & ~(ULong)(THP_PAGES - 1), end = first + THP_PAGES;
+   Addr lo = first << PG_SHIFT, hi = end << PG_SHIFT;
+   if (end > MAX_PAGE || lo < seg->start || hi - 1 > seg->end ||
+       ranges_cover(&shared_anon, lo, lo + 1) ||
+       !ranges_cover(&thp_advised, lo, hi))
+      return ~0ULL;
+   /* empty, or (a write, on kernels that replace it) all huge zero page */
+   UChar want = pmap[page] == PG_HZERO && thp_zero_wp ? PG_HZERO : 0;
+   for (ULong q = first; q < end; q++)
+      if (pmap[q] != want)
+         return ~0ULL;
+   return first;
 }
 
 /* Whether an access would change page p's byte: not resident (a store),
@@ -297,8 +420,28 @@ static void touch_page(ULong page, Bool write, ThreadId tid, UInt *stack,
       kind = ML_PAGE_STACK;   /* the store faults, the stack grows into it */
    else
       return;                               /* not the client's memory */
-   if (!write && kind == ML_PAGE_ANON && shanon_n && shanon_has(a))
+   if (!write && kind == ML_PAGE_ANON && shared_anon.n &&
+       ranges_cover(&shared_anon, a, a + 1))
       write = True;            /* shmem: a read allocates the page too */
+   if (kind == ML_PAGE_ANON && thp_advised.n) {
+      ULong first = thp_block(page, seg);
+      if (first != ~0ULL) {
+         if (!write && thp_zero_page) {
+            for (ULong q = first; q < first + THP_PAGES; q++)
+               set_page(q, PG_HZERO);    /* the huge zero page */
+            return;
+         }
+         for (ULong q = first; q < first + THP_PAGES; q++)
+            set_page(q, PG_RES | kind);
+         count(kind, THP_PAGES);
+         if (!*have_stack) {
+            *stack = stack_of(tid);
+            *have_stack = True;
+         }
+         ml_out_page(tid, *stack, kind, THP_PAGES);
+         return;
+      }
+   }
    if (!write && kind != ML_PAGE_FILE) {
       set_page(page, PG_READ);              /* the zero page: not RSS */
       return;
@@ -670,16 +813,18 @@ void ml_rss_mapped(Addr a, SizeT len, UWord flags)
    /* The new mapping replaces whatever was there (MAP_FIXED): its pages
       go, as at a munmap, of which the core tells the tool nothing here. */
    release(a, hi - a, VG_(get_running_tid)());
-   shanon_remove(a, hi);
+   ranges_remove(&shared_anon, a, hi);
+   ranges_remove(&thp_advised, a, hi);
    /* MAP_ANONYMOUS 0x20; the type bits 0x3: MAP_SHARED 1,
       MAP_SHARED_VALIDATE 3 */
    if ((flags & 0x20) && ((flags & 0x3) == 0x1 || (flags & 0x3) == 0x3))
-      shanon_add(a, hi);
+      ranges_add(&shared_anon, a, hi);
 }
 
 static void on_munmap(Addr a, SizeT len)
 {
-   shanon_remove(a, a + len);
+   ranges_remove(&shared_anon, a, a + len);
+   ranges_remove(&thp_advised, a, a + len);
    release(a, len, VG_(get_running_tid)());
 }
 
@@ -690,10 +835,8 @@ static void on_brk_shrink(Addr a, SizeT len)
 
 static void on_remap(Addr from, Addr to, SizeT len)
 {
-   if (shanon_has(from)) {
-      shanon_remove(from, from + len);
-      shanon_add(to, to + len);
-   }
+   ranges_move(&shared_anon, from, to, len);
+   ranges_move(&thp_advised, from, to, len);
    /* The pages move with the mapping: no change in the total. */
    for (SizeT off = 0; off < len; off += PG_SIZE) {
       ULong pf = (from + off) >> PG_SHIFT, pt = (to + off) >> PG_SHIFT;
@@ -763,8 +906,14 @@ void ml_rss_madvise(Addr a, SizeT len, UWord advice)
       nothing: the kernel leaves the pages mapped, and counted, until
       memory runs short (mm/madvise.c: madvise_free_pte_range marks them
       clean and lazily freeable); a write keeps them. */
-   if (rss_on && (advice == 4 || advice == 9))
+   if (!rss_on)
+      return;
+   if (advice == 4 || advice == 9)
       release(a, len, VG_(get_running_tid)());
+   else if (advice == 14)                /* MADV_HUGEPAGE */
+      ranges_add(&thp_advised, VG_PGROUNDDN(a), VG_PGROUNDUP(a + len));
+   else if (advice == 15)                /* MADV_NOHUGEPAGE */
+      ranges_remove(&thp_advised, VG_PGROUNDDN(a), VG_PGROUNDUP(a + len));
    else if (advice == 22 || advice == 23)
       ml_rss_populate(a, len, advice == 23);
 }
@@ -1557,6 +1706,7 @@ void ml_rss_enable(void)
    cbits = VG_(calloc)("ml.rss.cbits", N_CHUNKS / 64, sizeof(ULong));
    ml_map_init(&gmapped, "ml.rss.gmapped", 6);
    ml_map_init(&gd_map, "ml.rss.groups", 10);
+   thp_init();
    rss_on = True;
    VG_(track_die_mem_munmap)(on_munmap);
    VG_(track_die_mem_brk)(on_brk_shrink);

@@ -31,6 +31,7 @@ rss_mapped_blocks
 rss_zero_page
 rss_populate_lines
 rss_shared_lines
+rss_thp_lines
 rss_stack_inclusive
 rss_off
 massif_pool
@@ -1200,6 +1201,32 @@ t_rss_shared_lines() {
         write_s:1048576:513 unmap_s:-2097152:1 map_t:0:1 \
         write_t:1048576:257 fixed:-1048576:1 read_fixed:0:257 map_p:0:1 \
         write_p:1048576:257 free_p:0:1 rewrite_p:0:257 drop_p:-1048576:1
+}
+
+# Transparent huge pages in ranges given MADV_HUGEPAGE: each line's
+# increment under memline equals the sample's native VmRSS change on this
+# machine, and the first write in an empty advised block makes a 2 MiB
+# page resident where the system gives such ranges huge pages
+# (samples/rss_thp.c; a small page with "never").
+t_rss_thp_lines() {
+    local tag native_b h=4096
+    if grep -qE '\[(always|madvise)\]' \
+            /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
+        h=2097152
+    fi
+    native_rss n rss_thp || return
+    rss_profile m rss_thp --function main || return
+    expect_eq "native VmRSS change on L:write_huge" \
+        "$(stdout_value "$T/n.out" write_huge)" "$h"
+    for tag in map advise noadvise write_huge write_same read_zero \
+               write_zero write_not drop rewrite; do
+        native_b=$(stdout_value "$T/n.out" "$tag")
+        if ! [[ $native_b =~ ^-?[0-9]+$ ]]; then
+            fail "L:$tag: native VmRSS change unreadable: '$native_b'"
+            continue
+        fi
+        expect_row "$T/m.rep" rss_thp "$tag" - "$native_b" 1
+    done
 }
 
 # Reads of never-written anonymous memory make nothing resident; a
