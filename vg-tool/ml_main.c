@@ -342,17 +342,20 @@ static void ml_post_syscall(ThreadId tid, UInt sysno, UWord *args,
       return;
    }
    if (sysno == __NR_mmap && !sr_isError(res) && nArgs > 4) {
-      UWord prot = args[2], flags = args[3];
+      UWord flags = args[3];
       if (!(flags & VKI_MAP_ANONYMOUS))
          ml_rss_file_mapped((Int)args[4]);
       ml_rss_mapped(sr_Res(res), args[1], flags);
-      /* MAP_POPULATE 0x8000, unless with MAP_NONBLOCK 0x10000 (mm/mmap.c:
-         do_mmap): write faults in a private writable mapping (MAP_PRIVATE
-         is 2 of the type bits 0x3), read faults elsewhere. */
-      if ((flags & 0x18000) == 0x8000)
-         ml_rss_populate(sr_Res(res), args[1],
-                         (prot & VKI_PROT_WRITE) && (flags & 0x3) == 0x2);
       return;
+   }
+   if (!sr_isError(res)) {
+      /* (mlock2: Valgrind 3.19 fails it with ENOSYS) */
+      if (sysno == __NR_mlock)
+         ml_rss_lock(args[0], args[1]);
+      else if (sysno == __NR_mlockall)
+         ml_rss_lock_all(args[0]);
+      else if (sysno == __NR_munlockall)
+         ml_rss_unlock_all();
    }
    if (in_exec && (sysno == __NR_execve || sysno == __NR_execveat)) {
       /* execve failed: take the trailer back and go on. */

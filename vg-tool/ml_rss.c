@@ -232,6 +232,8 @@ static void page_in(ULong page, NSegment const *seg, UInt kind, Bool around,
    - Shared anonymous mappings (MAP_SHARED | MAP_ANONYMOUS): the kernel's
      shmem, where a read of a page never written allocates it as a write
      does (private anonymous memory maps the zero page).
+   - Shared file mappings: mlock faults them in for reading, where it
+     writes a private writable mapping's pages (copies of its own).
    - Ranges given madvise(MADV_HUGEPAGE): transparent huge pages (below). */
 typedef struct {
    struct { Addr lo, hi; } *r;
@@ -239,6 +241,7 @@ typedef struct {
    const HChar *cc;
 } Ranges;
 static Ranges shared_anon = { .cc = "ml.rss.shared" };
+static Ranges shared_file = { .cc = "ml.rss.sharedf" };
 static Ranges thp_advised = { .cc = "ml.rss.thp" };
 
 static void ranges_push(Ranges *s, Addr lo, Addr hi)
@@ -801,6 +804,113 @@ void ml_rss_block_realloc(Addr old, SizeT old_size, Addr p, SizeT size)
    }
 }
 
+/* The kernel faults in every page of [a, a+len) on the program's
+   behalf: mmap with MAP_POPULATE or MAP_LOCKED, madvise(MADV_POPULATE_READ
+   / _WRITE), mlock and mlockall.  With write faults (POP_WRITE, or
+   POP_MAPPED in a private writable mapping) each page becomes resident as
+   a store would make it; with read faults as a load would: the pages of a
+   file (with those the kernel maps around each fault), the zero page of
+   private anonymous memory, which is not resident.  Pages past a file's
+   end are not populated (an access would raise SIGBUS), nor is memory
+   mapped PROT_NONE (mm/gup.c: populate_vma_page_range, faultin_page).
+   One stack for the whole range: the call's. */
+enum { POP_READ, POP_WRITE, POP_MAPPED };
+
+static Bool is_shared(NSegment const *seg)
+{
+   return seg->kind == SkShmC ||
+          ranges_cover(&shared_anon, seg->start, seg->start + 1) ||
+          ranges_cover(&shared_file, seg->start, seg->start + 1);
+}
+
+static void populate(Addr a, SizeT len, UInt how, Bool skip_stack)
+{
+   if (!rss_on || len == 0 || frozen)
+      return;
+   ThreadId tid = VG_(get_running_tid)();
+   UInt stack = 0;
+   Bool have = False;
+   ULong p = a >> PG_SHIFT, end = (a + len - 1) >> PG_SHIFT;
+   if (end >= MAX_PAGE)
+      end = MAX_PAGE - 1;
+   while (p <= end) {
+      NSegment const *seg = VG_(am_find_nsegment)(p << PG_SHIFT);
+      if (!seg)
+         return;
+      ULong seg_end = seg->end >> PG_SHIFT, last = seg_end < end ? seg_end : end;
+      Bool skip = !(seg->kind == SkAnonC || seg->kind == SkFileC ||
+                    seg->kind == SkShmC) ||
+                  !(seg->hasR || seg->hasW || seg->hasX) ||
+                  (skip_stack && in_stack(seg->start, tid));
+      if (!skip && seg->kind == SkFileC) {
+         ULong fpages = file_pages(seg);
+         ULong first = (ULong)seg->offset >> PG_SHIFT, s = seg->start >> PG_SHIFT;
+         if (fpages != ~0ULL) {
+            if (fpages <= first)
+               skip = True;
+            else if (last >= s + (fpages - first))
+               last = s + (fpages - first) - 1;
+         }
+      }
+      Bool write = how == POP_WRITE ||
+                   (how == POP_MAPPED && seg->hasW && !is_shared(seg));
+      if (!skip)
+         for (ULong q = p; q <= last; q++)
+            touch_page(q, write, tid, &stack, &have);
+      p = seg_end + 1;
+   }
+}
+
+void ml_rss_populate(Addr a, SizeT len, Bool write)
+{
+   populate(a, len, write ? POP_WRITE : POP_READ, False);
+}
+
+/* mlockall(MCL_FUTURE) without MCL_ONFAULT: mappings made from now on
+   are populated as mlock would (mm/mmap.c: do_mmap, VM_LOCKED). */
+static Bool lock_future;
+
+void ml_rss_lock(Addr a, SizeT len)
+{
+   populate(a, len, POP_MAPPED, False);
+}
+
+void ml_rss_lock_all(UWord flags)
+{
+   /* MCL_CURRENT 1, MCL_FUTURE 2, MCL_ONFAULT 4 */
+   if (!rss_on || (flags & 4))
+      return;
+   if (flags & 2)
+      lock_future = True;
+   if (!(flags & 1))
+      return;
+   /* Every mapping of the client's but the stacks: natively a stack's
+      mapping reaches only as far down as it has grown, where Valgrind
+      reserves it whole, and what it has grown over is resident. */
+   UInt mask = SkAnonC | SkFileC | SkShmC;
+   Int n = 64, got;
+   Addr *starts;
+   for (;;) {
+      starts = VG_(malloc)("ml.rss.lockall", n * sizeof *starts);
+      got = VG_(am_get_segment_starts)(mask, starts, n);
+      if (got >= 0)
+         break;
+      VG_(free)(starts);
+      n = -got;
+   }
+   for (Int i = 0; i < got; i++) {
+      NSegment const *seg = VG_(am_find_nsegment)(starts[i]);
+      if (seg && seg->start == starts[i])
+         populate(seg->start, seg->end - seg->start + 1, POP_MAPPED, True);
+   }
+   VG_(free)(starts);
+}
+
+void ml_rss_unlock_all(void)
+{
+   lock_future = False;
+}
+
 /*------------------------------------------------------------*/
 /*--- Core events                                          ---*/
 /*------------------------------------------------------------*/
@@ -814,16 +924,23 @@ void ml_rss_mapped(Addr a, SizeT len, UWord flags)
       go, as at a munmap, of which the core tells the tool nothing here. */
    release(a, hi - a, VG_(get_running_tid)());
    ranges_remove(&shared_anon, a, hi);
+   ranges_remove(&shared_file, a, hi);
    ranges_remove(&thp_advised, a, hi);
    /* MAP_ANONYMOUS 0x20; the type bits 0x3: MAP_SHARED 1,
       MAP_SHARED_VALIDATE 3 */
-   if ((flags & 0x20) && ((flags & 0x3) == 0x1 || (flags & 0x3) == 0x3))
-      ranges_add(&shared_anon, a, hi);
+   if ((flags & 0x3) == 0x1 || (flags & 0x3) == 0x3)
+      ranges_add(flags & 0x20 ? &shared_anon : &shared_file, a, hi);
+   /* Populated at once: MAP_LOCKED 0x2000, or after mlockall(MCL_FUTURE),
+      as mlock would; MAP_POPULATE 0x8000 unless with MAP_NONBLOCK
+      0x10000, the same way (mm/mmap.c: do_mmap). */
+   if ((flags & 0x2000) || lock_future || (flags & 0x18000) == 0x8000)
+      populate(a, len, POP_MAPPED, False);
 }
 
 static void on_munmap(Addr a, SizeT len)
 {
    ranges_remove(&shared_anon, a, a + len);
+   ranges_remove(&shared_file, a, a + len);
    ranges_remove(&thp_advised, a, a + len);
    release(a, len, VG_(get_running_tid)());
 }
@@ -836,6 +953,7 @@ static void on_brk_shrink(Addr a, SizeT len)
 static void on_remap(Addr from, Addr to, SizeT len)
 {
    ranges_move(&shared_anon, from, to, len);
+   ranges_move(&shared_file, from, to, len);
    ranges_move(&thp_advised, from, to, len);
    /* The pages move with the mapping: no change in the total. */
    for (SizeT off = 0; off < len; off += PG_SIZE) {
@@ -854,49 +972,6 @@ static void on_kernel_write(CorePart part, ThreadId tid, Addr a, SizeT len)
 {
    if (len > 0)
       touch(a, len, True, tid);
-}
-
-/* The kernel faults in every page of [a, a+len) on the program's
-   behalf: mmap with MAP_POPULATE, madvise(MADV_POPULATE_READ / _WRITE).
-   With write faults (a private writable mapping under MAP_POPULATE,
-   MADV_POPULATE_WRITE) each page becomes resident as a store would make
-   it; with read faults as a load would: the pages of a file (with those
-   the kernel maps around each fault), the zero page of anonymous memory,
-   which is not resident.  Pages past a file's end are not populated (an
-   access would raise SIGBUS), nor is memory mapped PROT_NONE
-   (mm/gup.c: populate_vma_page_range, faultin_page).  One stack for the
-   whole range: the call's. */
-void ml_rss_populate(Addr a, SizeT len, Bool write)
-{
-   if (!rss_on || len == 0 || frozen)
-      return;
-   ThreadId tid = VG_(get_running_tid)();
-   UInt stack = 0;
-   Bool have = False;
-   ULong p = a >> PG_SHIFT, end = (a + len - 1) >> PG_SHIFT;
-   if (end >= MAX_PAGE)
-      end = MAX_PAGE - 1;
-   while (p <= end) {
-      NSegment const *seg = VG_(am_find_nsegment)(p << PG_SHIFT);
-      if (!seg)
-         return;
-      ULong seg_end = seg->end >> PG_SHIFT, last = seg_end < end ? seg_end : end;
-      Bool skip = !(seg->hasR || seg->hasW || seg->hasX);
-      if (seg->kind == SkFileC) {
-         ULong fpages = file_pages(seg);
-         ULong first = (ULong)seg->offset >> PG_SHIFT, s = seg->start >> PG_SHIFT;
-         if (fpages != ~0ULL) {
-            if (fpages <= first)
-               skip = True;
-            else if (last >= s + (fpages - first))
-               last = s + (fpages - first) - 1;
-         }
-      }
-      if (!skip)
-         for (ULong q = p; q <= last; q++)
-            touch_page(q, write, tid, &stack, &have);
-      p = seg_end + 1;
-   }
 }
 
 void ml_rss_madvise(Addr a, SizeT len, UWord advice)

@@ -49,9 +49,13 @@ void ml_rss_after_heap_op(SizeT len);
 void ml_rss_sweep(void);
 /* madvise(a, len, advice) succeeded. */
 void ml_rss_madvise(Addr a, SizeT len, UWord advice);
-/* The kernel faulted in [a, a+len) for the program (MAP_POPULATE,
-   MADV_POPULATE_*): with write faults when write, else read faults. */
+/* The kernel faulted in [a, a+len) for the program (MADV_POPULATE_*):
+   with write faults when write, else read faults. */
 void ml_rss_populate(Addr a, SizeT len, Bool write);
+/* mlock(a, len), mlockall(flags), munlockall() succeeded. */
+void ml_rss_lock(Addr a, SizeT len);
+void ml_rss_lock_all(UWord flags);
+void ml_rss_unlock_all(void);
 
 ULong ml_rss_peak(void);
 /* Planning and helper statistics, for -v -v. */
@@ -68,7 +72,8 @@ void ml_rss_block_realloc(Addr old, SizeT old_size, Addr p, SizeT size);
 /* The client mapped the file open as fd (mmap succeeded). */
 void ml_rss_file_mapped(Int fd);
 /* mmap succeeded with flags at [a, a+len) (any mapping: it replaces
-   what was there). */
+   what was there; MAP_POPULATE, MAP_LOCKED and mlockall(MCL_FUTURE)
+   populate it). */
 void ml_rss_mapped(Addr a, SizeT len, UWord flags);
 /* The program called exit_group: no page changes from here on. */
 void ml_rss_freeze(void);

@@ -32,6 +32,7 @@ rss_zero_page
 rss_populate_lines
 rss_shared_lines
 rss_thp_lines
+rss_lock_lines
 rss_stack_inclusive
 rss_off
 massif_pool
@@ -1201,6 +1202,32 @@ t_rss_shared_lines() {
         write_s:1048576:513 unmap_s:-2097152:1 map_t:0:1 \
         write_t:1048576:257 fixed:-1048576:1 read_fixed:0:257 map_p:0:1 \
         write_p:1048576:257 free_p:0:1 rewrite_p:0:257 drop_p:-1048576:1
+}
+
+# Locked memory (mlock, MAP_LOCKED, mlockall): memline's line increments
+# and the sample's native VmRSS changes, against samples/rss_lock.c; for
+# mlockall(MCL_CURRENT), which faults in every mapping's pages (1 MiB of
+# them the sample's own, the rest the libraries' and the heap's, which
+# move by 80 KiB from run to run natively), within 256 KiB of the native
+# change and at least the sample's MiB.
+t_rss_lock_lines() {
+    local native_b
+    lines_vs_native rss_lock map_a:0:1 mlock:1048576:1 locked:1048576:1 \
+        map_d:0:1 mlock_ro:0:1 map_f:0:1 mlock_shared:1052672:1 \
+        map_g:0:1 mlock_cow:1052672:1 future:0:1 map_e:1048576:1 \
+        unlock_all:0:1 map_h:0:1
+    [ -s "$T/n.out" ] && [ -s "$T/m.rep" ] || return
+    native_b=$(stdout_value "$T/n.out" lock_all)
+    row "$T/m.rep" rss_lock.c "$(line_of rss_lock lock_all)"
+    if [[ $native_b =~ ^[0-9]+$ && $R_INCR =~ ^[0-9]+$ ]]; then
+        local d=$((R_INCR - native_b))
+        [ "${d#-}" -le 262144 ] ||
+            fail "L:lock_all increment $R_INCR B, native $native_b B: more than 256 KiB apart"
+        [ "$R_INCR" -ge 1048576 ] ||
+            fail "L:lock_all increment $R_INCR B, expected at least 1048576"
+    else
+        fail "L:lock_all increments unreadable: native '$native_b', memline '$R_INCR'"
+    fi
 }
 
 # Transparent huge pages in ranges given MADV_HUGEPAGE: each line's
