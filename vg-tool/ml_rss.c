@@ -328,13 +328,13 @@ static void ranges_move(Ranges *s, Addr from, Addr to, SizeT len)
    private anonymous memory, the block wholly inside the mapping, maps a
    huge page: a write makes all 512 pages resident at once.  A read maps
    the huge zero page (or, with use_zero_page 0, a huge page as a write
-   would); a later write there gets a small page, as does any fault in a
-   block that already has a page.  (mm/memory.c: __handle_mm_fault,
-   create_huge_pmd; mm/huge_memory.c: do_huge_pmd_anonymous_page,
-   do_huge_pmd_wp_page.)  With "always" every large enough anonymous
-   mapping qualifies: memline follows only the advised ranges.  Since
-   Linux 6.12 a write to the huge zero page maps a huge page in its place
-   (do_huge_zero_wp_pmd); before, a small page. */
+   would); a later write there maps a huge page in its place since Linux
+   6.12 (do_huge_zero_wp_pmd), a small page before.  Any fault in a block
+   that already has a page gets a small page.  (mm/memory.c:
+   __handle_mm_fault, create_huge_pmd; mm/huge_memory.c:
+   do_huge_pmd_anonymous_page, do_huge_pmd_wp_page.)  With "always" every
+   large enough anonymous mapping qualifies: memline follows only the
+   advised ranges. */
 #define THP_PAGES 512
 static Bool thp_on;            /* the system gives advised ranges THPs */
 static Bool thp_zero_page = True;
