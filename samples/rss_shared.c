@@ -1,5 +1,5 @@
 /* rss_shared.c -- shared anonymous memory, a mapping put over another
-   one, and madvise(MADV_FREE).
+   one, madvise(MADV_FREE), and System V shared memory.
 
    Shared anonymous memory (MAP_SHARED | MAP_ANONYMOUS) is the kernel's
    shmem: reading a page that was never written allocates it, as writing
@@ -7,7 +7,10 @@
    mapping made with MAP_FIXED over another one replaces it: the old
    pages go.  MADV_FREE only marks pages as freeable: the kernel takes
    them back when memory runs short, and until then they stay mapped and
-   counted (a write keeps them).
+   counted (a write keeps them).  A System V shared memory segment, like
+   shared anonymous memory, gets a page at the first access of any kind;
+   a read maps no pages around it (the kernel's fault-around maps only
+   pages that exist, and a new segment has none).
 
    RSS metric (--metric rss, --units B), function main.  Each L: line,
    its Increment, and why (MiB = 1048576 B, 256 pages):
@@ -28,18 +31,26 @@
      L:free_p      madvise(p, MADV_FREE)                     0  still mapped
      L:rewrite_p   one byte written per page                 0  kept
      L:drop_p      madvise(p, MADV_DONTNEED)        -1048576
+     L:shm_get     a 1 MiB System V segment                  0
+     L:shm_at      attached                                  0
+     L:shm_read    one byte read per 16th page        +65536  16 pages, no
+                                                            more
+     L:shm_write   one byte written per 16th page,    +65536  16 other
+                   a page further                           pages
 
    L:fixed puts its mapping at t's address: had memline still taken that
    range for shared memory, L:read_fixed would show 1 MiB.  The lines
    without a loop run once, each loop 257 times (entered once, 256
-   iterations) but L:write_s's, 513 times.
+   iterations) but L:write_s's, 513 times, and the shm loops' 17.
 
    Run natively with MEMLINE_NATIVE_HWM=1, the sample prints "NAME: BYTES"
    on stdout for each of those lines: the change of its own VmRSS across
    the line, the kernel's answer. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <unistd.h>
 #include "rss_native.h"
 
@@ -51,10 +62,16 @@ int main(void)
     int rw = PROT_READ | PROT_WRITE;
     unsigned sum = 0;
     rss_native_init();
-    /* mmap, munmap and madvise run once before the measured lines, so
-       that their code (and lazy binding) is resident before them. */
+    /* mmap, munmap, madvise and the shm calls run once before the
+       measured lines, so that their code (and lazy binding) is resident
+       before them. */
     munmap(mmap(NULL, PAGE, rw, MAP_SHARED | MAP_ANONYMOUS, -1, 0), PAGE);
     madvise(NULL, 0, MADV_FREE);
+    int wid = shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0600);
+    void *wq = shmat(wid, NULL, 0);
+    shmctl(wid, IPC_RMID, NULL);
+    if (wq != (void *)-1)
+        shmdt(wq);
     rss_native_begin();
 
     volatile char *s = mmap(NULL, 2 * MiB, rw, MAP_SHARED | MAP_ANONYMOUS, -1, 0); /* L:map_s */
@@ -93,5 +110,19 @@ int main(void)
     rss_native_step("rewrite_p");
     bad |= madvise(p, MiB, MADV_DONTNEED);                       /* L:drop_p */
     rss_native_step("drop_p");
+
+    int id = shmget(IPC_PRIVATE, MiB, IPC_CREAT | 0600);         /* L:shm_get */
+    rss_native_step("shm_get");
+    if (id < 0)
+        return 1;
+    volatile char *q = shmat(id, NULL, 0);                       /* L:shm_at */
+    rss_native_step("shm_at");
+    shmctl(id, IPC_RMID, NULL);
+    if (q == (void *)-1)
+        return 1;
+    for (size_t i = 0; i < MiB; i += 16 * PAGE) sum += q[i];     /* L:shm_read */
+    rss_native_step("shm_read");
+    for (size_t i = 0; i < MiB; i += 16 * PAGE) q[i + PAGE] = 1; /* L:shm_write */
+    rss_native_step("shm_write");
     return sum == 0 && !bad ? 0 : 2;
 }

@@ -449,8 +449,12 @@ static void touch_page(ULong page, Bool write, ThreadId tid, UInt *stack,
       set_page(page, PG_READ);              /* the zero page: not RSS */
       return;
    }
-   page_in(page, seg, kind, kind == ML_PAGE_FILE && !write, tid, stack,
-           have_stack);
+   /* Fault-around maps only pages already in the page cache; memline
+      takes a file's to be there, but not those of a System V shared
+      memory segment, which exist once touched (by this process: already
+      in the map). */
+   page_in(page, seg, kind, kind == ML_PAGE_FILE && !write &&
+           seg->kind != SkShmC, tid, stack, have_stack);
 }
 
 /* The pages of [a, a+size) accessed; the stack is taken once for all

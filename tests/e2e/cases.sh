@@ -1194,14 +1194,16 @@ t_rss_populate_lines() {
 }
 
 # Shared anonymous memory (a read allocates), a MAP_FIXED mapping over
-# another (the old pages go, and the range is no longer shared) and
-# MADV_FREE (nothing goes): memline's line increments and the sample's
-# native VmRSS changes, against samples/rss_shared.c.
+# another (the old pages go, and the range is no longer shared), MADV_FREE
+# (nothing goes) and System V shared memory (a read maps one page):
+# memline's line increments and the sample's native VmRSS changes,
+# against samples/rss_shared.c.
 t_rss_shared_lines() {
     lines_vs_native rss_shared map_s:0:1 read_s:1048576:257 \
         write_s:1048576:513 unmap_s:-2097152:1 map_t:0:1 \
         write_t:1048576:257 fixed:-1048576:1 read_fixed:0:257 map_p:0:1 \
-        write_p:1048576:257 free_p:0:1 rewrite_p:0:257 drop_p:-1048576:1
+        write_p:1048576:257 free_p:0:1 rewrite_p:0:257 drop_p:-1048576:1 \
+        shm_get:0:1 shm_at:0:1 shm_read:65536:17 shm_write:65536:17
 }
 
 # Locked memory (mlock, MAP_LOCKED, mlockall): memline's line increments
