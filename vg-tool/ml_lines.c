@@ -292,7 +292,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
    MlRssPlan *plan = NULL;
    if (rss) {
       ml_rss_code(vge);
-      plan = ml_rss_plan(sbIn, layout, any_entry ? scan_enter : NULL);
+      plan = ml_rss_plan(sbIn, layout, any_entry ? scan_enter : NULL, vge);
    }
 
    ULong pending = 0;

@@ -30,9 +30,10 @@ Bool ml_rss_enabled(void);
 typedef struct MlRssPlan MlRssPlan;
 /* entry[i] (or NULL for none): statement i starts a line entry, which
    reads the RSS level; a helper call for a group of accesses does not
-   reach across one (see ml_rss.c). */
+   reach across one (see ml_rss.c).  vge: the superblock's guest code,
+   for the translations that leave out checks of resident pages. */
 MlRssPlan *ml_rss_plan(const IRSB *sbIn, const VexGuestLayout *layout,
-                       const Bool *entry);
+                       const Bool *entry, const VexGuestExtents *vge);
 /* Both return True when they emitted a helper call (which may change
    ml_rss_cur). */
 Bool ml_rss_before(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,

@@ -33,6 +33,7 @@ rss_populate_lines
 rss_shared_lines
 rss_thp_lines
 rss_lock_lines
+rss_global_lines
 rss_stack_inclusive
 rss_off
 massif_pool
@@ -1204,6 +1205,17 @@ t_rss_shared_lines() {
         write_t:1048576:257 fixed:-1048576:1 read_fixed:0:257 map_p:0:1 \
         write_p:1048576:257 free_p:0:1 rewrite_p:0:257 drop_p:-1048576:1 \
         shm_get:0:1 shm_at:0:1 shm_read:65536:17 shm_write:65536:17
+}
+
+# Accesses at addresses the code names itself, whose checks memline
+# leaves out while their pages are resident: released (madvise, munmap)
+# or moved (mremap) and touched again, the pages must come back as they
+# do natively (samples/rss_global.c).
+t_rss_global_lines() {
+    lines_vs_native rss_global fill_g:4096:1 warm_g:0:1 drop_g:-4096:1 \
+        again_g:4096:1 map_f:0:1 fill_f:8192:1 warm_f:0:1 unmap_f:-8192:1 \
+        remap_f:0:1 again_f:4096:1 warm_f3:0:1 move_f:0:1 remap_f2:0:1 \
+        again_f3:4096:1
 }
 
 # Locked memory (mlock, MAP_LOCKED, mlockall): memline's line increments
