@@ -1,5 +1,5 @@
 /* rss_shared.c -- shared anonymous memory, a mapping put over another
-   one, madvise(MADV_FREE), and System V shared memory.
+   one, madvise(MADV_FREE), System V shared memory, and /dev/zero mapped.
 
    Shared anonymous memory (MAP_SHARED | MAP_ANONYMOUS) is the kernel's
    shmem: reading a page that was never written allocates it, as writing
@@ -10,7 +10,8 @@
    counted (a write keeps them).  A System V shared memory segment, like
    shared anonymous memory, gets a page at the first access of any kind;
    a read maps no pages around it (the kernel's fault-around maps only
-   pages that exist, and a new segment has none).
+   pages that exist, and a new segment has none).  A mapping of /dev/zero
+   is anonymous memory: private, reads map the zero page; shared, shmem.
 
    RSS metric (--metric rss, --units B), function main.  Each L: line,
    its Increment, and why (MiB = 1048576 B, 256 pages):
@@ -37,17 +38,24 @@
                                                             more
      L:shm_write   one byte written per 16th page,    +65536  16 other
                    a page further                           pages
+     L:zero_map    /dev/zero, 1 MiB, private                 0
+     L:zero_read   one byte read per page                    0  zero page
+     L:zero_write  one byte written per 2nd page     +524288  128 pages
+     L:zero_shared /dev/zero, 1 MiB, shared                  0
+     L:zero_read16 one byte read per 16th page        +65536  16 pages
 
    L:fixed puts its mapping at t's address: had memline still taken that
    range for shared memory, L:read_fixed would show 1 MiB.  The lines
    without a loop run once, each loop 257 times (entered once, 256
-   iterations) but L:write_s's, 513 times, and the shm loops' 17.
+   iterations) but L:write_s's, 513 times, the shm loops' and
+   L:zero_read16's 17, L:zero_write's 129.
 
    Run natively with MEMLINE_NATIVE_HWM=1, the sample prints "NAME: BYTES"
    on stdout for each of those lines: the change of its own VmRSS across
    the line, the kernel's answer. */
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
@@ -124,5 +132,25 @@ int main(void)
     rss_native_step("shm_read");
     for (size_t i = 0; i < MiB; i += 16 * PAGE) q[i + PAGE] = 1; /* L:shm_write */
     rss_native_step("shm_write");
+
+    int zfd = open("/dev/zero", O_RDWR);
+    if (zfd < 0)
+        return 1;
+    rss_native_step("zero_open");
+    volatile char *z = mmap(NULL, MiB, rw, MAP_PRIVATE, zfd, 0);  /* L:zero_map */
+    rss_native_step("zero_map");
+    if (z == MAP_FAILED)
+        return 1;
+    for (size_t i = 0; i < MiB; i += PAGE) sum += z[i];          /* L:zero_read */
+    rss_native_step("zero_read");
+    for (size_t i = 0; i < MiB; i += 2 * PAGE) z[i] = 1;         /* L:zero_write */
+    rss_native_step("zero_write");
+    volatile char *zs = mmap(NULL, MiB, rw, MAP_SHARED, zfd, 0); /* L:zero_shared */
+    rss_native_step("zero_shared");
+    if (zs == MAP_FAILED)
+        return 1;
+    for (size_t i = 0; i < MiB; i += 16 * PAGE) sum += zs[i];    /* L:zero_read16 */
+    rss_native_step("zero_read16");
+    close(zfd);
     return sum == 0 && !bad ? 0 : 2;
 }

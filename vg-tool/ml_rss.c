@@ -397,6 +397,15 @@ static ULong thp_block(ULong page, NSegment const *seg)
    return first;
 }
 
+/* A mapping of /dev/zero is anonymous memory (the kernel makes it so at
+   the mmap: mm/mmap.c, drivers/char/mem.c mmap_zero): private, the zero
+   page on a read; shared, shmem. */
+static Bool is_dev_zero(NSegment const *seg)
+{
+   const HChar *name = VG_(am_get_filename)(seg);
+   return name && VG_(strcmp)(name, "/dev/zero") == 0;
+}
+
 /* Whether an access would change page p's byte: not resident (a store),
    never seen (a load). */
 static inline Bool page_is_new(ULong p, Bool write)
@@ -417,16 +426,18 @@ static void touch_page(ULong page, Bool write, ThreadId tid, UInt *stack,
    if (!seg)
       return;
    UInt kind;
-   if (seg->kind == SkFileC || seg->kind == SkShmC)
+   Bool zero = seg->kind == SkFileC && is_dev_zero(seg);
+   if ((seg->kind == SkFileC && !zero) || seg->kind == SkShmC)
       kind = ML_PAGE_FILE;
-   else if (seg->kind == SkAnonC)
+   else if (seg->kind == SkAnonC || zero)
       kind = in_stack(a, tid) ? ML_PAGE_STACK : ML_PAGE_ANON;
    else if (seg->kind == SkResvn && write && in_stack(a, tid))
       kind = ML_PAGE_STACK;   /* the store faults, the stack grows into it */
    else
       return;                               /* not the client's memory */
-   if (!write && kind == ML_PAGE_ANON && shared_anon.n &&
-       ranges_cover(&shared_anon, a, a + 1))
+   if (!write && kind == ML_PAGE_ANON &&
+       ((shared_anon.n && ranges_cover(&shared_anon, a, a + 1)) ||
+        (zero && ranges_cover(&shared_file, a, a + 1))))
       write = True;            /* shmem: a read allocates the page too */
    if (kind == ML_PAGE_ANON && thp_advised.n) {
       ULong first = thp_block(page, seg);
@@ -956,7 +967,7 @@ static void populate(Addr a, SizeT len, UInt how, Bool skip_stack)
                     seg->kind == SkShmC) ||
                   !(seg->hasR || seg->hasW || seg->hasX) ||
                   (skip_stack && in_stack(seg->start, tid));
-      if (!skip && seg->kind == SkFileC) {
+      if (!skip && seg->kind == SkFileC && !is_dev_zero(seg)) {
          ULong fpages = file_pages(seg);
          ULong first = (ULong)seg->offset >> PG_SHIFT, s = seg->start >> PG_SHIFT;
          if (fpages != ~0ULL) {

@@ -1196,7 +1196,8 @@ t_rss_populate_lines() {
 
 # Shared anonymous memory (a read allocates), a MAP_FIXED mapping over
 # another (the old pages go, and the range is no longer shared), MADV_FREE
-# (nothing goes) and System V shared memory (a read maps one page):
+# (nothing goes), System V shared memory (a read maps one page) and
+# /dev/zero mapped (anonymous memory):
 # memline's line increments and the sample's native VmRSS changes,
 # against samples/rss_shared.c.
 t_rss_shared_lines() {
@@ -1204,7 +1205,9 @@ t_rss_shared_lines() {
         write_s:1048576:513 unmap_s:-2097152:1 map_t:0:1 \
         write_t:1048576:257 fixed:-1048576:1 read_fixed:0:257 map_p:0:1 \
         write_p:1048576:257 free_p:0:1 rewrite_p:0:257 drop_p:-1048576:1 \
-        shm_get:0:1 shm_at:0:1 shm_read:65536:17 shm_write:65536:17
+        shm_get:0:1 shm_at:0:1 shm_read:65536:17 shm_write:65536:17 \
+        zero_map:0:1 zero_read:0:257 zero_write:524288:129 \
+        zero_shared:0:1 zero_read16:65536:17
 }
 
 # Accesses at addresses the code names itself, whose checks memline
