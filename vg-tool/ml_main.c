@@ -343,9 +343,8 @@ static void ml_post_syscall(ThreadId tid, UInt sysno, UWord *args,
    }
    if (sysno == __NR_mmap && !sr_isError(res) && nArgs > 4) {
       UWord flags = args[3];
-      if (!(flags & VKI_MAP_ANONYMOUS))
-         ml_rss_file_mapped((Int)args[4]);
-      ml_rss_mapped(sr_Res(res), args[1], flags);
+      ml_rss_mapped(sr_Res(res), args[1], flags,
+                    flags & VKI_MAP_ANONYMOUS ? -1 : (Int)args[4]);
       return;
    }
    if (!sr_isError(res)) {

@@ -141,20 +141,17 @@ static Bool in_stack(Addr a, ThreadId tid)
 static struct { ULong dev, ino; Long size; } fsizes[N_FSIZES];
 static UInt fsizes_next;
 
-void ml_rss_file_mapped(Int fd)
+static void note_file_size(const struct vg_stat *st)
 {
-   struct vg_stat st;
-   if (!rss_on || fd < 0 || VG_(fstat)(fd, &st) != 0)
-      return;
    UInt i;
    for (i = 0; i < N_FSIZES; i++)
-      if (fsizes[i].ino == st.ino && fsizes[i].dev == st.dev)
+      if (fsizes[i].ino == st->ino && fsizes[i].dev == st->dev)
          break;
    if (i == N_FSIZES)
       i = fsizes_next++ % N_FSIZES;
-   fsizes[i].dev = st.dev;
-   fsizes[i].ino = st.ino;
-   fsizes[i].size = st.size;
+   fsizes[i].dev = st->dev;
+   fsizes[i].ino = st->ino;
+   fsizes[i].size = st->size;
 }
 
 /* Pages of the file behind seg, rounded up: its size now if its name
@@ -207,6 +204,20 @@ static Long map_around(ULong p, NSegment const *seg, UInt kind)
    return n;
 }
 
+/* n pages of kind just made resident: counted, and written as a PAGE
+   record charged to tid's stack (taken once per caller: *stack,
+   *have_stack). */
+static void charge(UInt kind, Long n, ThreadId tid, UInt *stack,
+                   Bool *have_stack)
+{
+   count(kind, n);
+   if (!*have_stack) {
+      *stack = stack_of(tid);
+      *have_stack = True;
+   }
+   ml_out_page(tid, *stack, kind, n);
+}
+
 /* Makes page resident as kind -- with, on a read fault of a file mapping
    (around), the pages the kernel maps around it -- and writes the PAGE
    record, charged to tid's stack (taken once per caller: *stack,
@@ -219,12 +230,7 @@ static void page_in(ULong page, NSegment const *seg, UInt kind, Bool around,
       n = map_around(page, seg, kind);
    else
       set_page(page, PG_RES | kind);
-   count(kind, n);
-   if (!*have_stack) {
-      *stack = stack_of(tid);
-      *have_stack = True;
-   }
-   ml_out_page(tid, *stack, kind, n);
+   charge(kind, n, tid, stack, have_stack);
 }
 
 /* Address ranges the kernel treats apart, which Valgrind's segment table
@@ -236,6 +242,9 @@ static void page_in(ULong page, NSegment const *seg, UInt kind, Bool around,
      does (private anonymous memory maps the zero page).
    - Shared file mappings: mlock faults them in for reading, where it
      writes a private writable mapping's pages (copies of its own).
+   - Mappings of /dev/zero: anonymous memory, which the kernel makes of
+     them at the mmap (drivers/char/mem.c: mmap_zero; a shared one is
+     also in shared_anon), where Valgrind records a file mapping.
    - Ranges given madvise(MADV_HUGEPAGE): transparent huge pages (below). */
 typedef struct {
    struct { Addr lo, hi; } *r;
@@ -245,6 +254,12 @@ typedef struct {
 static Ranges shared_anon = { .cc = "ml.rss.shared" };
 static Ranges shared_file = { .cc = "ml.rss.sharedf" };
 static Ranges thp_advised = { .cc = "ml.rss.thp" };
+static Ranges dev_zero = { .cc = "ml.rss.zero" };
+/* What a mapping put over them, a munmap or an mremap changes. */
+static Ranges *const all_ranges[] = {
+   &shared_anon, &shared_file, &thp_advised, &dev_zero
+};
+#define N_RANGES (sizeof all_ranges / sizeof all_ranges[0])
 
 static void ranges_push(Ranges *s, Addr lo, Addr hi)
 {
@@ -300,6 +315,12 @@ static Bool ranges_cover(const Ranges *s, Addr lo, Addr hi)
       if (lo >= s->r[i].lo && hi <= s->r[i].hi)
          return True;
    return False;
+}
+
+/* Whether one range holds address a (no search while the set is empty). */
+static inline Bool ranges_has(const Ranges *s, Addr a)
+{
+   return s->n && ranges_cover(s, a, a + 1);
 }
 
 /* mremap moved [from, from+len) to to. */
@@ -397,15 +418,6 @@ static ULong thp_block(ULong page, NSegment const *seg)
    return first;
 }
 
-/* A mapping of /dev/zero is anonymous memory (the kernel makes it so at
-   the mmap: mm/mmap.c, drivers/char/mem.c mmap_zero): private, the zero
-   page on a read; shared, shmem. */
-static Bool is_dev_zero(NSegment const *seg)
-{
-   const HChar *name = VG_(am_get_filename)(seg);
-   return name && VG_(strcmp)(name, "/dev/zero") == 0;
-}
-
 /* Whether an access would change page p's byte: not resident (a store),
    never seen (a load). */
 static inline Bool page_is_new(ULong p, Bool write)
@@ -426,7 +438,7 @@ static void touch_page(ULong page, Bool write, ThreadId tid, UInt *stack,
    if (!seg)
       return;
    UInt kind;
-   Bool zero = seg->kind == SkFileC && is_dev_zero(seg);
+   Bool zero = seg->kind == SkFileC && ranges_has(&dev_zero, a);
    if ((seg->kind == SkFileC && !zero) || seg->kind == SkShmC)
       kind = ML_PAGE_FILE;
    else if (seg->kind == SkAnonC || zero)
@@ -435,9 +447,7 @@ static void touch_page(ULong page, Bool write, ThreadId tid, UInt *stack,
       kind = ML_PAGE_STACK;   /* the store faults, the stack grows into it */
    else
       return;                               /* not the client's memory */
-   if (!write && kind == ML_PAGE_ANON &&
-       ((shared_anon.n && ranges_cover(&shared_anon, a, a + 1)) ||
-        (zero && ranges_cover(&shared_file, a, a + 1))))
+   if (!write && kind == ML_PAGE_ANON && ranges_has(&shared_anon, a))
       write = True;            /* shmem: a read allocates the page too */
    if (kind == ML_PAGE_ANON && thp_advised.n) {
       ULong first = thp_block(page, seg);
@@ -449,12 +459,7 @@ static void touch_page(ULong page, Bool write, ThreadId tid, UInt *stack,
          }
          for (ULong q = first; q < first + THP_PAGES; q++)
             set_page(q, PG_RES | kind);
-         count(kind, THP_PAGES);
-         if (!*have_stack) {
-            *stack = stack_of(tid);
-            *have_stack = True;
-         }
-         ml_out_page(tid, *stack, kind, THP_PAGES);
+         charge(kind, THP_PAGES, tid, stack, have_stack);
          return;
       }
    }
@@ -943,9 +948,8 @@ enum { POP_READ, POP_WRITE, POP_MAPPED };
 
 static Bool is_shared(NSegment const *seg)
 {
-   return seg->kind == SkShmC ||
-          ranges_cover(&shared_anon, seg->start, seg->start + 1) ||
-          ranges_cover(&shared_file, seg->start, seg->start + 1);
+   return seg->kind == SkShmC || ranges_has(&shared_anon, seg->start) ||
+          ranges_has(&shared_file, seg->start);
 }
 
 static void populate(Addr a, SizeT len, UInt how, Bool skip_stack)
@@ -967,7 +971,8 @@ static void populate(Addr a, SizeT len, UInt how, Bool skip_stack)
                     seg->kind == SkShmC) ||
                   !(seg->hasR || seg->hasW || seg->hasX) ||
                   (skip_stack && in_stack(seg->start, tid));
-      if (!skip && seg->kind == SkFileC && !is_dev_zero(seg)) {
+      if (!skip && seg->kind == SkFileC &&
+          !ranges_has(&dev_zero, seg->start)) {
          ULong fpages = file_pages(seg);
          ULong first = (ULong)seg->offset >> PG_SHIFT, s = seg->start >> PG_SHIFT;
          if (fpages != ~0ULL) {
@@ -1040,7 +1045,7 @@ void ml_rss_unlock_all(void)
 /*--- Core events                                          ---*/
 /*------------------------------------------------------------*/
 
-void ml_rss_mapped(Addr a, SizeT len, UWord flags)
+void ml_rss_mapped(Addr a, SizeT len, UWord flags, Int fd)
 {
    if (!rss_on || len == 0)
       return;
@@ -1048,13 +1053,22 @@ void ml_rss_mapped(Addr a, SizeT len, UWord flags)
    /* The new mapping replaces whatever was there (MAP_FIXED): its pages
       go, as at a munmap, of which the core tells the tool nothing here. */
    release(a, hi - a, VG_(get_running_tid)());
-   ranges_remove(&shared_anon, a, hi);
-   ranges_remove(&shared_file, a, hi);
-   ranges_remove(&thp_advised, a, hi);
-   /* MAP_ANONYMOUS 0x20; the type bits 0x3: MAP_SHARED 1,
-      MAP_SHARED_VALIDATE 3 */
+   for (UInt k = 0; k < N_RANGES; k++)
+      ranges_remove(all_ranges[k], a, hi);
+   /* MAP_ANONYMOUS 0x20, or /dev/zero (character device 1:5, st_rdev
+      0x105); the type bits 0x3: MAP_SHARED 1, MAP_SHARED_VALIDATE 3 */
+   Bool anon = (flags & 0x20) != 0;
+   struct vg_stat st;
+   if (!anon && fd >= 0 && VG_(fstat)(fd, &st) == 0) {
+      if (VKI_S_ISCHR(st.mode) && st.rdev == 0x105) {
+         anon = True;
+         ranges_add(&dev_zero, a, hi);
+      } else {
+         note_file_size(&st);
+      }
+   }
    if ((flags & 0x3) == 0x1 || (flags & 0x3) == 0x3)
-      ranges_add(flags & 0x20 ? &shared_anon : &shared_file, a, hi);
+      ranges_add(anon ? &shared_anon : &shared_file, a, hi);
    /* Populated at once: MAP_LOCKED 0x2000, or after mlockall(MCL_FUTURE),
       as mlock would; MAP_POPULATE 0x8000 unless with MAP_NONBLOCK
       0x10000, the same way (mm/mmap.c: do_mmap). */
@@ -1064,9 +1078,8 @@ void ml_rss_mapped(Addr a, SizeT len, UWord flags)
 
 static void on_munmap(Addr a, SizeT len)
 {
-   ranges_remove(&shared_anon, a, a + len);
-   ranges_remove(&shared_file, a, a + len);
-   ranges_remove(&thp_advised, a, a + len);
+   for (UInt k = 0; k < N_RANGES; k++)
+      ranges_remove(all_ranges[k], a, a + len);
    release(a, len, VG_(get_running_tid)());
 }
 
@@ -1077,9 +1090,8 @@ static void on_brk_shrink(Addr a, SizeT len)
 
 static void on_remap(Addr from, Addr to, SizeT len)
 {
-   ranges_move(&shared_anon, from, to, len);
-   ranges_move(&shared_file, from, to, len);
-   ranges_move(&thp_advised, from, to, len);
+   for (UInt k = 0; k < N_RANGES; k++)
+      ranges_move(all_ranges[k], from, to, len);
    /* The pages move with the mapping: no change in the total. */
    for (SizeT off = 0; off < len; off += PG_SIZE) {
       ULong pf = (from + off) >> PG_SHIFT, pt = (to + off) >> PG_SHIFT;

@@ -70,12 +70,10 @@ void ml_rss_reemit(void);
 void ml_rss_block_alloc(Addr p, SizeT size);
 void ml_rss_block_free(Addr p, SizeT size);
 void ml_rss_block_realloc(Addr old, SizeT old_size, Addr p, SizeT size);
-/* The client mapped the file open as fd (mmap succeeded). */
-void ml_rss_file_mapped(Int fd);
-/* mmap succeeded with flags at [a, a+len) (any mapping: it replaces
-   what was there; MAP_POPULATE, MAP_LOCKED and mlockall(MCL_FUTURE)
-   populate it). */
-void ml_rss_mapped(Addr a, SizeT len, UWord flags);
+/* mmap succeeded with flags at [a, a+len), of the file open as fd unless
+   MAP_ANONYMOUS (any mapping: it replaces what was there; MAP_POPULATE,
+   MAP_LOCKED and mlockall(MCL_FUTURE) populate it). */
+void ml_rss_mapped(Addr a, SizeT len, UWord flags, Int fd);
 /* The program called exit_group: no page changes from here on. */
 void ml_rss_freeze(void);
 
