@@ -52,6 +52,14 @@ static void set_f(void) { *(volatile char *)FIXED = 1; }
 static int read_f(void) { return *(volatile char *)(FIXED + PAGE); }
 static void set_f3(void) { *(volatile char *)(FIXED + 8) = 3; }
 
+/* Two fresh pages at FIXED (over whatever is there), or NULL. */
+static char *map_fixed(void)
+{
+    char *f = mmap((void *)FIXED, 2 * PAGE, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    return f == (char *)FIXED ? f : NULL;
+}
+
 int main(void)
 {
     int rw = PROT_READ | PROT_WRITE, bad = 0;
@@ -77,9 +85,9 @@ int main(void)
     set_g();                                                      /* L:again_g */
     rss_native_step("again_g");
 
-    char *f = mmap((void *)FIXED, 2 * PAGE, rw, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0); /* L:map_f */
+    char *f = map_fixed();                                    /* L:map_f */
     rss_native_step("map_f");
-    if (f != (char *)FIXED)
+    if (!f)
         return 1;
     memset(f, 1, 2 * PAGE);                                       /* L:fill_f */
     rss_native_step("fill_f");
@@ -87,9 +95,9 @@ int main(void)
     rss_native_step("warm_f");
     munmap(f, 2 * PAGE);                                          /* L:unmap_f */
     rss_native_step("unmap_f");
-    f = mmap((void *)FIXED, 2 * PAGE, rw, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0); /* L:remap_f */
+    f = map_fixed();                                          /* L:remap_f */
     rss_native_step("remap_f");
-    if (f != (char *)FIXED)
+    if (!f)
         return 1;
     set_f();                                                      /* L:again_f */
     rss_native_step("again_f");
@@ -97,9 +105,9 @@ int main(void)
     rss_native_step("warm_f3");
     bad |= mremap(f, 2 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)AWAY) != (void *)AWAY; /* L:move_f */
     rss_native_step("move_f");
-    f = mmap((void *)FIXED, 2 * PAGE, rw, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0); /* L:remap_f2 */
+    f = map_fixed();                                          /* L:remap_f2 */
     rss_native_step("remap_f2");
-    if (f != (char *)FIXED)
+    if (!f)
         return 1;
     set_f3();                                                     /* L:again_f3 */
     rss_native_step("again_f3");
