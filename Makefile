@@ -100,10 +100,18 @@ $(STAGE)/$(TOOL_NAME): $(TOOL_OBJS)
 	@$(if $(Q),echo "  LD       $@")
 	$(Q)$(CC) $(TOOL_CFLAGS) $(TOOL_LDFLAGS) -o $@ $(TOOL_OBJS) $(TOOL_LIBS)
 
-$(STAGE)/$(PRELOAD_NAME):
+# The preload: Valgrind's malloc replacements and memline's mmap wrapper
+# (vg-tool/preload.c).
+$(BUILD)/vg-tool/preload.o: vg-tool/preload.c vg-tool/memline.h
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC(pre)  $<")
+	$(Q)$(CC) $(TOOL_CPPFLAGS) -O2 -g -std=gnu99 -Wall -fpic -fno-stack-protector \
+	  -c -o $@ $<
+
+$(STAGE)/$(PRELOAD_NAME): $(BUILD)/vg-tool/preload.o
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD       $@")
-	$(Q)$(CC) -shared -fpic -nodefaultlibs -Wl,-z,now -o $@ \
+	$(Q)$(CC) -shared -fpic -nodefaultlibs -Wl,-z,now -o $@ $< \
 	  -Wl,--whole-archive $(VG_LIBROOT)/libreplacemalloc_toolpreload-$(VG_PLATFORM).a \
 	  -Wl,--no-whole-archive
 

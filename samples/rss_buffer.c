@@ -9,13 +9,12 @@
                   code they run the first time (the allocator wrappers,
                   lazy binding in ld.so) is translated and resident before
                   the lines below: nothing else lands on them.
-       L:alloc    Increment  0  Occurrences 1
-                  malloc(64 MiB) writes nothing of the client's: the block
-                  header is written by Valgrind's allocator, which is not
-                  the client.  (glibc, natively, writes a 16-byte header in
-                  the block's first page; the next line touches that page
-                  anyway.)
-       L:touch    Increment  67108864 = 16384 pages x 4096  Occurrences 16385
+       L:alloc    Increment  4096  Occurrences 1
+                  glibc, natively, maps the block (64 MiB is above its mmap
+                  threshold) and writes its 16-byte header in the
+                  mapping's first page, which memline makes resident at
+                  the malloc: the page that holds the block's first byte.
+       L:touch    Increment  67104768 = 16383 pages x 4096  Occurrences 16385
                   (entered once, then one new iteration per backward jump)
                   The block is not page-aligned (it starts a header's
                   length into a page), so its 64 MiB span 16385 pages, but
@@ -23,7 +22,8 @@
                   with a stride of one page starting inside page 0, write
                   i lands in page i, so it writes exactly 16384 distinct
                   pages, never the 16385th, which holds only the block's
-                  last bytes.  Mem usage = the summary's Peak RSS.
+                  last bytes; the first is resident since L:alloc.  Mem
+                  usage = the summary's Peak RSS.
        L:free     Increment -67108864 = -16384 pages  Occurrences 1
                   Mem usage = Peak RSS (the pages were there when it began)
                   Valgrind's allocator gives a block this large (above its

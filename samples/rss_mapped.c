@@ -14,33 +14,41 @@
 
    RSS metric (--metric rss, --units B), function main.  Each block is
    written one byte per 4 KiB page from its first byte (touch()), so a
-   block of N pages makes N pages resident.  Each L: line, its Increment,
-   and why (MiB = 1048576 B):
+   block of N pages makes N pages resident; glibc's malloc writes the
+   chunk's header, in the page where a mapped block starts, itself.  Each
+   L: line, its Increment, and why (MiB = 1048576 B, P = 4096 B):
 
-     L:alloc_a     a = malloc(3 MiB)        0  mapped (threshold 128 KiB)
-     L:alloc_c     c = malloc(256 KiB)      0  mapped
-     L:touch_a                       +3145728
-     L:touch_c                        +262144
+     L:alloc_a     a = malloc(3 MiB)       +P  mapped (threshold 128 KiB):
+                                               the header's page
+     L:alloc_c     c = malloc(256 KiB)     +P  mapped
+     L:touch_a                     +3 MiB - P
+     L:touch_c                   +256 KiB - P
      L:free_a                        -3145728  unmapped; the threshold
                                                rises to 3 MiB + 4 KiB
      L:free_c                         -262144  mapped when allocated,
                                                so unmapped, though now
                                                under the threshold
-     L:alloc_d     d = malloc(256 KiB)      0  under the threshold: heap
-     L:touch_d                        +262144
-     L:alloc_p     p = malloc(1 MiB)        0  heap, after d
-     L:touch_p                       +1048576
+     L:alloc_d     d = malloc(256 KiB)     +P  under the threshold: heap
+                                               (glibc's header for the
+                                               rest of the heap after it)
+     L:touch_d                   +256 KiB - P
+     L:alloc_p     p = malloc(1 MiB)       +P  heap, after d
+     L:touch_p                     +1 MiB - P
      L:grow_p      p = realloc(p, 4 MiB)
-                                     +1048576  over the threshold: a new
+                                 +1 MiB + P    over the threshold: a new
                                                mapping, 1 MiB copied into
-                                               it; the old block stays in
-                                               the heap
+                                               it and its header; the old
+                                               block stays in the heap
      L:move_p      p = realloc(p, 5 MiB)    0  mapped: mremap moves its
                                                pages (-1 MiB + 1 MiB)
-     L:free_p                        -1048576  unmapped: the copied MiB
-                                               (the rest was never
-                                               written)
+     L:free_p                    -1 MiB - P    unmapped: the copied MiB
+                                               and the header's page (the
+                                               rest was never written)
      L:free_d                               0  heap memory stays
+
+   Under memline each figure may be a page off (Valgrind's allocator
+   keeps the partial pages at a block's ends with its neighbours, and
+   puts blocks where freed ones were).
 
    d stays allocated until the end so that, under Valgrind, the
    superblock that holds it and p's first block is never empty: its pages

@@ -33,13 +33,15 @@
        L:big_alloc   malloc(6 MiB): above the superblock size, a new
                      mapping, and before making it the allocator unmaps
                      the deferred S5: its 4 x 16 = 64 pages released,
-                     Increment -262144
-       L:big_touch   Increment  6291456 = +1536 pages: the 6 MiB block is
+                     and glibc's header written in the first page of the
+                     block's mapping: Increment -262144 + 4096 = -258048
+       L:big_touch   Increment  6287360 = +1535 pages (the first since
+                     L:big_alloc): the 6 MiB block is
                      a new mapping, all its pages fresh (it may well reuse
                      the addresses of S1..S2, which makes a stale page map
                      show here as too few pages)
 
-   L:free_all + L:big_alloc = -16777216: everything the small blocks made
+   L:free_all + L:big_alloc = -16777216 + 4096: everything the small blocks made
    resident is given back, as natively (there the blocks free in order
    coalesce, and the last free merges them with the top of the heap,
    which glibc then trims: all 4096 pages go on L:free_all).

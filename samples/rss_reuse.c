@@ -10,9 +10,12 @@
    rss_buffer.c), and no page of a neighbouring block.
 
    Part 1, a big block (8 MiB, above the superblock size):
-       L:big_alloc     Increment  0  (nothing written; malloc and free ran
+       L:big_alloc     Increment  4096: glibc maps the block and writes
+                       its header in the mapping's first page, the page
+                       of the block's first byte (malloc and free ran
                        once before, on L:warm)
-       L:big_touch     Increment  8388608 = +2048 pages
+       L:big_touch     Increment  8384512 = +2047 pages, the first
+                       resident since L:big_alloc
        L:big_free      Increment -8388608 = -2048 pages: the mapping is gone
        L:big_alloc2    Increment  0
        L:big_touch2    Increment  8388608 = +2048 pages again: a new

@@ -13,7 +13,10 @@
 #include <valgrind/valgrind.h>
 
 typedef enum {
-   VG_USERREQ__MEMLINE_MARK = VG_USERREQ_TOOL_BASE('M', 'L')
+   VG_USERREQ__MEMLINE_MARK = VG_USERREQ_TOOL_BASE('M', 'L'),
+   /* memline's own preload asks whether to place mappings as the kernel
+      does (vg-tool/ml_preload.c); not for programs */
+   VG_USERREQ__MEMLINE_PLACE_ALIGNED
 } Vg_MemlineClientRequest;
 
 #define MEMLINE_MARK(name) \

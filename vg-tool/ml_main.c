@@ -241,6 +241,10 @@ static Bool ml_handle_client_request(ThreadId tid, UWord *arg, UWord *ret)
       *ret = 0;
       return True;
    }
+   if (arg[0] == VG_USERREQ__MEMLINE_PLACE_ALIGNED) {
+      *ret = ml_rss_place_aligned();
+      return True;
+   }
    return False;
 }
 

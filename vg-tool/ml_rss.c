@@ -245,7 +245,9 @@ static void page_in(ULong page, NSegment const *seg, UInt kind, Bool around,
    - Mappings of /dev/zero: anonymous memory, which the kernel makes of
      them at the mmap (drivers/char/mem.c: mmap_zero; a shared one is
      also in shared_anon), where Valgrind records a file mapping.
-   - Ranges given madvise(MADV_HUGEPAGE): transparent huge pages (below). */
+   - For transparent huge pages (below): ranges given madvise
+     (MADV_HUGEPAGE), ranges that may not have them (MADV_NOHUGEPAGE,
+     MAP_STACK), and the blocks glibc would have mapped. */
 typedef struct {
    struct { Addr lo, hi; } *r;
    UInt n, cap;
@@ -254,10 +256,13 @@ typedef struct {
 static Ranges shared_anon = { .cc = "ml.rss.shared" };
 static Ranges shared_file = { .cc = "ml.rss.sharedf" };
 static Ranges thp_advised = { .cc = "ml.rss.thp" };
+static Ranges thp_never = { .cc = "ml.rss.nothp" };
+static Ranges g_blocks = { .cc = "ml.rss.gblocks" };
 static Ranges dev_zero = { .cc = "ml.rss.zero" };
 /* What a mapping put over them, a munmap or an mremap changes. */
 static Ranges *const all_ranges[] = {
-   &shared_anon, &shared_file, &thp_advised, &dev_zero
+   &shared_anon, &shared_file, &thp_advised, &thp_never, &g_blocks,
+   &dev_zero
 };
 #define N_RANGES (sizeof all_ranges / sizeof all_ranges[0])
 
@@ -317,6 +322,15 @@ static Bool ranges_cover(const Ranges *s, Addr lo, Addr hi)
    return False;
 }
 
+/* Whether a range holds any of [lo, hi). */
+static Bool ranges_meet(const Ranges *s, Addr lo, Addr hi)
+{
+   for (UInt i = 0; i < s->n; i++)
+      if (lo < s->r[i].hi && hi > s->r[i].lo)
+         return True;
+   return False;
+}
+
 /* Whether one range holds address a (no search while the set is empty). */
 static inline Bool ranges_has(const Ranges *s, Addr a)
 {
@@ -344,24 +358,46 @@ static void ranges_move(Ranges *s, Addr from, Addr to, SizeT len)
    VG_(free)(moved);
 }
 
-/* Transparent huge pages.  Where the system allows them for ranges given
-   madvise(MADV_HUGEPAGE) ("madvise" or "always" in
-   /sys/kernel/mm/transparent_hugepage/enabled, read at start-up), the
-   first fault in an empty, 2 MiB-aligned block of such a range of
-   private anonymous memory, the block wholly inside the mapping, maps a
-   huge page: a write makes all 512 pages resident at once.  A read maps
-   the huge zero page (or, with use_zero_page 0, a huge page as a write
-   would); a later write there maps a huge page in its place since Linux
-   6.12 (do_huge_zero_wp_pmd), a small page before.  Any fault in a block
-   that already has a page gets a small page.  (mm/memory.c:
-   __handle_mm_fault, create_huge_pmd; mm/huge_memory.c:
-   do_huge_pmd_anonymous_page, do_huge_pmd_wp_page.)  With "always" every
-   large enough anonymous mapping qualifies: memline follows only the
-   advised ranges. */
+/* Transparent huge pages.  The system's setting is read at start-up:
+   /sys/kernel/mm/transparent_hugepage/enabled, unless its
+   hugepages-2048kB/enabled names a setting of its own (not "inherit").
+   With "madvise", ranges given madvise(MADV_HUGEPAGE) have huge pages;
+   with "always", also every other private anonymous mapping but those
+   given MADV_NOHUGEPAGE and, from Linux 6.7, those mapped with
+   MAP_STACK (thread stacks: mm/mmap.c, calc_vm_flag_bits).  The first
+   fault in an empty, 2 MiB-aligned block of such memory, the block
+   wholly inside the mapping, maps a huge page: a write makes all 512
+   pages resident at once.  A read maps the huge zero page (or, with
+   use_zero_page 0, a huge page as a write would); a later write there
+   maps a huge page in its place since Linux 6.12 (do_huge_zero_wp_pmd),
+   a small page before.  Any fault in a block that already has a page
+   gets a small page.  (mm/memory.c: __handle_mm_fault, create_huge_pmd;
+   mm/huge_memory.c: do_huge_pmd_anonymous_page, do_huge_pmd_wp_page.)
+
+   Where the blocks lie.  From Linux 6.7 the kernel places an anonymous
+   private mapping whose length is a multiple of 2 MiB, asked for without
+   an address, on a 2 MiB boundary (mm/mmap.c: __get_unmapped_area), so
+   all of it can be huge pages; Valgrind would place it anywhere.  So
+   memline's preload places such mappings as the kernel would
+   (vg-tool/preload.c, asking ml_rss_place_aligned), and the blocks
+   are counted at the program's own addresses, which it may have aligned
+   itself.
+
+   The heap.  glibc's heap grows by brk a little at a time: when a fault
+   comes in a new 2 MiB block, the heap rarely reaches over all of it, and
+   after a small page the block has a page table; so memline gives no huge
+   pages to Valgrind's client arena (the superblocks holding the program's
+   blocks) but inside the blocks that glibc would have mapped (g_blocks,
+   kept with "always" only), which are mappings of their own natively.
+   khugepaged, which later merges small pages into huge ones in the
+   background, is not followed. */
 #define THP_PAGES 512
-static Bool thp_on;            /* the system gives advised ranges THPs */
+enum { THP_NEVER, THP_MADVISE, THP_ALWAYS };
+static UInt thp_mode;
 static Bool thp_zero_page = True;
 static Bool thp_zero_wp;       /* a write to the huge zero page: a THP */
+static Bool thp_place;         /* 2 MiB-multiple mappings land aligned,
+                                  MAP_STACK has no THP (Linux 6.7) */
 
 /* Reads the first bytes of a sysfs file into buf; False if it cannot. */
 static Bool read_small(const HChar *path, HChar *buf, Int size)
@@ -378,13 +414,30 @@ static Bool read_small(const HChar *path, HChar *buf, Int size)
    return True;
 }
 
+/* The setting a THP "enabled" file selects; *inherit when it selects
+   "inherit".  False if there is none. */
+static Bool thp_setting(const HChar *path, UInt *mode, Bool *inherit)
+{
+   HChar buf[128];
+   if (!read_small(path, buf, sizeof buf))
+      return False;
+   *inherit = VG_(strstr)(buf, "[inherit]") != NULL;
+   *mode = VG_(strstr)(buf, "[always]") ? THP_ALWAYS
+         : VG_(strstr)(buf, "[madvise]") ? THP_MADVISE : THP_NEVER;
+   return True;
+}
+
 static void thp_init(void)
 {
    HChar buf[128];
-   if (read_small("/sys/kernel/mm/transparent_hugepage/enabled", buf,
-                  sizeof buf))
-      thp_on = VG_(strstr)(buf, "[always]") != NULL ||
-               VG_(strstr)(buf, "[madvise]") != NULL;
+   UInt mode;
+   Bool inherit = True;
+   if (thp_setting("/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/"
+                   "enabled", &mode, &inherit) && !inherit)
+      thp_mode = mode;
+   else if (thp_setting("/sys/kernel/mm/transparent_hugepage/enabled",
+                        &mode, &inherit))
+      thp_mode = mode;
    if (read_small("/sys/kernel/mm/transparent_hugepage/use_zero_page", buf,
                   sizeof buf))
       thp_zero_page = buf[0] != '0';
@@ -394,7 +447,20 @@ static void thp_init(void)
       if (*p == '.')
          minor = VG_(strtoll10)(p + 1, NULL);
       thp_zero_wp = major > 6 || (major == 6 && minor >= 12);
+      thp_place = major > 6 || (major == 6 && minor >= 7);
    }
+}
+
+Bool ml_rss_place_aligned(void)
+{
+   return rss_on && thp_place;
+}
+
+/* Whether a fault may map a huge page anywhere (else no lookups). */
+static inline Bool thp_possible(void)
+{
+   return thp_mode == THP_ALWAYS ||
+          (thp_mode == THP_MADVISE && thp_advised.n);
 }
 
 /* The first page of the empty huge-page block that a fault on page
@@ -402,19 +468,23 @@ static void thp_init(void)
    page. */
 static ULong thp_block(ULong page, NSegment const *seg)
 {
-   if (!thp_on || thp_advised.n == 0)
+   if (!thp_possible())
       return ~0ULL;
    ULong first = page & ~(ULong)(THP_PAGES - 1), end = first + THP_PAGES;
    Addr lo = first << PG_SHIFT, hi = end << PG_SHIFT;
-   if (end > MAX_PAGE || lo < seg->start || hi - 1 > seg->end ||
-       ranges_cover(&shared_anon, lo, lo + 1) ||
-       !ranges_cover(&thp_advised, lo, hi))
+   if (end > MAX_PAGE || lo < seg->start || hi - 1 > seg->end)
       return ~0ULL;
    /* empty, or (a write, on kernels that replace it) all huge zero page */
    UChar want = pmap[page] == PG_HZERO && thp_zero_wp ? PG_HZERO : 0;
    for (ULong q = first; q < end; q++)
       if (pmap[q] != want)
          return ~0ULL;
+   if (ranges_has(&shared_anon, lo))
+      return ~0ULL;
+   if (!ranges_cover(&thp_advised, lo, hi) &&
+       (thp_mode != THP_ALWAYS || ranges_meet(&thp_never, lo, hi) ||
+        (seg->isCH && !ranges_cover(&g_blocks, lo, hi))))
+      return ~0ULL;
    return first;
 }
 
@@ -449,7 +519,7 @@ static void touch_page(ULong page, Bool write, ThreadId tid, UInt *stack,
       return;                               /* not the client's memory */
    if (!write && kind == ML_PAGE_ANON && ranges_has(&shared_anon, a))
       write = True;            /* shmem: a read allocates the page too */
-   if (kind == ML_PAGE_ANON && thp_advised.n) {
+   if (kind == ML_PAGE_ANON && thp_possible()) {
       ULong first = thp_block(page, seg);
       if (first != ~0ULL) {
          if (!write && thp_zero_page) {
@@ -849,14 +919,20 @@ static inline SizeT chunk_of(SizeT size)
    it.  Blocks under the lowest threshold cannot be: no lookup. */
 static Bool take_mapped(Addr p, SizeT size)
 {
-   return chunk_of(size) >= G_THRESHOLD_MIN &&
-          ml_map_remove(&gmapped, p, NULL);
+   if (chunk_of(size) < G_THRESHOLD_MIN || !ml_map_remove(&gmapped, p, NULL))
+      return False;
+   if (g_blocks.n)
+      ranges_remove(&g_blocks, p, p + size);
+   return True;
 }
 
+/* (With THP "always" the block may have huge pages: see thp_block.) */
 static void note_mapped(Addr p, SizeT size)
 {
    Bool is_new;
    ml_map_insert(&gmapped, p, &is_new)->v1 = size;
+   if (thp_mode == THP_ALWAYS)
+      ranges_add(&g_blocks, VG_PGROUNDUP(p), VG_PGROUNDDN(p + size));
 }
 
 /* Releases the pages wholly inside [a, a+len): the partial pages at the
@@ -870,8 +946,12 @@ static void release_inside(Addr a, SizeT len, ThreadId tid)
 
 void ml_rss_block_alloc(Addr p, SizeT size)
 {
-   if (rss_on && chunk_of(size) >= g_threshold)
-      note_mapped(p, size);
+   if (!rss_on || chunk_of(size) < g_threshold)
+      return;
+   note_mapped(p, size);
+   /* glibc writes the chunk's header (its size, in the 8 bytes before
+      the block) into the mapping's first page at the malloc. */
+   touch(p - 8, 8, True, VG_(get_running_tid)());
 }
 
 void ml_rss_block_free(Addr p, SizeT size)
@@ -1067,8 +1147,12 @@ void ml_rss_mapped(Addr a, SizeT len, UWord flags, Int fd)
          note_file_size(&st);
       }
    }
-   if ((flags & 0x3) == 0x1 || (flags & 0x3) == 0x3)
+   Bool shared = (flags & 0x3) == 0x1 || (flags & 0x3) == 0x3;
+   if (shared)
       ranges_add(anon ? &shared_anon : &shared_file, a, hi);
+   /* MAP_STACK 0x20000: see "Transparent huge pages" */
+   if (thp_place && (flags & 0x20000))
+      ranges_add(&thp_never, a, hi);
    /* Populated at once: MAP_LOCKED 0x2000, or after mlockall(MCL_FUTURE),
       as mlock would; MAP_POPULATE 0x8000 unless with MAP_NONBLOCK
       0x10000, the same way (mm/mmap.c: do_mmap). */
@@ -1124,10 +1208,11 @@ void ml_rss_madvise(Addr a, SizeT len, UWord advice)
       return;
    if (advice == 4 || advice == 9)
       release(a, len, VG_(get_running_tid)());
-   else if (advice == 14)                /* MADV_HUGEPAGE */
-      ranges_add(&thp_advised, VG_PGROUNDDN(a), VG_PGROUNDUP(a + len));
-   else if (advice == 15)                /* MADV_NOHUGEPAGE */
-      ranges_remove(&thp_advised, VG_PGROUNDDN(a), VG_PGROUNDUP(a + len));
+   else if (advice == 14 || advice == 15) {   /* MADV_(NO)HUGEPAGE */
+      Addr lo = VG_PGROUNDDN(a), hi = VG_PGROUNDUP(a + len);
+      ranges_add(advice == 14 ? &thp_advised : &thp_never, lo, hi);
+      ranges_remove(advice == 14 ? &thp_never : &thp_advised, lo, hi);
+   }
    else if (advice == 22 || advice == 23)
       ml_rss_populate(a, len, advice == 23);
 }

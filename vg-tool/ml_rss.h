@@ -70,6 +70,9 @@ void ml_rss_reemit(void);
 void ml_rss_block_alloc(Addr p, SizeT size);
 void ml_rss_block_free(Addr p, SizeT size);
 void ml_rss_block_realloc(Addr old, SizeT old_size, Addr p, SizeT size);
+/* Whether the program's mappings of 2 MiB multiples should land 2 MiB-
+   aligned, as the kernel places them natively (the preload asks). */
+Bool ml_rss_place_aligned(void);
 /* mmap succeeded with flags at [a, a+len), of the file open as fd unless
    MAP_ANONYMOUS (any mapping: it replaces what was there; MAP_POPULATE,
    MAP_LOCKED and mlockall(MCL_FUTURE) populate it). */

@@ -74,11 +74,15 @@ if [ $# -gt 0 ]; then
 else
     requested=$TESTS
 fi
-selected=""
+selected="" parallel="" serial=""
 for name in $requested; do
     case " ${E2E_SKIP:-} " in
-        *" $name "*) echo "SKIP $name" ;;
-        *) selected="$selected $name" ;;
+        *" $name "*) echo "SKIP $name"; continue ;;
+    esac
+    selected="$selected $name"
+    case " $(echo $SERIAL_TESTS) " in
+        *" $name "*) serial="$serial $name" ;;
+        *) parallel="$parallel $name" ;;
     esac
 done
 
@@ -98,8 +102,13 @@ command -v "$VALGRIND" >/dev/null || { echo "e2e: valgrind not found" >&2; exit 
 E2E_WORK=$(mktemp -d "${TMPDIR:-/tmp}/memline-e2e.XXXXXX")
 export E2E_WORK
 
-# shellcheck disable=SC2086  # $selected is a list of names
-printf '%s\n' $selected | xargs -P "$jobs" -I{} bash "$E2E_DIR/run.sh" --one {}
+# shellcheck disable=SC2086  # $parallel is a list of names
+[ -z "$parallel" ] ||
+    printf '%s\n' $parallel | xargs -P "$jobs" -I{} bash "$E2E_DIR/run.sh" --one {}
+# The tests that change a system setting for a while run alone.
+for name in $serial; do
+    bash "$E2E_DIR/run.sh" --one "$name"
+done
 
 passed=0
 failed=0

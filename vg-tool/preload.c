@@ -1,0 +1,94 @@
+/* preload.c -- memline's code in the program's process: where mmap puts
+   a mapping of a multiple of 2 MiB.
+
+   Linked into vgpreload_memline-<platform>.so with Valgrind's malloc
+   replacements.  From Linux 6.7 the kernel places an anonymous private
+   mapping whose length is a multiple of 2 MiB, asked for without an
+   address, on a 2 MiB boundary (mm/mmap.c: __get_unmapped_area), so that
+   all of it can be transparent huge pages; under Valgrind the core chooses
+   the address and does not.  A program that touches one byte per 2 MiB of
+   such a mapping has 2 MiB resident per touch natively where huge pages
+   are on, and that depends on the boundary (vg-tool/ml_rss.c,
+   "Transparent huge pages").  So this wrapper of libc's mmap, when the
+   tool says so (the RSS simulation runs, on Linux 6.7 or later), reserves
+   2 MiB more than asked with PROT_NONE, maps the request with MAP_FIXED at
+   the first 2 MiB boundary inside the reservation, and gives back the
+   rest: the mapping lands as it would natively, with the flags the
+   program gave.  If the reservation fails, the call goes through as made.
+   (glibc's own mappings -- malloc's, thread stacks -- do not go through
+   the exported mmap and keep Valgrind's placement.) */
+#include <stddef.h>
+#include <sys/mman.h>
+#include "pub_tool_basics.h"
+#include "pub_tool_redir.h"
+#include "valgrind.h"
+#include "memline.h"
+
+#define TWO_MIB ((size_t)2 << 20)
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+#if defined(VGP_amd64_linux)
+static long raw_mmap(void *a, size_t len, long prot, long flags)
+{
+    long r;
+    register long r10 __asm__("r10") = flags;
+    register long r8 __asm__("r8") = -1;
+    register long r9 __asm__("r9") = 0;
+    __asm__ volatile("syscall"
+                     : "=a"(r)
+                     : "0"(9L), "D"(a), "S"(len), "d"(prot), "r"(r10),
+                       "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return r;
+}
+
+static void raw_munmap(void *a, size_t len)
+{
+    long r;
+    __asm__ volatile("syscall"
+                     : "=a"(r)
+                     : "0"(11L), "D"(a), "S"(len)
+                     : "rcx", "r11", "memory");
+    (void)r;
+}
+
+void *I_WRAP_SONAME_FNNAME_ZU(VG_Z_LIBC_SONAME, mmap)(void *addr, size_t len,
+                                                      int prot, int flags,
+                                                      int fd, long off);
+void *I_WRAP_SONAME_FNNAME_ZU(VG_Z_LIBC_SONAME, mmap)(void *addr, size_t len,
+                                                      int prot, int flags,
+                                                      int fd, long off)
+{
+    OrigFn fn;
+    unsigned long r;
+    VALGRIND_GET_ORIG_FN(fn);
+    if (addr == NULL && len > 0 && len % TWO_MIB == 0 &&
+        len <= ~(size_t)0 - TWO_MIB && (flags & MAP_ANONYMOUS) &&
+        (flags & MAP_TYPE) == MAP_PRIVATE &&
+        !(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) &&
+        VALGRIND_DO_CLIENT_REQUEST_EXPR(0, VG_USERREQ__MEMLINE_PLACE_ALIGNED,
+                                        0, 0, 0, 0, 0)) {
+        long res = raw_mmap(NULL, len + TWO_MIB, PROT_NONE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
+        if (res >= 0 || res < -4095) {
+            char *base = (char *)res;
+            char *a = (char *)(((unsigned long)base + TWO_MIB - 1) &
+                               ~(unsigned long)(TWO_MIB - 1));
+            CALL_FN_W_6W(r, fn, a, len, prot, flags | MAP_FIXED, fd, off);
+            if ((void *)r == MAP_FAILED) {
+                raw_munmap(base, len + TWO_MIB);
+            } else {
+                if (a > base)
+                    raw_munmap(base, (size_t)(a - base));
+                if (base + len + TWO_MIB > a + len)
+                    raw_munmap(a + len, (size_t)(base + TWO_MIB - a));
+                return (void *)r;
+            }
+        }
+    }
+    CALL_FN_W_6W(r, fn, addr, len, prot, flags, fd, off);
+    return (void *)r;
+}
+#endif
