@@ -64,10 +64,13 @@ void *I_WRAP_SONAME_FNNAME_ZU(VG_Z_LIBC_SONAME, mmap)(void *addr, size_t len,
     OrigFn fn;
     unsigned long r;
     VALGRIND_GET_ORIG_FN(fn);
+    /* not MAP_32BIT (placed low), MAP_GROWSDOWN (a stack) or MAP_HUGETLB
+       (explicit huge pages, aligned by the kernel in any case) */
     if (addr == NULL && len > 0 && len % TWO_MIB == 0 &&
         len <= ~(size_t)0 - TWO_MIB && (flags & MAP_ANONYMOUS) &&
         (flags & MAP_TYPE) == MAP_PRIVATE &&
-        !(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) &&
+        !(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_32BIT |
+                   MAP_GROWSDOWN | MAP_HUGETLB)) &&
         VALGRIND_DO_CLIENT_REQUEST_EXPR(0, VG_USERREQ__MEMLINE_PLACE_ALIGNED,
                                         0, 0, 0, 0, 0)) {
         long res = raw_mmap(NULL, len + TWO_MIB, PROT_NONE,
