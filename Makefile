@@ -157,6 +157,15 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(AN_LIB)
 	$(Q)$(CC) $(AN_CPPFLAGS) $(AN_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(AN_LIB) \
 	  $(LDFLAGS) -lcmocka $(AN_LIBS)
 
+# test_gheap compares the tool's model of glibc's malloc
+# (vg-tool/ml_gheap.c, plain C) with the real glibc: it links that file,
+# compiled natively, and nothing else of the project.
+$(BUILD)/tests/test_gheap: tests/unit/test_gheap.c vg-tool/ml_gheap.c vg-tool/ml_gheap.h
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC(test) $<")
+	$(Q)$(CC) $(AN_CPPFLAGS) $(AN_CFLAGS) $(CFLAGS) -o $@ $< vg-tool/ml_gheap.c \
+	  $(LDFLAGS) -lcmocka
+
 unit: $(UNIT_BINS)
 	$(Q)sh tests/run-unit.sh $(UNIT_BINS)
 

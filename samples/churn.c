@@ -19,6 +19,9 @@
 
    Below SCALE 1 the tree has depth 10 and the vector stops at 64 KiB.
 
+   Run with MEMLINE_NATIVE_HWM=1, it prints its own VmHWM and VmRSS at
+   exit on stderr (rss_native.h).
+
    The exact heap numbers are not stated here: the e2e test compares
    memline's peak with the true peak of requested bytes, measured natively
    by tests/e2e/peakprobe.c (churn 0.02: 20488300 B).  Massif is not
@@ -27,6 +30,7 @@
    mem_heap_B misses the true peak by a few bytes (20488285 B). */
 #include <stdlib.h>
 #include <string.h>
+#include "rss_native.h"
 
 static unsigned long long rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -149,6 +153,7 @@ int main(int argc, char **argv)
     unsigned long check = 0;
     int t, rounds = (int)(8 * scale + 0.5);
 
+    rss_native_init();
     if (scale <= 0)
         return 2;
     check += mixed((long)(2000000 * scale));

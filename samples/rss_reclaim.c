@@ -2,7 +2,10 @@
    Valgrind's allocator unmaps those superblocks, and their pages are no
    longer resident.
 
-   RSS metric (--metric rss, --units B).  Under Valgrind, malloc is
+   RSS metric (--metric rss, --units B), with --rss-heap=valgrind (the
+   figures below are those of Valgrind's allocator; by default memline
+   counts the heap as glibc would lay it out: samples/rss_heap.c).
+   Under Valgrind, malloc is
    Valgrind's allocator (coregrind/m_mallocfree.c, 3.19): blocks up to
    4 MiB are carved from 4 MiB superblocks, 63 blocks of 64 KiB to one
    (a superblock holds 4194272 bytes; a 64 KiB block takes 65536 plus 32

@@ -1,7 +1,10 @@
 /* rss_reuse.c -- freeing does not always give pages back, and reusing a
    freed block does not add them again.
 
-   RSS metric (--metric rss, --units B).  memline simulates the resident
+   RSS metric (--metric rss, --units B), with --rss-heap=valgrind (the
+   figures below are those of Valgrind's allocator; by default memline
+   counts the heap as glibc would lay it out: samples/rss_heap.c).
+   memline simulates the resident
    set of the program as it runs under Valgrind, whose allocator replaces
    malloc: 4 MiB superblocks carved into blocks; a block larger than that
    gets a mapping of its own, unmapped when it is freed.  Each block below

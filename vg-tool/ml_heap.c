@@ -121,10 +121,43 @@ typedef struct {
    Bool  small;                   /* in a size class (below), else arena */
 } Block;
 
+/* Which block holds an address (ml_heap_block_at, for the RSS model's
+   simulated glibc heap).  A block that starts at most 64 KiB before the
+   address is found in the bitmap, the nearest start at or below it; a
+   block of 64 KiB or more is also registered in 'regions' under each
+   64 KiB region whose first byte it covers, which finds it from anywhere
+   past its first region.  Kept only when the RSS model asks. */
+#define REGION_SHIFT 16
+static Bool  regions_on;
+static MlMap regions;                 /* region -> start of its block */
+
+static void regions_add(Addr a, SizeT size)
+{
+   if (!regions_on || size < (1UL << REGION_SHIFT))
+      return;
+   Bool is_new;
+   for (Addr r = (a + (1UL << REGION_SHIFT) - 1) >> REGION_SHIFT;
+        r <= (a + size - 1) >> REGION_SHIFT; r++)
+      ml_map_insert(&regions, r, &is_new)->v1 = a;
+}
+
+static void regions_del(Addr a, SizeT size)
+{
+   if (!regions_on || size < (1UL << REGION_SHIFT))
+      return;
+   for (Addr r = (a + (1UL << REGION_SHIFT) - 1) >> REGION_SHIFT;
+        r <= (a + size - 1) >> REGION_SHIFT; r++) {
+      MlMapEnt *e = ml_map_find(&regions, r);
+      if (e && e->v1 == a)
+         ml_map_remove_at(&regions, e);
+   }
+}
+
 /* Records the facts of a live block (new, or renumbered in a forked
    child). */
 static void live_set(Addr a, Block b)
 {
+   regions_add(a, b.size);
    if (in_bitmap(a)) {
       *bm_word(a, True) |= bm_bit(a);
       Bool fits = fits_meta(b.size, b.id);
@@ -167,12 +200,55 @@ static inline Bool live_find(Addr a, Block *b)
 static inline void live_del(Addr a, Block b)
 {
    n_live--;
+   regions_del(a, b.size);
    if (in_bitmap(a)) {
       *bm_word(a, False) &= ~bm_bit(a);
       if (fits_meta(b.size, b.id))
          return;
    }
    ml_map_remove(&blocks, a, NULL);
+}
+
+Bool ml_heap_block_at(Addr x, Addr *start, SizeT *size)
+{
+   Addr lo = x > (1UL << REGION_SHIFT) ? x - (1UL << REGION_SHIFT) : 0;
+   Addr g = x & ~(Addr)((1UL << GRAN_SHIFT) - 1), cand = 0;
+   Bool found = False;
+   while (g >= lo && g < BM_LIMIT) {
+      ULong *w = bm_word(g, False);
+      Addr word_base = g & ~(Addr)((64UL << GRAN_SHIFT) - 1);
+      if (w) {
+         UInt bit = (g >> GRAN_SHIFT) & 63;
+         ULong bits = *w & (bit == 63 ? ~0ULL : (2ULL << bit) - 1);
+         if (bits) {
+            cand = word_base + ((Addr)(63 - __builtin_clzll(bits)) << GRAN_SHIFT);
+            found = True;
+            break;
+         }
+      }
+      if (word_base == 0)
+         break;
+      g = word_base - (1UL << GRAN_SHIFT);
+   }
+   Block b;
+   if (found) {
+      /* The nearest start at or below x: blocks do not overlap, so if it
+         does not hold x, none does. */
+      if (cand >= lo && live_find(cand, &b) && x < cand + (b.size ? b.size : 1)) {
+         *start = cand;
+         *size = b.size;
+         return True;
+      }
+      if (cand >= lo)
+         return False;
+   }
+   MlMapEnt *e = regions_on ? ml_map_find(&regions, x >> REGION_SHIFT) : NULL;
+   if (e && live_find(e->v1, &b) && x >= e->v1 && x < e->v1 + b.size) {
+      *start = e->v1;
+      *size = b.size;
+      return True;
+   }
+   return False;
 }
 
 /*------------------------------------------------------------*/
@@ -339,7 +415,7 @@ static void *alloc_block(ThreadId tid, SizeT size, SizeT align, Bool zero)
    if (zero)
       VG_(memset)(p, 0, size);
    record_alloc(tid, where(tid), (Addr)p, size, False, small);
-   ml_rss_block_alloc((Addr)p, size);
+   ml_rss_block_alloc((Addr)p, size, align, zero);
    ml_rss_after_heap_op(size);
    return p;
 }
@@ -410,6 +486,7 @@ static void *ml_realloc(ThreadId tid, void *p_old, SizeT new_size)
       live_del((Addr)p_old, old);
       record_free(tid, w, old.size, old.id, False);
       record_alloc(tid, w, (Addr)p_old, new_size, False, True);
+      ml_rss_block_realloc((Addr)p_old, old.size, (Addr)p_old, new_size);
       return p_old;
    }
    Bool small;
@@ -622,6 +699,12 @@ void ml_heap_init(void)
                         sizeof *bm_dir);
    /* Size classes shape the client's resident memory unlike glibc's
       coalescing heap (a program whose phases use different sizes keeps
-      each phase's slots): with the RSS model on, the arena serves all. */
-   small_on = VG_(clo_alignment) == 16 && !ml_rss_enabled();
+      each phase's slots): with the RSS model on, the arena serves all --
+      unless the model takes the heap's pages from its simulation of
+      glibc's heap (--rss-heap=glibc), where no number depends on where
+      Valgrind puts a block; it asks which block holds an address. */
+   small_on = VG_(clo_alignment) == 16 &&
+              (!ml_rss_enabled() || ml_rss_glibc_heap());
+   regions_on = ml_rss_glibc_heap();
+   ml_map_init(&regions, "ml.heap.regions", 6);
 }

@@ -27,6 +27,9 @@ void ml_heap_reset_stats(void);
 /* At the end of an instrumented superblock that ends in a client
    request: serve the allocator's calls in translated code. */
 void ml_heap_instrument_end(IRSB *sb, const VexGuestLayout *layout);
+/* The live malloc'd block that holds address x (see ml_heap.c, "Which
+   block holds an address"): True with its start and size. */
+Bool ml_heap_block_at(Addr x, Addr *start, SizeT *size);
 /* Number of live blocks, malloc'd and custom: a forked child's HEADER
    inherited count. */
 ULong ml_heap_n_live(void);

@@ -18,6 +18,10 @@
      ml_lines.c  instrumentation: the superblock's walk, line entry counters
      ml_clock.c  the instruction clock: per-thread counts in guest state
      ml_rss.c    the page map, page checks, releases (the RSS metric)
+     ml_gheap.c  a model of glibc's malloc, where the RSS metric's heap
+                 pages lie (--rss-heap=glibc)
+     preload.c   (in the program's process) mmap placed as the kernel
+                 places it
      ml_ir.c     IR building blocks: short addresses of the tool's data
      ml_util.c   the word hash map everything above uses
      ml_main.c   options, start-up, fork/execve, exit (this file)
@@ -30,6 +34,9 @@
                                 and marked as cut
      --lines=yes|no             count line entries [yes]
      --rss=yes|no               simulate the resident set [yes]
+     --rss-heap=glibc|valgrind  where the heap's resident pages come from:
+                                a simulation of glibc's heap layout, or
+                                Valgrind's allocator [glibc]
      --fns=GLOB[,GLOB...]       count lines only in matching functions
                                 [all functions of the main executable]
      --compress=yes|no          stream the trace through a zstd process
@@ -91,6 +98,7 @@ static const HChar *clo_out_file = "memline.out.%p";
 static Long         clo_depth = 64;
 static Bool         clo_lines = True;
 static Bool         clo_rss = True;
+static Bool         clo_rss_glibc = True;
 static const HChar *clo_fns = NULL;
 static Bool         clo_compress = True;
 /* Instructions per time unit.  2^20 is a fraction of a millisecond of
@@ -114,6 +122,8 @@ static Bool ml_process_cmd_line_option(const HChar *arg)
    else if VG_BINT_CLO(arg, "--depth", clo_depth, 1, 500) {}
    else if VG_BOOL_CLO(arg, "--lines", clo_lines) {}
    else if VG_BOOL_CLO(arg, "--rss", clo_rss) {}
+   else if VG_XACT_CLO(arg, "--rss-heap=valgrind", clo_rss_glibc, False) {}
+   else if VG_XACT_CLO(arg, "--rss-heap=glibc", clo_rss_glibc, True) {}
    else if VG_STR_CLO(arg, "--fns", clo_fns) {}
    else if VG_BOOL_CLO(arg, "--compress", clo_compress) {}
    else if VG_BINT_CLO(arg, "--time-resolution", clo_time_res, 1,
@@ -131,6 +141,9 @@ static void ml_print_usage(void)
 "    --depth=<number>          call-stack frames per event, 1..500 [64]\n"
 "    --lines=no|yes            count entries of every source line [yes]\n"
 "    --rss=no|yes              simulate the resident set page by page [yes]\n"
+"    --rss-heap=glibc|valgrind the heap's resident pages from a simulation\n"
+"                              of glibc's heap layout, or from Valgrind's\n"
+"                              allocator [glibc]\n"
 "    --fns=GLOB[,GLOB...]      count lines only in matching functions\n"
 "                              [every function of the main executable]\n"
 "    --compress=no|yes         compress the trace with zstd while the\n"
@@ -410,7 +423,7 @@ static void ml_post_clo_init(void)
          is the same either way (-3% to +4%, the machine's noise). */
       VG_(clo_vex_control).guest_chase = False;
    if (clo_rss)
-      ml_rss_enable();
+      ml_rss_enable(clo_rss_glibc);
    if (!option_given("--vex-iropt-register-updates") &&
        !option_given("--px-default"))
       /* Only SP need be exact at memory accesses, as under Massif: the

@@ -13,6 +13,9 @@
                   (transparent huge pages, below)
      PG_RES|kind  resident, with its kind (ML_PAGE_*); with PG_PIN
                   when translations rely on it staying resident (below)
+     PG_RES|PG_HEAPV  a page of Valgrind's client arena seen once, with
+                  --rss-heap=glibc: not counted, the simulated heap's
+                  pages are (below, "The heap as glibc lays it out")
    Inline check, per store: helper if !(b & PG_RES); per load: helper if
    b == 0.  Accesses off one base register share one lookup of the pages
    they can touch (and, outside line-counted code, one helper call), and
@@ -42,6 +45,8 @@
 #include "ml_stack.h"
 #include "ml_rss.h"
 #include "ml_ir.h"
+#include "ml_heap.h"
+#include "ml_gheap.h"
 
 /* Exported by the core (pub_core_threadstate.h), not in pub_tool. */
 extern Bool VG_(is_valid_tid)(ThreadId tid);
@@ -55,6 +60,7 @@ extern Bool VG_(is_valid_tid)(ThreadId tid);
 #define PG_HZERO   0x02
 #define PG_RES     0x10
 #define PG_PIN     0x80
+#define PG_HEAPV   ML_PAGE_KINDS        /* a kind that is never counted */
 
 ULong ml_rss_cur;
 
@@ -495,9 +501,14 @@ static inline Bool page_is_new(ULong p, Bool write)
    return !(pmap[p] & PG_RES) && (write || !pmap[p]);
 }
 
-/* First access of a page that the map does not show resident. */
-static void touch_page(ULong page, Bool write, ThreadId tid, UInt *stack,
-                       Bool *have_stack)
+static Bool heap_touch(ULong page, Addr at, Bool write, ThreadId tid,
+                       UInt *stack, Bool *have_stack);
+static Bool gh_on;
+
+/* First access of a page that the map does not show resident, at
+   address at in it. */
+static void touch_page(ULong page, Addr at, Bool write, ThreadId tid,
+                       UInt *stack, Bool *have_stack)
 {
    if (page >= MAX_PAGE || frozen)
       return;
@@ -506,6 +517,9 @@ static void touch_page(ULong page, Bool write, ThreadId tid, UInt *stack,
    Addr a = page << PG_SHIFT;
    NSegment const *seg = VG_(am_find_nsegment)(a);
    if (!seg)
+      return;
+   if (gh_on && seg->isCH &&
+       heap_touch(page, at, write, tid, stack, have_stack))
       return;
    UInt kind;
    Bool zero = seg->kind == SkFileC && ranges_has(&dev_zero, a);
@@ -553,7 +567,8 @@ static void touch_with(Addr a, SizeT size, Bool write, ThreadId tid,
    if (size == 0)
       size = 1;
    for (ULong p = a >> PG_SHIFT; p <= (a + size - 1) >> PG_SHIFT; p++)
-      touch_page(p, write, tid, stack, have_stack);
+      touch_page(p, p == a >> PG_SHIFT ? a : p << PG_SHIFT, write, tid,
+                 stack, have_stack);
 }
 
 static void touch(Addr a, SizeT size, Bool write, ThreadId tid)
@@ -834,7 +849,7 @@ static void release(Addr a, SizeT len, ThreadId tid)
 {
    if (len == 0 || frozen)
       return;
-   Long freed[ML_PAGE_KINDS] = { 0 };
+   Long freed[ML_PAGE_KINDS + 1] = { 0 };   /* [PG_HEAPV]: not counted */
    ULong first = a >> PG_SHIFT, last = (a + len - 1) >> PG_SHIFT;
    if (last >= MAX_PAGE)
       last = MAX_PAGE - 1;
@@ -936,17 +951,259 @@ static void note_mapped(Addr p, SizeT size)
 }
 
 /* Releases the pages wholly inside [a, a+len): the partial pages at the
-   ends may hold a neighbouring block of Valgrind's allocator. */
+   ends may hold a neighbouring block of Valgrind's allocator.  With the
+   simulated glibc heap the arena pages that count are only those of
+   blocks glibc maps (the rest are the simulation's), so the partial
+   pages go too: natively they are the mapping's own. */
 static void release_inside(Addr a, SizeT len, ThreadId tid)
 {
    Addr lo = VG_PGROUNDUP(a), hi = VG_PGROUNDDN(a + len);
+   if (gh_on) {
+      lo = VG_PGROUNDDN(a);
+      hi = VG_PGROUNDUP(a + len);
+   }
    if (hi > lo)
       release(lo, hi - lo, tid);
 }
 
-void ml_rss_block_alloc(Addr p, SizeT size)
+/*------------------------------------------------------------*/
+/*--- The heap as glibc lays it out (--rss-heap=glibc)     ---*/
+/*------------------------------------------------------------*/
+
+/* By default the heap's pages are those of Valgrind's allocator that the
+   program touches.  That allocator packs blocks less densely than glibc
+   (32 bytes of overhead per block against 8), and unmaps a superblock
+   once it is empty where glibc's heap keeps freed memory (in its tcache,
+   bins and unused top) until the top is trimmed.  With --rss-heap=glibc,
+   every malloc, free and realloc is also played on a model of glibc's
+   allocator (ml_gheap.c), which places each block at an offset in a
+   simulated heap; the heap's resident pages are pages of that heap:
+   - the bytes glibc's own code writes (chunk headers, free-list links)
+     make their pages resident at the call, as natively;
+   - the program's first write to a page of Valgrind's client arena is
+     mapped to the block that holds it (ml_heap_block_at) and from there
+     to the simulated page at the same offset of the simulated block,
+     which becomes resident if it was not; the arena page itself is then
+     marked seen (PG_HEAPV) and counts for nothing.  An arena page that a
+     new block whose simulated pages are not all resident lands on is
+     marked unseen again, so that its first write is looked at;
+   - a realloc that moves the data writes the copied bytes at the new
+     place (glibc's memcpy; the model reports those writes too);
+   - a trim of the top (brk shrinking) releases the simulated pages above
+     the new end.
+   Blocks the model says glibc would have mapped stay real pages of the
+   arena, as in "Blocks glibc would have mapped" (the model's mmap
+   threshold decides, and only when the top cannot serve the request, as
+   glibc decides).  A Valgrind page covers parts of two simulated pages
+   when the two layouts differ in phase: the one that its first write
+   falls in becomes resident.  All threads share the one simulated arena
+   (glibc gives threads arenas of their own). */
+static MlGHeap *gh;
+static UChar   *spmap;                 /* simulated page -> 1: resident */
+static ULong    spmap_n;
+static struct { ThreadId tid; UInt stack; Bool have; } gh_call;
+
+Bool ml_rss_glibc_heap(void)
 {
-   if (!rss_on || chunk_of(size) < g_threshold)
+   return gh_on;
+}
+
+static void *gh_alloc(size_t n)
+{
+   return VG_(malloc)("ml.rss.gheap", n);
+}
+
+static void gh_free(void *p)
+{
+   VG_(free)(p);
+}
+
+static void spmap_reserve(ULong pages)
+{
+   if (pages <= spmap_n)
+      return;
+   ULong n = spmap_n ? spmap_n : 1024;
+   while (n < pages)
+      n *= 2;
+   spmap = VG_(realloc)("ml.rss.spmap", spmap, n);
+   VG_(memset)(spmap + spmap_n, 0, n - spmap_n);
+   spmap_n = n;
+}
+
+static inline Bool sim_resident(ULong sp)
+{
+   return sp < spmap_n && spmap[sp];
+}
+
+/* Simulated pages first..last written: the new ones become resident,
+   charged to the stack of the call (*stack, *have). */
+static void sim_charge(ULong first, ULong last, ThreadId tid, UInt *stack,
+                       Bool *have)
+{
+   if (frozen || last < first)
+      return;
+   spmap_reserve(last + 1);
+   Long n = 0;
+   for (ULong q = first; q <= last; q++)
+      if (!spmap[q]) {
+         spmap[q] = 1;
+         n++;
+      }
+   if (n)
+      charge(ML_PAGE_ANON, n, tid, stack, have);
+}
+
+/* The model's callbacks, during one heap call (gh_begin). */
+static void gh_begin(void)
+{
+   gh_call.tid = VG_(get_running_tid)();
+   gh_call.stack = 0;
+   gh_call.have = False;
+}
+
+static void gh_touch(void *ctx, uint64_t lo, uint64_t hi)
+{
+   if (hi > lo)
+      sim_charge(lo >> PG_SHIFT, (hi - 1) >> PG_SHIFT, gh_call.tid,
+                 &gh_call.stack, &gh_call.have);
+}
+
+static void gh_brk(void *ctx, uint64_t old_end, uint64_t new_end)
+{
+   if (new_end >= old_end || frozen)
+      return;
+   ULong first = VG_PGROUNDUP(new_end) >> PG_SHIFT;
+   ULong last = old_end ? (old_end - 1) >> PG_SHIFT : 0;
+   Long n = 0;
+   for (ULong q = first; q <= last && q < spmap_n; q++)
+      if (spmap[q]) {
+         spmap[q] = 0;
+         n++;
+      }
+   if (!n)
+      return;
+   count(ML_PAGE_ANON, -n);
+   if (!gh_call.have) {
+      gh_call.stack = stack_of(gh_call.tid);
+      gh_call.have = True;
+   }
+   ml_out_page(gh_call.tid, gh_call.stack, ML_PAGE_ANON, -n);
+}
+
+/* The first access of arena page 'page' (at address at): see above.
+   False when the block is one glibc would have mapped (a real page). */
+static Bool heap_touch(ULong page, Addr at, Bool write, ThreadId tid,
+                       UInt *stack, Bool *have_stack)
+{
+   Addr start;
+   SizeT size;
+   if (ml_heap_block_at(at, &start, &size)) {
+      uint64_t off = ml_gheap_offset(gh, start);
+      if (off == ML_GHEAP_MAPPED)
+         return False;
+      if (off != ~(uint64_t)1) {
+         if (!write) {
+            /* a read: what it reads is resident, or reads as zeros */
+            set_page(page, PG_READ);
+            return True;
+         }
+         ULong sp = (off + (at - start)) >> PG_SHIFT;
+         if (!sim_resident(sp))
+            sim_charge(sp, sp, tid, stack, have_stack);
+      }
+   }
+   set_page(page, PG_RES | PG_HEAPV);
+   return True;
+}
+
+/* Marks the arena pages of [p, p+size) unseen (seen ones, not real
+   resident pages) so that their next access is looked at: a block whose
+   simulated pages are not all resident (or one glibc maps: all) now
+   lies there. */
+static void heap_unsee(Addr p, SizeT size, uint64_t off)
+{
+   if (size == 0)
+      return;
+   if (off != ML_GHEAP_MAPPED) {
+      ULong q = off >> PG_SHIFT, last = (off + size - 1) >> PG_SHIFT;
+      while (q <= last && sim_resident(q))
+         q++;
+      if (q > last)
+         return;                       /* all resident already */
+   }
+   ULong last = (p + size - 1) >> PG_SHIFT;
+   for (ULong v = p >> PG_SHIFT; v <= last && v < MAX_PAGE; v++) {
+      UChar b = pmap[v];
+      if (b == (PG_RES | PG_HEAPV) || b == PG_READ ||
+          b == (PG_RES | PG_HEAPV | PG_PIN)) {
+         if (b & PG_PIN)
+            unpin(v);
+         set_page(v, 0);
+      }
+   }
+}
+
+/* Moves a mapped block's resident pages from old to p (mremap): they
+   leave the old block before they arrive in the new one, as natively;
+   so which were resident is noted before the release.  (Valgrind's two
+   blocks need not share an alignment: a page may map to two.) */
+static void move_mapped(Addr old, SizeT old_size, Addr p, SizeT kept,
+                        ThreadId tid)
+{
+   Addr lo = VG_PGROUNDUP(old), hi = VG_PGROUNDDN(old + old_size);
+   if (gh_on) {                         /* as release_inside */
+      lo = VG_PGROUNDDN(old);
+      hi = VG_PGROUNDUP(old + old_size);
+   }
+   ULong n = hi > lo ? (hi - lo) >> PG_SHIFT : 0, *res = NULL;
+   if (n > 0) {
+      SizeT words = (SizeT)((n + 63) / 64);
+      res = VG_(malloc)("ml.rss.move", words * sizeof *res);
+      VG_(memset)(res, 0, words * sizeof *res);
+      for (ULong i = 0; i < n && lo + (i << PG_SHIFT) < old + kept; i++) {
+         ULong pg = (lo >> PG_SHIFT) + i;
+         if (pg < MAX_PAGE && (pmap[pg] & PG_RES))
+            res[i / 64] |= 1ULL << (i % 64);
+      }
+   }
+   release_inside(old, old_size, tid);
+   UInt stack = 0;
+   Bool have = False;
+   for (ULong i = 0; i < n; i++) {
+      if (!(res[i / 64] & (1ULL << (i % 64))))
+         continue;
+      Addr at = lo + (i << PG_SHIFT);
+      SizeT from = at > old ? at - old : 0, to = at + PG_SIZE - old;
+      if (to > kept)
+         to = kept;
+      if (from >= to)
+         continue;
+      /* With the simulated heap, a page for a page (the first byte of its
+         part): the count moves as it is; otherwise the range, which may
+         make two pages of one where the blocks' alignments differ. */
+      touch_with(p + from, gh_on ? 1 : to - from, True, tid, &stack, &have);
+   }
+   if (res)
+      VG_(free)(res);
+}
+
+void ml_rss_block_alloc(Addr p, SizeT size, SizeT align, Bool zeroed)
+{
+   if (!rss_on)
+      return;
+   if (gh_on) {
+      gh_begin();
+      uint64_t off = align > 16 ? ml_gheap_memalign(gh, p, align, size)
+                                : ml_gheap_malloc(gh, p, size, zeroed);
+      heap_unsee(p, size, off);
+      if (off == ML_GHEAP_MAPPED) {
+         note_mapped(p, size);
+         /* the chunk's header, in the mapping's first page */
+         touch(p, 1, True, gh_call.tid);
+      }
+      return;
+   }
+   if (chunk_of(size) < g_threshold)
       return;
    note_mapped(p, size);
    /* glibc writes the chunk's header (its size, in the 8 bytes before
@@ -956,9 +1213,18 @@ void ml_rss_block_alloc(Addr p, SizeT size)
 
 void ml_rss_block_free(Addr p, SizeT size)
 {
-   if (!rss_on || !take_mapped(p, size))
+   if (!rss_on)
+      return;
+   Bool mapped = take_mapped(p, size);
+   if (gh_on) {
+      gh_begin();
+      ml_gheap_free(gh, p);
+   }
+   if (!mapped)
       return;
    release_inside(p, size, VG_(get_running_tid)());
+   if (gh_on)
+      return;                          /* the model moves its threshold */
    SizeT map_len = VG_ROUNDUP(chunk_of(size) + 8, PG_SIZE);
    if (map_len > g_threshold && map_len <= G_THRESHOLD_MAX)
       g_threshold = map_len;
@@ -971,40 +1237,25 @@ void ml_rss_block_realloc(Addr old, SizeT old_size, Addr p, SizeT size)
    Bool old_mapped = take_mapped(old, old_size);
    ThreadId tid = VG_(get_running_tid)();
    SizeT kept = old_size < size ? old_size : size;
+   if (gh_on) {
+      gh_begin();
+      int moved = 0;
+      uint64_t off = ml_gheap_realloc(gh, old, p, size, &moved);
+      (void)moved;
+      heap_unsee(p, size, off);
+      if (off == ML_GHEAP_MAPPED) {
+         if (old_mapped)
+            move_mapped(old, old_size, p, kept, tid);   /* mremap */
+         else if (kept > 0)
+            touch(p, kept, True, tid);  /* copied into a new mapping */
+         note_mapped(p, size);
+      }
+      /* (a heap chunk the data was copied to: the model reports the
+         copy's writes itself) */
+      return;
+   }
    if (old_mapped) {
-      /* mremap: the pages of the old block that were resident are
-         resident at the same offsets of the new one (Valgrind's two
-         blocks need not share an alignment: a page may map to two), and
-         the old block's are gone.  They leave the old block first and
-         then arrive in the new one: natively they move, and the level
-         between the two steps must not count them twice (the line's
-         Mem usage, the peak).  So which were resident is noted before
-         the release. */
-      Addr lo = VG_PGROUNDUP(old), hi = VG_PGROUNDDN(old + old_size);
-      ULong n = hi > lo ? (hi - lo) >> PG_SHIFT : 0, *res = NULL;
-      if (n > 0) {
-         SizeT words = (SizeT)((n + 63) / 64);
-         res = VG_(malloc)("ml.rss.move", words * sizeof *res);
-         VG_(memset)(res, 0, words * sizeof *res);
-         for (ULong i = 0; i < n && (i << PG_SHIFT) + (lo - old) < kept; i++) {
-            ULong pg = (lo >> PG_SHIFT) + i;
-            if (pg < MAX_PAGE && (pmap[pg] & PG_RES))
-               res[i / 64] |= 1ULL << (i % 64);
-         }
-      }
-      release_inside(old, old_size, tid);
-      UInt stack = 0;
-      Bool have = False;
-      for (ULong i = 0; i < n; i++) {
-         if (!(res[i / 64] & (1ULL << (i % 64))))
-            continue;
-         SizeT from = (lo - old) + (i << PG_SHIFT), to = from + PG_SIZE;
-         if (to > kept)
-            to = kept;
-         touch_with(p + from, to - from, True, tid, &stack, &have);
-      }
-      if (res)
-         VG_(free)(res);
+      move_mapped(old, old_size, p, kept, tid);
       note_mapped(p, size);
    } else if (chunk_of(size) >= g_threshold) {
       /* Grown past the threshold: a new mapping, the data copied in. */
@@ -1066,7 +1317,7 @@ static void populate(Addr a, SizeT len, UInt how, Bool skip_stack)
                    (how == POP_MAPPED && seg->hasW && !is_shared(seg));
       if (!skip)
          for (ULong q = p; q <= last; q++)
-            touch_page(q, write, tid, &stack, &have);
+            touch_page(q, q << PG_SHIFT, write, tid, &stack, &have);
       p = seg_end + 1;
    }
 }
@@ -2007,8 +2258,16 @@ void ml_rss_print_stats(void)
              n_pin_checks, n_pin_pages, n_pin_discards);
 }
 
-void ml_rss_enable(void)
+void ml_rss_enable(Bool glibc_heap)
 {
+   if (glibc_heap) {
+      static const MlGHeapOps ops = {
+         .alloc = gh_alloc, .free = gh_free, .touch = gh_touch,
+         .brk = gh_brk, .ctx = NULL
+      };
+      gh = ml_gheap_new(&ops);
+      gh_on = True;
+   }
    ccnt = VG_(calloc)("ml.rss.ccnt", N_CHUNKS, sizeof(UShort));
    cbits = VG_(calloc)("ml.rss.cbits", N_CHUNKS / 64, sizeof(ULong));
    ml_map_init(&gmapped, "ml.rss.gmapped", 6);

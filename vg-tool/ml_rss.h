@@ -19,9 +19,12 @@
 extern ULong ml_rss_cur;
 
 /* After options, when --rss=yes: reserves the page map and registers the
-   core events it needs (munmap, brk, mremap, kernel writes). */
-void ml_rss_enable(void);
+   core events it needs (munmap, brk, mremap, kernel writes); glibc_heap:
+   --rss-heap=glibc (the heap's pages from a simulation of glibc's heap,
+   ml_rss.c "The heap as glibc lays it out"). */
+void ml_rss_enable(Bool glibc_heap);
 Bool ml_rss_enabled(void);
+Bool ml_rss_glibc_heap(void);
 
 /* The page checks of a superblock: ml_rss_plan decides where each
    statement's check goes; the instrumentation (ml_lines.c) calls
@@ -65,9 +68,11 @@ void ml_rss_print_stats(void);
    a forked child's trace). */
 void ml_rss_reemit(void);
 /* The heap's blocks, for the blocks glibc would have served with a
-   mapping of their own (ml_rss.c): a malloc'd block, a freed one, and a
-   realloc from old to p (called after the heap module's own records). */
-void ml_rss_block_alloc(Addr p, SizeT size);
+   mapping of their own and the simulated glibc heap (ml_rss.c): a
+   malloc'd block (of that alignment; zeroed: calloc), a freed one, and a
+   realloc from old to p (p may be old; called after the heap module's
+   own records). */
+void ml_rss_block_alloc(Addr p, SizeT size, SizeT align, Bool zeroed);
 void ml_rss_block_free(Addr p, SizeT size);
 void ml_rss_block_realloc(Addr old, SizeT old_size, Addr p, SizeT size);
 /* Whether the program's mappings of 2 MiB multiples should land 2 MiB-

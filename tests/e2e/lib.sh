@@ -66,13 +66,15 @@ split_at_dashes() {
 # run_tool OUT SAMPLE [VALGRIND-OPTIONS...] [-- PROGRAM-ARGS...]
 # Runs build/samples/SAMPLE under memline, trace in $T/OUT.trace, the
 # program's stdout/stderr in $T/OUT.out / $T/OUT.err.  Sets RUN_STATUS.
+# The array TOOL_EXTRA, when a test sets it, adds tool options to every
+# run (also those of rss_profile and the like).
 run_tool() {
     local out=$1 sample=$2
     shift 2
     split_at_dashes "$@"
     local opts=("${SPLIT_OPTS[@]}") args=("${SPLIT_ARGS[@]}")
     VALGRIND_LIB=$STAGE "$VALGRIND" -q --tool=memline \
-        "--memline-out-file=$T/$out.trace" "${opts[@]}" \
+        "--memline-out-file=$T/$out.trace" ${TOOL_EXTRA[@]+"${TOOL_EXTRA[@]}"} "${opts[@]}" \
         "$SAMPLES/$sample" "${args[@]}" >"$T/$out.out" 2>"$T/$out.err" </dev/null
     RUN_STATUS=$?
 }

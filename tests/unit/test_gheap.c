@@ -1,0 +1,907 @@
+/* test_gheap.c -- vg-tool/ml_gheap.c, the model of glibc's malloc,
+   against the real glibc of this machine, and its touch and brk
+   callbacks on hand-derived cases.
+
+   The comparison runs each operation sequence twice: in a child process
+   (this binary run again through /proc/self/exe with ML_GHEAP_REPLAY set)
+   whose main does nothing but replay the sequence with the real malloc,
+   calloc, realloc, memalign and free before anything else touches the
+   heap, writing for each operation the block's offset from the heap's
+   start (sbrk(0) when main began), whether glibc mapped it, and the
+   heap's end (sbrk(0)), with write(2) from static buffers; then here on
+   the model, operation by operation.  The child gets an environment of
+   its own, without GLIBC_TUNABLES or MALLOC_* variables, so that glibc
+   runs with its defaults, as the model does.
+
+   The sequences come from a fixed LCG and depend only on which slots are
+   live, so both sides generate the same one.  Each scenario starts with
+   a scripted prefix (the cases it is about) and goes on at random. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ml_gheap.h"
+
+#define REPLAY_ENV "ML_GHEAP_REPLAY"
+#define NOT_LIVE   (~(uint64_t)1)
+
+/*------------------------------------------------------------*/
+/*--- Operation sequences                                  ---*/
+/*------------------------------------------------------------*/
+
+enum { OP_MALLOC, OP_CALLOC, OP_FREE, OP_REALLOC, OP_MEMALIGN };
+static const char *const op_names[] = { "malloc", "calloc", "free",
+                                        "realloc", "memalign" };
+
+typedef struct {
+   int kind;
+   int slot;
+   uint64_t size;
+   uint64_t align;
+} Op;
+
+enum {
+   SC_SMALL,      /* tcache and fastbin churn */
+   SC_MIXED,      /* all sizes and calls, random frees */
+   SC_BIG,        /* around the mmap threshold */
+   SC_TRIM,       /* heaps grown then freed from the top */
+   SC_REALLOC,    /* realloc in place, into top, absorbing, moving */
+   SC_MEMALIGN,   /* alignments 32 to 4096 among other blocks */
+   SC_ITERS,      /* more than 10000 unsorted chunks at one malloc */
+   N_SCENARIOS
+};
+static const char *const sc_names[] = { "small", "mixed", "big", "trim",
+                                        "realloc", "memalign", "iters" };
+static const int sc_ops[] = { 6000, 8000, 1500, 4000, 5000, 4000, 31000 };
+
+/* SC_ITERS: ITERS_N blocks of 1100 bytes (chunks too big for the tcache
+   and the fastbins), every other one freed: 10100 unsorted chunks that
+   cannot coalesce.  The next malloc bins only the 10000 oldest (glibc's
+   MAX_ITERS); the following ones find the others still unsorted. */
+#define ITERS_N  20200
+
+#define NSLOTS   32768
+#define MAX_OPS  32000
+#define NO_SLOT  (-1)
+
+typedef struct {
+   int sc;
+   int i;                      /* operations generated */
+   uint64_t rng;
+   unsigned char live[NSLOTS];
+   int nlive;
+   /* bursts: a run of allocations of one size, then their frees */
+   int burst[64];
+   unsigned char inburst[NSLOTS];
+   int nburst, burst_left;
+   uint64_t burst_size;
+   int freeing;
+} Gen;
+
+static uint64_t rnd(Gen *g)
+{
+   g->rng = g->rng * 6364136223846793005ULL + 1442695040888963407ULL;
+   return g->rng >> 33;
+}
+
+static uint64_t rnd_in(Gen *g, uint64_t lo, uint64_t hi)   /* [lo, hi] */
+{
+   uint64_t span = hi - lo + 1;
+   uint64_t r = (rnd(g) << 31) ^ rnd(g);
+   return lo + r % span;
+}
+
+static int pick_free_slot(Gen *g)
+{
+   int s = (int)(rnd(g) % NSLOTS);
+   while (g->live[s])
+      s = (s + 1) % NSLOTS;
+   return s;
+}
+
+static int pick_live_slot(Gen *g)
+{
+   int s = (int)(rnd(g) % NSLOTS);
+   while (!g->live[s])
+      s = (s + 1) % NSLOTS;
+   return s;
+}
+
+/* A live slot that no burst holds (there must be one). */
+static int pick_live_free_slot(Gen *g)
+{
+   int s = (int)(rnd(g) % NSLOTS);
+   while (!g->live[s] || g->inburst[s])
+      s = (s + 1) % NSLOTS;
+   return s;
+}
+
+/* Scripted prefixes: slots are named by the script; a free or realloc
+   names a slot the script allocated. */
+#define M(sl, sz)      { OP_MALLOC, sl, sz, 0 }
+#define C(sl, sz)      { OP_CALLOC, sl, sz, 0 }
+#define F(sl)          { OP_FREE, sl, 0, 0 }
+#define RE(sl, sz)     { OP_REALLOC, sl, sz, 0 }
+#define MA(sl, al, sz) { OP_MEMALIGN, sl, sz, al }
+#define END            { -1, 0, 0, 0 }
+
+static const Op script_small[] = {
+   M(0, 100), F(0), M(0, 100),                     /* tcache round trip */
+   /* ten of a fastbin size freed: seven to the tcache, three to the
+      fastbin; then taken again (the fastbin refills the tcache) */
+   M(1, 40), M(2, 40), M(3, 40), M(4, 40), M(5, 40), M(6, 40), M(7, 40),
+   M(8, 40), M(9, 40), M(10, 40), M(11, 200),
+   F(1), F(2), F(3), F(4), F(5), F(6), F(7), F(8), F(9), F(10),
+   M(1, 40), M(2, 40), M(3, 40), M(4, 40), M(5, 40), M(6, 40), M(7, 40),
+   M(8, 40), F(8),
+   /* a large request consolidates the fastbins */
+   F(1), F(2), F(3), F(4), F(5), F(6), F(7), M(12, 30), M(13, 30),
+   M(14, 30), M(15, 30), M(16, 30), M(17, 30), M(18, 30), M(19, 30),
+   M(20, 30), F(12), F(13), F(14), F(15), F(16), F(17), F(18), F(19),
+   F(20), M(21, 2000),
+   END
+};
+
+static const Op script_mixed[] = {
+   /* unsorted chunks binned, a small request splits a larger one and
+      then takes from the last remainder */
+   M(0, 1500), M(1, 100), M(2, 3000), M(3, 100), M(4, 5000), M(5, 100),
+   F(0), F(2), F(4), M(6, 1200), M(7, 300), M(8, 300), M(9, 300),
+   M(10, 4000), C(11, 2500), C(12, 50), F(10), C(13, 3900),
+   END
+};
+
+static const Op script_big[] = {
+   M(0, 200000),                  /* mapped */
+   F(0),                          /* threshold raised to its size */
+   M(0, 200000),                  /* now from the heap */
+   M(1, 300000), F(1),            /* mapped again: above the new threshold */
+   M(2, 100000), F(0), F(2),
+   M(3, 1000000), F(3),           /* mapped; threshold 1 MiB */
+   M(4, 900000), M(5, 900000), F(4), F(5),
+   M(6, 40000000), F(6),          /* above 32 MiB: threshold unchanged */
+   M(8, 33554392), F(8),          /* a mapping of exactly 32 MiB: the
+                                     size field (+ IS_MMAPPED) exceeds it */
+   M(9, 2000000), F(9),           /* so this one is still mapped */
+   C(7, 2000000), RE(7, 3000000), RE(7, 100), F(7),
+   END
+};
+
+static const Op script_trim[] = {
+   /* a small request finds top too small: the fastbins are consolidated
+      (two chunks into top) before the heap would grow */
+   M(0, 60000), M(1, 60000), M(2, 13016),
+   M(10, 40), M(11, 40), M(12, 40), M(13, 40), M(14, 40), M(15, 40),
+   M(16, 40), M(17, 40), M(18, 40),
+   F(10), F(11), F(12), F(13), F(14), F(15), F(16), F(17), F(18),
+   M(3, 1000),
+   F(3), F(2), F(1), F(0),
+   /* glibc's trim arithmetic to the byte: top starting 32 bytes below a
+      page boundary, so that top_size - MINSIZE - 1 - pad falls one byte
+      short of a whole page */
+   M(20, 7488), M(21, 100000), M(22, 100000), F(22), F(21), F(20),
+   /* the plain case */
+   M(0, 100000), M(1, 100000), F(1),
+   M(1, 150000), M(2, 150), F(1), F(2), F(0),
+   END
+};
+
+static const Op script_realloc[] = {
+   M(0, 1500), RE(0, 3000),           /* into top */
+   M(1, 1500), M(2, 1500), M(3, 100), F(2),
+   RE(1, 2800),                       /* absorbs the free neighbour */
+   RE(1, 10000),                      /* moves */
+   RE(3, 50), RE(3, 1000), RE(0, 200), RE(0, 8000),
+   M(4, 100), RE(4, 130000),          /* top too small: the heap grows */
+   RE(4, 200000),                     /* heap -> mapped */
+   RE(4, 300000), RE(4, 20),          /* mremap, stays mapped */
+   END
+};
+
+static const Op script_memalign[] = {
+   MA(0, 64, 100), MA(1, 4096, 100), MA(2, 4096, 5000), M(3, 10),
+   MA(4, 64, 1), MA(5, 32, 33), MA(6, 16, 10), MA(7, 8, 10),
+   MA(8, 4096, 300000), F(8), MA(8, 4096, 300000), F(0), F(1), F(2),
+   END
+};
+
+static const Op script_none[] = { END };
+
+static const Op *const scripts[] = { script_small, script_mixed, script_big,
+                                     script_trim, script_realloc,
+                                     script_memalign, script_none };
+
+/* Random sizes by scenario */
+static uint64_t size_small(Gen *g)
+{
+   uint64_t r = rnd(g) % 100;
+   if (r < 60)
+      return rnd_in(g, 0, 120);
+   if (r < 95)
+      return rnd_in(g, 121, 1032);
+   return rnd_in(g, 1033, 3000);
+}
+
+static uint64_t size_mixed(Gen *g)
+{
+   uint64_t r = rnd(g) % 100;
+   if (r < 45)
+      return rnd_in(g, 0, 256);
+   if (r < 70)
+      return rnd_in(g, 257, 4096);
+   if (r < 88)
+      return rnd_in(g, 4097, 65536);
+   if (r < 97)
+      return rnd_in(g, 65537, 262144);
+   return rnd_in(g, 262145, 1 << 20);
+}
+
+static uint64_t size_big(Gen *g)
+{
+   uint64_t r = rnd(g) % 100;
+   if (r < 30)
+      return rnd_in(g, 0, 2000);
+   if (r < 50)
+      return rnd_in(g, 2001, 100000);
+   return rnd_in(g, 100001, 1500000);
+}
+
+/* The next operation of the sequence; 0 when it has ended. */
+static int gen_next(Gen *g, Op *op)
+{
+   const Op *script = scripts[g->sc];
+   int n_script = 0;
+   while (script[n_script].kind >= 0)
+      n_script++;
+
+   if (g->i >= sc_ops[g->sc])
+      return 0;
+   if (g->sc == SC_ITERS && g->i < ITERS_N + ITERS_N / 2 + 3) {
+      int i = g->i;
+      memset(op, 0, sizeof *op);
+      if (i < ITERS_N) {
+         op->kind = OP_MALLOC;
+         op->slot = i;
+         op->size = 1100;
+      } else if (i < ITERS_N + ITERS_N / 2) {
+         op->kind = OP_FREE;
+         op->slot = 2 * (i - ITERS_N) + 1;
+      } else {
+         op->kind = OP_MALLOC;
+         op->slot = 2 * (i - ITERS_N - ITERS_N / 2) + 1;
+         op->size = i == ITERS_N + ITERS_N / 2 ? 5000 : 1100;
+      }
+   } else if (g->i < n_script) {
+      *op = script[g->i];
+   } else {
+      memset(op, 0, sizeof *op);
+      int want_alloc;
+      uint64_t r = rnd(g) % 100;
+      switch (g->sc) {
+      case SC_SMALL:
+      case SC_TRIM:
+         /* bursts: the same size allocated many times, then freed
+            (in order, reversed or shuffled: trimming needs the top's
+            neighbours to go first) */
+         if (g->burst_left == 0 && g->nburst == 0 && r < 15) {
+            g->burst_left = (int)rnd_in(g, 8, 60);
+            g->burst_size = g->sc == SC_SMALL ? size_small(g)
+                                              : rnd_in(g, 1000, 40000);
+            g->freeing = 0;
+         }
+         if (g->burst_left > 0 && g->nlive < NSLOTS) {
+            op->kind = OP_MALLOC;
+            op->slot = pick_free_slot(g);
+            op->size = g->burst_size;
+            g->burst[g->nburst++] = op->slot;
+            g->inburst[op->slot] = 1;
+            if (--g->burst_left == 0 || g->nburst == 64) {
+               g->burst_left = 0;
+               g->freeing = 1;
+            }
+            break;
+         }
+         if (g->freeing && g->nburst > 0) {
+            int k = (g->sc == SC_TRIM || (rnd(g) & 1)) ? g->nburst - 1
+                    : (int)(rnd(g) % (uint64_t)g->nburst);
+            op->kind = OP_FREE;
+            op->slot = g->burst[k];
+            g->inburst[op->slot] = 0;
+            g->burst[k] = g->burst[--g->nburst];
+            if (g->nburst == 0)
+               g->freeing = 0;
+            break;
+         }
+         /* other blocks, freed at random (burst slots are left to
+            their burst) */
+         want_alloc = g->nlive == g->nburst ||
+                      (g->nlive < NSLOTS && r < (g->sc == SC_TRIM ? 45 : 55));
+         if (want_alloc) {
+            op->kind = rnd(g) % 10 == 0 ? OP_CALLOC : OP_MALLOC;
+            op->slot = pick_free_slot(g);
+            op->size = g->sc == SC_SMALL ? size_small(g) : size_mixed(g);
+         } else {
+            op->kind = OP_FREE;
+            op->slot = pick_live_free_slot(g);
+         }
+         break;
+      default: {
+         uint64_t (*size)(Gen *) = g->sc == SC_BIG ? size_big : size_mixed;
+         int p_alloc = g->sc == SC_BIG ? 50 : 48;
+         int p_realloc = g->sc == SC_REALLOC ? 40 : 10;
+         int p_memalign = g->sc == SC_MEMALIGN ? 40 : 5;
+         if (g->nlive == 0 || (g->nlive < NSLOTS && r < (uint64_t)p_alloc)) {
+            uint64_t k = rnd(g) % 100;
+            op->slot = pick_free_slot(g);
+            op->size = size(g);
+            if (k < (uint64_t)p_memalign) {
+               static const uint64_t aligns[] = { 64, 4096, 32, 64, 128,
+                                                  4096, 1024, 8 };
+               op->kind = OP_MEMALIGN;
+               op->align = aligns[rnd(g) % 8];
+            } else if (k < (uint64_t)p_memalign + 10) {
+               op->kind = OP_CALLOC;
+            } else {
+               op->kind = OP_MALLOC;
+            }
+         } else if (r < (uint64_t)(p_alloc + p_realloc)) {
+            op->kind = OP_REALLOC;
+            op->slot = pick_live_slot(g);
+            op->size = g->sc == SC_REALLOC && (rnd(g) & 3) != 0
+                       ? rnd_in(g, 1, 20000) : size(g);
+            if (op->size == 0)
+               op->size = 1;       /* realloc to 0 is a free */
+         } else {
+            op->kind = OP_FREE;
+            op->slot = pick_live_slot(g);
+         }
+         break;
+      }
+      }
+   }
+   if (op->kind == OP_FREE) {
+      g->live[op->slot] = 0;
+      g->nlive--;
+   } else if (op->kind != OP_REALLOC) {
+      g->live[op->slot] = 1;
+      g->nlive++;
+   }
+   g->i++;
+   return 1;
+}
+
+static void gen_init(Gen *g, int sc)
+{
+   memset(g, 0, sizeof *g);
+   g->sc = sc;
+   g->rng = 0x2545F4914F6CDD1DULL + (uint64_t)sc * 7919;
+}
+
+/*------------------------------------------------------------*/
+/*--- The child: the real glibc                            ---*/
+/*------------------------------------------------------------*/
+
+/* Per operation: offset (or ML_GHEAP_MAPPED, or NOT_LIVE for a free),
+   heap end, and for realloc whether the pointer changed. */
+#define REPLAY_MAGIC 0x6d6c676865617031ULL
+static uint64_t out[4 + 3 * MAX_OPS];
+static void *ptrs[NSLOTS];
+static Gen child_gen;
+
+static int write_all(const void *buf, size_t n)
+{
+   const char *p = buf;
+   while (n > 0) {
+      ssize_t w = write(1, p, n);
+      if (w < 0 && errno == EINTR)
+         continue;
+      if (w <= 0)
+         return -1;
+      p += w;
+      n -= (size_t)w;
+   }
+   return 0;
+}
+
+static int replay_main(int sc)
+{
+   char *base = sbrk(0);
+   /* glibc's heap must still be untouched: no arena yet */
+   struct mallinfo2 mi = mallinfo2();
+   out[0] = REPLAY_MAGIC;
+   out[1] = mi.arena;
+   out[2] = (uint64_t)(uintptr_t)base;
+
+   Gen *g = &child_gen;
+   gen_init(g, sc);
+   Op op;
+   int n = 0;
+   while (n < MAX_OPS && gen_next(g, &op)) {
+      void *p = NULL, *old = ptrs[op.slot];
+      uint64_t *o = &out[4 + 3 * n];
+      switch (op.kind) {
+      case OP_MALLOC:   p = malloc(op.size); break;
+      case OP_CALLOC:   p = calloc(1, op.size); break;
+      case OP_MEMALIGN: p = memalign(op.align, op.size); break;
+      case OP_REALLOC:  p = realloc(old, op.size); break;
+      case OP_FREE:     free(old); break;
+      }
+      if (op.kind == OP_FREE) {
+         ptrs[op.slot] = NULL;
+         o[0] = NOT_LIVE;
+      } else {
+         if (!p)
+            return 2;
+         ptrs[op.slot] = p;
+         /* the chunk's size field: IS_MMAPPED is bit 1 */
+         int mapped = (((size_t *)p)[-1] & 2) != 0;
+         o[0] = mapped ? ML_GHEAP_MAPPED : (uint64_t)((char *)p - base);
+      }
+      o[1] = (uint64_t)((char *)sbrk(0) - base);
+      o[2] = op.kind == OP_REALLOC && p != old;
+      n++;
+   }
+   out[3] = (uint64_t)n;
+   return write_all(out, (4 + 3 * (size_t)n) * sizeof(uint64_t)) ? 3 : 0;
+}
+
+/* Runs the child for scenario sc; returns its output (malloc'd) and
+   its length in words. */
+static uint64_t *run_child(int sc, size_t *nwords)
+{
+   int fds[2];
+   if (pipe(fds) != 0)
+      return NULL;
+   pid_t pid = fork();
+   if (pid < 0)
+      return NULL;
+   if (pid == 0) {
+      char env0[64];
+      snprintf(env0, sizeof env0, "%s=%d", REPLAY_ENV, sc);
+      char *const envp[] = { env0, NULL };
+      char *const argv[] = { (char *)"test_gheap", NULL };
+      close(fds[0]);
+      dup2(fds[1], 1);
+      close(fds[1]);
+      execve("/proc/self/exe", argv, envp);
+      _exit(127);
+   }
+   close(fds[1]);
+   size_t cap = 1 << 16, len = 0;
+   char *buf = malloc(cap);
+   for (;;) {
+      if (len == cap)
+         buf = realloc(buf, cap *= 2);
+      ssize_t r = read(fds[0], buf + len, cap - len);
+      if (r < 0 && errno == EINTR)
+         continue;
+      if (r <= 0)
+         break;
+      len += (size_t)r;
+   }
+   close(fds[0]);
+   int status;
+   waitpid(pid, &status, 0);
+   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      fprintf(stderr, "replay child for '%s' failed (status %d)\n",
+              sc_names[sc], status);
+      free(buf);
+      return NULL;
+   }
+   *nwords = len / sizeof(uint64_t);
+   return (uint64_t *)buf;
+}
+
+/*------------------------------------------------------------*/
+/*--- The model under test                                 ---*/
+/*------------------------------------------------------------*/
+
+static void *t_alloc(size_t n) { return malloc(n); }
+static void t_free(void *p) { free(p); }
+
+typedef struct {
+   uint64_t lo, hi;
+} Range;
+
+typedef struct {
+   Range touches[4096];
+   int ntouch;
+   Range brks[64];
+   int nbrk;
+   uint64_t end;                 /* the heap's end as the brk calls say */
+   int bad_touch;                /* a touch beyond the heap's end */
+} Rec;
+
+static void t_touch(void *ctx, uint64_t lo, uint64_t hi)
+{
+   Rec *r = ctx;
+   if (hi > r->end || lo >= hi)
+      r->bad_touch = 1;
+   if (r->ntouch < 4096)
+      r->touches[r->ntouch++] = (Range){ lo, hi };
+}
+
+static void t_brk(void *ctx, uint64_t old_end, uint64_t new_end)
+{
+   Rec *r = ctx;
+   if (old_end != r->end)
+      r->bad_touch = 1;
+   r->end = new_end;
+   if (r->nbrk < 64)
+      r->brks[r->nbrk++] = (Range){ old_end, new_end };
+}
+
+static MlGHeap *new_model(Rec *r)
+{
+   memset(r, 0, sizeof *r);
+   MlGHeapOps ops = { t_alloc, t_free, t_touch, t_brk, r };
+   MlGHeap *h = ml_gheap_new(&ops);
+   assert_non_null(h);
+   return h;
+}
+
+static uint64_t key_of(int slot) { return 0x10000 + (uint64_t)slot * 16; }
+
+static void print_op(int i, const Op *op)
+{
+   fprintf(stderr, "  op %d: %s slot %d size %llu", i, op_names[op->kind],
+           op->slot, (unsigned long long)op->size);
+   if (op->kind == OP_MEMALIGN)
+      fprintf(stderr, " align %llu", (unsigned long long)op->align);
+   fprintf(stderr, "\n");
+}
+
+static void fmt_off(char *b, size_t n, uint64_t v)
+{
+   if (v == ML_GHEAP_MAPPED)
+      snprintf(b, n, "mapped");
+   else if (v == NOT_LIVE)
+      snprintf(b, n, "-");
+   else
+      snprintf(b, n, "%llu", (unsigned long long)v);
+}
+
+/* Replays scenario sc on glibc and on the model; returns the number of
+   operations compared, all equal, or fails at the first difference. */
+static int compare_scenario(int sc)
+{
+   size_t nw = 0;
+   uint64_t *real = run_child(sc, &nw);
+   assert_non_null(real);
+   assert_true(nw >= 4 && real[0] == REPLAY_MAGIC);
+   if (real[1] != 0) {
+      fprintf(stderr, "glibc's heap was in use before main (%llu bytes): "
+              "no fresh heap to compare from\n", (unsigned long long)real[1]);
+      fail();
+   }
+   int n = (int)real[3];
+   assert_true(nw >= 4 + 3 * (size_t)n);
+   assert_int_equal(n, sc_ops[sc] < MAX_OPS ? sc_ops[sc] : MAX_OPS);
+
+   Rec *rec = calloc(1, sizeof *rec);
+   MlGHeap *h = new_model(rec);
+   Gen g;
+   gen_init(&g, sc);
+   Op op;
+   Op hist[8];
+   int mapped_count = 0, realloc_moves = 0, realloc_in_place = 0;
+   for (int i = 0; i < n; i++) {
+      assert_true(gen_next(&g, &op));
+      hist[i % 8] = op;
+      const uint64_t *o = &real[4 + 3 * i];
+      uint64_t off = NOT_LIVE;
+      uint64_t prev = ml_gheap_offset(h, key_of(op.slot));
+      int moved = 0;
+      switch (op.kind) {
+      case OP_MALLOC:
+         off = ml_gheap_malloc(h, key_of(op.slot), op.size, 0);
+         break;
+      case OP_CALLOC:
+         off = ml_gheap_malloc(h, key_of(op.slot), op.size, 1);
+         break;
+      case OP_MEMALIGN:
+         off = ml_gheap_memalign(h, key_of(op.slot), op.align, op.size);
+         break;
+      case OP_REALLOC:
+         off = ml_gheap_realloc(h, key_of(op.slot), key_of(op.slot), op.size,
+                                &moved);
+         break;
+      case OP_FREE:
+         ml_gheap_free(h, key_of(op.slot));
+         break;
+      }
+      uint64_t end = ml_gheap_end(h);
+      /* whether the data moved is comparable between heap chunks only:
+         glibc's mremap may or may not move a mapping */
+      int moved_differs = op.kind == OP_REALLOC && prev != ML_GHEAP_MAPPED
+                          && off != ML_GHEAP_MAPPED
+                          && (uint64_t)moved != o[2];
+      if (off != o[0] || end != o[1] || moved_differs || rec->bad_touch
+          || rec->end != end) {
+         char a[32], b[32];
+         fmt_off(a, sizeof a, o[0]);
+         fmt_off(b, sizeof b, off);
+         fprintf(stderr, "scenario '%s': first difference at op %d of %d\n",
+                 sc_names[sc], i, n);
+         for (int k = i >= 7 ? i - 7 : 0; k < i; k++)
+            print_op(k, &hist[k % 8]);
+         print_op(i, &op);
+         fprintf(stderr, "  glibc: offset %s, heap end %llu, moved %llu\n"
+                 "  model: offset %s, heap end %llu, moved %d "
+                 "(brk calls end at %llu%s)\n",
+                 a, (unsigned long long)o[1], (unsigned long long)o[2],
+                 b, (unsigned long long)end, moved,
+                 (unsigned long long)rec->end,
+                 rec->bad_touch ? ", a touch beyond the heap's end" : "");
+         fail();
+      }
+      if (off == ML_GHEAP_MAPPED)
+         mapped_count++;
+      if (op.kind == OP_REALLOC && prev != ML_GHEAP_MAPPED
+          && off != ML_GHEAP_MAPPED)
+         *(moved ? &realloc_moves : &realloc_in_place) += 1;
+      rec->ntouch = 0;
+   }
+   printf("scenario '%s': %d operations equal (%d mapped, realloc %d "
+          "moved / %d in place), heap end %llu, mmap threshold %llu\n",
+          sc_names[sc], n, mapped_count, realloc_moves, realloc_in_place,
+          (unsigned long long)ml_gheap_end(h),
+          (unsigned long long)ml_gheap_mmap_threshold(h));
+   ml_gheap_delete(h);
+   free(rec);
+   free(real);
+   return n;
+}
+
+static void test_vs_glibc_small(void **state)
+{
+   (void)state;
+   compare_scenario(SC_SMALL);
+}
+
+static void test_vs_glibc_mixed(void **state)
+{
+   (void)state;
+   compare_scenario(SC_MIXED);
+}
+
+static void test_vs_glibc_big(void **state)
+{
+   (void)state;
+   compare_scenario(SC_BIG);
+}
+
+static void test_vs_glibc_trim(void **state)
+{
+   (void)state;
+   compare_scenario(SC_TRIM);
+}
+
+static void test_vs_glibc_realloc(void **state)
+{
+   (void)state;
+   compare_scenario(SC_REALLOC);
+}
+
+static void test_vs_glibc_memalign(void **state)
+{
+   (void)state;
+   compare_scenario(SC_MEMALIGN);
+}
+
+static void test_vs_glibc_iters(void **state)
+{
+   (void)state;
+   compare_scenario(SC_ITERS);
+}
+
+/*------------------------------------------------------------*/
+/*--- Hand-derived cases                                   ---*/
+/*------------------------------------------------------------*/
+
+static int touched(const Rec *r, uint64_t lo, uint64_t hi)
+{
+   for (int i = 0; i < r->ntouch; i++)
+      if (r->touches[i].lo == lo && r->touches[i].hi == hi)
+         return 1;
+   return 0;
+}
+
+/* Whether any touch reaches into [lo, hi). */
+static int touched_within(const Rec *r, uint64_t lo, uint64_t hi)
+{
+   for (int i = 0; i < r->ntouch; i++)
+      if (r->touches[i].lo < hi && r->touches[i].hi > lo)
+         return 1;
+   return 0;
+}
+
+/* The first malloc: glibc's tcache structure (640 bytes, chunk 656) is
+   carved first from a heap grown by 656 + 128 KiB + 32 rounded up to
+   pages, then the block after it. */
+static void test_first_malloc(void **state)
+{
+   (void)state;
+   Rec r;
+   MlGHeap *h = new_model(&r);
+   assert_true(ml_gheap_malloc(h, 1, 100, 0) == 672);
+   assert_int_equal(r.nbrk, 1);
+   assert_true(r.brks[0].lo == 0 && r.brks[0].hi == 135168);
+   assert_true(ml_gheap_end(h) == 135168);
+   assert_true(touched(&r, 8, 16));          /* top's, then the tcache's size */
+   assert_true(touched(&r, 16, 656));        /* the tcache cleared */
+   assert_true(touched(&r, 664, 672));       /* our chunk's size */
+   assert_true(touched(&r, 776, 784));       /* the new top's size */
+   assert_false(r.bad_touch);
+   assert_true(ml_gheap_offset(h, 1) == 672);
+   assert_true(ml_gheap_offset(h, 2) == NOT_LIVE);
+
+   /* freed to the tcache: next and key written; taken back: key cleared */
+   r.ntouch = 0;
+   ml_gheap_free(h, 1);
+   assert_int_equal(r.ntouch, 1);
+   assert_true(touched(&r, 672, 688));
+   assert_true(ml_gheap_offset(h, 1) == NOT_LIVE);
+   r.ntouch = 0;
+   assert_true(ml_gheap_malloc(h, 3, 100, 0) == 672);
+   assert_int_equal(r.ntouch, 1);
+   assert_true(touched(&r, 680, 688));
+   ml_gheap_delete(h);
+}
+
+/* Past the tcache's seven, a fastbin size goes to its fastbin (fd
+   written only), and the next malloc of that size empties the fastbin
+   into the tcache. */
+static void test_fastbin(void **state)
+{
+   (void)state;
+   Rec r;
+   MlGHeap *h = new_model(&r);
+   for (int i = 0; i < 9; i++)
+      assert_true(ml_gheap_malloc(h, 100 + i, 40, 0) == 672 + 48 * (uint64_t)i);
+   for (int i = 0; i < 9; i++)
+      ml_gheap_free(h, 100 + i);
+   /* the 8th and 9th (at 1008 and 1056) are in the fastbin: fd only */
+   assert_true(touched(&r, 1008, 1016));
+   assert_true(touched(&r, 1056, 1064));
+   /* the tcache hands out its last one first */
+   assert_true(ml_gheap_malloc(h, 200, 40, 0) == 672 + 48 * 6);
+   ml_gheap_delete(h);
+}
+
+/* Two 100000-byte blocks: the second grows the heap; freeing it merges
+   it into top, which then passes the trim threshold: the heap's end
+   comes back down to keep 128 KiB of top pad. */
+static void test_trim(void **state)
+{
+   (void)state;
+   Rec r;
+   MlGHeap *h = new_model(&r);
+   assert_true(ml_gheap_malloc(h, 1, 100000, 0) == 672);
+   assert_true(ml_gheap_malloc(h, 2, 100000, 0) == 100672 + 16);
+   assert_int_equal(r.nbrk, 2);
+   assert_true(r.brks[1].lo == 135168 && r.brks[1].hi == 335872);
+   ml_gheap_free(h, 2);
+   assert_int_equal(r.nbrk, 3);
+   /* top: 100672 + 235200; area 235200 - 33 - 131072 = 104095: 25 pages */
+   assert_true(r.brks[2].lo == 335872 && r.brks[2].hi == 335872 - 102400);
+   assert_true(ml_gheap_end(h) == 233472);
+   ml_gheap_delete(h);
+}
+
+/* A mapped block moves the threshold to its size when freed; the same
+   request then comes from the heap. */
+static void test_mmap_threshold(void **state)
+{
+   (void)state;
+   Rec r;
+   MlGHeap *h = new_model(&r);
+   assert_true(ml_gheap_mmap_threshold(h) == 131072);
+   assert_true(ml_gheap_malloc(h, 1, 200000, 0) == ML_GHEAP_MAPPED);
+   assert_true(ml_gheap_offset(h, 1) == ML_GHEAP_MAPPED);
+   ml_gheap_free(h, 1);
+   assert_true(ml_gheap_mmap_threshold(h) == 200704);   /* 49 pages */
+   assert_true(ml_gheap_malloc(h, 1, 200000, 0) == 672);
+   ml_gheap_delete(h);
+}
+
+/* calloc clears the chunk, except what lies above the heap's highest end
+   so far (fresh from the kernel). */
+static void test_calloc_clear(void **state)
+{
+   (void)state;
+   Rec r;
+   MlGHeap *h = new_model(&r);
+   assert_true(ml_gheap_malloc(h, 1, 100, 1) == 672);
+   assert_true(touched(&r, 672, 672 + 104));
+   uint64_t old_end = ml_gheap_end(h);
+   assert_true(ml_gheap_malloc(h, 2, 130000, 1) == 784);
+   assert_true(touched(&r, 784, 784 + 130016 - 8));   /* from top: all */
+   r.ntouch = 0;
+   old_end = ml_gheap_end(h);
+   uint64_t t = 768 + 130016;                 /* top's offset */
+   uint64_t off = ml_gheap_malloc(h, 3, 100000, 1);
+   assert_true(off == t + 16);
+   assert_int_equal(r.nbrk, 2);
+   assert_true(touched(&r, t + 16, old_end + 8));   /* up to the old end */
+   assert_false(touched_within(&r, old_end + 8, t + 100016));
+   ml_gheap_delete(h);
+}
+
+/* realloc: growing into top, shrinking in place (the remainder freed),
+   and moving (with the copy); realloc to 0 frees. */
+static void test_realloc_cases(void **state)
+{
+   (void)state;
+   Rec r;
+   MlGHeap *h = new_model(&r);
+   int moved = -1;
+   assert_true(ml_gheap_malloc(h, 1, 1000, 0) == 672);
+   assert_true(ml_gheap_realloc(h, 1, 1, 3000, &moved) == 672 && moved == 0);
+   assert_true(ml_gheap_malloc(h, 2, 10, 0) == 672 + 3008);
+   assert_true(ml_gheap_realloc(h, 1, 5, 500, &moved) == 672 && moved == 0);
+   assert_true(ml_gheap_offset(h, 1) == NOT_LIVE);
+   assert_true(ml_gheap_offset(h, 5) == 672);
+   r.ntouch = 0;
+   uint64_t off = ml_gheap_realloc(h, 5, 5, 6000, &moved);
+   assert_true(moved == 1 && off == 672 + 3008 + 32);
+   assert_true(touched(&r, off, off + 512 - 8));   /* the copy */
+   assert_true(ml_gheap_realloc(h, 5, 5, 0, &moved) == NOT_LIVE);
+   assert_true(ml_gheap_offset(h, 5) == NOT_LIVE);
+   ml_gheap_delete(h);
+}
+
+/* memalign: the leading part given back, the block aligned. */
+static void test_memalign(void **state)
+{
+   (void)state;
+   Rec r;
+   MlGHeap *h = new_model(&r);
+   /* no tcache yet: memalign does not create it; the chunk of
+      nb + 4096 + 48 starts at 0 */
+   uint64_t off = ml_gheap_memalign(h, 1, 4096, 100);
+   assert_true(off == 4096);
+   off = ml_gheap_memalign(h, 2, 64, 100);
+   assert_true(off % 64 == 0);
+   assert_true(ml_gheap_memalign(h, 3, 4096, 1 << 20) == ML_GHEAP_MAPPED);
+   ml_gheap_delete(h);
+}
+
+int main(void)
+{
+   const char *replay = getenv(REPLAY_ENV);
+   if (replay) {
+      int sc = 0;
+      for (const char *p = replay; *p >= '0' && *p <= '9'; p++)
+         sc = sc * 10 + (*p - '0');
+      _exit(sc < N_SCENARIOS ? replay_main(sc) : 4);
+   }
+
+   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_first_malloc),
+      cmocka_unit_test(test_fastbin),
+      cmocka_unit_test(test_trim),
+      cmocka_unit_test(test_mmap_threshold),
+      cmocka_unit_test(test_calloc_clear),
+      cmocka_unit_test(test_realloc_cases),
+      cmocka_unit_test(test_memalign),
+      cmocka_unit_test(test_vs_glibc_small),
+      cmocka_unit_test(test_vs_glibc_mixed),
+      cmocka_unit_test(test_vs_glibc_big),
+      cmocka_unit_test(test_vs_glibc_trim),
+      cmocka_unit_test(test_vs_glibc_realloc),
+      cmocka_unit_test(test_vs_glibc_memalign),
+      cmocka_unit_test(test_vs_glibc_iters),
+   };
+   return cmocka_run_group_tests(tests, NULL, NULL);
+}

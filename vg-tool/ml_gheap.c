@@ -1,0 +1,1176 @@
+/* ml_gheap.c -- a model of glibc 2.36's malloc over heap offsets
+   (ml_gheap.h).
+
+   The model follows glibc's algorithm step by step for the main arena of
+   a single-threaded x86-64 process with default tunables, so that the
+   chunk it picks, the chunks it splits, merges and bins, and the moves
+   of the heap's end are those glibc would make for the same sequence of
+   calls.  Nothing is stored at the offsets: every chunk glibc would keep
+   track of through its own headers has a record here instead.
+
+   Records.  One array of chunk records (index 0 is "none"; indices 1 to
+   127 are the bin headers, so that the bins are circular doubly linked
+   lists of record indices exactly as glibc's are), grown by doubling,
+   unused records on a free list.  A record holds the chunk's offset and
+   size, its state (in use, mapped, in the tcache, in a fastbin, in the
+   unsorted bin, in a small or large bin), its fd/bk links (the tcache
+   and fastbins use fd only) and, in a large bin, its fd_nextsize /
+   bk_nextsize links (0 standing for glibc's NULL).  The top chunk is not
+   a record: it is the pair top / top_size, and the heap's end is always
+   top + top_size (the heap is contiguous from offset 0).
+
+   Boundary tags.  glibc finds the neighbours of a chunk through its
+   headers: the previous chunk through prev_size when the PREV_INUSE bit
+   is clear, the next one at offset + size, whose own next chunk's
+   PREV_INUSE bit says whether it is free.  Those bits are clear exactly
+   for chunks in the unsorted, small and large bins (tcache and fastbin
+   chunks count as in use), so one hash table holds, for every binned
+   chunk, its start offset and its end offset + 1, both to its record:
+   "is the chunk at x free?" and "does a free chunk end at x?" are one
+   probe each.  A second table maps the caller's keys to the records of
+   live blocks.  Both are open-addressing tables with linear probing and
+   deletion by backward shift (no tombstones, so the churn of a long run
+   does not slow them down).
+
+   Bins.  The tcache is 64 LIFO lists with counts; the fastbins 10 LIFO
+   lists; the unsorted, small and large bins are the circular lists above,
+   large bins kept in glibc's order (by decreasing size, a new chunk of a
+   size already present second in its size group) with the nextsize ring
+   over the first chunk of each size.  The binmap is exact (a bin's bit is
+   set while it holds chunks), which finds the same bin as glibc's lazily
+   cleared one.
+
+   What glibc writes.  The touch callback reports the heap bytes glibc's
+   code stores at each step: size fields (set_head, and the PREV_INUSE bit
+   of the next chunk set or cleared), boundary tags (set_foot: the next
+   chunk's prev_size), the fd/bk and fd_nextsize/bk_nextsize words of a
+   chunk put in a bin, the tcache entry's next/key words (and the key
+   cleared when it is taken), a fastbin chunk's fd, the tcache structure
+   cleared at its creation, the bytes calloc clears and the bytes realloc
+   copies to a new chunk.  Left out: the link words of a chunk's
+   neighbours in its list when it is unlinked or linked next to them, and
+   the counts and list heads of the tcache structure -- those bytes lie in
+   chunks that were written when they entered their list, or in the
+   tcache structure cleared at its creation, and the main arena's heap
+   below its top is never given back to the kernel, so they cannot change
+   which pages are resident.
+
+   Left out of the model: other threads and their arenas (all calls are
+   taken as the main thread's); mallopt and the glibc.malloc.* tunables
+   (M_MMAP_THRESHOLD, M_TOP_PAD, M_TRIM_THRESHOLD, M_MXFAST, tcache
+   counts, perturb bytes, huge pages: the defaults throughout);
+   malloc_trim; failures of brk or mmap (and with them the non-contiguous
+   heap with its fenceposts); allocations glibc would refuse (requests
+   above PTRDIFF_MAX are modelled as mapped blocks, which leaves the heap
+   alone); the exact place of a mapping (only its size matters to glibc's
+   threshold), and, for memalign with an alignment above the page size,
+   the true alignment of the heap's start or of a mapping (taken as
+   aligned to it: glibc's choice depends on addresses the model does not
+   know); glibc's consistency checks (a double free is not detected).
+
+   Cost: the common operations (tcache, fastbins, small bins, top) are a
+   few array accesses and hash probes; unsorted-bin processing is linear
+   in the chunks processed, as in glibc, and a large-bin insertion walks
+   the bin's distinct sizes, as glibc's does.
+
+   No libc: the tables come from ops->alloc / ops->free, and the few
+   loops that clear or copy memory are written out. */
+#include <stddef.h>
+#include <stdint.h>
+#include "ml_gheap.h"
+
+/*------------------------------------------------------------*/
+/*--- glibc's constants (x86-64, default tunables)         ---*/
+/*------------------------------------------------------------*/
+
+#define SIZE_SZ        8ULL
+#define MINSIZE        32ULL
+#define PAGE           4096ULL
+#define TOP_PAD        (128ULL * 1024)        /* DEFAULT_TOP_PAD */
+#define MMAP_THRESHOLD (128ULL * 1024)        /* at start */
+#define TRIM_THRESHOLD (128ULL * 1024)        /* at start */
+#define MMAP_THRESHOLD_MAX (32ULL * 1024 * 1024)
+#define MMAPS_MAX      65536ULL
+#define IS_MMAPPED     2ULL                   /* a mapped chunk's size bit */
+#define MAX_FAST       128ULL                 /* global_max_fast */
+#define NFASTBINS      10
+#define TCACHE_BINS    64
+#define TCACHE_FILL    7
+#define TCACHE_MAX_CHUNK 1040ULL              /* chunk size of bin 63 */
+#define TCACHE_STRUCT  640ULL                 /* 64 uint16 counts + 64 heads */
+#define NBINS          128
+#define UNSORTED       1                      /* bin 1 */
+#define MIN_LARGE      1024ULL                /* smallest large-bin size */
+#define CONSOLIDATE_AT 65536ULL               /* FASTBIN_CONSOLIDATION_THRESHOLD */
+#define MAX_ITERS      10000                  /* unsorted chunks binned per pass */
+#define HUGE_REQUEST   0x7fffffffffffffffULL  /* PTRDIFF_MAX */
+
+#define NIL            0u                     /* "no record" (glibc's NULL) */
+#define NO_OFF         (~(uint64_t)0)         /* no last_remainder */
+#define NOT_LIVE       (~(uint64_t)1)         /* see ml_gheap_offset */
+#define EMPTY_KEY      (~(uint64_t)0)         /* free hash slot */
+#define FIRST_CHUNK_REC NBINS                 /* records below are bin headers */
+
+/* Record states */
+enum {
+   ST_UNUSED,      /* on the record free list (or a bin header) */
+   ST_INUSE,       /* handed out (or held by glibc: the tcache structure) */
+   ST_MAPPED,      /* a block glibc mapped: off is its offset in the mapping */
+   ST_TCACHE,
+   ST_FAST,
+   ST_UNSORTED,
+   ST_BINNED       /* in a small or large bin */
+};
+
+typedef struct {
+   uint64_t off;         /* chunk offset from the heap's start */
+   uint64_t size;        /* chunk size, flags excluded */
+   uint32_t fd, bk;      /* list links (record indices) */
+   uint32_t fdn, bkn;    /* fd_nextsize / bk_nextsize in a large bin */
+   uint32_t state;
+   uint32_t unused;
+} Chunk;
+
+typedef struct {
+   uint64_t key;
+   uint64_t val;
+} Slot;
+
+typedef struct {
+   Slot    *s;
+   uint64_t mask;        /* capacity - 1 */
+   uint64_t used;        /* kept <= capacity / 2 */
+   unsigned shift;       /* 64 - log2(capacity) */
+} Map;
+
+struct MlGHeap {
+   MlGHeapOps ops;
+   Chunk   *rec;
+   uint32_t nrec, cap;   /* records used (bump), allocated */
+   uint32_t free_rec;    /* free list through fd */
+   Map      keys;        /* caller's key -> record of a live block */
+   Map      tags;        /* binned chunk: off -> record, end + 1 -> record */
+
+   uint64_t top, top_size;
+   uint64_t max_end;            /* glibc's max_system_mem (sbrk_base 0) */
+   uint64_t last_remainder;     /* an offset: glibc compares addresses */
+   uint64_t mmap_threshold, trim_threshold;
+   uint64_t n_mmaps;
+   int      tcache_on;          /* the tcache structure exists */
+   int      have_fastchunks;    /* glibc's flag: set by a fastbin free,
+                                   cleared only by malloc_consolidate */
+   uint32_t tc_head[TCACHE_BINS];
+   uint32_t tc_count[TCACHE_BINS];
+   uint32_t fb_head[NFASTBINS];
+   uint64_t binmap[NBINS / 64];
+};
+
+#define R(i) (h->rec[i])
+
+static uint64_t align_up(uint64_t x, uint64_t a)   { return (x + a - 1) & ~(a - 1); }
+static uint64_t align_down(uint64_t x, uint64_t a) { return x & ~(a - 1); }
+
+/* request2size: the chunk size for a request of req bytes */
+static uint64_t req2size(uint64_t req)
+{
+   if (req + SIZE_SZ + 15 < MINSIZE)
+      return MINSIZE;
+   return (req + SIZE_SZ + 15) & ~15ULL;
+}
+
+static int in_smallbin_range(uint64_t sz) { return sz < MIN_LARGE; }
+
+static unsigned largebin_index(uint64_t sz)
+{
+   if ((sz >> 6) <= 48)  return 48 + (unsigned)(sz >> 6);
+   if ((sz >> 9) <= 20)  return 91 + (unsigned)(sz >> 9);
+   if ((sz >> 12) <= 10) return 110 + (unsigned)(sz >> 12);
+   if ((sz >> 15) <= 4)  return 119 + (unsigned)(sz >> 15);
+   if ((sz >> 18) <= 2)  return 124 + (unsigned)(sz >> 18);
+   return 126;
+}
+
+static unsigned bin_index(uint64_t sz)
+{
+   return in_smallbin_range(sz) ? (unsigned)(sz >> 4) : largebin_index(sz);
+}
+
+static unsigned tcache_index(uint64_t sz) { return (unsigned)((sz - MINSIZE + 15) / 16); }
+static unsigned fastbin_index(uint64_t sz) { return (unsigned)(sz >> 4) - 2; }
+
+/*------------------------------------------------------------*/
+/*--- Hash maps                                            ---*/
+/*------------------------------------------------------------*/
+
+static uint64_t slot_of(const Map *m, uint64_t key)
+{
+   return (key * 0x9E3779B97F4A7C15ULL) >> m->shift;
+}
+
+static int map_init(MlGHeap *h, Map *m, unsigned log2cap)
+{
+   uint64_t cap = 1ULL << log2cap;
+   m->s = h->ops.alloc(cap * sizeof(Slot));
+   if (!m->s)
+      return 0;
+   for (uint64_t i = 0; i < cap; i++)
+      m->s[i].key = EMPTY_KEY;
+   m->mask = cap - 1;
+   m->used = 0;
+   m->shift = 64 - log2cap;
+   return 1;
+}
+
+static Slot *map_find(const Map *m, uint64_t key)
+{
+   for (uint64_t i = slot_of(m, key);; i = (i + 1) & m->mask) {
+      if (m->s[i].key == key)
+         return &m->s[i];
+      if (m->s[i].key == EMPTY_KEY)
+         return NULL;
+   }
+}
+
+static uint32_t map_get(const Map *m, uint64_t key)
+{
+   const Slot *s = map_find(m, key);
+   return s ? (uint32_t)s->val : NIL;
+}
+
+static void map_put(MlGHeap *h, Map *m, uint64_t key, uint64_t val);
+
+static void map_grow(MlGHeap *h, Map *m)
+{
+   Slot *old = m->s;
+   uint64_t oldcap = m->mask + 1;
+   uint64_t cap = oldcap * 2;
+   m->s = h->ops.alloc(cap * sizeof(Slot));
+   for (uint64_t i = 0; i < cap; i++)
+      m->s[i].key = EMPTY_KEY;
+   m->mask = cap - 1;
+   m->shift--;
+   m->used = 0;
+   for (uint64_t i = 0; i < oldcap; i++)
+      if (old[i].key != EMPTY_KEY)
+         map_put(h, m, old[i].key, old[i].val);
+   h->ops.free(old);
+}
+
+/* Inserts key, or replaces its value. */
+static void map_put(MlGHeap *h, Map *m, uint64_t key, uint64_t val)
+{
+   if ((m->used + 1) * 2 > m->mask + 1)
+      map_grow(h, m);
+   uint64_t i = slot_of(m, key);
+   while (m->s[i].key != EMPTY_KEY && m->s[i].key != key)
+      i = (i + 1) & m->mask;
+   if (m->s[i].key == EMPTY_KEY)
+      m->used++;
+   m->s[i].key = key;
+   m->s[i].val = val;
+}
+
+/* Removes key if present; later entries of its probe run move back so
+   that no lookup needs a tombstone. */
+static void map_del(Map *m, uint64_t key)
+{
+   Slot *s = map_find(m, key);
+   if (!s)
+      return;
+   uint64_t i = (uint64_t)(s - m->s);
+   for (uint64_t j = (i + 1) & m->mask;; j = (j + 1) & m->mask) {
+      if (m->s[j].key == EMPTY_KEY)
+         break;
+      uint64_t k = slot_of(m, m->s[j].key);
+      /* the entry at j may fill the hole at i when its home slot k does
+         not lie cyclically within (i, j] */
+      int move = (j > i) ? (k <= i || k > j) : (k <= i && k > j);
+      if (move) {
+         m->s[i] = m->s[j];
+         i = j;
+      }
+   }
+   m->s[i].key = EMPTY_KEY;
+   m->used--;
+}
+
+/*------------------------------------------------------------*/
+/*--- Records                                              ---*/
+/*------------------------------------------------------------*/
+
+static uint32_t new_rec(MlGHeap *h, uint64_t off, uint64_t size, uint32_t state)
+{
+   uint32_t i = h->free_rec;
+   if (i != NIL) {
+      h->free_rec = R(i).fd;
+   } else {
+      if (h->nrec == h->cap) {
+         uint32_t ncap = h->cap * 2;
+         Chunk *n = h->ops.alloc((size_t)ncap * sizeof(Chunk));
+         for (uint32_t k = 0; k < h->nrec; k++)
+            n[k] = h->rec[k];
+         h->ops.free(h->rec);
+         h->rec = n;
+         h->cap = ncap;
+      }
+      i = h->nrec++;
+   }
+   R(i).off = off;
+   R(i).size = size;
+   R(i).fd = R(i).bk = R(i).fdn = R(i).bkn = NIL;
+   R(i).state = state;
+   return i;
+}
+
+static void drop_rec(MlGHeap *h, uint32_t i)
+{
+   R(i).state = ST_UNUSED;
+   R(i).fd = h->free_rec;
+   h->free_rec = i;
+}
+
+/*------------------------------------------------------------*/
+/*--- What glibc writes                                    ---*/
+/*------------------------------------------------------------*/
+
+static void touch(MlGHeap *h, uint64_t lo, uint64_t hi)
+{
+   if (h->ops.touch && hi > lo)
+      h->ops.touch(h->ops.ctx, lo, hi);
+}
+
+/* The size field of the chunk at off (set_head, set_head_size, and the
+   PREV_INUSE bit of a chunk's successor set or cleared). */
+static void w_head(MlGHeap *h, uint64_t off)    { touch(h, off + 8, off + 16); }
+/* set_foot: the prev_size field of the chunk after [off, off + size) */
+static void w_foot(MlGHeap *h, uint64_t off, uint64_t size)
+{
+   touch(h, off + size, off + size + 8);
+}
+/* fd and bk (the user area's first 16 bytes) */
+static void w_links(MlGHeap *h, uint64_t off)   { touch(h, off + 16, off + 32); }
+/* fd_nextsize and bk_nextsize */
+static void w_nextsize(MlGHeap *h, uint64_t off){ touch(h, off + 32, off + 48); }
+
+/*------------------------------------------------------------*/
+/*--- Bins                                                 ---*/
+/*------------------------------------------------------------*/
+
+static void mark_bin(MlGHeap *h, unsigned b)   { h->binmap[b >> 6] |= 1ULL << (b & 63); }
+static void unmark_bin(MlGHeap *h, unsigned b) { h->binmap[b >> 6] &= ~(1ULL << (b & 63)); }
+
+/* The first bin at or above from that holds chunks, or 0. */
+static unsigned next_marked_bin(const MlGHeap *h, unsigned from)
+{
+   for (unsigned w = from >> 6; w < NBINS / 64; w++) {
+      uint64_t m = h->binmap[w];
+      if (w == from >> 6)
+         m &= ~0ULL << (from & 63);
+      if (m)
+         return w * 64 + (unsigned)__builtin_ctzll(m);
+   }
+   return 0;
+}
+
+static void add_tags(MlGHeap *h, uint32_t p)
+{
+   map_put(h, &h->tags, R(p).off, p);
+   map_put(h, &h->tags, R(p).off + R(p).size + 1, p);
+}
+
+static void del_tags(MlGHeap *h, uint32_t p)
+{
+   map_del(&h->tags, R(p).off);
+   map_del(&h->tags, R(p).off + R(p).size + 1);
+}
+
+/* The binned chunk starting at off, or NIL. */
+static uint32_t free_chunk_at(const MlGHeap *h, uint64_t off)
+{
+   return map_get(&h->tags, off);
+}
+
+/* The binned chunk ending at off (the chunk at off has PREV_INUSE clear),
+   or NIL. */
+static uint32_t free_chunk_before(const MlGHeap *h, uint64_t off)
+{
+   return map_get(&h->tags, off + 1);
+}
+
+/* Puts p at the front of the unsorted bin, as free, malloc_consolidate
+   and the splits do. */
+static void to_unsorted(MlGHeap *h, uint32_t p)
+{
+   uint32_t fwd = R(UNSORTED).fd;
+   R(p).fd = fwd;
+   R(p).bk = UNSORTED;
+   R(fwd).bk = p;
+   R(UNSORTED).fd = p;
+   R(p).fdn = R(p).bkn = NIL;
+   R(p).state = ST_UNSORTED;
+   w_links(h, R(p).off);
+   if (!in_smallbin_range(R(p).size))
+      w_nextsize(h, R(p).off);       /* fd_nextsize = bk_nextsize = NULL */
+   add_tags(h, p);
+}
+
+/* unlink_chunk: takes a binned chunk off its list, handing its place in
+   the nextsize ring to the next chunk of its size when it led a size
+   group of a large bin. */
+static void unlink_chunk(MlGHeap *h, uint32_t p)
+{
+   uint32_t fd = R(p).fd, bk = R(p).bk;
+   R(fd).bk = bk;
+   R(bk).fd = fd;
+   if (!in_smallbin_range(R(p).size) && R(p).fdn != NIL) {
+      /* a bin header's fd_nextsize word is the next bin's fd: never
+         NULL */
+      int fd_heads = fd < FIRST_CHUNK_REC || R(fd).fdn != NIL;
+      if (!fd_heads) {
+         if (R(p).fdn == p) {
+            R(fd).fdn = R(fd).bkn = fd;
+         } else {
+            R(fd).fdn = R(p).fdn;
+            R(fd).bkn = R(p).bkn;
+            R(R(p).fdn).bkn = fd;
+            R(R(p).bkn).fdn = fd;
+         }
+      } else {
+         R(R(p).fdn).bkn = R(p).bkn;
+         R(R(p).bkn).fdn = R(p).fdn;
+      }
+   }
+   if (R(p).state == ST_BINNED) {
+      unsigned b = bin_index(R(p).size);
+      if (R(b).fd == b)
+         unmark_bin(h, b);
+   }
+   del_tags(h, p);
+   R(p).fdn = R(p).bkn = NIL;
+   R(p).state = ST_INUSE;
+}
+
+/* Places an unsorted chunk (already off the unsorted list) in its small
+   or large bin, as _int_malloc's unsorted loop does. */
+static void place_in_bin(MlGHeap *h, uint32_t v)
+{
+   uint64_t size = R(v).size;
+   unsigned b = bin_index(size);
+   uint32_t bck = b, fwd = R(b).fd;
+
+   if (!in_smallbin_range(size)) {
+      if (fwd != bck) {
+         if (size < R(R(bck).bk).size) {
+            /* smaller than the smallest: last, a size group of its own */
+            fwd = bck;
+            bck = R(bck).bk;
+            R(v).fdn = R(fwd).fd;
+            R(v).bkn = R(R(fwd).fd).bkn;
+            R(R(fwd).fd).bkn = v;
+            R(R(v).bkn).fdn = v;
+            w_nextsize(h, R(v).off);
+         } else {
+            while (size < R(fwd).size)
+               fwd = R(fwd).fdn;
+            if (size == R(fwd).size) {
+               /* always second in its size group: the group's first
+                  chunk keeps the nextsize links */
+               fwd = R(fwd).fd;
+            } else {
+               R(v).fdn = fwd;
+               R(v).bkn = R(fwd).bkn;
+               R(fwd).bkn = v;
+               R(R(v).bkn).fdn = v;
+               w_nextsize(h, R(v).off);
+            }
+            bck = R(fwd).bk;
+         }
+      } else {
+         R(v).fdn = R(v).bkn = v;
+         w_nextsize(h, R(v).off);
+      }
+   }
+   mark_bin(h, b);
+   R(v).bk = bck;
+   R(v).fd = fwd;
+   R(fwd).bk = v;
+   R(bck).fd = v;
+   R(v).state = ST_BINNED;
+   w_links(h, R(v).off);
+   add_tags(h, v);
+}
+
+/*------------------------------------------------------------*/
+/*--- tcache and fastbins                                  ---*/
+/*------------------------------------------------------------*/
+
+static void tcache_put(MlGHeap *h, uint32_t p, unsigned ti)
+{
+   R(p).fd = h->tc_head[ti];
+   R(p).state = ST_TCACHE;
+   h->tc_head[ti] = p;
+   h->tc_count[ti]++;
+   touch(h, R(p).off + 16, R(p).off + 32);     /* next, key */
+}
+
+static uint32_t tcache_get(MlGHeap *h, unsigned ti)
+{
+   uint32_t p = h->tc_head[ti];
+   h->tc_head[ti] = R(p).fd;
+   h->tc_count[ti]--;
+   R(p).fd = NIL;
+   R(p).state = ST_INUSE;
+   touch(h, R(p).off + 24, R(p).off + 32);     /* key = 0 */
+   return p;
+}
+
+static uint32_t int_malloc(MlGHeap *h, uint64_t nb);
+static void int_free(MlGHeap *h, uint32_t p);
+
+/* MAYBE_INIT_TCACHE: the first __libc_malloc, calloc, realloc or free of
+   a heap chunk allocates the tcache structure with _int_malloc (while
+   there is no tcache yet, so nothing is stashed) and clears it. */
+static void maybe_init_tcache(MlGHeap *h)
+{
+   if (h->tcache_on)
+      return;
+   uint32_t t = int_malloc(h, req2size(TCACHE_STRUCT));
+   h->tcache_on = 1;
+   touch(h, R(t).off + 16, R(t).off + 16 + TCACHE_STRUCT);
+}
+
+/*------------------------------------------------------------*/
+/*--- Top, brk, consolidation                              ---*/
+/*------------------------------------------------------------*/
+
+static void set_brk(MlGHeap *h, uint64_t old_end, uint64_t new_end)
+{
+   if (h->ops.brk)
+      h->ops.brk(h->ops.ctx, old_end, new_end);
+}
+
+/* Splits nb off the top chunk (which has room for it and MINSIZE more). */
+static uint32_t from_top(MlGHeap *h, uint64_t nb)
+{
+   uint32_t v = new_rec(h, h->top, nb, ST_INUSE);
+   h->top += nb;
+   h->top_size -= nb;
+   w_head(h, R(v).off);
+   w_head(h, h->top);
+   return v;
+}
+
+/* sysmalloc for the main arena: a mapping of its own for a request at
+   or above the mmap threshold (while fewer than 65536 mappings are
+   live), otherwise the heap grown with brk by what nb, the top pad and
+   MINSIZE need beyond the old top, in whole pages.  The first growth
+   starts the heap at offset 0 (glibc's initial top has size 0). */
+static uint32_t sysmalloc(MlGHeap *h, uint64_t nb)
+{
+   if (nb >= h->mmap_threshold && h->n_mmaps < MMAPS_MAX) {
+      h->n_mmaps++;
+      return new_rec(h, 0, align_up(nb + SIZE_SZ, PAGE), ST_MAPPED);
+   }
+   uint64_t old_end = h->top + h->top_size;
+   uint64_t size = align_up(nb + TOP_PAD + MINSIZE - h->top_size, PAGE);
+   set_brk(h, old_end, old_end + size);
+   h->top_size += size;
+   w_head(h, h->top);
+   if (h->top + h->top_size > h->max_end)
+      h->max_end = h->top + h->top_size;
+   return from_top(h, nb);
+}
+
+/* systrim: gives back whole pages of top beyond the top pad. */
+static void systrim(MlGHeap *h)
+{
+   int64_t top_area = (int64_t)h->top_size - (int64_t)MINSIZE - 1;
+   if (top_area <= (int64_t)TOP_PAD)
+      return;
+   uint64_t extra = align_down((uint64_t)top_area - TOP_PAD, PAGE);
+   if (extra == 0)
+      return;
+   uint64_t old_end = h->top + h->top_size;
+   h->top_size -= extra;
+   set_brk(h, old_end, old_end - extra);
+   w_head(h, h->top);
+}
+
+/* The part of _int_free and malloc_consolidate that merges chunk p (in
+   use, not in any list) with free neighbours, then puts it at the front
+   of the unsorted bin or into top.  Returns glibc's "size" at the end:
+   the merged chunk's size, or top's new size. */
+static uint64_t release_chunk(MlGHeap *h, uint32_t p)
+{
+   uint64_t off = R(p).off, size = R(p).size;
+   uint64_t next = off + size;
+
+   uint32_t q = free_chunk_before(h, off);
+   if (q != NIL) {                      /* consolidate backward */
+      unlink_chunk(h, q);
+      off = R(q).off;
+      size += R(q).size;
+      drop_rec(h, q);
+   }
+   if (next != h->top) {
+      uint32_t n = free_chunk_at(h, next);
+      if (n != NIL) {                   /* consolidate forward */
+         unlink_chunk(h, n);
+         size += R(n).size;
+         drop_rec(h, n);
+      } else {
+         w_head(h, next);               /* its PREV_INUSE bit cleared */
+      }
+      R(p).off = off;
+      R(p).size = size;
+      to_unsorted(h, p);
+      w_head(h, off);
+      w_foot(h, off, size);
+      return size;
+   }
+   h->top = off;                        /* into top */
+   h->top_size += size;
+   w_head(h, off);
+   drop_rec(h, p);
+   return h->top_size;
+}
+
+/* malloc_consolidate: every fastbin chunk, bin by bin and each bin from
+   its most recently freed chunk, merged with its free neighbours. */
+static void malloc_consolidate(MlGHeap *h)
+{
+   h->have_fastchunks = 0;
+   for (unsigned i = 0; i < NFASTBINS; i++) {
+      uint32_t p = h->fb_head[i];
+      h->fb_head[i] = NIL;
+      while (p != NIL) {
+         uint32_t nextp = R(p).fd;
+         R(p).state = ST_INUSE;
+         release_chunk(h, p);
+         p = nextp;
+      }
+   }
+}
+
+/*------------------------------------------------------------*/
+/*--- _int_malloc                                          ---*/
+/*------------------------------------------------------------*/
+
+/* Gives chunk v (just unlinked from a bin) for nb: whole when less than
+   MINSIZE would remain, else split with the remainder at the front of
+   the unsorted bin.  Returns the remainder's offset, or NO_OFF. */
+static uint64_t take_chunk(MlGHeap *h, uint32_t v, uint64_t nb)
+{
+   uint64_t off = R(v).off, size = R(v).size;
+   if (size - nb < MINSIZE) {
+      w_head(h, off + size);             /* set_inuse_bit_at_offset */
+      return NO_OFF;
+   }
+   uint32_t r = new_rec(h, off + nb, size - nb, ST_INUSE);
+   R(v).size = nb;
+   to_unsorted(h, r);
+   w_head(h, off);
+   w_head(h, off + nb);
+   w_foot(h, off + nb, size - nb);
+   return off + nb;
+}
+
+/* Takes the oldest chunk of small bin b (glibc's last(bin)). */
+static uint32_t take_from_smallbin(MlGHeap *h, unsigned b)
+{
+   uint32_t v = R(b).bk;
+   uint32_t bck = R(v).bk;
+   R(b).bk = bck;
+   R(bck).fd = b;
+   if (R(b).fd == b)
+      unmark_bin(h, b);
+   del_tags(h, v);
+   R(v).state = ST_INUSE;
+   w_head(h, R(v).off + R(v).size);     /* set_inuse_bit_at_offset */
+   return v;
+}
+
+static uint32_t int_malloc(MlGHeap *h, uint64_t nb)
+{
+   unsigned idx;
+   uint32_t v;
+
+   if (nb <= MAX_FAST) {
+      unsigned fi = fastbin_index(nb);
+      v = h->fb_head[fi];
+      if (v != NIL) {
+         h->fb_head[fi] = R(v).fd;
+         R(v).state = ST_INUSE;
+         R(v).fd = NIL;
+         /* stash the bin's other chunks in the tcache while it has room */
+         if (h->tcache_on) {
+            unsigned ti = tcache_index(nb);
+            uint32_t t;
+            while (h->tc_count[ti] < TCACHE_FILL
+                   && (t = h->fb_head[fi]) != NIL) {
+               h->fb_head[fi] = R(t).fd;
+               tcache_put(h, t, ti);
+            }
+         }
+         return v;
+      }
+   }
+
+   if (in_smallbin_range(nb)) {
+      idx = (unsigned)(nb >> 4);
+      if (R(idx).bk != idx) {
+         v = take_from_smallbin(h, idx);
+         if (h->tcache_on) {
+            unsigned ti = tcache_index(nb);
+            while (h->tc_count[ti] < TCACHE_FILL && R(idx).bk != idx)
+               tcache_put(h, take_from_smallbin(h, idx), ti);
+         }
+         return v;
+      }
+   } else {
+      idx = largebin_index(nb);
+      if (h->have_fastchunks)
+         malloc_consolidate(h);
+   }
+
+   unsigned tc_idx = tcache_index(nb);
+   int tcache_nb = h->tcache_on && tc_idx < TCACHE_BINS;
+   int return_cached = 0;
+
+   for (;;) {
+      int iters = 0;
+      while ((v = R(UNSORTED).bk) != UNSORTED) {
+         uint32_t bck = R(v).bk;
+         uint64_t size = R(v).size;
+
+         /* a small request takes from the last remainder when it is the
+            only unsorted chunk: locality for runs of small requests */
+         if (in_smallbin_range(nb) && bck == UNSORTED
+             && R(v).off == h->last_remainder && size > nb + MINSIZE) {
+            uint64_t off = R(v).off;
+            del_tags(h, v);
+            uint32_t r = new_rec(h, off + nb, size - nb, ST_UNSORTED);
+            R(UNSORTED).bk = R(UNSORTED).fd = r;
+            R(r).fd = R(r).bk = UNSORTED;
+            add_tags(h, r);
+            h->last_remainder = off + nb;
+            w_links(h, off + nb);
+            if (!in_smallbin_range(size - nb))
+               w_nextsize(h, off + nb);
+            R(v).size = nb;
+            R(v).state = ST_INUSE;
+            w_head(h, off);
+            w_head(h, off + nb);
+            w_foot(h, off + nb, size - nb);
+            return v;
+         }
+
+         R(UNSORTED).bk = bck;           /* off the unsorted list */
+         R(bck).fd = UNSORTED;
+         del_tags(h, v);
+         R(v).state = ST_INUSE;
+
+         if (size == nb) {
+            w_head(h, R(v).off + size);  /* set_inuse_bit_at_offset */
+            /* fill the tcache first; hand out one of them at the end */
+            if (tcache_nb && h->tc_count[tc_idx] < TCACHE_FILL) {
+               tcache_put(h, v, tc_idx);
+               return_cached = 1;
+               continue;
+            }
+            return v;
+         }
+
+         place_in_bin(h, v);
+         /* tcache_unsorted_limit is 0 by default: no limit */
+         if (++iters >= MAX_ITERS)
+            break;
+      }
+
+      if (return_cached)
+         return tcache_get(h, tc_idx);
+
+      /* a large request: best fit in its own bin, by the nextsize ring
+         from the smallest size up */
+      if (!in_smallbin_range(nb)) {
+         uint32_t first = R(idx).fd;
+         if (first != idx && R(first).size >= nb) {
+            v = R(first).bkn;
+            while (R(v).size < nb)
+               v = R(v).bkn;
+            /* not the group's first chunk when another of its size
+               follows, so that the ring need not be rerouted */
+            if (v != R(idx).bk && R(v).size == R(R(v).fd).size)
+               v = R(v).fd;
+            unlink_chunk(h, v);
+            take_chunk(h, v, nb);
+            return v;
+         }
+      }
+
+      /* the smallest chunk of the next non-empty larger bin */
+      unsigned b = next_marked_bin(h, idx + 1);
+      if (b != 0) {
+         v = R(b).bk;
+         unlink_chunk(h, v);
+         uint64_t rem = take_chunk(h, v, nb);
+         if (rem != NO_OFF && in_smallbin_range(nb))
+            h->last_remainder = rem;
+         return v;
+      }
+
+      /* use_top */
+      if (h->top_size >= nb + MINSIZE)
+         return from_top(h, nb);
+      if (h->have_fastchunks) {
+         malloc_consolidate(h);
+         idx = bin_index(nb);
+         continue;                     /* once more through the bins */
+      }
+      return sysmalloc(h, nb);
+   }
+}
+
+/*------------------------------------------------------------*/
+/*--- _int_free                                            ---*/
+/*------------------------------------------------------------*/
+
+static void int_free(MlGHeap *h, uint32_t p)
+{
+   uint64_t size = R(p).size;
+
+   if (h->tcache_on && size <= TCACHE_MAX_CHUNK) {
+      unsigned ti = tcache_index(size);
+      if (h->tc_count[ti] < TCACHE_FILL) {
+         tcache_put(h, p, ti);
+         return;
+      }
+   }
+
+   if (size <= MAX_FAST) {
+      unsigned fi = fastbin_index(size);
+      R(p).fd = h->fb_head[fi];
+      R(p).state = ST_FAST;
+      h->fb_head[fi] = p;
+      h->have_fastchunks = 1;
+      touch(h, R(p).off + 16, R(p).off + 24);   /* fd */
+      return;
+   }
+
+   size = release_chunk(h, p);
+   /* a large free: consolidate the fastbins (they may border top), then
+      trim top when it passes the threshold */
+   if (size >= CONSOLIDATE_AT) {
+      if (h->have_fastchunks)
+         malloc_consolidate(h);
+      if (h->top_size >= h->trim_threshold)
+         systrim(h);
+   }
+}
+
+/*------------------------------------------------------------*/
+/*--- The entry points                                     ---*/
+/*------------------------------------------------------------*/
+
+/* __libc_malloc: the tcache first, then _int_malloc. */
+static uint32_t libc_malloc(MlGHeap *h, uint64_t bytes)
+{
+   uint64_t nb = req2size(bytes);
+   maybe_init_tcache(h);
+   if (nb <= TCACHE_MAX_CHUNK) {
+      unsigned ti = tcache_index(nb);
+      if (h->tc_count[ti] > 0)
+         return tcache_get(h, ti);
+   }
+   return int_malloc(h, nb);
+}
+
+/* __libc_calloc: _int_malloc without the tcache, then the block
+   cleared -- except, in a chunk carved from top, the part above the
+   highest end the heap ever had (fresh from the kernel, zero already). */
+static uint32_t libc_calloc(MlGHeap *h, uint64_t bytes)
+{
+   maybe_init_tcache(h);
+   uint64_t oldtop = h->top;
+   uint64_t oldtopsize = h->top_size;
+   if (oldtopsize < h->max_end - oldtop)
+      oldtopsize = h->max_end - oldtop;
+   uint32_t p = int_malloc(h, req2size(bytes));
+   if (R(p).state == ST_MAPPED)
+      return p;
+   uint64_t csz = R(p).size;
+   if (R(p).off == oldtop && csz > oldtopsize)
+      csz = oldtopsize;
+   touch(h, R(p).off + 16, R(p).off + 16 + csz - SIZE_SZ);
+   return p;
+}
+
+static uint64_t user_offset(const MlGHeap *h, uint32_t p)
+{
+   return R(p).state == ST_MAPPED ? ML_GHEAP_MAPPED : R(p).off + 16;
+}
+
+static uint64_t bind_key(MlGHeap *h, uint64_t key, uint32_t p)
+{
+   map_put(h, &h->keys, key, p);
+   return user_offset(h, p);
+}
+
+/* A request glibc refuses (ENOMEM) cannot reach the model from a program
+   that got its block; keep the key as a mapped block that leaves the
+   heap alone. */
+static uint64_t refused(MlGHeap *h, uint64_t key)
+{
+   h->n_mmaps++;
+   return bind_key(h, key, new_rec(h, 0, 0, ST_MAPPED));
+}
+
+MlGHeap *ml_gheap_new(const MlGHeapOps *ops)
+{
+   MlGHeap *h = ops->alloc(sizeof *h);
+   if (!h)
+      return NULL;
+   unsigned char *b = (unsigned char *)h;
+   for (size_t i = 0; i < sizeof *h; i++)
+      b[i] = 0;
+   h->ops = *ops;
+   h->cap = 1024;
+   h->rec = ops->alloc((size_t)h->cap * sizeof(Chunk));
+   if (!h->rec || !map_init(h, &h->keys, 10) || !map_init(h, &h->tags, 10)) {
+      ml_gheap_delete(h);
+      return NULL;
+   }
+   for (uint32_t i = 0; i < FIRST_CHUNK_REC; i++) {
+      R(i).off = R(i).size = 0;
+      R(i).fd = R(i).bk = i;             /* empty circular bins */
+      R(i).fdn = R(i).bkn = NIL;
+      R(i).state = ST_UNUSED;
+   }
+   h->nrec = FIRST_CHUNK_REC;
+   h->free_rec = NIL;
+   h->last_remainder = NO_OFF;
+   h->mmap_threshold = MMAP_THRESHOLD;
+   h->trim_threshold = TRIM_THRESHOLD;
+   return h;
+}
+
+void ml_gheap_delete(MlGHeap *h)
+{
+   if (!h)
+      return;
+   if (h->rec)
+      h->ops.free(h->rec);
+   if (h->keys.s)
+      h->ops.free(h->keys.s);
+   if (h->tags.s)
+      h->ops.free(h->tags.s);
+   h->ops.free(h);
+}
+
+uint64_t ml_gheap_malloc(MlGHeap *h, uint64_t key, uint64_t size, int zeroed)
+{
+   if (size > HUGE_REQUEST)
+      return refused(h, key);
+   uint32_t p = zeroed ? libc_calloc(h, size) : libc_malloc(h, size);
+   return bind_key(h, key, p);
+}
+
+/* _mid_memalign and _int_memalign.  No tcache here: the tcache is not
+   even created by memalign. */
+uint64_t ml_gheap_memalign(MlGHeap *h, uint64_t key, uint64_t align,
+                           uint64_t size)
+{
+   if (align <= 16)
+      return ml_gheap_malloc(h, key, size, 0);
+   if (align < MINSIZE)
+      align = MINSIZE;
+   if (align & (align - 1)) {
+      uint64_t a = 32;
+      while (a < align)
+         a <<= 1;
+      align = a;
+   }
+   if (size > HUGE_REQUEST || align > (HUGE_REQUEST >> 1) + 1
+       || req2size(size) + align + MINSIZE > HUGE_REQUEST)
+      return refused(h, key);
+
+   uint64_t nb = req2size(size);
+   uint32_t p = int_malloc(h, req2size(nb + align + MINSIZE));
+
+   if (R(p).state == ST_MAPPED) {
+      /* the mapping's start is taken as aligned (it is page-aligned;
+         beyond a page its address is unknown): the block starts at the
+         first aligned spot that leaves MINSIZE before its chunk */
+      uint64_t lead = align - 16;
+      if (lead < MINSIZE)
+         lead += align;
+      R(p).off = lead;
+      R(p).size -= lead;
+      return bind_key(h, key, p);
+   }
+
+   uint64_t off = R(p).off;
+   if ((off + 16) % align != 0) {
+      /* give back the leading part, as a chunk of at least MINSIZE */
+      uint64_t brk = align_up(off + 16, align) - 16;
+      if (brk - off < MINSIZE)
+         brk += align;
+      uint64_t lead = brk - off;
+      uint64_t newsize = R(p).size - lead;
+      uint32_t np = new_rec(h, brk, newsize, ST_INUSE);
+      w_head(h, brk);
+      w_head(h, brk + newsize);          /* set_inuse_bit_at_offset */
+      w_head(h, off);                    /* the leader's size */
+      R(p).size = lead;
+      int_free(h, p);
+      p = np;
+   }
+
+   /* and the spare room at the end */
+   uint64_t csize = R(p).size;
+   if (csize > nb + MINSIZE) {
+      uint32_t r = new_rec(h, R(p).off + nb, csize - nb, ST_INUSE);
+      w_head(h, R(r).off);
+      R(p).size = nb;
+      w_head(h, R(p).off);
+      int_free(h, r);
+   }
+   return bind_key(h, key, p);
+}
+
+void ml_gheap_free(MlGHeap *h, uint64_t key)
+{
+   Slot *s = map_find(&h->keys, key);
+   if (!s)
+      return;
+   uint32_t p = (uint32_t)s->val;
+   map_del(&h->keys, key);
+
+   if (R(p).state == ST_MAPPED) {
+      /* the dynamic threshold: glibc compares the size field, which
+         carries the IS_MMAPPED bit */
+      uint64_t field = R(p).size | IS_MMAPPED;
+      if (field > h->mmap_threshold && field <= MMAP_THRESHOLD_MAX) {
+         h->mmap_threshold = R(p).size;
+         h->trim_threshold = 2 * R(p).size;
+      }
+      h->n_mmaps--;
+      drop_rec(h, p);
+      return;
+   }
+   maybe_init_tcache(h);
+   int_free(h, p);
+}
+
+/* _int_realloc of heap chunk p to chunk size nb. */
+static uint32_t int_realloc(MlGHeap *h, uint32_t p, uint64_t nb, int *moved)
+{
+   uint64_t off = R(p).off, oldsize = R(p).size;
+   uint64_t next = off + oldsize;
+   uint64_t newsize;
+
+   *moved = 0;
+   if (oldsize >= nb) {
+      newsize = oldsize;                /* big enough: split below */
+   } else if (next == h->top && oldsize + h->top_size >= nb + MINSIZE) {
+      /* grow into top */
+      newsize = oldsize + h->top_size;
+      R(p).size = nb;
+      h->top = off + nb;
+      h->top_size = newsize - nb;
+      w_head(h, off);
+      w_head(h, h->top);
+      return p;
+   } else {
+      uint32_t n = next != h->top ? free_chunk_at(h, next) : NIL;
+      if (n != NIL && oldsize + R(n).size >= nb) {
+         /* absorb the free next chunk; split below */
+         newsize = oldsize + R(n).size;
+         unlink_chunk(h, n);
+         drop_rec(h, n);
+      } else {
+         /* allocate, copy, free -- unless the new chunk is the next one */
+         uint32_t np = int_malloc(h, nb);
+         if (R(np).state != ST_MAPPED && R(np).off == next) {
+            newsize = oldsize + R(np).size;
+            drop_rec(h, np);
+         } else {
+            if (R(np).state != ST_MAPPED)
+               touch(h, R(np).off + 16, R(np).off + 16 + oldsize - SIZE_SZ);
+            int_free(h, p);
+            *moved = 1;
+            return np;
+         }
+      }
+   }
+
+   if (newsize - nb < MINSIZE) {
+      R(p).size = newsize;
+      w_head(h, off);
+      w_head(h, off + newsize);          /* set_inuse_bit_at_offset */
+   } else {
+      uint32_t r = new_rec(h, off + nb, newsize - nb, ST_INUSE);
+      R(p).size = nb;
+      w_head(h, off);
+      w_head(h, off + nb);
+      w_head(h, off + newsize);          /* "so free won't complain" */
+      int_free(h, r);
+   }
+   return p;
+}
+
+/* __libc_realloc.  A mapped block is remapped (mremap with MREMAP_MAYMOVE)
+   to the pages the new size needs and stays mapped whatever its new
+   size; when the page count changes it is reported as moved, since the
+   kernel may have moved it (it moves the pages, it does not copy them). */
+uint64_t ml_gheap_realloc(MlGHeap *h, uint64_t key, uint64_t new_key,
+                          uint64_t new_size, int *moved)
+{
+   *moved = 0;
+   Slot *s = map_find(&h->keys, key);
+   if (!s)
+      return NOT_LIVE;
+   uint32_t p = (uint32_t)s->val;
+
+   if (new_size == 0) {                 /* REALLOC_ZERO_BYTES_FREES */
+      ml_gheap_free(h, key);
+      return NOT_LIVE;
+   }
+   map_del(&h->keys, key);
+
+   if (R(p).state == ST_MAPPED) {
+      if (new_size <= HUGE_REQUEST) {
+         uint64_t lead = R(p).off;
+         uint64_t total = align_up(req2size(new_size) + lead + SIZE_SZ, PAGE);
+         if (total != lead + R(p).size) {
+            R(p).size = total - lead;
+            *moved = 1;
+         }
+      }
+      return bind_key(h, new_key, p);
+   }
+   if (new_size > HUGE_REQUEST)          /* glibc fails; the block stays */
+      return bind_key(h, new_key, p);
+
+   maybe_init_tcache(h);
+   p = int_realloc(h, p, req2size(new_size), moved);
+   return bind_key(h, new_key, p);
+}
+
+uint64_t ml_gheap_offset(const MlGHeap *h, uint64_t key)
+{
+   const Slot *s = map_find(&h->keys, key);
+   if (!s)
+      return NOT_LIVE;
+   return user_offset(h, (uint32_t)s->val);
+}
+
+uint64_t ml_gheap_end(const MlGHeap *h)
+{
+   return h->top + h->top_size;
+}
+
+uint64_t ml_gheap_mmap_threshold(const MlGHeap *h)
+{
+   return h->mmap_threshold;
+}
