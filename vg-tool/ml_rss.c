@@ -1249,6 +1249,10 @@ void ml_rss_block_realloc(Addr old, SizeT old_size, Addr p, SizeT size)
          else if (kept > 0)
             touch(p, kept, True, tid);  /* copied into a new mapping */
          note_mapped(p, size);
+      } else if (old_mapped) {
+         /* (not glibc's way -- it mremaps a mapped chunk -- but should the
+            model copy one into the heap, the mapping is gone) */
+         release_inside(old, old_size, tid);
       }
       /* (a heap chunk the data was copied to: the model reports the
          copy's writes itself) */
