@@ -996,11 +996,28 @@ static void release_inside(Addr a, SizeT len, ThreadId tid)
    threshold decides, and only when the top cannot serve the request, as
    glibc decides).  A Valgrind page covers parts of two simulated pages
    when the two layouts differ in phase: the one that its first write
-   falls in becomes resident.  All threads share the one simulated arena
-   (glibc gives threads arenas of their own). */
-static MlGHeap *gh;
-static UChar   *spmap;                 /* simulated page -> 1: resident */
-static ULong    spmap_n;
+   falls in becomes resident.
+
+   Arenas.  glibc gives a thread other than the first an arena of its own
+   at its first malloc (a new one while there are fewer than 8 per CPU,
+   else one of the existing ones in turn), and hands a dead thread's
+   arena to the next new thread; a block is freed and realloc'd in the
+   arena that holds it.  memline keeps a model, and a page map of its
+   simulated heap, per arena, assigned the same way.  (A thread's arena
+   natively lies in 64 MiB mappings grown by mprotect, not brk, and is
+   trimmed with MADV_DONTNEED: its model follows the main arena's rules,
+   only its own.) */
+typedef struct {
+   MlGHeap    *gh;
+   UChar      *spmap;                  /* simulated page -> 1: resident */
+   ULong       spmap_n;
+   MlGHeapOps  ops;
+   Int         next_free;              /* free list of dead threads' */
+} Arena;
+#define MAX_ARENAS 256
+static Arena   arenas[MAX_ARENAS];
+static Int     n_arenas, arena_limit, free_arenas = -1, next_reused;
+static Int    *thread_arena;           /* tid -> arena + 1, 0: none yet */
 static struct { ThreadId tid; UInt stack; Bool have; } gh_call;
 
 Bool ml_rss_glibc_heap(void)
@@ -1018,35 +1035,35 @@ static void gh_free(void *p)
    VG_(free)(p);
 }
 
-static void spmap_reserve(ULong pages)
+static void spmap_reserve(Arena *a, ULong pages)
 {
-   if (pages <= spmap_n)
+   if (pages <= a->spmap_n)
       return;
-   ULong n = spmap_n ? spmap_n : 1024;
+   ULong n = a->spmap_n ? a->spmap_n : 1024;
    while (n < pages)
       n *= 2;
-   spmap = VG_(realloc)("ml.rss.spmap", spmap, n);
-   VG_(memset)(spmap + spmap_n, 0, n - spmap_n);
-   spmap_n = n;
+   a->spmap = VG_(realloc)("ml.rss.spmap", a->spmap, n);
+   VG_(memset)(a->spmap + a->spmap_n, 0, n - a->spmap_n);
+   a->spmap_n = n;
 }
 
-static inline Bool sim_resident(ULong sp)
+static inline Bool sim_resident(const Arena *a, ULong sp)
 {
-   return sp < spmap_n && spmap[sp];
+   return sp < a->spmap_n && a->spmap[sp];
 }
 
-/* Simulated pages first..last written: the new ones become resident,
-   charged to the stack of the call (*stack, *have). */
-static void sim_charge(ULong first, ULong last, ThreadId tid, UInt *stack,
-                       Bool *have)
+/* Simulated pages first..last of arena a written: the new ones become
+   resident, charged to the stack of the call (*stack, *have). */
+static void sim_charge(Arena *a, ULong first, ULong last, ThreadId tid,
+                       UInt *stack, Bool *have)
 {
    if (frozen || last < first)
       return;
-   spmap_reserve(last + 1);
+   spmap_reserve(a, last + 1);
    Long n = 0;
    for (ULong q = first; q <= last; q++)
-      if (!spmap[q]) {
-         spmap[q] = 1;
+      if (!a->spmap[q]) {
+         a->spmap[q] = 1;
          n++;
       }
    if (n)
@@ -1064,20 +1081,21 @@ static void gh_begin(void)
 static void gh_touch(void *ctx, uint64_t lo, uint64_t hi)
 {
    if (hi > lo)
-      sim_charge(lo >> PG_SHIFT, (hi - 1) >> PG_SHIFT, gh_call.tid,
+      sim_charge(ctx, lo >> PG_SHIFT, (hi - 1) >> PG_SHIFT, gh_call.tid,
                  &gh_call.stack, &gh_call.have);
 }
 
 static void gh_brk(void *ctx, uint64_t old_end, uint64_t new_end)
 {
+   Arena *a = ctx;
    if (new_end >= old_end || frozen)
       return;
    ULong first = VG_PGROUNDUP(new_end) >> PG_SHIFT;
    ULong last = old_end ? (old_end - 1) >> PG_SHIFT : 0;
    Long n = 0;
-   for (ULong q = first; q <= last && q < spmap_n; q++)
-      if (spmap[q]) {
-         spmap[q] = 0;
+   for (ULong q = first; q <= last && q < a->spmap_n; q++)
+      if (a->spmap[q]) {
+         a->spmap[q] = 0;
          n++;
       }
    if (!n)
@@ -1090,6 +1108,67 @@ static void gh_brk(void *ctx, uint64_t old_end, uint64_t new_end)
    ml_out_page(gh_call.tid, gh_call.stack, ML_PAGE_ANON, -n);
 }
 
+static Arena *new_arena(void)
+{
+   Arena *a = &arenas[n_arenas++];
+   a->ops = (MlGHeapOps){ .alloc = gh_alloc, .free = gh_free,
+                          .touch = gh_touch, .brk = gh_brk, .ctx = a };
+   a->gh = ml_gheap_new(&a->ops);
+   a->next_free = -1;
+   return a;
+}
+
+/* The arena of thread tid (glibc's arena_get: see "Arenas"). */
+static Arena *arena_of_thread(ThreadId tid)
+{
+   if (tid <= 1 || tid >= VG_N_THREADS)
+      return &arenas[0];
+   if (thread_arena[tid])
+      return &arenas[thread_arena[tid] - 1];
+   Int i;
+   if (free_arenas >= 0) {
+      i = free_arenas;
+      free_arenas = arenas[i].next_free;
+   } else if (n_arenas < arena_limit && n_arenas < MAX_ARENAS) {
+      i = (Int)(new_arena() - arenas);
+   } else {
+      i = next_reused;
+      next_reused = (next_reused + 1) % n_arenas;
+   }
+   thread_arena[tid] = i + 1;
+   return &arenas[i];
+}
+
+/* A thread's end: its arena goes to the next new thread (glibc: when no
+   other thread uses it; memline: when it was a new one's). */
+static void arena_thread_exit(ThreadId tid)
+{
+   if (!gh_on || tid <= 1 || tid >= VG_N_THREADS || !thread_arena[tid])
+      return;
+   Int i = thread_arena[tid] - 1;
+   thread_arena[tid] = 0;
+   for (ThreadId t = 2; t < VG_N_THREADS; t++)
+      if (thread_arena[t] == i + 1)
+         return;                       /* still another thread's */
+   arenas[i].next_free = free_arenas;
+   free_arenas = i;
+}
+
+/* The arena that holds live block key (the calling thread's first), and
+   the block's offset there; NULL if none does. */
+static Arena *arena_of_block(Addr key, uint64_t *off)
+{
+   Arena *mine = arena_of_thread(VG_(get_running_tid)());
+   *off = ml_gheap_offset(mine->gh, key);
+   if (*off != ~(uint64_t)1)
+      return mine;
+   for (Int i = 0; i < n_arenas; i++)
+      if (&arenas[i] != mine &&
+          (*off = ml_gheap_offset(arenas[i].gh, key)) != ~(uint64_t)1)
+         return &arenas[i];
+   return NULL;
+}
+
 /* The first access of arena page 'page' (at address at): see above.
    False when the block is one glibc would have mapped (a real page). */
 static Bool heap_touch(ULong page, Addr at, Bool write, ThreadId tid,
@@ -1097,19 +1176,21 @@ static Bool heap_touch(ULong page, Addr at, Bool write, ThreadId tid,
 {
    Addr start;
    SizeT size;
-   if (ml_heap_block_at(at, &start, &size)) {
-      uint64_t off = ml_gheap_offset(gh, start);
+   uint64_t off;
+   Arena *a;
+   if (ml_heap_block_at(at, &start, &size) &&
+       (a = arena_of_block(start, &off)) != NULL) {
       if (off == ML_GHEAP_MAPPED)
          return False;
-      if (off != ~(uint64_t)1) {
+      {
          if (!write) {
             /* a read: what it reads is resident, or reads as zeros */
             set_page(page, PG_READ);
             return True;
          }
          ULong sp = (off + (at - start)) >> PG_SHIFT;
-         if (!sim_resident(sp))
-            sim_charge(sp, sp, tid, stack, have_stack);
+         if (!sim_resident(a, sp))
+            sim_charge(a, sp, sp, tid, stack, have_stack);
       }
    }
    set_page(page, PG_RES | PG_HEAPV);
@@ -1120,13 +1201,13 @@ static Bool heap_touch(ULong page, Addr at, Bool write, ThreadId tid,
    resident pages) so that their next access is looked at: a block whose
    simulated pages are not all resident (or one glibc maps: all) now
    lies there. */
-static void heap_unsee(Addr p, SizeT size, uint64_t off)
+static void heap_unsee(const Arena *a, Addr p, SizeT size, uint64_t off)
 {
    if (size == 0)
       return;
    if (off != ML_GHEAP_MAPPED) {
       ULong q = off >> PG_SHIFT, last = (off + size - 1) >> PG_SHIFT;
-      while (q <= last && sim_resident(q))
+      while (q <= last && sim_resident(a, q))
          q++;
       if (q > last)
          return;                       /* all resident already */
@@ -1193,9 +1274,10 @@ void ml_rss_block_alloc(Addr p, SizeT size, SizeT align, Bool zeroed)
       return;
    if (gh_on) {
       gh_begin();
-      uint64_t off = align > 16 ? ml_gheap_memalign(gh, p, align, size)
-                                : ml_gheap_malloc(gh, p, size, zeroed);
-      heap_unsee(p, size, off);
+      Arena *a = arena_of_thread(gh_call.tid);
+      uint64_t off = align > 16 ? ml_gheap_memalign(a->gh, p, align, size)
+                                : ml_gheap_malloc(a->gh, p, size, zeroed);
+      heap_unsee(a, p, size, off);
       if (off == ML_GHEAP_MAPPED) {
          note_mapped(p, size);
          /* the chunk's header, in the mapping's first page */
@@ -1218,7 +1300,10 @@ void ml_rss_block_free(Addr p, SizeT size)
    Bool mapped = take_mapped(p, size);
    if (gh_on) {
       gh_begin();
-      ml_gheap_free(gh, p);
+      uint64_t off;
+      Arena *a = arena_of_block(p, &off);
+      if (a)
+         ml_gheap_free(a->gh, p);
    }
    if (!mapped)
       return;
@@ -1240,9 +1325,15 @@ void ml_rss_block_realloc(Addr old, SizeT old_size, Addr p, SizeT size)
    if (gh_on) {
       gh_begin();
       int moved = 0;
-      uint64_t off = ml_gheap_realloc(gh, old, p, size, &moved);
+      uint64_t off;
+      Arena *a = arena_of_block(old, &off);
+      if (!a)
+         a = arena_of_thread(gh_call.tid);
+      off = ml_gheap_realloc(a->gh, old, p, size, &moved);
+      if (off == ~(uint64_t)1)          /* not the model's: a new block */
+         off = ml_gheap_malloc(a->gh, p, size, 0);
       (void)moved;
-      heap_unsee(p, size, off);
+      heap_unsee(a, p, size, off);
       if (off == ML_GHEAP_MAPPED) {
          if (old_mapped)
             move_mapped(old, old_size, p, kept, tid);   /* mremap */
@@ -2262,14 +2353,34 @@ void ml_rss_print_stats(void)
              n_pin_checks, n_pin_pages, n_pin_discards);
 }
 
+/* The CPUs glibc counts for its arena limit (get_nprocs: the online
+   ones), from /sys/devices/system/cpu/online ("0-3,5"); 1 if unknown. */
+static Int n_cpus(void)
+{
+   HChar buf[256];
+   if (!read_small("/sys/devices/system/cpu/online", buf, sizeof buf))
+      return 1;
+   Int n = 0;
+   const HChar *p = buf;
+   while (*p >= '0' && *p <= '9') {
+      Long lo = VG_(strtoll10)(p, (HChar **)&p), hi = lo;
+      if (*p == '-')
+         hi = VG_(strtoll10)(p + 1, (HChar **)&p);
+      n += (Int)(hi - lo + 1);
+      if (*p == ',')
+         p++;
+   }
+   return n > 0 ? n : 1;
+}
+
 void ml_rss_enable(Bool glibc_heap)
 {
    if (glibc_heap) {
-      static const MlGHeapOps ops = {
-         .alloc = gh_alloc, .free = gh_free, .touch = gh_touch,
-         .brk = gh_brk, .ctx = NULL
-      };
-      gh = ml_gheap_new(&ops);
+      new_arena();                      /* the main arena */
+      thread_arena = VG_(calloc)("ml.rss.tarena", VG_N_THREADS,
+                                 sizeof *thread_arena);
+      arena_limit = 8 * n_cpus();
+      VG_(track_pre_thread_ll_exit)(arena_thread_exit);
       gh_on = True;
    }
    ccnt = VG_(calloc)("ml.rss.ccnt", N_CHUNKS, sizeof(UShort));

@@ -37,6 +37,7 @@ rss_thp_lines
 rss_thp_place_lines
 rss_heap_lines
 rss_heap_churn
+rss_native_arenas
 rss_lock_lines
 rss_global_lines
 rss_stack_inclusive
@@ -1546,6 +1547,7 @@ rss_vs_native() {
 }
 
 t_rss_native_buffer()  { rss_vs_native rss_buffer 20; }   # all freed at exit
+t_rss_native_arenas()  { rss_vs_native rss_arenas 5; }    # four threads' arenas
 t_rss_native_release() { rss_vs_native rss_release 20; }  # all released
 t_rss_native_reuse()   { rss_vs_native rss_reuse 5; }     # 16 MiB live at exit
 t_rss_native_reclaim() { rss_vs_native rss_reclaim 5; }   # 6 MiB live at exit
