@@ -970,12 +970,13 @@ static void release_inside(Addr a, SizeT len, ThreadId tid)
 /*--- The heap as glibc lays it out (--rss-heap=glibc)     ---*/
 /*------------------------------------------------------------*/
 
-/* By default the heap's pages are those of Valgrind's allocator that the
-   program touches.  That allocator packs blocks less densely than glibc
-   (32 bytes of overhead per block against 8), and unmaps a superblock
-   once it is empty where glibc's heap keeps freed memory (in its tcache,
-   bins and unused top) until the top is trimmed.  With --rss-heap=glibc,
-   every malloc, free and realloc is also played on a model of glibc's
+/* With --rss-heap=valgrind the heap's pages are those of Valgrind's
+   allocator that the program touches.  That allocator packs blocks less
+   densely than glibc (32 bytes of overhead per block against 8), and
+   unmaps a superblock once it is empty where glibc's heap keeps freed
+   memory (in its tcache, bins and unused top) until the top is trimmed.
+   By default (--rss-heap=glibc) every malloc, free and realloc is also
+   played on a model of glibc's
    allocator (ml_gheap.c), which places each block at an offset in a
    simulated heap; the heap's resident pages are pages of that heap:
    - the bytes glibc's own code writes (chunk headers, free-list links)
