@@ -1157,6 +1157,11 @@ uint64_t ml_gheap_realloc(MlGHeap *h, uint64_t key, uint64_t new_key,
    return bind_key(h, new_key, p);
 }
 
+void ml_gheap_prefetch(const MlGHeap *h, uint64_t key)
+{
+   __builtin_prefetch(&h->keys.s[slot_of(&h->keys, key)]);
+}
+
 uint64_t ml_gheap_offset(const MlGHeap *h, uint64_t key)
 {
    const Slot *s = map_find(&h->keys, key);

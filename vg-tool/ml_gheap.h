@@ -74,6 +74,10 @@ uint64_t ml_gheap_realloc(MlGHeap *h, uint64_t key, uint64_t new_key,
 /* The offset of live block key (ML_GHEAP_MAPPED for a mapped one), or
    ~1 when the key is not live. */
 uint64_t ml_gheap_offset(const MlGHeap *h, uint64_t key);
+/* A hint: key will be bound, freed or looked up soon (its table slot
+   is fetched into the cache meanwhile: the calls on an allocation-heavy
+   program wait mostly for that slot). */
+void     ml_gheap_prefetch(const MlGHeap *h, uint64_t key);
 /* The heap's current end (brk), as an offset. */
 uint64_t ml_gheap_end(const MlGHeap *h);
 /* glibc's current mmap threshold (128 KiB at start, raised by frees of

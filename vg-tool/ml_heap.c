@@ -412,6 +412,7 @@ static void *alloc_block(ThreadId tid, SizeT size, SizeT align, Bool zero)
    void *p = get_block(size, align, &small);
    if (!p)
       return NULL;
+   ml_rss_block_soon((Addr)p);
    if (zero)
       VG_(memset)(p, 0, size);
    record_alloc(tid, where(tid), (Addr)p, size, False, small);
@@ -424,6 +425,7 @@ static void free_block(ThreadId tid, void *p)
 {
    if (!p)
       return;
+   ml_rss_block_soon((Addr)p);
    /* Only blocks we handed out go back to the client allocator. */
    Block b;
    if (!live_find((Addr)p, &b))
@@ -472,6 +474,7 @@ static void *ml_realloc(ThreadId tid, void *p_old, SizeT new_size)
       free_block(tid, p_old);
       return NULL;
    }
+   ml_rss_block_soon((Addr)p_old);
    Block old;
    if (!live_find((Addr)p_old, &old))
       return NULL;                 /* not a block of ours */

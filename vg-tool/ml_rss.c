@@ -1294,6 +1294,12 @@ void ml_rss_block_alloc(Addr p, SizeT size, SizeT align, Bool zeroed)
    touch(p - 8, 8, True, VG_(get_running_tid)());
 }
 
+void ml_rss_block_soon(Addr p)
+{
+   if (gh_on)
+      ml_gheap_prefetch(arena_of_thread(VG_(get_running_tid)())->gh, p);
+}
+
 void ml_rss_block_free(Addr p, SizeT size)
 {
    if (!rss_on)

@@ -74,6 +74,10 @@ void ml_rss_reemit(void);
    own records). */
 void ml_rss_block_alloc(Addr p, SizeT size, SizeT align, Bool zeroed);
 void ml_rss_block_free(Addr p, SizeT size);
+/* Block p is about to be allocated or freed (a hint, given before the
+   heap module's own work: the model's table slot for it is fetched
+   meanwhile). */
+void ml_rss_block_soon(Addr p);
 void ml_rss_block_realloc(Addr old, SizeT old_size, Addr p, SizeT size);
 /* Whether the program's mappings of 2 MiB multiples should land 2 MiB-
    aligned, as the kernel places them natively (the preload asks). */
