@@ -1038,11 +1038,11 @@ uint64_t ml_gheap_memalign(MlGHeap *h, uint64_t key, uint64_t align,
    return bind_key(h, key, p);
 }
 
-void ml_gheap_free(MlGHeap *h, uint64_t key)
+int ml_gheap_free(MlGHeap *h, uint64_t key)
 {
    Slot *s = map_find(&h->keys, key);
    if (!s)
-      return;
+      return 0;
    uint32_t p = (uint32_t)s->val;
    map_del(&h->keys, key);
 
@@ -1056,10 +1056,11 @@ void ml_gheap_free(MlGHeap *h, uint64_t key)
       }
       h->n_mmaps--;
       drop_rec(h, p);
-      return;
+      return 1;
    }
    maybe_init_tcache(h);
    int_free(h, p);
+   return 1;
 }
 
 /* _int_realloc of heap chunk p to chunk size nb. */

@@ -58,8 +58,8 @@ uint64_t ml_gheap_malloc(MlGHeap *h, uint64_t key, uint64_t size, int zeroed);
 uint64_t ml_gheap_memalign(MlGHeap *h, uint64_t key, uint64_t align,
                            uint64_t size);
 /* free of a live key (a mapped block too: it moves the mmap threshold
-   as glibc's free does); a key that is not live is ignored */
-void     ml_gheap_free(MlGHeap *h, uint64_t key);
+   as glibc's free does); 0 (and nothing done) when the key is not live */
+int      ml_gheap_free(MlGHeap *h, uint64_t key);
 /* realloc of live block key to new_size; afterwards the block is named
    new_key (which may equal key).  Returns its offset (or
    ML_GHEAP_MAPPED); *moved is 1 when glibc copied the data to a new

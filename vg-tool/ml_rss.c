@@ -950,18 +950,23 @@ static void note_mapped(Addr p, SizeT size)
       ranges_add(&g_blocks, VG_PGROUNDUP(p), VG_PGROUNDDN(p + size));
 }
 
-/* Releases the pages wholly inside [a, a+len): the partial pages at the
-   ends may hold a neighbouring block of Valgrind's allocator.  With the
-   simulated glibc heap the arena pages that count are only those of
-   blocks glibc maps (the rest are the simulation's), so the partial
-   pages go too: natively they are the mapping's own. */
+/* The pages of a mapped block [a, a+len) that are its own, [*lo, *hi):
+   those wholly inside it, since the partial pages at the ends may hold a
+   neighbouring block of Valgrind's allocator.  With the simulated glibc
+   heap the arena pages that count are only those of blocks glibc maps
+   (the rest are the simulation's), so the partial pages are the block's
+   too: natively they are the mapping's own. */
+static void own_pages(Addr a, SizeT len, Addr *lo, Addr *hi)
+{
+   *lo = gh_on ? VG_PGROUNDDN(a) : VG_PGROUNDUP(a);
+   *hi = gh_on ? VG_PGROUNDUP(a + len) : VG_PGROUNDDN(a + len);
+}
+
+/* Releases a mapped block's own pages. */
 static void release_inside(Addr a, SizeT len, ThreadId tid)
 {
-   Addr lo = VG_PGROUNDUP(a), hi = VG_PGROUNDDN(a + len);
-   if (gh_on) {
-      lo = VG_PGROUNDDN(a);
-      hi = VG_PGROUNDUP(a + len);
-   }
+   Addr lo, hi;
+   own_pages(a, len, &lo, &hi);
    if (hi > lo)
       release(lo, hi - lo, tid);
 }
@@ -1155,11 +1160,20 @@ static void arena_thread_exit(ThreadId tid)
    free_arenas = i;
 }
 
+/* The arena thread tid allocates from, without giving it one (glibc's
+   free and realloc attach no arena): the main arena until it has one. */
+static Arena *arena_known(ThreadId tid)
+{
+   if (tid <= 1 || tid >= VG_N_THREADS || !thread_arena[tid])
+      return &arenas[0];
+   return &arenas[thread_arena[tid] - 1];
+}
+
 /* The arena that holds live block key (the calling thread's first), and
    the block's offset there; NULL if none does. */
 static Arena *arena_of_block(Addr key, uint64_t *off)
 {
-   Arena *mine = arena_of_thread(VG_(get_running_tid)());
+   Arena *mine = arena_known(VG_(get_running_tid)());
    *off = ml_gheap_offset(mine->gh, key);
    if (*off != ~(uint64_t)1)
       return mine;
@@ -1232,11 +1246,8 @@ static void heap_unsee(const Arena *a, Addr p, SizeT size, uint64_t off)
 static void move_mapped(Addr old, SizeT old_size, Addr p, SizeT kept,
                         ThreadId tid)
 {
-   Addr lo = VG_PGROUNDUP(old), hi = VG_PGROUNDDN(old + old_size);
-   if (gh_on) {                         /* as release_inside */
-      lo = VG_PGROUNDDN(old);
-      hi = VG_PGROUNDUP(old + old_size);
-   }
+   Addr lo, hi;
+   own_pages(old, old_size, &lo, &hi);
    ULong n = hi > lo ? (hi - lo) >> PG_SHIFT : 0, *res = NULL;
    if (n > 0) {
       SizeT words = (SizeT)((n + 63) / 64);
@@ -1297,7 +1308,7 @@ void ml_rss_block_alloc(Addr p, SizeT size, SizeT align, Bool zeroed)
 void ml_rss_block_soon(Addr p)
 {
    if (gh_on)
-      ml_gheap_prefetch(arena_of_thread(VG_(get_running_tid)())->gh, p);
+      ml_gheap_prefetch(arena_known(VG_(get_running_tid)())->gh, p);
 }
 
 void ml_rss_block_free(Addr p, SizeT size)
@@ -1306,11 +1317,13 @@ void ml_rss_block_free(Addr p, SizeT size)
       return;
    Bool mapped = take_mapped(p, size);
    if (gh_on) {
+      /* in the arena that holds it: the thread's own, as a rule */
       gh_begin();
-      uint64_t off;
-      Arena *a = arena_of_block(p, &off);
-      if (a)
-         ml_gheap_free(a->gh, p);
+      Arena *mine = arena_known(gh_call.tid);
+      if (!ml_gheap_free(mine->gh, p))
+         for (Int i = 0; i < n_arenas; i++)
+            if (&arenas[i] != mine && ml_gheap_free(arenas[i].gh, p))
+               break;
    }
    if (!mapped)
       return;
@@ -1332,13 +1345,19 @@ void ml_rss_block_realloc(Addr old, SizeT old_size, Addr p, SizeT size)
    if (gh_on) {
       gh_begin();
       int moved = 0;
-      uint64_t off;
-      Arena *a = arena_of_block(old, &off);
-      if (!a)
+      /* in the arena that holds it: the thread's own, as a rule */
+      Arena *a = arena_known(gh_call.tid);
+      uint64_t off = ml_gheap_realloc(a->gh, old, p, size, &moved);
+      for (Int i = 0; i < n_arenas && off == ~(uint64_t)1; i++)
+         if (&arenas[i] != a) {
+            off = ml_gheap_realloc(arenas[i].gh, old, p, size, &moved);
+            if (off != ~(uint64_t)1)
+               a = &arenas[i];
+         }
+      if (off == ~(uint64_t)1) {        /* not the model's: a new block */
          a = arena_of_thread(gh_call.tid);
-      off = ml_gheap_realloc(a->gh, old, p, size, &moved);
-      if (off == ~(uint64_t)1)          /* not the model's: a new block */
          off = ml_gheap_malloc(a->gh, p, size, 0);
+      }
       (void)moved;
       heap_unsee(a, p, size, off);
       if (off == ML_GHEAP_MAPPED) {
