@@ -663,47 +663,20 @@ static int compare_scenario(int sc)
    return n;
 }
 
-static void test_vs_glibc_small(void **state)
-{
-   (void)state;
-   compare_scenario(SC_SMALL);
-}
-
-static void test_vs_glibc_mixed(void **state)
-{
-   (void)state;
-   compare_scenario(SC_MIXED);
-}
-
-static void test_vs_glibc_big(void **state)
-{
-   (void)state;
-   compare_scenario(SC_BIG);
-}
-
-static void test_vs_glibc_trim(void **state)
-{
-   (void)state;
-   compare_scenario(SC_TRIM);
-}
-
-static void test_vs_glibc_realloc(void **state)
-{
-   (void)state;
-   compare_scenario(SC_REALLOC);
-}
-
-static void test_vs_glibc_memalign(void **state)
-{
-   (void)state;
-   compare_scenario(SC_MEMALIGN);
-}
-
-static void test_vs_glibc_iters(void **state)
-{
-   (void)state;
-   compare_scenario(SC_ITERS);
-}
+/* One test per scenario, each named after it. */
+#define VS_GLIBC(name, sc)                              \
+   static void test_vs_glibc_##name(void **state)       \
+   {                                                    \
+      (void)state;                                      \
+      compare_scenario(sc);                             \
+   }
+VS_GLIBC(small, SC_SMALL)
+VS_GLIBC(mixed, SC_MIXED)
+VS_GLIBC(big, SC_BIG)
+VS_GLIBC(trim, SC_TRIM)
+VS_GLIBC(realloc, SC_REALLOC)
+VS_GLIBC(memalign, SC_MEMALIGN)
+VS_GLIBC(iters, SC_ITERS)
 
 /*------------------------------------------------------------*/
 /*--- Hand-derived cases                                   ---*/
