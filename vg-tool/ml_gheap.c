@@ -19,18 +19,22 @@
    a record: it is the pair top / top_size, and the heap's end is always
    top + top_size (the heap is contiguous from offset 0).
 
-   Boundary tags.  glibc finds the neighbours of a chunk through its
+   Neighbours.  glibc finds the neighbours of a chunk through its
    headers: the previous chunk through prev_size when the PREV_INUSE bit
    is clear, the next one at offset + size, whose own next chunk's
    PREV_INUSE bit says whether it is free.  Those bits are clear exactly
    for chunks in the unsorted, small and large bins (tcache and fastbin
-   chunks count as in use), so one hash table holds, for every binned
-   chunk, its start offset and its end offset + 1, both to its record:
-   "is the chunk at x free?" and "does a free chunk end at x?" are one
-   probe each.  A second table maps the caller's keys to the records of
-   live blocks.  Both are open-addressing tables with linear probing and
-   deletion by backward shift (no tombstones, so the churn of a long run
-   does not slow them down).
+   chunks count as in use).  Here every chunk of the heap below top has
+   a record, and the records are linked in address order (prevp, nextp;
+   the chunk below top is 'last'), so a chunk's neighbours are one link
+   away and "is it free?" is its state: a split links the new chunk in,
+   a merge links the absorbed one out.  (A hash table of the binned
+   chunks' starts and ends did the same with two random probes per
+   question and two insertions per binned chunk: a seventh of an
+   allocation-heavy run.)  A table maps the caller's keys to the records
+   of live blocks: open addressing with linear probing and deletion by
+   backward shift (no tombstones, so the churn of a long run does not
+   slow it down).
 
    Bins.  The tcache is 64 LIFO lists with counts; the fastbins 10 LIFO
    lists; the unsorted, small and large bins are the circular lists above,
@@ -127,8 +131,9 @@ typedef struct {
    uint64_t size;        /* chunk size, flags excluded */
    uint32_t fd, bk;      /* list links (record indices) */
    uint32_t fdn, bkn;    /* fd_nextsize / bk_nextsize in a large bin */
+   uint32_t prevp, nextp;/* the chunks below and above in the heap (NIL:
+                            none below / top above); not for mapped ones */
    uint32_t state;
-   uint32_t unused;
 } Chunk;
 
 typedef struct {
@@ -149,7 +154,7 @@ struct MlGHeap {
    uint32_t nrec, cap;   /* records used (bump), allocated */
    uint32_t free_rec;    /* free list through fd */
    Map      keys;        /* caller's key -> record of a live block */
-   Map      tags;        /* binned chunk: off -> record, end + 1 -> record */
+   uint32_t last;        /* the chunk right below top, or NIL */
 
    uint64_t top, top_size;
    uint64_t max_end;            /* glibc's max_system_mem (sbrk_base 0) */
@@ -229,12 +234,6 @@ static Slot *map_find(const Map *m, uint64_t key)
       if (m->s[i].key == EMPTY_KEY)
          return NULL;
    }
-}
-
-static uint32_t map_get(const Map *m, uint64_t key)
-{
-   const Slot *s = map_find(m, key);
-   return s ? (uint32_t)s->val : NIL;
 }
 
 static void map_put(MlGHeap *h, Map *m, uint64_t key, uint64_t val);
@@ -318,6 +317,7 @@ static uint32_t new_rec(MlGHeap *h, uint64_t off, uint64_t size, uint32_t state)
    R(i).off = off;
    R(i).size = size;
    R(i).fd = R(i).bk = R(i).fdn = R(i).bkn = NIL;
+   R(i).prevp = R(i).nextp = NIL;
    R(i).state = state;
    return i;
 }
@@ -372,29 +372,40 @@ static unsigned next_marked_bin(const MlGHeap *h, unsigned from)
    return 0;
 }
 
-static void add_tags(MlGHeap *h, uint32_t p)
+/*------------------------------------------------------------*/
+/*--- Neighbours in the heap                               ---*/
+/*------------------------------------------------------------*/
+
+/* Whether record p is a chunk in the unsorted, small or large bins:
+   glibc's "PREV_INUSE clear" in the chunk after it. */
+static int is_binned(const MlGHeap *h, uint32_t p)
 {
-   map_put(h, &h->tags, R(p).off, p);
-   map_put(h, &h->tags, R(p).off + R(p).size + 1, p);
+   return p != NIL && (R(p).state == ST_UNSORTED || R(p).state == ST_BINNED);
 }
 
-static void del_tags(MlGHeap *h, uint32_t p)
+/* r, just made from the upper part of chunk v, goes right after it. */
+static void link_after(MlGHeap *h, uint32_t v, uint32_t r)
 {
-   map_del(&h->tags, R(p).off);
-   map_del(&h->tags, R(p).off + R(p).size + 1);
+   uint32_t n = R(v).nextp;
+   R(r).prevp = v;
+   R(r).nextp = n;
+   if (n != NIL)
+      R(n).prevp = r;
+   else
+      h->last = r;
+   R(v).nextp = r;
 }
 
-/* The binned chunk starting at off, or NIL. */
-static uint32_t free_chunk_at(const MlGHeap *h, uint64_t off)
+/* Chunk q, merged into its neighbour, leaves the order. */
+static void unlink_phys(MlGHeap *h, uint32_t q)
 {
-   return map_get(&h->tags, off);
-}
-
-/* The binned chunk ending at off (the chunk at off has PREV_INUSE clear),
-   or NIL. */
-static uint32_t free_chunk_before(const MlGHeap *h, uint64_t off)
-{
-   return map_get(&h->tags, off + 1);
+   uint32_t pv = R(q).prevp, n = R(q).nextp;
+   if (pv != NIL)
+      R(pv).nextp = n;
+   if (n != NIL)
+      R(n).prevp = pv;
+   else
+      h->last = pv;
 }
 
 /* Puts p at the front of the unsorted bin, as free, malloc_consolidate
@@ -411,7 +422,6 @@ static void to_unsorted(MlGHeap *h, uint32_t p)
    w_links(h, R(p).off);
    if (!in_smallbin_range(R(p).size))
       w_nextsize(h, R(p).off);       /* fd_nextsize = bk_nextsize = NULL */
-   add_tags(h, p);
 }
 
 /* unlink_chunk: takes a binned chunk off its list, handing its place in
@@ -445,7 +455,6 @@ static void unlink_chunk(MlGHeap *h, uint32_t p)
       if (R(b).fd == b)
          unmark_bin(h, b);
    }
-   del_tags(h, p);
    R(p).fdn = R(p).bkn = NIL;
    R(p).state = ST_INUSE;
 }
@@ -497,7 +506,6 @@ static void place_in_bin(MlGHeap *h, uint32_t v)
    R(bck).fd = v;
    R(v).state = ST_BINNED;
    w_links(h, R(v).off);
-   add_tags(h, v);
 }
 
 /*------------------------------------------------------------*/
@@ -553,6 +561,10 @@ static void set_brk(MlGHeap *h, uint64_t old_end, uint64_t new_end)
 static uint32_t from_top(MlGHeap *h, uint64_t nb)
 {
    uint32_t v = new_rec(h, h->top, nb, ST_INUSE);
+   R(v).prevp = h->last;
+   if (h->last != NIL)
+      R(h->last).nextp = v;
+   h->last = v;
    h->top += nb;
    h->top_size -= nb;
    w_head(h, R(v).off);
@@ -605,17 +617,19 @@ static uint64_t release_chunk(MlGHeap *h, uint32_t p)
    uint64_t off = R(p).off, size = R(p).size;
    uint64_t next = off + size;
 
-   uint32_t q = free_chunk_before(h, off);
-   if (q != NIL) {                      /* consolidate backward */
+   uint32_t q = R(p).prevp;
+   if (is_binned(h, q)) {               /* consolidate backward */
       unlink_chunk(h, q);
+      unlink_phys(h, q);
       off = R(q).off;
       size += R(q).size;
       drop_rec(h, q);
    }
    if (next != h->top) {
-      uint32_t n = free_chunk_at(h, next);
-      if (n != NIL) {                   /* consolidate forward */
+      uint32_t n = R(p).nextp;
+      if (is_binned(h, n)) {            /* consolidate forward */
          unlink_chunk(h, n);
+         unlink_phys(h, n);
          size += R(n).size;
          drop_rec(h, n);
       } else {
@@ -631,6 +645,7 @@ static uint64_t release_chunk(MlGHeap *h, uint32_t p)
    h->top = off;                        /* into top */
    h->top_size += size;
    w_head(h, off);
+   unlink_phys(h, p);
    drop_rec(h, p);
    return h->top_size;
 }
@@ -667,6 +682,7 @@ static uint64_t take_chunk(MlGHeap *h, uint32_t v, uint64_t nb)
       return NO_OFF;
    }
    uint32_t r = new_rec(h, off + nb, size - nb, ST_INUSE);
+   link_after(h, v, r);
    R(v).size = nb;
    to_unsorted(h, r);
    w_head(h, off);
@@ -684,7 +700,6 @@ static uint32_t take_from_smallbin(MlGHeap *h, unsigned b)
    R(bck).fd = b;
    if (R(b).fd == b)
       unmark_bin(h, b);
-   del_tags(h, v);
    R(v).state = ST_INUSE;
    w_head(h, R(v).off + R(v).size);     /* set_inuse_bit_at_offset */
    return v;
@@ -748,11 +763,10 @@ static uint32_t int_malloc(MlGHeap *h, uint64_t nb)
          if (in_smallbin_range(nb) && bck == UNSORTED
              && R(v).off == h->last_remainder && size > nb + MINSIZE) {
             uint64_t off = R(v).off;
-            del_tags(h, v);
             uint32_t r = new_rec(h, off + nb, size - nb, ST_UNSORTED);
+            link_after(h, v, r);
             R(UNSORTED).bk = R(UNSORTED).fd = r;
             R(r).fd = R(r).bk = UNSORTED;
-            add_tags(h, r);
             h->last_remainder = off + nb;
             w_links(h, off + nb);
             if (!in_smallbin_range(size - nb))
@@ -767,7 +781,6 @@ static uint32_t int_malloc(MlGHeap *h, uint64_t nb)
 
          R(UNSORTED).bk = bck;           /* off the unsorted list */
          R(bck).fd = UNSORTED;
-         del_tags(h, v);
          R(v).state = ST_INUSE;
 
          if (size == nb) {
@@ -936,7 +949,7 @@ MlGHeap *ml_gheap_new(const MlGHeapOps *ops)
    h->ops = *ops;
    h->cap = 1024;
    h->rec = ops->alloc((size_t)h->cap * sizeof(Chunk));
-   if (!h->rec || !map_init(h, &h->keys, 10) || !map_init(h, &h->tags, 10)) {
+   if (!h->rec || !map_init(h, &h->keys, 10)) {
       ml_gheap_delete(h);
       return NULL;
    }
@@ -944,6 +957,7 @@ MlGHeap *ml_gheap_new(const MlGHeapOps *ops)
       R(i).off = R(i).size = 0;
       R(i).fd = R(i).bk = i;             /* empty circular bins */
       R(i).fdn = R(i).bkn = NIL;
+      R(i).prevp = R(i).nextp = NIL;
       R(i).state = ST_UNUSED;
    }
    h->nrec = FIRST_CHUNK_REC;
@@ -962,8 +976,6 @@ void ml_gheap_delete(MlGHeap *h)
       h->ops.free(h->rec);
    if (h->keys.s)
       h->ops.free(h->keys.s);
-   if (h->tags.s)
-      h->ops.free(h->tags.s);
    h->ops.free(h);
 }
 
@@ -1018,6 +1030,7 @@ uint64_t ml_gheap_memalign(MlGHeap *h, uint64_t key, uint64_t align,
       uint64_t lead = brk - off;
       uint64_t newsize = R(p).size - lead;
       uint32_t np = new_rec(h, brk, newsize, ST_INUSE);
+      link_after(h, p, np);
       w_head(h, brk);
       w_head(h, brk + newsize);          /* set_inuse_bit_at_offset */
       w_head(h, off);                    /* the leader's size */
@@ -1030,6 +1043,7 @@ uint64_t ml_gheap_memalign(MlGHeap *h, uint64_t key, uint64_t align,
    uint64_t csize = R(p).size;
    if (csize > nb + MINSIZE) {
       uint32_t r = new_rec(h, R(p).off + nb, csize - nb, ST_INUSE);
+      link_after(h, p, r);
       w_head(h, R(r).off);
       R(p).size = nb;
       w_head(h, R(p).off);
@@ -1083,17 +1097,19 @@ static uint32_t int_realloc(MlGHeap *h, uint32_t p, uint64_t nb, int *moved)
       w_head(h, h->top);
       return p;
    } else {
-      uint32_t n = next != h->top ? free_chunk_at(h, next) : NIL;
-      if (n != NIL && oldsize + R(n).size >= nb) {
+      uint32_t n = next != h->top ? R(p).nextp : NIL;
+      if (is_binned(h, n) && oldsize + R(n).size >= nb) {
          /* absorb the free next chunk; split below */
          newsize = oldsize + R(n).size;
          unlink_chunk(h, n);
+         unlink_phys(h, n);
          drop_rec(h, n);
       } else {
          /* allocate, copy, free -- unless the new chunk is the next one */
          uint32_t np = int_malloc(h, nb);
          if (R(np).state != ST_MAPPED && R(np).off == next) {
             newsize = oldsize + R(np).size;
+            unlink_phys(h, np);
             drop_rec(h, np);
          } else {
             if (R(np).state != ST_MAPPED)
@@ -1111,6 +1127,7 @@ static uint32_t int_realloc(MlGHeap *h, uint32_t p, uint64_t nb, int *moved)
       w_head(h, off + newsize);          /* set_inuse_bit_at_offset */
    } else {
       uint32_t r = new_rec(h, off + nb, newsize - nb, ST_INUSE);
+      link_after(h, p, r);
       R(p).size = nb;
       w_head(h, off);
       w_head(h, off + nb);
@@ -1179,4 +1196,31 @@ uint64_t ml_gheap_end(const MlGHeap *h)
 uint64_t ml_gheap_mmap_threshold(const MlGHeap *h)
 {
    return h->mmap_threshold;
+}
+
+int ml_gheap_check(const MlGHeap *h)
+{
+   /* down from the chunk below top: each chunk ends where the one above
+      starts, no two binned chunks touch, the lowest starts at 0 */
+   uint64_t end = h->top, n = 0;
+   uint32_t above = NIL;
+   for (uint32_t p = h->last; p != NIL; above = p, p = R(p).prevp) {
+      if (p < FIRST_CHUNK_REC || p >= h->nrec || ++n > h->nrec)
+         return 1;
+      if (R(p).state == ST_UNUSED || R(p).state == ST_MAPPED)
+         return 2;
+      if (R(p).nextp != above || R(p).off + R(p).size != end)
+         return 3;
+      if (is_binned(h, p) && is_binned(h, above))
+         return 4;
+      end = R(p).off;
+   }
+   if (end != 0 && n != 0)
+      return 5;
+   /* and no other chunk of the heap */
+   uint64_t heap = 0;
+   for (uint32_t p = FIRST_CHUNK_REC; p < h->nrec; p++)
+      if (R(p).state != ST_UNUSED && R(p).state != ST_MAPPED)
+         heap++;
+   return heap == n ? 0 : 6;
 }

@@ -84,4 +84,10 @@ uint64_t ml_gheap_end(const MlGHeap *h);
    mapped chunks up to 32 MiB). */
 uint64_t ml_gheap_mmap_threshold(const MlGHeap *h);
 
+/* Consistency of the model's own structures, for tests: 0 when the heap
+   below top is a sequence of chunks from offset 0, each linked to its
+   neighbours, with no two free (binned) chunks side by side; otherwise
+   a code saying which rule failed. */
+int      ml_gheap_check(const MlGHeap *h);
+
 #endif

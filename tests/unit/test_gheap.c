@@ -645,6 +645,18 @@ static int compare_scenario(int sc)
                  rec->bad_touch ? ", a touch beyond the heap's end" : "");
          fail();
       }
+      /* the model's own structures: the chunks in address order, linked
+         both ways, free ones merged (every 64th operation and the last:
+         the walk is linear in the chunks) */
+      if (i % 64 == 0 || i == n - 1) {
+         int bad = ml_gheap_check(h);
+         if (bad) {
+            fprintf(stderr, "scenario '%s': model inconsistent (rule %d) "
+                    "after op %d\n", sc_names[sc], bad, i);
+            print_op(i, &op);
+            fail();
+         }
+      }
       if (off == ML_GHEAP_MAPPED)
          mapped_count++;
       if (op.kind == OP_REALLOC && prev != ML_GHEAP_MAPPED
