@@ -31,10 +31,13 @@
    a merge links the absorbed one out.  (A hash table of the binned
    chunks' starts and ends did the same with two random probes per
    question and two insertions per binned chunk: a seventh of an
-   allocation-heavy run.)  A table maps the caller's keys to the records
-   of live blocks: open addressing with linear probing and deletion by
-   backward shift (no tombstones, so the churn of a long run does not
-   slow it down).
+   allocation-heavy run.)
+
+   Handles.  A live block is named by its record's index, which the
+   caller keeps with its own facts of the block (memline: in the block's
+   header) and passes back to free or realloc it.  (A hash table from
+   the caller's keys to the records cost two random probes per block,
+   about a fourteenth of an allocation-heavy run.)
 
    Bins.  The tcache is 64 LIFO lists with counts; the fastbins 10 LIFO
    lists; the unsorted, small and large bins are the circular lists above,
@@ -112,7 +115,6 @@
 #define NIL            0u                     /* "no record" (glibc's NULL) */
 #define NO_OFF         (~(uint64_t)0)         /* no last_remainder */
 #define NOT_LIVE       (~(uint64_t)1)         /* see ml_gheap_offset */
-#define EMPTY_KEY      (~(uint64_t)0)         /* free hash slot */
 #define FIRST_CHUNK_REC NBINS                 /* records below are bin headers */
 
 /* Record states */
@@ -136,24 +138,11 @@ typedef struct {
    uint32_t state;
 } Chunk;
 
-typedef struct {
-   uint64_t key;
-   uint64_t val;
-} Slot;
-
-typedef struct {
-   Slot    *s;
-   uint64_t mask;        /* capacity - 1 */
-   uint64_t used;        /* kept <= capacity / 2 */
-   unsigned shift;       /* 64 - log2(capacity) */
-} Map;
-
 struct MlGHeap {
    MlGHeapOps ops;
    Chunk   *rec;
    uint32_t nrec, cap;   /* records used (bump), allocated */
    uint32_t free_rec;    /* free list through fd */
-   Map      keys;        /* caller's key -> record of a live block */
    uint32_t last;        /* the chunk right below top, or NIL */
 
    uint64_t top, top_size;
@@ -202,96 +191,6 @@ static unsigned bin_index(uint64_t sz)
 
 static unsigned tcache_index(uint64_t sz) { return (unsigned)((sz - MINSIZE + 15) / 16); }
 static unsigned fastbin_index(uint64_t sz) { return (unsigned)(sz >> 4) - 2; }
-
-/*------------------------------------------------------------*/
-/*--- Hash maps                                            ---*/
-/*------------------------------------------------------------*/
-
-static uint64_t slot_of(const Map *m, uint64_t key)
-{
-   return (key * 0x9E3779B97F4A7C15ULL) >> m->shift;
-}
-
-static int map_init(MlGHeap *h, Map *m, unsigned log2cap)
-{
-   uint64_t cap = 1ULL << log2cap;
-   m->s = h->ops.alloc(cap * sizeof(Slot));
-   if (!m->s)
-      return 0;
-   for (uint64_t i = 0; i < cap; i++)
-      m->s[i].key = EMPTY_KEY;
-   m->mask = cap - 1;
-   m->used = 0;
-   m->shift = 64 - log2cap;
-   return 1;
-}
-
-static Slot *map_find(const Map *m, uint64_t key)
-{
-   for (uint64_t i = slot_of(m, key);; i = (i + 1) & m->mask) {
-      if (m->s[i].key == key)
-         return &m->s[i];
-      if (m->s[i].key == EMPTY_KEY)
-         return NULL;
-   }
-}
-
-static void map_put(MlGHeap *h, Map *m, uint64_t key, uint64_t val);
-
-static void map_grow(MlGHeap *h, Map *m)
-{
-   Slot *old = m->s;
-   uint64_t oldcap = m->mask + 1;
-   uint64_t cap = oldcap * 2;
-   m->s = h->ops.alloc(cap * sizeof(Slot));
-   for (uint64_t i = 0; i < cap; i++)
-      m->s[i].key = EMPTY_KEY;
-   m->mask = cap - 1;
-   m->shift--;
-   m->used = 0;
-   for (uint64_t i = 0; i < oldcap; i++)
-      if (old[i].key != EMPTY_KEY)
-         map_put(h, m, old[i].key, old[i].val);
-   h->ops.free(old);
-}
-
-/* Inserts key, or replaces its value. */
-static void map_put(MlGHeap *h, Map *m, uint64_t key, uint64_t val)
-{
-   if ((m->used + 1) * 2 > m->mask + 1)
-      map_grow(h, m);
-   uint64_t i = slot_of(m, key);
-   while (m->s[i].key != EMPTY_KEY && m->s[i].key != key)
-      i = (i + 1) & m->mask;
-   if (m->s[i].key == EMPTY_KEY)
-      m->used++;
-   m->s[i].key = key;
-   m->s[i].val = val;
-}
-
-/* Removes key if present; later entries of its probe run move back so
-   that no lookup needs a tombstone. */
-static void map_del(Map *m, uint64_t key)
-{
-   Slot *s = map_find(m, key);
-   if (!s)
-      return;
-   uint64_t i = (uint64_t)(s - m->s);
-   for (uint64_t j = (i + 1) & m->mask;; j = (j + 1) & m->mask) {
-      if (m->s[j].key == EMPTY_KEY)
-         break;
-      uint64_t k = slot_of(m, m->s[j].key);
-      /* the entry at j may fill the hole at i when its home slot k does
-         not lie cyclically within (i, j] */
-      int move = (j > i) ? (k <= i || k > j) : (k <= i && k > j);
-      if (move) {
-         m->s[i] = m->s[j];
-         i = j;
-      }
-   }
-   m->s[i].key = EMPTY_KEY;
-   m->used--;
-}
 
 /*------------------------------------------------------------*/
 /*--- Records                                              ---*/
@@ -923,19 +822,20 @@ static uint64_t user_offset(const MlGHeap *h, uint32_t p)
    return R(p).state == ST_MAPPED ? ML_GHEAP_MAPPED : R(p).off + 16;
 }
 
-static uint64_t bind_key(MlGHeap *h, uint64_t key, uint32_t p)
+/* The block is p: its handle to the caller, its offset returned. */
+static uint64_t give(MlGHeap *h, uint32_t *rec, uint32_t p)
 {
-   map_put(h, &h->keys, key, p);
+   *rec = p;
    return user_offset(h, p);
 }
 
 /* A request glibc refuses (ENOMEM) cannot reach the model from a program
-   that got its block; keep the key as a mapped block that leaves the
+   that got its block; keep it as a mapped block that leaves the
    heap alone. */
-static uint64_t refused(MlGHeap *h, uint64_t key)
+static uint64_t refused(MlGHeap *h, uint32_t *rec)
 {
    h->n_mmaps++;
-   return bind_key(h, key, new_rec(h, 0, 0, ST_MAPPED));
+   return give(h, rec, new_rec(h, 0, 0, ST_MAPPED));
 }
 
 MlGHeap *ml_gheap_new(const MlGHeapOps *ops)
@@ -949,7 +849,7 @@ MlGHeap *ml_gheap_new(const MlGHeapOps *ops)
    h->ops = *ops;
    h->cap = 1024;
    h->rec = ops->alloc((size_t)h->cap * sizeof(Chunk));
-   if (!h->rec || !map_init(h, &h->keys, 10)) {
+   if (!h->rec) {
       ml_gheap_delete(h);
       return NULL;
    }
@@ -974,26 +874,24 @@ void ml_gheap_delete(MlGHeap *h)
       return;
    if (h->rec)
       h->ops.free(h->rec);
-   if (h->keys.s)
-      h->ops.free(h->keys.s);
    h->ops.free(h);
 }
 
-uint64_t ml_gheap_malloc(MlGHeap *h, uint64_t key, uint64_t size, int zeroed)
+uint64_t ml_gheap_malloc(MlGHeap *h, uint64_t size, int zeroed, uint32_t *rec)
 {
    if (size > HUGE_REQUEST)
-      return refused(h, key);
+      return refused(h, rec);
    uint32_t p = zeroed ? libc_calloc(h, size) : libc_malloc(h, size);
-   return bind_key(h, key, p);
+   return give(h, rec, p);
 }
 
 /* _mid_memalign and _int_memalign.  No tcache here: the tcache is not
    even created by memalign. */
-uint64_t ml_gheap_memalign(MlGHeap *h, uint64_t key, uint64_t align,
-                           uint64_t size)
+uint64_t ml_gheap_memalign(MlGHeap *h, uint64_t align, uint64_t size,
+                           uint32_t *rec)
 {
    if (align <= 16)
-      return ml_gheap_malloc(h, key, size, 0);
+      return ml_gheap_malloc(h, size, 0, rec);
    if (align < MINSIZE)
       align = MINSIZE;
    if (align & (align - 1)) {
@@ -1004,7 +902,7 @@ uint64_t ml_gheap_memalign(MlGHeap *h, uint64_t key, uint64_t align,
    }
    if (size > HUGE_REQUEST || align > (HUGE_REQUEST >> 1) + 1
        || req2size(size) + align + MINSIZE > HUGE_REQUEST)
-      return refused(h, key);
+      return refused(h, rec);
 
    uint64_t nb = req2size(size);
    uint32_t p = int_malloc(h, req2size(nb + align + MINSIZE));
@@ -1018,7 +916,7 @@ uint64_t ml_gheap_memalign(MlGHeap *h, uint64_t key, uint64_t align,
          lead += align;
       R(p).off = lead;
       R(p).size -= lead;
-      return bind_key(h, key, p);
+      return give(h, rec, p);
    }
 
    uint64_t off = R(p).off;
@@ -1049,16 +947,20 @@ uint64_t ml_gheap_memalign(MlGHeap *h, uint64_t key, uint64_t align,
       w_head(h, R(p).off);
       int_free(h, r);
    }
-   return bind_key(h, key, p);
+   return give(h, rec, p);
 }
 
-int ml_gheap_free(MlGHeap *h, uint64_t key)
+/* Whether p names a live block (in use or mapped; not a bin header). */
+static int live(const MlGHeap *h, uint32_t p)
 {
-   Slot *s = map_find(&h->keys, key);
-   if (!s)
+   return p >= FIRST_CHUNK_REC && p < h->nrec
+          && (R(p).state == ST_INUSE || R(p).state == ST_MAPPED);
+}
+
+int ml_gheap_free(MlGHeap *h, uint32_t p)
+{
+   if (!live(h, p))
       return 0;
-   uint32_t p = (uint32_t)s->val;
-   map_del(&h->keys, key);
 
    if (R(p).state == ST_MAPPED) {
       /* the dynamic threshold: glibc compares the size field, which
@@ -1141,20 +1043,19 @@ static uint32_t int_realloc(MlGHeap *h, uint32_t p, uint64_t nb, int *moved)
    to the pages the new size needs and stays mapped whatever its new
    size; when the page count changes it is reported as moved, since the
    kernel may have moved it (it moves the pages, it does not copy them). */
-uint64_t ml_gheap_realloc(MlGHeap *h, uint64_t key, uint64_t new_key,
-                          uint64_t new_size, int *moved)
+uint64_t ml_gheap_realloc(MlGHeap *h, uint32_t *rec, uint64_t new_size,
+                          int *moved)
 {
    *moved = 0;
-   Slot *s = map_find(&h->keys, key);
-   if (!s)
+   uint32_t p = *rec;
+   if (!live(h, p))
       return NOT_LIVE;
-   uint32_t p = (uint32_t)s->val;
 
    if (new_size == 0) {                 /* REALLOC_ZERO_BYTES_FREES */
-      ml_gheap_free(h, key);
+      ml_gheap_free(h, p);
+      *rec = NIL;
       return NOT_LIVE;
    }
-   map_del(&h->keys, key);
 
    if (R(p).state == ST_MAPPED) {
       if (new_size <= HUGE_REQUEST) {
@@ -1165,27 +1066,25 @@ uint64_t ml_gheap_realloc(MlGHeap *h, uint64_t key, uint64_t new_key,
             *moved = 1;
          }
       }
-      return bind_key(h, new_key, p);
+      return give(h, rec, p);
    }
    if (new_size > HUGE_REQUEST)          /* glibc fails; the block stays */
-      return bind_key(h, new_key, p);
+      return give(h, rec, p);
 
    maybe_init_tcache(h);
    p = int_realloc(h, p, req2size(new_size), moved);
-   return bind_key(h, new_key, p);
+   return give(h, rec, p);
 }
 
-void ml_gheap_prefetch(const MlGHeap *h, uint64_t key)
+void ml_gheap_prefetch(const MlGHeap *h, uint32_t rec)
 {
-   __builtin_prefetch(&h->keys.s[slot_of(&h->keys, key)]);
+   if (rec < h->nrec)
+      __builtin_prefetch(&h->rec[rec]);
 }
 
-uint64_t ml_gheap_offset(const MlGHeap *h, uint64_t key)
+uint64_t ml_gheap_offset(const MlGHeap *h, uint32_t rec)
 {
-   const Slot *s = map_find(&h->keys, key);
-   if (!s)
-      return NOT_LIVE;
-   return user_offset(h, (uint32_t)s->val);
+   return live(h, rec) ? user_offset(h, rec) : NOT_LIVE;
 }
 
 uint64_t ml_gheap_end(const MlGHeap *h)

@@ -49,35 +49,38 @@ typedef struct {
 MlGHeap *ml_gheap_new(const MlGHeapOps *ops);
 void     ml_gheap_delete(MlGHeap *h);
 
+/* Blocks are named by handles: a live block's record in the model, never
+   0, given back by the call that allocates it; the caller keeps it with
+   the block and passes it to the calls below.  A handle is live from the
+   block's allocation to its free or realloc. */
+
 /* malloc(size) (calloc when zeroed: glibc's calloc does not use the
-   tcache): the block's offset, or ML_GHEAP_MAPPED.  key names the block
-   in later calls (memline passes its address under Valgrind); a key is
-   live from its allocation to its free, and must not be live already. */
-uint64_t ml_gheap_malloc(MlGHeap *h, uint64_t key, uint64_t size, int zeroed);
+   tcache): the block's offset, or ML_GHEAP_MAPPED; *rec its handle. */
+uint64_t ml_gheap_malloc(MlGHeap *h, uint64_t size, int zeroed, uint32_t *rec);
 /* memalign / posix_memalign / aligned_alloc (align a power of two) */
-uint64_t ml_gheap_memalign(MlGHeap *h, uint64_t key, uint64_t align,
-                           uint64_t size);
-/* free of a live key (a mapped block too: it moves the mmap threshold
-   as glibc's free does); 0 (and nothing done) when the key is not live */
-int      ml_gheap_free(MlGHeap *h, uint64_t key);
-/* realloc of live block key to new_size; afterwards the block is named
-   new_key (which may equal key).  Returns its offset (or
+uint64_t ml_gheap_memalign(MlGHeap *h, uint64_t align, uint64_t size,
+                           uint32_t *rec);
+/* free of live block rec (a mapped block too: it moves the mmap
+   threshold as glibc's free does); 0 (and nothing done) when rec is not
+   a live handle */
+int      ml_gheap_free(MlGHeap *h, uint32_t rec);
+/* realloc of live block *rec to new_size; *rec becomes the block's new
+   handle (it may stay the same).  Returns its offset (or
    ML_GHEAP_MAPPED); *moved is 1 when glibc copied the data to a new
    chunk (then the old chunk was freed), 0 when it stayed in place.  A
    mapped block stays mapped whatever its new size (glibc mremaps it):
    *moved is 1 when its page count changes, since the kernel may move it
    then (moving its pages, not copying them).  new_size 0 frees the block,
-   as glibc's realloc does, and returns ~1 (as does a key that is not
-   live, which changes nothing). */
-uint64_t ml_gheap_realloc(MlGHeap *h, uint64_t key, uint64_t new_key,
-                          uint64_t new_size, int *moved);
-/* The offset of live block key (ML_GHEAP_MAPPED for a mapped one), or
-   ~1 when the key is not live. */
-uint64_t ml_gheap_offset(const MlGHeap *h, uint64_t key);
-/* A hint: key will be bound, freed or looked up soon (its table slot
-   is fetched into the cache meanwhile: the calls on an allocation-heavy
-   program wait mostly for that slot). */
-void     ml_gheap_prefetch(const MlGHeap *h, uint64_t key);
+   as glibc's realloc does, sets *rec to 0 and returns ~1 (as does a
+   handle that is not live, which changes nothing). */
+uint64_t ml_gheap_realloc(MlGHeap *h, uint32_t *rec, uint64_t new_size,
+                          int *moved);
+/* The offset of live block rec (ML_GHEAP_MAPPED for a mapped one), or
+   ~1 when rec is not a live handle. */
+uint64_t ml_gheap_offset(const MlGHeap *h, uint32_t rec);
+/* A hint: block rec will be freed or looked up soon (its record is
+   fetched into the cache meanwhile). */
+void     ml_gheap_prefetch(const MlGHeap *h, uint32_t rec);
 /* The heap's current end (brk), as an offset. */
 uint64_t ml_gheap_end(const MlGHeap *h);
 /* glibc's current mmap threshold (128 KiB at start, raised by frees of

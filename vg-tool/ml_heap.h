@@ -30,6 +30,10 @@ void ml_heap_instrument_end(IRSB *sb, const VexGuestLayout *layout);
 /* The live malloc'd block that holds address x (see ml_heap.c, "Which
    block holds an address"): True with its start and size. */
 Bool ml_heap_block_at(Addr x, Addr *start, SizeT *size);
+/* The RSS model's word of live malloc'd block p (with --rss-heap=glibc
+   only: ml_rss.c keeps there which record of which simulated arena the
+   block is; 0 until it writes it).  Valid while the block is live. */
+ULong *ml_heap_model_word(Addr p);
 /* Number of live blocks, malloc'd and custom: a forked child's HEADER
    inherited count. */
 ULong ml_heap_n_live(void);

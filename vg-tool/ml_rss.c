@@ -1160,28 +1160,30 @@ static void arena_thread_exit(ThreadId tid)
    free_arenas = i;
 }
 
-/* The arena thread tid allocates from, without giving it one (glibc's
-   free and realloc attach no arena): the main arena until it has one. */
-static Arena *arena_known(ThreadId tid)
+/* A block's word (ml_heap_model_word): the arena that holds it (index
+   + 1) in the high half, its record there (the model's handle) in the
+   low half; 0 for none. */
+static inline ULong mword_of(const Arena *a, uint32_t rec)
 {
-   if (tid <= 1 || tid >= VG_N_THREADS || !thread_arena[tid])
-      return &arenas[0];
-   return &arenas[thread_arena[tid] - 1];
+   return ((ULong)(a - arenas + 1) << 32) | rec;
 }
 
-/* The arena that holds live block key (the calling thread's first), and
-   the block's offset there; NULL if none does. */
-static Arena *arena_of_block(Addr key, uint64_t *off)
+static inline Arena *mword_arena(ULong w)
 {
-   Arena *mine = arena_known(VG_(get_running_tid)());
-   *off = ml_gheap_offset(mine->gh, key);
-   if (*off != ~(uint64_t)1)
-      return mine;
-   for (Int i = 0; i < n_arenas; i++)
-      if (&arenas[i] != mine &&
-          (*off = ml_gheap_offset(arenas[i].gh, key)) != ~(uint64_t)1)
-         return &arenas[i];
-   return NULL;
+   ULong i = w >> 32;
+   return i >= 1 && i <= (ULong)n_arenas ? &arenas[i - 1] : NULL;
+}
+
+/* The arena that holds live block p, and the block's offset there; NULL
+   if none does. */
+static Arena *arena_of_block(Addr p, uint64_t *off)
+{
+   ULong w = *ml_heap_model_word(p);
+   Arena *a = mword_arena(w);
+   if (!a)
+      return NULL;
+   *off = ml_gheap_offset(a->gh, (uint32_t)w);
+   return *off != ~(uint64_t)1 ? a : NULL;
 }
 
 /* The first access of arena page 'page' (at address at): see above.
@@ -1287,8 +1289,10 @@ void ml_rss_block_alloc(Addr p, SizeT size, SizeT align, Bool zeroed)
    if (gh_on) {
       gh_begin();
       Arena *a = arena_of_thread(gh_call.tid);
-      uint64_t off = align > 16 ? ml_gheap_memalign(a->gh, p, align, size)
-                                : ml_gheap_malloc(a->gh, p, size, zeroed);
+      uint32_t rec;
+      uint64_t off = align > 16 ? ml_gheap_memalign(a->gh, align, size, &rec)
+                                : ml_gheap_malloc(a->gh, size, zeroed, &rec);
+      *ml_heap_model_word(p) = mword_of(a, rec);
       heap_unsee(a, p, size, off);
       if (off == ML_GHEAP_MAPPED) {
          note_mapped(p, size);
@@ -1305,25 +1309,24 @@ void ml_rss_block_alloc(Addr p, SizeT size, SizeT align, Bool zeroed)
    touch(p - 8, 8, True, VG_(get_running_tid)());
 }
 
-void ml_rss_block_soon(Addr p)
+void ml_rss_block_soon(ULong mword)
 {
-   if (gh_on)
-      ml_gheap_prefetch(arena_known(VG_(get_running_tid)())->gh, p);
+   Arena *a = gh_on ? mword_arena(mword) : NULL;
+   if (a)
+      ml_gheap_prefetch(a->gh, (uint32_t)mword);
 }
 
-void ml_rss_block_free(Addr p, SizeT size)
+void ml_rss_block_free(Addr p, SizeT size, ULong mword)
 {
    if (!rss_on)
       return;
    Bool mapped = take_mapped(p, size);
    if (gh_on) {
-      /* in the arena that holds it: the thread's own, as a rule */
+      /* in the arena that holds it */
       gh_begin();
-      Arena *mine = arena_known(gh_call.tid);
-      if (!ml_gheap_free(mine->gh, p))
-         for (Int i = 0; i < n_arenas; i++)
-            if (&arenas[i] != mine && ml_gheap_free(arenas[i].gh, p))
-               break;
+      Arena *a = mword_arena(mword);
+      if (a)
+         ml_gheap_free(a->gh, (uint32_t)mword);
    }
    if (!mapped)
       return;
@@ -1335,7 +1338,8 @@ void ml_rss_block_free(Addr p, SizeT size)
       g_threshold = map_len;
 }
 
-void ml_rss_block_realloc(Addr old, SizeT old_size, Addr p, SizeT size)
+void ml_rss_block_realloc(Addr old, SizeT old_size, ULong mword, Addr p,
+                          SizeT size)
 {
    if (!rss_on)
       return;
@@ -1345,19 +1349,16 @@ void ml_rss_block_realloc(Addr old, SizeT old_size, Addr p, SizeT size)
    if (gh_on) {
       gh_begin();
       int moved = 0;
-      /* in the arena that holds it: the thread's own, as a rule */
-      Arena *a = arena_known(gh_call.tid);
-      uint64_t off = ml_gheap_realloc(a->gh, old, p, size, &moved);
-      for (Int i = 0; i < n_arenas && off == ~(uint64_t)1; i++)
-         if (&arenas[i] != a) {
-            off = ml_gheap_realloc(arenas[i].gh, old, p, size, &moved);
-            if (off != ~(uint64_t)1)
-               a = &arenas[i];
-         }
+      /* in the arena that holds it */
+      Arena *a = mword_arena(mword);
+      uint32_t rec = (uint32_t)mword;
+      uint64_t off = a ? ml_gheap_realloc(a->gh, &rec, size, &moved)
+                       : ~(uint64_t)1;
       if (off == ~(uint64_t)1) {        /* not the model's: a new block */
          a = arena_of_thread(gh_call.tid);
-         off = ml_gheap_malloc(a->gh, p, size, 0);
+         off = ml_gheap_malloc(a->gh, size, 0, &rec);
       }
+      *ml_heap_model_word(p) = mword_of(a, rec);
       (void)moved;
       heap_unsee(a, p, size, off);
       if (off == ML_GHEAP_MAPPED) {

@@ -71,14 +71,16 @@ void ml_rss_reemit(void);
    mapping of their own and the simulated glibc heap (ml_rss.c): a
    malloc'd block (of that alignment; zeroed: calloc), a freed one, and a
    realloc from old to p (p may be old; called after the heap module's
-   own records). */
+   own records).  mword is the block's (the old block's) word of
+   ml_heap_model_word, read before the heap module let the block go. */
 void ml_rss_block_alloc(Addr p, SizeT size, SizeT align, Bool zeroed);
-void ml_rss_block_free(Addr p, SizeT size);
-/* Block p is about to be allocated or freed (a hint, given before the
-   heap module's own work: the model's table slot for it is fetched
-   meanwhile). */
-void ml_rss_block_soon(Addr p);
-void ml_rss_block_realloc(Addr old, SizeT old_size, Addr p, SizeT size);
+void ml_rss_block_free(Addr p, SizeT size, ULong mword);
+/* The block of that word is about to be freed or realloc'd (a hint,
+   given before the heap module's own work: the model's record of it is
+   fetched meanwhile). */
+void ml_rss_block_soon(ULong mword);
+void ml_rss_block_realloc(Addr old, SizeT old_size, ULong mword, Addr p,
+                          SizeT size);
 /* Whether the program's mappings of 2 MiB multiples should land 2 MiB-
    aligned, as the kernel places them natively (the preload asks). */
 Bool ml_rss_place_aligned(void);

@@ -541,16 +541,56 @@ static void t_brk(void *ctx, uint64_t old_end, uint64_t new_end)
       r->brks[r->nbrk++] = (Range){ old_end, new_end };
 }
 
+/* The model names blocks by the handles it gives out; the tests name
+   them by small keys (a scenario's slot), each key's handle kept here
+   (0 while the key is not live). */
+static uint32_t handle[NSLOTS];
+
 static MlGHeap *new_model(Rec *r)
 {
    memset(r, 0, sizeof *r);
    MlGHeapOps ops = { t_alloc, t_free, t_touch, t_brk, r };
    MlGHeap *h = ml_gheap_new(&ops);
    assert_non_null(h);
+   memset(handle, 0, sizeof handle);
    return h;
 }
 
-static uint64_t key_of(int slot) { return 0x10000 + (uint64_t)slot * 16; }
+static unsigned key_of(int slot) { return (unsigned)slot; }
+
+static uint64_t k_malloc(MlGHeap *h, unsigned key, uint64_t size, int zeroed)
+{
+   return ml_gheap_malloc(h, size, zeroed, &handle[key]);
+}
+
+static uint64_t k_memalign(MlGHeap *h, unsigned key, uint64_t align,
+                           uint64_t size)
+{
+   return ml_gheap_memalign(h, align, size, &handle[key]);
+}
+
+static int k_free(MlGHeap *h, unsigned key)
+{
+   int found = ml_gheap_free(h, handle[key]);
+   handle[key] = 0;
+   return found;
+}
+
+static uint64_t k_offset(MlGHeap *h, unsigned key)
+{
+   return handle[key] ? ml_gheap_offset(h, handle[key]) : NOT_LIVE;
+}
+
+/* realloc of key's block, which is then named new_key */
+static uint64_t k_realloc(MlGHeap *h, unsigned key, unsigned new_key,
+                          uint64_t size, int *moved)
+{
+   uint32_t r = handle[key];
+   handle[key] = 0;
+   uint64_t off = ml_gheap_realloc(h, &r, size, moved);
+   handle[new_key] = r;
+   return off;
+}
 
 static void print_op(int i, const Op *op)
 {
@@ -600,24 +640,24 @@ static int compare_scenario(int sc)
       hist[i % 8] = op;
       const uint64_t *o = &real[4 + 3 * i];
       uint64_t off = NOT_LIVE;
-      uint64_t prev = ml_gheap_offset(h, key_of(op.slot));
+      uint64_t prev = k_offset(h, key_of(op.slot));
       int moved = 0;
       switch (op.kind) {
       case OP_MALLOC:
-         off = ml_gheap_malloc(h, key_of(op.slot), op.size, 0);
+         off = k_malloc(h, key_of(op.slot), op.size, 0);
          break;
       case OP_CALLOC:
-         off = ml_gheap_malloc(h, key_of(op.slot), op.size, 1);
+         off = k_malloc(h, key_of(op.slot), op.size, 1);
          break;
       case OP_MEMALIGN:
-         off = ml_gheap_memalign(h, key_of(op.slot), op.align, op.size);
+         off = k_memalign(h, key_of(op.slot), op.align, op.size);
          break;
       case OP_REALLOC:
-         off = ml_gheap_realloc(h, key_of(op.slot), key_of(op.slot), op.size,
+         off = k_realloc(h, key_of(op.slot), key_of(op.slot), op.size,
                                 &moved);
          break;
       case OP_FREE:
-         ml_gheap_free(h, key_of(op.slot));
+         k_free(h, key_of(op.slot));
          break;
       }
       uint64_t end = ml_gheap_end(h);
@@ -719,7 +759,7 @@ static void test_first_malloc(void **state)
    (void)state;
    Rec r;
    MlGHeap *h = new_model(&r);
-   assert_true(ml_gheap_malloc(h, 1, 100, 0) == 672);
+   assert_true(k_malloc(h, 1, 100, 0) == 672);
    assert_int_equal(r.nbrk, 1);
    assert_true(r.brks[0].lo == 0 && r.brks[0].hi == 135168);
    assert_true(ml_gheap_end(h) == 135168);
@@ -728,17 +768,17 @@ static void test_first_malloc(void **state)
    assert_true(touched(&r, 664, 672));       /* our chunk's size */
    assert_true(touched(&r, 776, 784));       /* the new top's size */
    assert_false(r.bad_touch);
-   assert_true(ml_gheap_offset(h, 1) == 672);
-   assert_true(ml_gheap_offset(h, 2) == NOT_LIVE);
+   assert_true(k_offset(h, 1) == 672);
+   assert_true(k_offset(h, 2) == NOT_LIVE);
 
    /* freed to the tcache: next and key written; taken back: key cleared */
    r.ntouch = 0;
-   ml_gheap_free(h, 1);
+   k_free(h, 1);
    assert_int_equal(r.ntouch, 1);
    assert_true(touched(&r, 672, 688));
-   assert_true(ml_gheap_offset(h, 1) == NOT_LIVE);
+   assert_true(k_offset(h, 1) == NOT_LIVE);
    r.ntouch = 0;
-   assert_true(ml_gheap_malloc(h, 3, 100, 0) == 672);
+   assert_true(k_malloc(h, 3, 100, 0) == 672);
    assert_int_equal(r.ntouch, 1);
    assert_true(touched(&r, 680, 688));
    ml_gheap_delete(h);
@@ -753,14 +793,14 @@ static void test_fastbin(void **state)
    Rec r;
    MlGHeap *h = new_model(&r);
    for (int i = 0; i < 9; i++)
-      assert_true(ml_gheap_malloc(h, 100 + i, 40, 0) == 672 + 48 * (uint64_t)i);
+      assert_true(k_malloc(h, 100 + i, 40, 0) == 672 + 48 * (uint64_t)i);
    for (int i = 0; i < 9; i++)
-      ml_gheap_free(h, 100 + i);
+      k_free(h, 100 + i);
    /* the 8th and 9th (at 1008 and 1056) are in the fastbin: fd only */
    assert_true(touched(&r, 1008, 1016));
    assert_true(touched(&r, 1056, 1064));
    /* the tcache hands out its last one first */
-   assert_true(ml_gheap_malloc(h, 200, 40, 0) == 672 + 48 * 6);
+   assert_true(k_malloc(h, 200, 40, 0) == 672 + 48 * 6);
    ml_gheap_delete(h);
 }
 
@@ -772,11 +812,11 @@ static void test_trim(void **state)
    (void)state;
    Rec r;
    MlGHeap *h = new_model(&r);
-   assert_true(ml_gheap_malloc(h, 1, 100000, 0) == 672);
-   assert_true(ml_gheap_malloc(h, 2, 100000, 0) == 100672 + 16);
+   assert_true(k_malloc(h, 1, 100000, 0) == 672);
+   assert_true(k_malloc(h, 2, 100000, 0) == 100672 + 16);
    assert_int_equal(r.nbrk, 2);
    assert_true(r.brks[1].lo == 135168 && r.brks[1].hi == 335872);
-   ml_gheap_free(h, 2);
+   k_free(h, 2);
    assert_int_equal(r.nbrk, 3);
    /* top: 100672 + 235200; area 235200 - 33 - 131072 = 104095: 25 pages */
    assert_true(r.brks[2].lo == 335872 && r.brks[2].hi == 335872 - 102400);
@@ -792,11 +832,11 @@ static void test_mmap_threshold(void **state)
    Rec r;
    MlGHeap *h = new_model(&r);
    assert_true(ml_gheap_mmap_threshold(h) == 131072);
-   assert_true(ml_gheap_malloc(h, 1, 200000, 0) == ML_GHEAP_MAPPED);
-   assert_true(ml_gheap_offset(h, 1) == ML_GHEAP_MAPPED);
-   ml_gheap_free(h, 1);
+   assert_true(k_malloc(h, 1, 200000, 0) == ML_GHEAP_MAPPED);
+   assert_true(k_offset(h, 1) == ML_GHEAP_MAPPED);
+   k_free(h, 1);
    assert_true(ml_gheap_mmap_threshold(h) == 200704);   /* 49 pages */
-   assert_true(ml_gheap_malloc(h, 1, 200000, 0) == 672);
+   assert_true(k_malloc(h, 1, 200000, 0) == 672);
    ml_gheap_delete(h);
 }
 
@@ -807,15 +847,15 @@ static void test_calloc_clear(void **state)
    (void)state;
    Rec r;
    MlGHeap *h = new_model(&r);
-   assert_true(ml_gheap_malloc(h, 1, 100, 1) == 672);
+   assert_true(k_malloc(h, 1, 100, 1) == 672);
    assert_true(touched(&r, 672, 672 + 104));
    uint64_t old_end = ml_gheap_end(h);
-   assert_true(ml_gheap_malloc(h, 2, 130000, 1) == 784);
+   assert_true(k_malloc(h, 2, 130000, 1) == 784);
    assert_true(touched(&r, 784, 784 + 130016 - 8));   /* from top: all */
    r.ntouch = 0;
    old_end = ml_gheap_end(h);
    uint64_t t = 768 + 130016;                 /* top's offset */
-   uint64_t off = ml_gheap_malloc(h, 3, 100000, 1);
+   uint64_t off = k_malloc(h, 3, 100000, 1);
    assert_true(off == t + 16);
    assert_int_equal(r.nbrk, 2);
    assert_true(touched(&r, t + 16, old_end + 8));   /* up to the old end */
@@ -831,18 +871,18 @@ static void test_realloc_cases(void **state)
    Rec r;
    MlGHeap *h = new_model(&r);
    int moved = -1;
-   assert_true(ml_gheap_malloc(h, 1, 1000, 0) == 672);
-   assert_true(ml_gheap_realloc(h, 1, 1, 3000, &moved) == 672 && moved == 0);
-   assert_true(ml_gheap_malloc(h, 2, 10, 0) == 672 + 3008);
-   assert_true(ml_gheap_realloc(h, 1, 5, 500, &moved) == 672 && moved == 0);
-   assert_true(ml_gheap_offset(h, 1) == NOT_LIVE);
-   assert_true(ml_gheap_offset(h, 5) == 672);
+   assert_true(k_malloc(h, 1, 1000, 0) == 672);
+   assert_true(k_realloc(h, 1, 1, 3000, &moved) == 672 && moved == 0);
+   assert_true(k_malloc(h, 2, 10, 0) == 672 + 3008);
+   assert_true(k_realloc(h, 1, 5, 500, &moved) == 672 && moved == 0);
+   assert_true(k_offset(h, 1) == NOT_LIVE);
+   assert_true(k_offset(h, 5) == 672);
    r.ntouch = 0;
-   uint64_t off = ml_gheap_realloc(h, 5, 5, 6000, &moved);
+   uint64_t off = k_realloc(h, 5, 5, 6000, &moved);
    assert_true(moved == 1 && off == 672 + 3008 + 32);
    assert_true(touched(&r, off, off + 512 - 8));   /* the copy */
-   assert_true(ml_gheap_realloc(h, 5, 5, 0, &moved) == NOT_LIVE);
-   assert_true(ml_gheap_offset(h, 5) == NOT_LIVE);
+   assert_true(k_realloc(h, 5, 5, 0, &moved) == NOT_LIVE);
+   assert_true(k_offset(h, 5) == NOT_LIVE);
    ml_gheap_delete(h);
 }
 
@@ -854,11 +894,11 @@ static void test_memalign(void **state)
    MlGHeap *h = new_model(&r);
    /* no tcache yet: memalign does not create it; the chunk of
       nb + 4096 + 48 starts at 0 */
-   uint64_t off = ml_gheap_memalign(h, 1, 4096, 100);
+   uint64_t off = k_memalign(h, 1, 4096, 100);
    assert_true(off == 4096);
-   off = ml_gheap_memalign(h, 2, 64, 100);
+   off = k_memalign(h, 2, 64, 100);
    assert_true(off % 64 == 0);
-   assert_true(ml_gheap_memalign(h, 3, 4096, 1 << 20) == ML_GHEAP_MAPPED);
+   assert_true(k_memalign(h, 3, 4096, 1 << 20) == ML_GHEAP_MAPPED);
    ml_gheap_delete(h);
 }
 
