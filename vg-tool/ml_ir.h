@@ -28,4 +28,17 @@ IRExpr *ml_ir_addr(IRSB *sb, const void *p);
    4-byte lea where the address itself is a 10-byte movabs). */
 IRExpr *ml_ir_guest_ip(IRSB *sb, Addr ip);
 
+/* Chasing: VEX following an unconditional jump or call into the same
+   superblock (see ml_ir.c, "Chasing").  ml_ir_chase_auto (at start-up,
+   unless the user chose with --vex-guest-chase) leaves chasing on until
+   the program has translated ML_CHASE_LIMIT guest instructions, then
+   turns it off; ml_ir_translated is told of every superblock's. */
+#define ML_CHASE_LIMIT 100000
+void ml_ir_chase_auto(void);
+void ml_ir_translated(UInt guest_insns);
+/* Guest instructions translated so far, and how many had been when
+   chasing stopped (0: it did not). */
+ULong ml_ir_n_translated(void);
+ULong ml_ir_chase_stopped_at(void);
+
 #endif

@@ -270,11 +270,15 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
       MlLine *prev = NULL;
       Addr prev_addr = 0;
       Bool first = True;
+      UInt n_insns = 0;
       for (Int j = i; j < n; j++) {
          scan_slot[j] = NULL;
          scan_enter[j] = False;
          IRStmt *st = sbIn->stmts[j];
-         if (!st || st->tag != Ist_IMark || !lines_on)
+         if (!st || st->tag != Ist_IMark)
+            continue;
+         n_insns++;
+         if (!lines_on)
             continue;
          Addr a = (Addr)st->Ist.IMark.addr;
          MlLine *s = slot_for_addr(a);
@@ -287,6 +291,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          prev_addr = a;
          first = False;
       }
+      ml_ir_translated(n_insns);
    }
 
    MlRssPlan *plan = NULL;
