@@ -36,8 +36,9 @@
    the last two are memline's) and a size-class slot's header from 8 to
    16 bytes.  A hash table from addresses to records, which the model
    kept before, cost two random probes per block: a fourteenth of an
-   allocation-heavy run.  (If the arena was set up before memline could
-   widen it, the words go in a hash table here.) */
+   allocation-heavy run.  (Given --redzone-size below 24, or if the arena
+   was set up before memline could widen it, the words go in a hash table
+   here instead.) */
 #include "pub_tool_basics.h"
 #include "pub_tool_libcbase.h"
 #include "pub_tool_libcassert.h"
@@ -759,7 +760,7 @@ void ml_heap_init(void)
       a client redzone of at least 24 bytes, unless the arena exists. */
    model_words = ml_rss_glibc_heap();
    if (model_words) {
-      if (VG_(clo_redzone_size) < 24)
+      if (VG_(clo_redzone_size) == -1)       /* not given */
          VG_(clo_redzone_size) = 24;
       wide_header = VG_(malloc_effective_client_redzone_size)() >= 24;
       if (wide_header) {

@@ -1348,7 +1348,8 @@ t_rss_heap_lines() {
 # An allocation-heavy program (churn 0.1: 400 K mallocs of mixed sizes,
 # random frees, trees, strings, realloc growth): memline's peak and final
 # RSS with the simulated glibc heap within 5% of the native VmHWM and
-# VmRSS at exit.  (With --rss-heap=valgrind: 1.24x and 0.40x.)
+# VmRSS at exit.  (With --rss-heap=valgrind: 1.24x and 0.40x.)  Then the
+# same numbers with --redzone-size=8 (the model's words then in a table).
 t_rss_heap_churn() {
     native_rss n churn 0.1 || return
     run_tool m churn -- 0.1
@@ -1361,9 +1362,9 @@ t_rss_heap_churn() {
     rss_summary "$T/m.rep" "Final RSS" || return
     expect_within_pct "churn 0.1 final RSS (simulated) vs native VmRSS at exit" "$RS_TOTAL" "$NATIVE_RSS" 5
     local final=$RS_TOTAL
-    # The model keeps a word before each block, in a client redzone of at
-    # least 24 bytes: asked for 8, it takes 24 all the same, and the
-    # numbers are the same.
+    # The model keeps a word before each block, in a client redzone of 24
+    # bytes; given --redzone-size=8 it keeps the words in a table: the
+    # same numbers.
     TOOL_EXTRA=(--redzone-size=8)
     run_tool r churn -- 0.1
     TOOL_EXTRA=()
