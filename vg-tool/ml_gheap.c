@@ -657,30 +657,18 @@ static uint32_t int_malloc(MlGHeap *h, uint64_t nb)
          uint32_t bck = R(v).bk;
          uint64_t size = R(v).size;
 
-         /* a small request takes from the last remainder when it is the
-            only unsorted chunk: locality for runs of small requests */
-         if (in_smallbin_range(nb) && bck == UNSORTED
-             && R(v).off == h->last_remainder && size > nb + MINSIZE) {
-            uint64_t off = R(v).off;
-            uint32_t r = new_rec(h, off + nb, size - nb, ST_UNSORTED);
-            link_after(h, v, r);
-            R(UNSORTED).bk = R(UNSORTED).fd = r;
-            R(r).fd = R(r).bk = UNSORTED;
-            h->last_remainder = off + nb;
-            w_links(h, off + nb);
-            if (!in_smallbin_range(size - nb))
-               w_nextsize(h, off + nb);
-            R(v).size = nb;
-            R(v).state = ST_INUSE;
-            w_head(h, off);
-            w_head(h, off + nb);
-            w_foot(h, off + nb, size - nb);
-            return v;
-         }
-
          R(UNSORTED).bk = bck;           /* off the unsorted list */
          R(bck).fd = UNSORTED;
          R(v).state = ST_INUSE;
+
+         /* a small request takes from the last remainder when it was the
+            only unsorted chunk: locality for runs of small requests (the
+            remainder becomes the only unsorted chunk) */
+         if (in_smallbin_range(nb) && bck == UNSORTED
+             && R(v).off == h->last_remainder && size > nb + MINSIZE) {
+            h->last_remainder = take_chunk(h, v, nb);
+            return v;
+         }
 
          if (size == nb) {
             w_head(h, R(v).off + size);  /* set_inuse_bit_at_offset */
