@@ -15,7 +15,7 @@
 typedef enum {
    VG_USERREQ__MEMLINE_MARK = VG_USERREQ_TOOL_BASE('M', 'L'),
    /* memline's own preload asks whether to place mappings as the kernel
-      does (vg-tool/ml_preload.c); not for programs */
+      does (vg-tool/preload.c); not for programs */
    VG_USERREQ__MEMLINE_PLACE_ALIGNED
 } Vg_MemlineClientRequest;
 

@@ -64,7 +64,9 @@ static MlHeapStats stats;
 static MlMap blocks;             /* addr -> v1 size, v2 trace id: blocks
                                     the bitmap cannot hold (see below) */
 static MlMap cblocks;            /* the same for custom-allocator blocks */
-static Bool  model_words;        /* the RSS model keeps a word per block */
+static Bool  gheap_on;           /* the RSS model simulates glibc's heap:
+                                    it asks which block holds an address
+                                    and keeps a word per block */
 static Bool  wide_header;        /* ... 16 bytes before it (else: mwords) */
 static MlMap mwords;             /* addr -> v1 the model's word */
 static SizeT hdr_bytes = 8;      /* a size-class slot's header */
@@ -144,14 +146,13 @@ typedef struct {
    address is found in the bitmap, the nearest start at or below it; a
    block of 64 KiB or more is also registered in 'regions' under each
    64 KiB region whose first byte it covers, which finds it from anywhere
-   past its first region.  Kept only when the RSS model asks. */
+   past its first region.  Kept only when the RSS model asks (gheap_on). */
 #define REGION_SHIFT 16
-static Bool  regions_on;
 static MlMap regions;                 /* region -> start of its block */
 
 static void regions_add(Addr a, SizeT size)
 {
-   if (!regions_on || size < (1UL << REGION_SHIFT))
+   if (!gheap_on || size < (1UL << REGION_SHIFT))
       return;
    Bool is_new;
    for (Addr r = (a + (1UL << REGION_SHIFT) - 1) >> REGION_SHIFT;
@@ -161,7 +162,7 @@ static void regions_add(Addr a, SizeT size)
 
 static void regions_del(Addr a, SizeT size)
 {
-   if (!regions_on || size < (1UL << REGION_SHIFT))
+   if (!gheap_on || size < (1UL << REGION_SHIFT))
       return;
    for (Addr r = (a + (1UL << REGION_SHIFT) - 1) >> REGION_SHIFT;
         r <= (a + size - 1) >> REGION_SHIFT; r++) {
@@ -219,7 +220,7 @@ static inline void live_del(Addr a, Block b)
 {
    n_live--;
    regions_del(a, b.size);
-   if (model_words && !wide_header)
+   if (gheap_on && !wide_header)
       ml_map_remove(&mwords, a, NULL);
    if (in_bitmap(a)) {
       *bm_word(a, False) &= ~bm_bit(a);
@@ -245,7 +246,7 @@ ULong *ml_heap_model_word(Addr p)
    the allocator (which may unmap it at once). */
 static inline ULong model_word_of(Addr p)
 {
-   if (!model_words)
+   if (!gheap_on)
       return 0;
    if (wide_header)
       return *(ULong *)(p - 16);
@@ -286,7 +287,7 @@ Bool ml_heap_block_at(Addr x, Addr *start, SizeT *size)
       if (cand >= lo)
          return False;
    }
-   MlMapEnt *e = regions_on ? ml_map_find(&regions, x >> REGION_SHIFT) : NULL;
+   MlMapEnt *e = gheap_on ? ml_map_find(&regions, x >> REGION_SHIFT) : NULL;
    if (e && live_find(e->v1, &b) && x >= e->v1 && x < e->v1 + b.size) {
       *start = e->v1;
       *size = b.size;
@@ -754,12 +755,11 @@ void ml_heap_init(void)
       Valgrind puts a block; it asks which block holds an address. */
    small_on = VG_(clo_alignment) == 16 &&
               (!ml_rss_enabled() || ml_rss_glibc_heap());
-   regions_on = ml_rss_glibc_heap();
+   gheap_on = ml_rss_glibc_heap();
    ml_map_init(&regions, "ml.heap.regions", 6);
    /* The RSS model's word per block (above, "The RSS model's word"):
-      a client redzone of at least 24 bytes, unless the arena exists. */
-   model_words = ml_rss_glibc_heap();
-   if (model_words) {
+      a client redzone of 24 bytes unless the user chose one. */
+   if (gheap_on) {
       if (VG_(clo_redzone_size) == -1)       /* not given */
          VG_(clo_redzone_size) = 24;
       wide_header = VG_(malloc_effective_client_redzone_size)() >= 24;

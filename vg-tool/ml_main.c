@@ -457,11 +457,10 @@ static void ml_fini(Int exitcode)
       VG_(umsg)("memline: to see the per-line report, run: "
                 "memline-report %s\n", ml_out_name());
    }
-   if (VG_(clo_verbosity) > 1)
+   if (VG_(clo_verbosity) > 1) {
       VG_(umsg)("memline: %llu stack nodes, %llu locations, %llu line "
                 "slots, %llu instructions\n", ml_stack_n_nodes(),
                 ml_stack_n_locs(), ml_lines_n_slots(), ml_clock());
-   if (VG_(clo_verbosity) > 1) {
       if (ml_ir_chase_stopped_at())
          VG_(umsg)("memline: %llu guest instructions translated; chasing "
                    "stopped after %llu\n", ml_ir_n_translated(),
@@ -469,8 +468,6 @@ static void ml_fini(Int exitcode)
       else
          VG_(umsg)("memline: %llu guest instructions translated\n",
                    ml_ir_n_translated());
-   }
-   if (VG_(clo_verbosity) > 1) {
       ULong hits, misses;
       ml_stack_cache_stats(&hits, &misses);
       VG_(umsg)("memline: map inserts %llu, extra probes %llu, stack cache "

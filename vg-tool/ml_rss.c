@@ -1199,16 +1199,14 @@ static Bool heap_touch(ULong page, Addr at, Bool write, ThreadId tid,
        (a = arena_of_block(start, &off)) != NULL) {
       if (off == ML_GHEAP_MAPPED)
          return False;
-      {
-         if (!write) {
-            /* a read: what it reads is resident, or reads as zeros */
-            set_page(page, PG_READ);
-            return True;
-         }
-         ULong sp = (off + (at - start)) >> PG_SHIFT;
-         if (!sim_resident(a, sp))
-            sim_charge(a, sp, sp, tid, stack, have_stack);
+      if (!write) {
+         /* a read: what it reads is resident, or reads as zeros */
+         set_page(page, PG_READ);
+         return True;
       }
+      ULong sp = (off + (at - start)) >> PG_SHIFT;
+      if (!sim_resident(a, sp))
+         sim_charge(a, sp, sp, tid, stack, have_stack);
    }
    set_page(page, PG_RES | PG_HEAPV);
    return True;
@@ -1348,7 +1346,7 @@ void ml_rss_block_realloc(Addr old, SizeT old_size, ULong mword, Addr p,
    SizeT kept = old_size < size ? old_size : size;
    if (gh_on) {
       gh_begin();
-      int moved = 0;
+      int moved;                       /* (the pages follow from off) */
       /* in the arena that holds it */
       Arena *a = mword_arena(mword);
       uint32_t rec = (uint32_t)mword;
@@ -1359,7 +1357,6 @@ void ml_rss_block_realloc(Addr old, SizeT old_size, ULong mword, Addr p,
          off = ml_gheap_malloc(a->gh, size, 0, &rec);
       }
       *ml_heap_model_word(p) = mword_of(a, rec);
-      (void)moved;
       heap_unsee(a, p, size, off);
       if (off == ML_GHEAP_MAPPED) {
          if (old_mapped)

@@ -85,7 +85,7 @@ void *I_WRAP_SONAME_FNNAME_ZU(VG_Z_LIBC_SONAME, mmap)(void *addr, size_t len,
             } else {
                 if (a > base)
                     raw_munmap(base, (size_t)(a - base));
-                if (base + len + TWO_MIB > a + len)
+                if (base + TWO_MIB > a)
                     raw_munmap(a + len, (size_t)(base + TWO_MIB - a));
                 return (void *)r;
             }
