@@ -221,39 +221,29 @@ static const Op *const scripts[] = { script_small, script_mixed, script_big,
                                      script_trim, script_realloc,
                                      script_memalign, script_none };
 
-/* Random sizes by scenario */
-static uint64_t size_small(Gen *g)
-{
-   uint64_t r = rnd(g) % 100;
-   if (r < 60)
-      return rnd_in(g, 0, 120);
-   if (r < 95)
-      return rnd_in(g, 121, 1032);
-   return rnd_in(g, 1033, 3000);
-}
+/* Random sizes by scenario: a percentile draw picks a band (the first
+   whose bound is above it), then a size in the band. */
+typedef struct {
+   uint64_t below, lo, hi;
+} Band;
 
-static uint64_t size_mixed(Gen *g)
-{
-   uint64_t r = rnd(g) % 100;
-   if (r < 45)
-      return rnd_in(g, 0, 256);
-   if (r < 70)
-      return rnd_in(g, 257, 4096);
-   if (r < 88)
-      return rnd_in(g, 4097, 65536);
-   if (r < 97)
-      return rnd_in(g, 65537, 262144);
-   return rnd_in(g, 262145, 1 << 20);
-}
+static const Band sizes_small[] = {
+   { 60, 0, 120 }, { 95, 121, 1032 }, { 100, 1033, 3000 }
+};
+static const Band sizes_mixed[] = {
+   { 45, 0, 256 }, { 70, 257, 4096 }, { 88, 4097, 65536 },
+   { 97, 65537, 262144 }, { 100, 262145, 1 << 20 }
+};
+static const Band sizes_big[] = {
+   { 30, 0, 2000 }, { 50, 2001, 100000 }, { 100, 100001, 1500000 }
+};
 
-static uint64_t size_big(Gen *g)
+static uint64_t size_in(Gen *g, const Band *b)
 {
    uint64_t r = rnd(g) % 100;
-   if (r < 30)
-      return rnd_in(g, 0, 2000);
-   if (r < 50)
-      return rnd_in(g, 2001, 100000);
-   return rnd_in(g, 100001, 1500000);
+   while (r >= b->below)
+      b++;
+   return rnd_in(g, b->lo, b->hi);
 }
 
 /* The next operation of the sequence; 0 when it has ended. */
@@ -295,7 +285,7 @@ static int gen_next(Gen *g, Op *op)
             neighbours to go first) */
          if (g->burst_left == 0 && g->nburst == 0 && r < 15) {
             g->burst_left = (int)rnd_in(g, 8, 60);
-            g->burst_size = g->sc == SC_SMALL ? size_small(g)
+            g->burst_size = g->sc == SC_SMALL ? size_in(g, sizes_small)
                                               : rnd_in(g, 1000, 40000);
             g->freeing = 0;
          }
@@ -329,21 +319,21 @@ static int gen_next(Gen *g, Op *op)
          if (want_alloc) {
             op->kind = rnd(g) % 10 == 0 ? OP_CALLOC : OP_MALLOC;
             op->slot = pick_free_slot(g);
-            op->size = g->sc == SC_SMALL ? size_small(g) : size_mixed(g);
+            op->size = size_in(g, g->sc == SC_SMALL ? sizes_small : sizes_mixed);
          } else {
             op->kind = OP_FREE;
             op->slot = pick_live_free_slot(g);
          }
          break;
       default: {
-         uint64_t (*size)(Gen *) = g->sc == SC_BIG ? size_big : size_mixed;
+         const Band *sizes = g->sc == SC_BIG ? sizes_big : sizes_mixed;
          int p_alloc = g->sc == SC_BIG ? 50 : 48;
          int p_realloc = g->sc == SC_REALLOC ? 40 : 10;
          int p_memalign = g->sc == SC_MEMALIGN ? 40 : 5;
          if (g->nlive == 0 || (g->nlive < NSLOTS && r < (uint64_t)p_alloc)) {
             uint64_t k = rnd(g) % 100;
             op->slot = pick_free_slot(g);
-            op->size = size(g);
+            op->size = size_in(g, sizes);
             if (k < (uint64_t)p_memalign) {
                static const uint64_t aligns[] = { 64, 4096, 32, 64, 128,
                                                   4096, 1024, 8 };
@@ -358,7 +348,7 @@ static int gen_next(Gen *g, Op *op)
             op->kind = OP_REALLOC;
             op->slot = pick_live_slot(g);
             op->size = g->sc == SC_REALLOC && (rnd(g) & 3) != 0
-                       ? rnd_in(g, 1, 20000) : size(g);
+                       ? rnd_in(g, 1, 20000) : size_in(g, sizes);
             if (op->size == 0)
                op->size = 1;       /* realloc to 0 is a free */
          } else {
