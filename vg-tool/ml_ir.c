@@ -81,7 +81,7 @@ void ml_ir_translated(UInt guest_insns)
 ULong ml_ir_n_translated(void)     { return n_translated; }
 ULong ml_ir_chase_stopped_at(void) { return chase_stopped_at; }
 
-/* The shadow of guest R15 (ml_clock.c counts in R14's; the core itself
+/* The shadow of guest R15 (ml_clock.c counts in RAX's; the core itself
    writes only the shadow SP, for tools that keep shadow registers). */
 static Int    zero_offset;
 static IRTemp zero_tmp = IRTemp_INVALID;
