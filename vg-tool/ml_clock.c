@@ -12,10 +12,14 @@
    superblock loads what the one before stored.  On the machines the
    benchmark runs on (AMD EPYC) that chain is nearly free when the word
    is addressed off the guest-state pointer (%rbp in translated code)
-   with a displacement below 1024, and costs a third of a heap-only run
-   above (by all appearances the CPU's renaming of stack-like memory
-   operands, which covers small displacements only).  The first shadow
-   area starts at 928 bytes, so only its first twelve words qualify.
+   with a displacement below 1024, and costs up to a third of a
+   heap-only run above.  Why is not established: the three instructions
+   in a loop of their own run as fast at either displacement; what holds
+   is that the boundary is the displacement, not the address (the guest
+   state of `lua5.4` and of `containers` lie at different offsets in
+   their pages, and both are slow at 1056 and fast at 944).  The first
+   shadow area starts at 928 bytes, so only its first twelve words
+   qualify.
    Measured, heap-only runs of `lua5.4 samples/bench/alloc.lua 0.3`,
    user seconds, 5 alternating runs each: the count at offset 944 (RAX's
    shadow) 2.15-2.34, 1008 (R8's) 2.12-2.59, 1016 (R9's) 2.14-2.50; at
