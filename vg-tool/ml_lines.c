@@ -202,20 +202,21 @@ static IRTemp level(IRSB *sb, IRTemp *cache, ULong *cur)
    return *cache;
 }
 
-/* *hw = max(*hw, cur), inline */
+/* *hw = max(*hw, cur), inline: a guarded store, made only when the level
+   is above the mark, which it rarely is, so the next entry's load does
+   not wait for this one's store (against the unconditional store of
+   the maximum it replaced: `compute` default mode 1.88 -> 1.79 s user,
+   `containers` 3.29 -> 3.20 s, medians of 5 and 3 alternating runs). */
 static void update_max(IRSB *sb, ULong *hw, IRTemp h)
 {
    IRTemp w = newIRTemp(sb->tyenv, Ity_I64);
    IRTemp c = newIRTemp(sb->tyenv, Ity_I1);
-   IRTemp m = newIRTemp(sb->tyenv, Ity_I64);
    addStmtToIRSB(sb, IRStmt_WrTmp(w, IRExpr_Load(Iend_LE, Ity_I64,
                                   ml_ir_addr(sb, hw))));
    addStmtToIRSB(sb, IRStmt_WrTmp(c, IRExpr_Binop(Iop_CmpLT64U,
                                   IRExpr_RdTmp(w), IRExpr_RdTmp(h))));
-   addStmtToIRSB(sb, IRStmt_WrTmp(m, IRExpr_ITE(IRExpr_RdTmp(c),
-                                  IRExpr_RdTmp(h), IRExpr_RdTmp(w))));
-   addStmtToIRSB(sb, IRStmt_Store(Iend_LE, ml_ir_addr(sb, hw),
-                                  IRExpr_RdTmp(m)));
+   addStmtToIRSB(sb, IRStmt_StoreG(Iend_LE, ml_ir_addr(sb, hw),
+                                   IRExpr_RdTmp(h), IRExpr_RdTmp(c)));
 }
 
 /* count += 1; hw_heap = max(hw_heap, heap); the same for RSS */
