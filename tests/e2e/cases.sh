@@ -74,6 +74,7 @@ report_precision
 report_filters
 source_moved
 source_changed
+inline_frames
 compressed_default
 time_resolution
 clock_signal_handlers
@@ -633,6 +634,35 @@ t_source_changed() {
     if ! grep -Eiq 'changed|modified|differs|newer' "$T/ch.rep" "$T/ch.rerr"; then
         fail "a source file changed since the run is not flagged (stdout or stderr)"
     fi
+}
+
+# ---- inlined frames --------------------------------------------------------
+
+# samples/inlined.c built -O2 (make() inlined into main): the inlined
+# function's line and both call sites get their bytes, with the default
+# options and with --inline-libs=yes alike.  By default the libraries
+# from system directories are read without inlined frames, which -v -v
+# lists (libc among them); with --inline-libs=yes none is.
+t_inline_frames() {
+    local exe=$T/inlined o opt
+    need "could not build samples/inlined.c with -O2" \
+        ${CC:-cc} -g -O2 -o "$exe" "$ROOT/samples/inlined.c" || return
+    for o in dflt yes; do
+        opt=--inline-libs=yes
+        [ $o = yes ] || opt=-v      # the default: no option
+        VALGRIND_LIB=$STAGE "$VALGRIND" -v -v --tool=memline "$opt" \
+            "--memline-out-file=$T/i$o.trace" "$exe" >"$T/i$o.out" 2>"$T/i$o.err" </dev/null
+        need "inlined (-O2) exited with $? under memline $opt" [ -s "$T/i$o.trace" ] || return
+        run_report "i$o" "$T/i$o.trace"
+        need "memline-report on the $opt trace exited $REP_STATUS" [ "$REP_STATUS" -eq 0 ] || return
+        expect_row "$T/i$o.rep" inlined inl_malloc 3145728 3145728 2
+        expect_row "$T/i$o.rep" inlined first - 1048576 -
+        expect_row "$T/i$o.rep" inlined second 3145728 2097152 -
+    done
+    expect_file_match "default run lists libc as read without inlined frames" \
+        "$T/idflt.err" "memline: no inlined frames read for /.*/libc\.so\.6\$"
+    expect_eq "libraries read without inlined frames under --inline-libs=yes" \
+        "$(grep -c 'no inlined frames read' "$T/iyes.err")" 0
 }
 
 # ---- bad input -------------------------------------------------------------
