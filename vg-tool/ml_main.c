@@ -343,6 +343,7 @@ static Int   self_signal;
 static Bool inline_user;          /* the flag as the options left it */
 static Bool inline_cleared;
 static XArray *inline_skipped;    /* the files, each once (for -v -v) */
+static HChar   inline_path[VKI_PATH_MAX];   /* the file of the call */
 
 static Bool in_system_dir(const HChar *path)
 {
@@ -417,6 +418,21 @@ static void inline_before(UInt sysno, const UWord *args, UInt nArgs)
       return;                     /* read already */
    VG_(clo_read_inline_info) = False;
    inline_cleared = True;
+   VG_(strncpy)(inline_path, path, sizeof inline_path - 1);
+}
+
+/* Lists the file of the call, once, if it is an object with debug info
+   now (not a locale file, say). */
+static void note_skipped(const HChar *path)
+{
+   Bool object = False;
+   for (const DebugInfo *di = VG_(next_DebugInfo)(NULL); di && !object;
+        di = VG_(next_DebugInfo)(di)) {
+      const HChar *f = VG_(DebugInfo_get_filename)(di);
+      object = f && VG_(strcmp)(f, path) == 0;
+   }
+   if (!object)
+      return;
    if (!inline_skipped)
       inline_skipped = VG_(newXA)(VG_(malloc), "ml.inline.skipped",
                                   VG_(free), sizeof(HChar *));
@@ -433,6 +449,7 @@ static void inline_after(void)
    if (inline_cleared) {
       VG_(clo_read_inline_info) = inline_user;
       inline_cleared = False;
+      note_skipped(inline_path);
    }
 }
 
