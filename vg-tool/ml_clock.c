@@ -25,7 +25,8 @@
    shadow) 2.15-2.34, 1008 (R8's) 2.12-2.59, 1016 (R9's) 2.14-2.50; at
    1040 (R12's) 3.51-3.83, 1056 (R14's, before this choice) 2.93-3.46,
    and spread over four words from 1024 by superblock address
-   2.94-3.19; nulgrind 1.6-1.9.  The shadow of RSP (976) is the one the core writes.
+   2.94-3.19; nulgrind 1.6-1.9.  The shadow of RSP (976) is the one the
+   core writes.
 
    When the thread stops running translated code, its count is added to
    the clock and set back to 0; so outside translated code every count is
@@ -48,9 +49,8 @@
 
 /* In the first shadow area, at guest RAX's place: 944 bytes from the
    guest-state pointer (see "Which word matters"; ml_ir.c uses R15's). */
-#define COUNT_OFFSET ((Int)offsetof(VexGuestAMD64State, guest_RAX))
-_Static_assert(sizeof(VexGuestAMD64State) +
-               __builtin_offsetof(VexGuestAMD64State, guest_RAX) + 8 <= 1024,
+#define COUNT_OFFSET ((Int)__builtin_offsetof(VexGuestAMD64State, guest_RAX))
+_Static_assert(sizeof(VexGuestAMD64State) + COUNT_OFFSET + 8 <= 1024,
                "the count must sit below 1024 bytes of the guest state");
 
 static ULong    folded;               /* all threads, up to their last stop */

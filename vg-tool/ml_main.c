@@ -72,7 +72,6 @@
 #include "pub_tool_vki.h"
 #include "pub_tool_vkiscnums.h"
 #include "pub_tool_machine.h"
-#include "pub_tool_aspacemgr.h"
 #include "pub_tool_debuginfo.h"
 #include "ml_trace.h"
 #include "ml_out.h"
@@ -88,8 +87,10 @@
 /* Not in the pub_tool headers; set before option parsing so that inline
    frames are read by default while --read-inline-info=no still works. */
 extern Bool VG_(clo_read_inline_info);
-/* Exported by the core (pub_core_threadstate.h), not in pub_tool. */
+/* Exported by the core (pub_core_threadstate.h, pub_core_libcfile.h),
+   not in pub_tool. */
 extern Int VG_(count_living_threads)(void);
+extern Bool VG_(resolve_filename)(Int fd, const HChar **buf);
 
 #define ML_VERSION "0.1.0"
 
@@ -336,10 +337,10 @@ static Int   self_signal;
    start-up (grow: 0.27 s against 0.21 s with --read-inline-info=no).
    Inlined frames matter in the program's own code, whose lines the
    report shows; in a library they only split a frame of its stacks.  So
-   unless --inline-libs=yes, the flag is cleared around the system calls
-   that can load a library from a system directory (mmap of such a file,
-   mprotect of its mapping) and set back after them.  The main executable
-   and the dynamic linker are read at start-up, before any system call. */
+   unless --inline-libs=yes, the flag is cleared around each mmap of a
+   file in a system directory, the call that makes the core read a
+   library, and set back after it.  The main executable and the dynamic
+   linker are read at start-up, before any system call. */
 static Bool inline_user;          /* the flag as the options left it */
 static Bool inline_cleared;
 static XArray *inline_skipped;    /* the files, each once (for -v -v) */
@@ -349,73 +350,19 @@ static Bool in_system_dir(const HChar *path)
 {
    static const HChar *const dirs[] = { "/usr/lib/", "/usr/lib64/",
                                         "/lib/", "/lib64/" };
-   if (!path)
-      return False;
    for (UInt i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
       if (VG_(strncmp)(path, dirs[i], VG_(strlen)(dirs[i])) == 0)
          return True;
    return False;
 }
 
-/* Objects read before the program ran (the main executable, the dynamic
-   linker; noted at its first system call): an mprotect of theirs reads
-   nothing. */
-static HChar *startup_objs[4];
-static Bool   startup_noted;
-
-static void note_startup_objects(void)
-{
-   UInt n = 0;
-   for (const DebugInfo *di = VG_(next_DebugInfo)(NULL);
-        di && n < sizeof startup_objs / sizeof startup_objs[0];
-        di = VG_(next_DebugInfo)(di)) {
-      const HChar *f = VG_(DebugInfo_get_filename)(di);
-      if (f)
-         startup_objs[n++] = VG_(strdup)("ml.inline.startup", f);
-   }
-}
-
-static Bool at_startup(const HChar *path)
-{
-   for (UInt i = 0; i < sizeof startup_objs / sizeof startup_objs[0] &&
-                    startup_objs[i]; i++)
-      if (VG_(strcmp)(startup_objs[i], path) == 0)
-         return True;
-   return False;
-}
-
-/* The file behind fd, or NULL. */
-static const HChar *fd_path(Int fd)
-{
-   static HChar link[64], path[VKI_PATH_MAX];
-   VG_(sprintf)(link, "/proc/self/fd/%d", fd);
-   Int n = VG_(readlink)(link, path, sizeof path - 1);
-   if (n <= 0)
-      return NULL;
-   path[n] = 0;
-   return path;
-}
-
 static void inline_before(UInt sysno, const UWord *args, UInt nArgs)
 {
-   if (clo_inline_libs || !inline_user)
+   const HChar *path;
+   if (clo_inline_libs || !inline_user || sysno != __NR_mmap ||
+       nArgs <= 4 || (args[3] & VKI_MAP_ANONYMOUS) ||
+       !VG_(resolve_filename)((Int)args[4], &path) || !in_system_dir(path))
       return;
-   if (!startup_noted) {
-      note_startup_objects();
-      startup_noted = True;
-   }
-   const HChar *path = NULL;
-   if (sysno == __NR_mmap && nArgs > 4 && !(args[3] & VKI_MAP_ANONYMOUS))
-      path = fd_path((Int)args[4]);
-   else if (sysno == __NR_mprotect && nArgs > 0) {
-      NSegment const *seg = VG_(am_find_nsegment)(args[0]);
-      if (seg && seg->kind == SkFileC)
-         path = VG_(am_get_filename)(seg);
-   }
-   if (!in_system_dir(path))
-      return;
-   if (at_startup(path))
-      return;                     /* read already */
    VG_(clo_read_inline_info) = False;
    inline_cleared = True;
    VG_(strncpy)(inline_path, path, sizeof inline_path - 1);
