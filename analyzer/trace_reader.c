@@ -100,6 +100,9 @@ struct ml_reader {
    uint32_t prev_stack[ML_STACK_CLASSES];
    uint64_t next_id;
    uint64_t prev_free_id[ML_BLOCK_SPACES];
+   /* sizes of the last ML_SIZE_WINDOW blocks allocated (ml_trace.h,
+      "Freed size"): entry id % ML_SIZE_WINDOW for ids below next_id */
+   uint32_t *size_win;
 
    ml_header hdr;
    char     *hdr_arena;        /* every header string, NUL-terminated */
@@ -686,11 +689,12 @@ static int parse_header(ml_reader *r, cur *c)
    int rc;
    if ((rc = cur_u(c, &version, "version")))
       return rc;
-   if (version != ML_TRACE_VERSION)
+   if (version < ML_TRACE_VERSION_MIN || version > ML_TRACE_VERSION)
       return fail(r, ML_ECORRUPT, c->base_off,
                   "unsupported trace format version %llu (this "
-                  "memline-report reads version %d)",
-                  (unsigned long long)version, ML_TRACE_VERSION);
+                  "memline-report reads versions %d to %d)",
+                  (unsigned long long)version, ML_TRACE_VERSION_MIN,
+                  ML_TRACE_VERSION);
    r->hdr.version = version;
    uint64_t ps_off = 0;
    for (int i = 0; i < 5; i++) {
@@ -937,8 +941,13 @@ static int parse_fixed(ml_reader *r, int tag, ml_record *rec)
    case ML_TAG_ALLOC | ML_TAG_SAME_STACK:
    case ML_TAG_FREE | ML_TAG_SAME_STACK:
    case ML_TAG_CALLOC | ML_TAG_SAME_STACK:
-   case ML_TAG_CFREE | ML_TAG_SAME_STACK: {
-      int t = tag & ~ML_TAG_SAME_STACK;
+   case ML_TAG_CFREE | ML_TAG_SAME_STACK:
+   case ML_TAG_FREE | ML_TAG_SIZE_KNOWN:
+   case ML_TAG_CFREE | ML_TAG_SIZE_KNOWN:
+   case ML_TAG_FREE | ML_TAG_SIZE_KNOWN | ML_TAG_SAME_STACK:
+   case ML_TAG_CFREE | ML_TAG_SIZE_KNOWN | ML_TAG_SAME_STACK: {
+      int t = tag & ~(ML_TAG_SAME_STACK | ML_TAG_SIZE_KNOWN);
+      int size_known = (tag & ML_TAG_SIZE_KNOWN) != 0;
       c.rec = t == ML_TAG_ALLOC ? "ALLOC" : t == ML_TAG_FREE ? "FREE"
             : t == ML_TAG_CALLOC ? "CALLOC" : "CFREE";
       int is_alloc = t == ML_TAG_ALLOC || t == ML_TAG_CALLOC;
@@ -947,23 +956,40 @@ static int parse_fixed(ml_reader *r, int tag, ml_record *rec)
       uint64_t size = 0, w = 0, id;
       rec->kind = is_alloc ? ML_REC_ALLOC : ML_REC_FREE;
       rec->u.block.custom = custom;
+      if (size_known && r->hdr.version < 5)
+         return fail(r, ML_ECORRUPT, rec->offset, "bad record tag "
+                     "0x%02x in a version %llu trace", tag,
+                     (unsigned long long)r->hdr.version);
       off = cur_off(&c);
       if ((rc = cur_u(&c, &dt, "dt")) ||
           (rc = cur_event_stack(&c, tag, is_alloc ? ML_STACK_CLASS_ALLOC
                                                   : ML_STACK_CLASS_FREE,
                                 &stack)) ||
-          (rc = cur_u(&c, &size, "size")) ||
+          (!size_known && (rc = cur_u(&c, &size, "size"))) ||
           (!is_alloc && (rc = cur_u(&c, &w, "block id"))) ||
           (rc = add_dt(&c, off, dt, &rec->now)))
          return rc;
       if (is_alloc) {
          id = r->next_id++;
+         r->size_win[id & (ML_SIZE_WINDOW - 1)] =
+            size < ML_SIZE_UNKNOWN ? (uint32_t)size : ML_SIZE_UNKNOWN;
       } else {
          id = r->prev_free_id[custom] + (uint64_t)ml_unzigzag(w);
          if (id >= r->next_id)
             return fail(r, ML_ECORRUPT, off, "%s record: block id %llu "
                         "was never allocated", c.rec,
                         (unsigned long long)id);
+         if (size_known) {
+            if (r->next_id - id > ML_SIZE_WINDOW)
+               return fail(r, ML_ECORRUPT, off, "%s record: no size for "
+                           "block %llu, older than the last %u allocated",
+                           c.rec, (unsigned long long)id, ML_SIZE_WINDOW);
+            size = r->size_win[id & (ML_SIZE_WINDOW - 1)];
+            if (size == ML_SIZE_UNKNOWN)
+               return fail(r, ML_ECORRUPT, off, "%s record: no size for "
+                           "block %llu, whose size is not kept", c.rec,
+                           (unsigned long long)id);
+         }
          r->prev_free_id[custom] = id;
       }
       r->prev_stack[is_alloc ? ML_STACK_CLASS_ALLOC
@@ -1082,9 +1108,15 @@ static int read_record(ml_reader *r, ml_record *rec, int want_header)
 static ml_reader *new_reader(const char *name, ml_err *err)
 {
    ml_reader *r = calloc(1, sizeof *r);
-   if (r)
+   if (r) {
       r->path = strdup(name);
-   if (!r || !r->path) {
+      r->size_win = malloc(ML_SIZE_WINDOW * sizeof *r->size_win);
+   }
+   if (!r || !r->path || !r->size_win) {
+      if (r) {
+         free(r->path);
+         free(r->size_win);
+      }
       free(r);
       ml_err_set(err, ML_ENOMEM, "%s: out of memory", name);
       return NULL;
@@ -1238,6 +1270,7 @@ void ml_reader_free(ml_reader *r)
       close(r->fd);
    zstop(r);
    free(r->buf);
+   free(r->size_win);
    free(r->zin);
    ZSTD_freeDStream(r->zs);
    free(r->scratch);
@@ -1305,7 +1338,8 @@ static inline int fast_stack(ml_reader *r, ml_record *rec, const uint8_t *p)
 static inline int fast_event(ml_reader *r, ml_record *rec)
 {
    const uint8_t *p = r->win + r->pos;
-   unsigned tag = p[0], t = tag & ~(unsigned)ML_TAG_SAME_STACK;
+   unsigned tag = p[0],
+            t = tag & ~(unsigned)(ML_TAG_SAME_STACK | ML_TAG_SIZE_KNOWN);
    unsigned cls;
    int custom = 0;
    switch (t) {
@@ -1319,6 +1353,10 @@ static inline int fast_event(ml_reader *r, ml_record *rec)
    default:
       return 0;
    }
+   /* the size-known bit: on FREE and CFREE of a version 5 trace only */
+   if ((tag & ML_TAG_SIZE_KNOWN) &&
+       (cls != ML_STACK_CLASS_FREE || r->hdr.version < 5))
+      return 0;
    uint64_t dt, v;
    if (!(p = fast_uv(p + 1, &dt)))
       return 0;
@@ -1343,17 +1381,25 @@ static inline int fast_event(ml_reader *r, ml_record *rec)
       rec->u.page.kind = (uint32_t)kind;
       rec->u.page.count = ml_unzigzag(zz);
    } else {
-      uint64_t size, w, id;
-      if (!(p = fast_uv(p, &size)))
+      uint64_t size = 0, w, id;
+      if (!(tag & ML_TAG_SIZE_KNOWN) && !(p = fast_uv(p, &size)))
          return 0;
       if (cls == ML_STACK_CLASS_ALLOC) {
          id = r->next_id++;
+         r->size_win[id & (ML_SIZE_WINDOW - 1)] =
+            size < ML_SIZE_UNKNOWN ? (uint32_t)size : ML_SIZE_UNKNOWN;
       } else {
          if (!(p = fast_uv(p, &w)))
             return 0;
          id = r->prev_free_id[custom] + (uint64_t)ml_unzigzag(w);
          if (id >= r->next_id)
             return 0;                         /* the checked path says */
+         if (tag & ML_TAG_SIZE_KNOWN) {
+            if (r->next_id - id > ML_SIZE_WINDOW ||
+                (size = r->size_win[id & (ML_SIZE_WINDOW - 1)]) ==
+                   ML_SIZE_UNKNOWN)
+               return 0;                      /* the checked path says */
+         }
          r->prev_free_id[custom] = id;
       }
       rec->kind = cls == ML_STACK_CLASS_ALLOC ? ML_REC_ALLOC : ML_REC_FREE;

@@ -93,8 +93,15 @@ typedef struct {
    UInt     prev_stack[ML_STACK_CLASSES];
    ULong    next_id;               /* id of the next ALLOC / CALLOC */
    ULong    prev_free_id[ML_BLOCK_SPACES];
+   ULong    n_frees, n_frees_sized;   /* FREE and CFREE records; those
+                                         that wrote their size (-v -v) */
 } EncState;
 static EncState enc;
+/* Sizes of the last ML_SIZE_WINDOW blocks allocated (ml_trace.h, "Freed
+   size"): entry id % ML_SIZE_WINDOW for ids below enc.next_id.  Not
+   reset with enc: every entry a FREE can name, one of the last window
+   of ids given out since, has been written again after the reset. */
+static UInt size_window[ML_SIZE_WINDOW];
 
 /* The time unit (--time-resolution): instructions per dt unit. */
 static ULong  time_unit = 1;
@@ -659,18 +666,38 @@ ULong ml_out_alloc(ThreadId tid, UInt stack, SizeT size, Bool custom)
    put_event_head(custom ? ML_TAG_CALLOC : ML_TAG_ALLOC,
                   ML_STACK_CLASS_ALLOC, stack);
    put_uv(size);
+   size_window[enc.next_id & (ML_SIZE_WINDOW - 1)] =
+      size < ML_SIZE_UNKNOWN ? (UInt)size : ML_SIZE_UNKNOWN;
    return enc.next_id++;
 }
 
 void ml_out_free(ThreadId tid, UInt stack, SizeT size, ULong id, Bool custom)
 {
    event_prologue(tid);
-   put_event_head(custom ? ML_TAG_CFREE : ML_TAG_FREE, ML_STACK_CLASS_FREE,
-                  stack);
-   put_uv(size);
+   /* The size only when the reader cannot know it: a block older than
+      the window, a size the window does not keep (or a size that is not
+      the one allocated, which would be a bug of the caller's: written as
+      it is, --verify then finds it). */
+   UChar tag = custom ? ML_TAG_CFREE : ML_TAG_FREE;
+   Bool known = size < ML_SIZE_UNKNOWN &&
+                enc.next_id - id <= ML_SIZE_WINDOW &&
+                size_window[id & (ML_SIZE_WINDOW - 1)] == size;
+   put_event_head(known ? (UChar)(tag | ML_TAG_SIZE_KNOWN) : tag,
+                  ML_STACK_CLASS_FREE, stack);
+   if (!known) {
+      put_uv(size);
+      enc.n_frees_sized++;
+   }
+   enc.n_frees++;
    ULong *prev = &enc.prev_free_id[custom ? 1 : 0];
    put_uv(ml_zigzag((Long)(id - *prev)));
    *prev = id;
+}
+
+void ml_out_free_stats(ULong *frees, ULong *sized)
+{
+   *frees = enc.n_frees;
+   *sized = enc.n_frees_sized;
 }
 
 void ml_out_mark(UInt name)

@@ -23,7 +23,10 @@
 
 #define ML_TRACE_MAGIC      "MEMLINE\0"   /* 8 bytes, NUL included */
 #define ML_TRACE_MAGIC_LEN  8
-#define ML_TRACE_VERSION    4
+#define ML_TRACE_VERSION    5
+#define ML_TRACE_VERSION_MIN 4     /* oldest version a reader accepts:
+                                      version 4 is version 5 without
+                                      ML_TAG_SIZE_KNOWN */
 
 /* ---- fixed-schema records (no length prefix) ---------------------- */
 enum {
@@ -36,8 +39,8 @@ enum {
       becomes live; its id is the number of ALLOC and CALLOC records
       before this one. */
    ML_TAG_ALLOC   = 0x02,
-   /* FREE: dt, stack (where the free happened), size freed, block id
-      (see "Event fields"). */
+   /* FREE: dt, stack (where the free happened), size freed (absent with
+      ML_TAG_SIZE_KNOWN), block id (see "Event fields"). */
    ML_TAG_FREE    = 0x03,
    /* THREAD: thread id that executes the following events. */
    ML_TAG_THREAD  = 0x04,
@@ -59,6 +62,10 @@ enum {
       its stack is the same as the previous event's of its class, and the
       stack field is left out (0x12, 0x13, 0x16, 0x17, 0x18). */
    ML_TAG_SAME_STACK = 0x10,
+   /* OR'ed into the tag of a FREE or CFREE (version 5): the size field
+      is left out, the block being one of the last ML_SIZE_WINDOW
+      allocated (see "Event fields"; 0x23, 0x33, 0x28, 0x38). */
+   ML_TAG_SIZE_KNOWN = 0x20,
 
    ML_TAG_LEN_PREFIXED = 0x40,
 
@@ -158,7 +165,20 @@ enum {
    the block it frees as the zigzag difference from the id of the
    previous FREE of its space (FREE or CFREE; 0 at the start): a program
    that frees in a regular order -- a garbage collector's sweep, a list
-   torn down -- writes the same few bytes again and again. */
+   torn down -- writes the same few bytes again and again.
+
+   Freed size (version 5): both sides keep the sizes of the last
+   ML_SIZE_WINDOW blocks allocated, block id i at i % ML_SIZE_WINDOW (a
+   size of 2^32 - 1 or more is kept as ML_SIZE_UNKNOWN).  A FREE of a
+   block with id >= (ALLOC and CALLOC records so far) - ML_SIZE_WINDOW
+   whose kept size is not ML_SIZE_UNKNOWN may set ML_TAG_SIZE_KNOWN and
+   leave out its size: it is the kept one.  The size of a freed block
+   is implied by its id; a reader that keeps nothing per live block
+   still learns it for a free of a recent block, which is most frees
+   (containers: all but 1 of 1.29 M; churn, random frees among 100 K
+   live blocks: 98%), at a fixed 1 MiB on each side. */
+#define ML_SIZE_WINDOW       (1u << 18)
+#define ML_SIZE_UNKNOWN      0xffffffffu
 #define ML_STACK_CLASS_ALLOC 0
 #define ML_STACK_CLASS_FREE  1
 #define ML_STACK_CLASS_PAGE  2

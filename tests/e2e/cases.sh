@@ -65,6 +65,7 @@ loop_occurrences
 recurse_counted_once
 spike_highwater
 realloc_lines
+size_window
 cxx_new_delete_vector
 kinds_all_functions
 leak_summary
@@ -191,6 +192,31 @@ t_realloc_lines() {
     expect_row "$T/r.rep" realloc calloc    5608    1000     1
     expect_row "$T/r.rep" realloc free_all  5608    -5608    1
     expect_summary "$T/r.rep" 1048576 - - 0 0
+}
+
+# samples/longlived.c: FREE records leave out the size of the last
+# ML_SIZE_WINDOW blocks allocated.  A block freed as the oldest in the
+# window, one freed just past it and one too large for the window come
+# out with their sizes; -v -v says the last two wrote theirs, the rest
+# not.  The report runs with --verify: every FREE's size is then also
+# checked against its block's ALLOC.
+t_size_window() {
+    run_tool w longlived -v -v
+    need "longlived exited with $RUN_STATUS under memline" [ "$RUN_STATUS" -eq 0 ] || return
+    expect_file_match "FREE records that wrote their size" "$T/w.err" \
+        'memline: 2 of 262146 frees wrote their size'
+    run_report w "$T/w.trace" --verify
+    need "memline-report --verify exited $REP_STATUS: $(head -n 2 "$T/w.rerr" | tr '\n' '|')" \
+        [ "$REP_STATUS" -eq 0 ] || return
+    grep -q inconsistent "$T/w.rerr" && fail "--verify finds anomalies: $(head -c 300 "$T/w.rerr")"
+    expect_row "$T/w.rep" longlived old       1000       1000        1
+    expect_row "$T/w.rep" longlived edge      3000       2000        1
+    expect_row "$T/w.rep" longlived churn     -          0           262143
+    expect_row "$T/w.rep" longlived free_edge 3000       -2000       1
+    expect_row "$T/w.rep" longlived free_old  1000       -1000       1
+    expect_row "$T/w.rep" longlived huge      4294967301 4294967301  1
+    expect_row "$T/w.rep" longlived free_huge 4294967301 -4294967301 1
+    expect_summary "$T/w.rep" 4294967301 262146 262146 0 0
 }
 
 t_cxx_new_delete_vector() {

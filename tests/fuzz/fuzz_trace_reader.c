@@ -190,7 +190,7 @@ int main(int argc, char **argv)
    tb_alloc(&b, 10, s2, 1 << 20, 0x2000);
    tb_time(&b, 3, 1);
    tb_page(&b, 1, s2, 0, 4);
-   tb_free(&b, 10, s2, 1 << 20, 0x2000);
+   tb_free_known(&b, ML_TAG_FREE, 10, s2, 1);   /* the size from ALLOC's */
    tb_alloc(&b, 10, s3, 7, 0x3000);
    tb_line(&b, fm, file, 8, 1, 0);
    tb_line(&b, fm, file, 9, 2, 100);

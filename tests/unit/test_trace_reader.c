@@ -204,7 +204,7 @@ static void test_bad_header(void **state)
    tb_u(&b, 99);
    tb_end(&b, o);
    expect_open_error(&b, "t:10: unsupported trace format version 99 (this "
-                     "memline-report reads version 4)");
+                     "memline-report reads versions 4 to 5)");
    tb_fini(&b);
 
    /* the previous version is refused as clearly */
@@ -213,7 +213,7 @@ static void test_bad_header(void **state)
    tb_u(&b, 3);
    tb_end(&b, o);
    expect_open_error(&b, "t:10: unsupported trace format version 3 (this "
-                     "memline-report reads version 4)");
+                     "memline-report reads versions 4 to 5)");
    tb_fini(&b);
 
    /* unsupported pointer size */
@@ -283,6 +283,133 @@ static void test_bad_tag(void **state)
       expect_error(&b, msg);
       tb_fini(&b);
    }
+}
+
+/* Reads b to the end, expecting only events; checks every FREE's size
+   against want[id] (ids below nwant) and returns the FREE records seen. */
+static unsigned read_free_sizes(const tb *b, const uint64_t *want,
+                                size_t nwant)
+{
+   ml_reader *r = open_ok(b);
+   ml_record rec;
+   int rc;
+   unsigned frees = 0;
+   while ((rc = ml_reader_next(r, &rec)) > 0) {
+      if (rec.kind != ML_REC_FREE)
+         continue;
+      assert_true(rec.u.block.id < nwant);
+      assert_int_equal(rec.u.block.size, want[rec.u.block.id]);
+      frees++;
+   }
+   assert_int_equal(rc, 0);
+   ml_reader_free(r);
+   return frees;
+}
+
+/* Version 5: a FREE with ML_TAG_SIZE_KNOWN takes its size from the last
+   ML_SIZE_WINDOW blocks allocated, on the fast path (records with more
+   after them) and the checked one (the last records); refused for an
+   older block, a size the window does not keep, a record other than
+   FREE and CFREE, and in a version 4 trace. */
+static void test_free_size_window(void **state)
+{
+   (void)state;
+   const uint64_t W = ML_SIZE_WINDOW, big = (1ull << 32) + 5;
+   uint64_t *want = malloc((W + 2) * sizeof *want);
+   assert_non_null(want);
+   tb b;
+   char msg[160];
+   /* ids 0 (100 B), 1 (2^32 + 5 B, not kept), 2 .. W - 1 (1..997 B, and
+      a CALLOC at W - 1): W blocks, so block 0 is the oldest in the
+      window */
+   for (int pass = 0; pass < 2; pass++) {
+      tb_start(&b);
+      want[0] = 100;
+      want[1] = big;
+      tb_alloc(&b, 0, 0, want[0], 0);
+      tb_alloc(&b, 0, 0, want[1], 1);
+      for (uint64_t i = 2; i < W; i++) {
+         want[i] = i % 997 + 1;
+         tb_block(&b, i == W - 1 ? ML_TAG_CALLOC : ML_TAG_ALLOC, 0, 0,
+                  want[i], i);
+      }
+      /* the same frees twice (the reader does not check liveness):
+         first followed by TIME records, on the fast path, then as the
+         trace's last records */
+      for (int k = 0; k < 2; k++) {
+         tb_free_known(&b, ML_TAG_FREE, 0, 0, 0);
+         tb_free_id(&b, ML_TAG_FREE, 0, 0, big, 1);
+         tb_free_known(&b, ML_TAG_FREE, 0, 0, 7);
+         tb_free_known(&b, ML_TAG_CFREE, 0, 0, W - 1);
+         tb_free_known(&b, ML_TAG_FREE, 1, 0, W - 2);  /* new stack */
+         if (k == 0)
+            for (int t = 0; t < 40; t++)
+               tb_time(&b, 0, 0);
+      }
+      if (pass == 0) {
+         assert_int_equal(read_free_sizes(&b, want, W), 10);
+         tb_fini(&b);
+         continue;
+      }
+      /* one more block: block 0 has left the window */
+      want[W] = 3;
+      tb_alloc(&b, 0, 0, want[W], W);
+      size_t good = b.len;
+      uint64_t good_prev = b.prev_free_id[0];
+      for (int where = 0; where < 2; where++) {
+         b.len = good;
+         b.prev_free_id[0] = good_prev;
+         size_t at = b.len + 1;                   /* after the tag */
+         tb_free_known(&b, ML_TAG_FREE, 0, 0, 0);
+         if (where == 0)
+            for (int t = 0; t < 40; t++)
+               tb_time(&b, 0, 0);
+         snprintf(msg, sizeof msg, "t:%zu: FREE record: no size for block "
+                  "0, older than the last %u allocated", at, ML_SIZE_WINDOW);
+         expect_error(&b, msg);
+         b.len = good;
+         b.prev_free_id[0] = good_prev;
+         tb_free_known(&b, ML_TAG_FREE, 0, 0, 1);
+         if (where == 0)
+            for (int t = 0; t < 40; t++)
+               tb_time(&b, 0, 0);
+         snprintf(msg, sizeof msg, "t:%zu: FREE record: no size for block "
+                  "1, whose size is not kept", at);
+         expect_error(&b, msg);
+      }
+      /* an ALLOC, a PAGE or a STACK with the bit is no record */
+      static const unsigned bad[] = {
+         ML_TAG_ALLOC | ML_TAG_SIZE_KNOWN, ML_TAG_PAGE | ML_TAG_SIZE_KNOWN,
+         ML_TAG_STACK | ML_TAG_SIZE_KNOWN };
+      for (int i = 0; i < 3; i++) {
+         b.len = good;
+         tb_byte(&b, bad[i]);
+         for (int t = 0; t < 40; t++)
+            tb_u(&b, 0);
+         snprintf(msg, sizeof msg, "t:%zu: bad record tag 0x%02x", good,
+                  bad[i]);
+         expect_error(&b, msg);
+      }
+      tb_fini(&b);
+   }
+   free(want);
+
+   /* version 4 traces are read, without the bit */
+   tb_init(&b);
+   b.version = 4;
+   tb_header(&b, 64);
+   tb_alloc(&b, 0, 0, 9, 0);
+   tb_free(&b, 0, 0, 9, 0);
+   uint64_t nine = 9;
+   assert_int_equal(read_free_sizes(&b, &nine, 1), 1);
+   size_t at = b.len;
+   tb_free_known(&b, ML_TAG_FREE, 0, 0, 0);
+   for (int t = 0; t < 40; t++)
+      tb_time(&b, 0, 0);
+   snprintf(msg, sizeof msg, "t:%zu: bad record tag 0x%02x in a version 4 "
+            "trace", at, ML_TAG_FREE | ML_TAG_SIZE_KNOWN | ML_TAG_SAME_STACK);
+   expect_error(&b, msg);
+   tb_fini(&b);
 }
 
 static void test_overlong_varint(void **state)
@@ -1242,6 +1369,7 @@ int main(void)
       cmocka_unit_test(test_bad_magic),
       cmocka_unit_test(test_bad_header),
       cmocka_unit_test(test_bad_tag),
+      cmocka_unit_test(test_free_size_window),
       cmocka_unit_test(test_overlong_varint),
       cmocka_unit_test(test_undefined_ids),
       cmocka_unit_test(test_rss_records),

@@ -33,6 +33,7 @@ typedef struct tb {
    struct { uint64_t handle, id; int custom; } *live;
    size_t nlive, live_cap;
    uint64_t last_freed;
+   uint64_t version;     /* the HEADER's format version; 0: the current */
 } tb;
 
 static inline void tb_reserve(tb *b, size_t n)
@@ -117,7 +118,7 @@ static inline void tb_istr(tb *b, const char *s)
 static inline void tb_header_fields(tb *b, uint64_t depth, uint64_t flags,
                                     uint64_t inherited)
 {
-   tb_u(b, ML_TRACE_VERSION);
+   tb_u(b, b->version ? b->version : ML_TRACE_VERSION);
    tb_u(b, 8); tb_u(b, 4096); tb_u(b, 1234); tb_u(b, 1); tb_u(b, 1700000000);
    tb_istr(b, "memline-test");
    tb_istr(b, "./prog");
@@ -240,6 +241,19 @@ static inline void tb_free_id(tb *b, unsigned tag, uint64_t dt,
    int custom = tag == ML_TAG_CFREE;
    tb_event_head(b, tag, ML_STACK_CLASS_FREE, dt, stack);
    tb_u(b, size);
+   tb_u(b, ml_zigzag((long long)(id - b->prev_free_id[custom])));
+   b->prev_free_id[custom] = id;
+   b->last_freed = id;
+}
+
+/* A FREE or CFREE of block id with ML_TAG_SIZE_KNOWN: no size field,
+   whether or not the reader has the block's size. */
+static inline void tb_free_known(tb *b, unsigned tag, uint64_t dt,
+                                 uint32_t stack, uint64_t id)
+{
+   int custom = tag == ML_TAG_CFREE;
+   tb_event_head(b, tag | ML_TAG_SIZE_KNOWN, ML_STACK_CLASS_FREE, dt,
+                 stack);
    tb_u(b, ml_zigzag((long long)(id - b->prev_free_id[custom])));
    b->prev_free_id[custom] = id;
    b->last_freed = id;
