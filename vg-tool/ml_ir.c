@@ -85,24 +85,13 @@ ULong ml_ir_chase_stopped_at(void) { return chase_stopped_at; }
    writes only the shadow SP, for tools that keep shadow registers). */
 static Int    zero_offset;
 static IRTemp zero_tmp = IRTemp_INVALID;
-static IRTemp entry_tmp = IRTemp_INVALID;   /* guest IP at entry */
-static Addr   entry_addr;
 
-void ml_ir_begin(IRSB *sb, const VexGuestLayout *layout, Bool with_ip,
-                 Addr entry)
+void ml_ir_begin(IRSB *sb, const VexGuestLayout *layout)
 {
+   (void)sb;
    zero_offset = layout->total_sizeB +
                  (Int)offsetof(VexGuestAMD64State, guest_R15);
    zero_tmp = IRTemp_INVALID;
-   entry_tmp = IRTemp_INVALID;
-   if (!with_ip)
-      return;
-   /* Read now, before the superblock's own statements can set the IP;
-      dropped by VEX if no helper uses it. */
-   entry_tmp = newIRTemp(sb->tyenv, Ity_I64);
-   addStmtToIRSB(sb, IRStmt_WrTmp(entry_tmp,
-                                  IRExpr_Get(layout->offset_IP, Ity_I64)));
-   entry_addr = entry;
 }
 
 IRExpr *ml_ir_assign(IRSB *sb, IRType ty, IRExpr *e)
@@ -129,10 +118,7 @@ IRExpr *ml_ir_addr(IRSB *sb, const void *p)
                        IRExpr_Const(IRConst_U64((ULong)a))));
 }
 
-IRExpr *ml_ir_guest_ip(IRSB *sb, Addr ip)
+IRExpr *ml_ir_guest_ip(Addr ip)
 {
-   tl_assert(entry_tmp != IRTemp_INVALID);
-   return ml_ir_assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64,
-                       IRExpr_RdTmp(entry_tmp),
-                       IRExpr_Const(IRConst_U64((ULong)(ip - entry_addr)))));
+   return mkIRExpr_HWord(ip);
 }

@@ -252,8 +252,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
    for (; i < sbIn->stmts_used && sbIn->stmts[i]->tag != Ist_IMark; i++)
       addStmtToIRSB(sb, sbIn->stmts[i]);
    Bool rss = ml_rss_enabled();
-   /* Only the page helpers are given instruction addresses. */
-   ml_ir_begin(sb, layout, rss, (Addr)closure->nraddr);
+   ml_ir_begin(sb, layout);
 
    /* Where line entries start (see the counting rule): decided before
       the page checks are planned, which must not let one helper call

@@ -1749,7 +1749,7 @@ static void check_access(IRSB *sb, IRExpr *addr, Int size, Bool write,
       if (sized_helpers[i].size == size) {
          di = unsafeIRDirty_0_N(2, sized_helpers[i].name[write],
                  VG_(fnptr_to_fnentry)(sized_helpers[i].fn[write]),
-                 mkIRExprVec_2(addr, ml_ir_guest_ip(sb, ip)));
+                 mkIRExprVec_2(addr, ml_ir_guest_ip(ip)));
          break;
       }
    if (!di)
@@ -1758,7 +1758,7 @@ static void check_access(IRSB *sb, IRExpr *addr, Int size, Bool write,
          VG_(fnptr_to_fnentry)(write ? (void *)&ml_rss_store_helper
                                      : (void *)&ml_rss_load_helper),
          mkIRExprVec_3(addr, mkIRExpr_HWord((HWord)size),
-                       ml_ir_guest_ip(sb, ip)));
+                       ml_ir_guest_ip(ip)));
    di->guard = guard;
    /* The helper takes a stack trace from SP, BP and the IP it is given. */
    ml_stack_dirty_reads_sp_bp(di, layout);
@@ -2332,7 +2332,7 @@ static Bool emit_checks(const MlRssPlan *pl, Int c, IRSB *sb,
          IRDirty *di = unsafeIRDirty_0_N(
             3, "ml_rss_group_helper",
             VG_(fnptr_to_fnentry)((void *)&ml_rss_group_helper),
-            mkIRExprVec_3(G->base, ml_ir_guest_ip(sb, k->ip),
+            mkIRExprVec_3(G->base, ml_ir_guest_ip(k->ip),
                           mkIRExpr_HWord((HWord)d)));
          di->guard = IRExpr_RdTmp(G->need);
          ml_stack_dirty_reads_sp_bp(di, l);
