@@ -86,9 +86,8 @@ ULong ml_ir_chase_stopped_at(void) { return chase_stopped_at; }
 static Int    zero_offset;
 static IRTemp zero_tmp = IRTemp_INVALID;
 
-void ml_ir_begin(IRSB *sb, const VexGuestLayout *layout)
+void ml_ir_begin(const VexGuestLayout *layout)
 {
-   (void)sb;
    zero_offset = layout->total_sizeB +
                  (Int)offsetof(VexGuestAMD64State, guest_R15);
    zero_tmp = IRTemp_INVALID;

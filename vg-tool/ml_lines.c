@@ -252,7 +252,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
    for (; i < sbIn->stmts_used && sbIn->stmts[i]->tag != Ist_IMark; i++)
       addStmtToIRSB(sb, sbIn->stmts[i]);
    Bool rss = ml_rss_enabled();
-   ml_ir_begin(sb, layout);
+   ml_ir_begin(layout);
 
    /* Where line entries start (see the counting rule): decided before
       the page checks are planned, which must not let one helper call
