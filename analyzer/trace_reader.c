@@ -971,8 +971,7 @@ static int parse_fixed(ml_reader *r, int tag, ml_record *rec)
          return rc;
       if (is_alloc) {
          id = r->next_id++;
-         r->size_win[id & (ML_SIZE_WINDOW - 1)] =
-            size < ML_SIZE_UNKNOWN ? (uint32_t)size : ML_SIZE_UNKNOWN;
+         r->size_win[ML_SIZE_SLOT(id)] = ml_size_kept(size);
       } else {
          id = r->prev_free_id[custom] + (uint64_t)ml_unzigzag(w);
          if (id >= r->next_id)
@@ -984,7 +983,7 @@ static int parse_fixed(ml_reader *r, int tag, ml_record *rec)
                return fail(r, ML_ECORRUPT, off, "%s record: no size for "
                            "block %llu, older than the last %u allocated",
                            c.rec, (unsigned long long)id, ML_SIZE_WINDOW);
-            size = r->size_win[id & (ML_SIZE_WINDOW - 1)];
+            size = r->size_win[ML_SIZE_SLOT(id)];
             if (size == ML_SIZE_UNKNOWN)
                return fail(r, ML_ECORRUPT, off, "%s record: no size for "
                            "block %llu, whose size is not kept", c.rec,
@@ -1386,8 +1385,7 @@ static inline int fast_event(ml_reader *r, ml_record *rec)
          return 0;
       if (cls == ML_STACK_CLASS_ALLOC) {
          id = r->next_id++;
-         r->size_win[id & (ML_SIZE_WINDOW - 1)] =
-            size < ML_SIZE_UNKNOWN ? (uint32_t)size : ML_SIZE_UNKNOWN;
+         r->size_win[ML_SIZE_SLOT(id)] = ml_size_kept(size);
       } else {
          if (!(p = fast_uv(p, &w)))
             return 0;
@@ -1396,7 +1394,7 @@ static inline int fast_event(ml_reader *r, ml_record *rec)
             return 0;                         /* the checked path says */
          if (tag & ML_TAG_SIZE_KNOWN) {
             if (r->next_id - id > ML_SIZE_WINDOW ||
-                (size = r->size_win[id & (ML_SIZE_WINDOW - 1)]) ==
+                (size = r->size_win[ML_SIZE_SLOT(id)]) ==
                    ML_SIZE_UNKNOWN)
                return 0;                      /* the checked path says */
          }

@@ -17,14 +17,6 @@
    instruction clock needs no base: it counts in guest state
    (ml_clock.c).
 
-   Guest instruction addresses passed to helpers.  When a translation
-   is entered, the guest IP holds the address it was entered at: the
-   dispatcher found it by that address, a chained jump stores it before
-   jumping, and a translation whose event check fails is re-entered from
-   it.  So the guest IP read before any statement of the superblock, plus
-   a constant, gives any of its instructions' addresses; the constant is
-   small, and VEX turns the sum into a short lea.
-
    Chasing.  With --vex-guest-chase=yes (Valgrind's default) a superblock
    that reaches an unconditional jump or a call goes on at its target, up
    to three pieces of code in one translation; that code is translated
@@ -115,9 +107,4 @@ IRExpr *ml_ir_addr(IRSB *sb, const void *p)
    return ml_ir_assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64,
                        IRExpr_RdTmp(zero_tmp),
                        IRExpr_Const(IRConst_U64((ULong)a))));
-}
-
-IRExpr *ml_ir_guest_ip(Addr ip)
-{
-   return mkIRExpr_HWord(ip);
 }

@@ -18,15 +18,6 @@ IRExpr *ml_ir_assign(IRSB *sb, IRType ty, IRExpr *e);
    can fold it into that access's addressing mode. */
 IRExpr *ml_ir_addr(IRSB *sb, const void *p);
 
-/* An atom holding guest address ip, as a value to pass to a helper: the
-   constant itself.  One instruction (a 10-byte movabs at most) and no
-   register; an earlier form, the guest IP at the superblock's entry plus
-   a 4-byte constant, kept the entry IP in a register across the whole
-   superblock, and the extra register pressure cost more than the bytes
-   saved (compute, default mode: 1.71 -> 1.66 s user, medians of 9
-   alternating pairs). */
-IRExpr *ml_ir_guest_ip(Addr ip);
-
 /* Chasing: VEX following an unconditional jump or call into the same
    superblock (see ml_ir.c, "Chasing").  ml_ir_chase_auto (at start-up,
    unless the user chose with --vex-guest-chase) leaves chasing on until

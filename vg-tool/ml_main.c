@@ -571,10 +571,9 @@ static void ml_fini(Int exitcode)
                 "resident at the end: anon %lld, file %lld, stack %lld, "
                 "code %lld\n", pev, prec, net[ML_PAGE_ANON],
                 net[ML_PAGE_FILE], net[ML_PAGE_STACK], net[ML_PAGE_CODE]);
-      ULong frees, sized;
-      ml_out_free_stats(&frees, &sized);
       VG_(umsg)("memline: %llu of %llu frees wrote their size (the others' "
-                "blocks were among the last %u allocated)\n", sized, frees,
+                "blocks were among the last %u allocated)\n",
+                ml_out_n_frees_sized(), ml_heap_stats()->n_frees,
                 ML_SIZE_WINDOW);
       ml_rss_print_stats();
    }

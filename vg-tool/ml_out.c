@@ -93,8 +93,8 @@ typedef struct {
    UInt     prev_stack[ML_STACK_CLASSES];
    ULong    next_id;               /* id of the next ALLOC / CALLOC */
    ULong    prev_free_id[ML_BLOCK_SPACES];
-   ULong    n_frees, n_frees_sized;   /* FREE and CFREE records; those
-                                         that wrote their size (-v -v) */
+   ULong    n_frees_sized;         /* FREE and CFREE records that wrote
+                                      their size (-v -v) */
 } EncState;
 static EncState enc;
 /* Sizes of the last ML_SIZE_WINDOW blocks allocated (ml_trace.h, "Freed
@@ -666,8 +666,7 @@ ULong ml_out_alloc(ThreadId tid, UInt stack, SizeT size, Bool custom)
    put_event_head(custom ? ML_TAG_CALLOC : ML_TAG_ALLOC,
                   ML_STACK_CLASS_ALLOC, stack);
    put_uv(size);
-   size_window[enc.next_id & (ML_SIZE_WINDOW - 1)] =
-      size < ML_SIZE_UNKNOWN ? (UInt)size : ML_SIZE_UNKNOWN;
+   size_window[ML_SIZE_SLOT(enc.next_id)] = ml_size_kept(size);
    return enc.next_id++;
 }
 
@@ -681,23 +680,21 @@ void ml_out_free(ThreadId tid, UInt stack, SizeT size, ULong id, Bool custom)
    UChar tag = custom ? ML_TAG_CFREE : ML_TAG_FREE;
    Bool known = size < ML_SIZE_UNKNOWN &&
                 enc.next_id - id <= ML_SIZE_WINDOW &&
-                size_window[id & (ML_SIZE_WINDOW - 1)] == size;
+                size_window[ML_SIZE_SLOT(id)] == size;
    put_event_head(known ? (UChar)(tag | ML_TAG_SIZE_KNOWN) : tag,
                   ML_STACK_CLASS_FREE, stack);
    if (!known) {
       put_uv(size);
       enc.n_frees_sized++;
    }
-   enc.n_frees++;
    ULong *prev = &enc.prev_free_id[custom ? 1 : 0];
    put_uv(ml_zigzag((Long)(id - *prev)));
    *prev = id;
 }
 
-void ml_out_free_stats(ULong *frees, ULong *sized)
+ULong ml_out_n_frees_sized(void)
 {
-   *frees = enc.n_frees;
-   *sized = enc.n_frees_sized;
+   return enc.n_frees_sized;
 }
 
 void ml_out_mark(UInt name)

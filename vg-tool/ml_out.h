@@ -61,9 +61,9 @@ void ml_out_stack(UInt parent, UInt loc);
 ULong ml_out_alloc(ThreadId tid, UInt stack, SizeT size, Bool custom);
 /* A FREE (CFREE) of block id. */
 void ml_out_free(ThreadId tid, UInt stack, SizeT size, ULong id, Bool custom);
-/* FREE and CFREE records of this trace, and how many of them wrote
-   their size (the others' blocks were in the size window). */
-void ml_out_free_stats(ULong *frees, ULong *sized);
+/* FREE and CFREE records of this trace that wrote their size (the
+   others' blocks were in the size window). */
+ULong ml_out_n_frees_sized(void);
 void ml_out_time(void);
 /* MARK: a named point in the run (MEMLINE_MARK), stamped like events. */
 void ml_out_mark(UInt name);

@@ -179,6 +179,12 @@ enum {
    live blocks: 98%), at a fixed 1 MiB on each side. */
 #define ML_SIZE_WINDOW       (1u << 18)
 #define ML_SIZE_UNKNOWN      0xffffffffu
+/* The window's entry for block id, and what it keeps of a size. */
+#define ML_SIZE_SLOT(id)     ((id) & (ML_SIZE_WINDOW - 1))
+static inline unsigned ml_size_kept(unsigned long long size)
+{
+   return size < ML_SIZE_UNKNOWN ? (unsigned)size : ML_SIZE_UNKNOWN;
+}
 #define ML_STACK_CLASS_ALLOC 0
 #define ML_STACK_CLASS_FREE  1
 #define ML_STACK_CLASS_PAGE  2
