@@ -1,5 +1,5 @@
 /* preload.c -- memline's code in the program's process: where mmap puts
-   a mapping of a multiple of 2 MiB.
+   a mapping of a multiple of 2 MiB, and pvalloc.
 
    Linked into vgpreload_memline-<platform>.so with Valgrind's malloc
    replacements.  From Linux 6.7 the kernel places an anonymous private
@@ -16,7 +16,17 @@
    rest: the mapping lands as it would natively, with the flags the
    program gave.  If the reservation fails, the call goes through as made.
    (glibc's own mappings -- malloc's, thread stacks -- do not go through
-   the exported mmap and keep Valgrind's placement.) */
+   the exported mmap and keep Valgrind's placement.)
+
+   pvalloc: Valgrind's replacement of it stops the program ("Program
+   aborting because of call to pvalloc", exit status 1), under Memcheck
+   and Massif too.  The one here, of the same equivalence class and a
+   higher priority (10191 against 10190), serves it instead, as its
+   manual page describes: memalign(page size, the size rounded up to a
+   multiple of the page size), through the memalign replacement, so the
+   block is recorded, with that size, like every other.  (glibc 2.36's
+   own arithmetic, (n + 4095) & -4095, gives a byte more for even sizes,
+   which no program can count on.) */
 #include <stddef.h>
 #include <sys/mman.h>
 #include "pub_tool_basics.h"
@@ -93,5 +103,19 @@ void *I_WRAP_SONAME_FNNAME_ZU(VG_Z_LIBC_SONAME, mmap)(void *addr, size_t len,
     }
     CALL_FN_W_6W(r, fn, addr, len, prot, flags, fd, off);
     return (void *)r;
+}
+
+#define PAGE_SIZE_BYTES ((SizeT)4096)
+
+void *VG_REPLACE_FUNCTION_EZU(10110, VG_Z_LIBC_SONAME, memalign)(SizeT al,
+                                                                 SizeT n);
+void *VG_REPLACE_FUNCTION_EZU(10191, VG_Z_LIBC_SONAME, pvalloc)(SizeT n);
+void *VG_REPLACE_FUNCTION_EZU(10191, VG_Z_LIBC_SONAME, pvalloc)(SizeT n)
+{
+    if (n > ~(SizeT)0 - PAGE_SIZE_BYTES)
+        return NULL;                      /* glibc: ENOMEM */
+    SizeT rounded = (n + PAGE_SIZE_BYTES - 1) & ~(PAGE_SIZE_BYTES - 1);
+    return VG_REPLACE_FUNCTION_EZU(10110, VG_Z_LIBC_SONAME, memalign)(
+        PAGE_SIZE_BYTES, rounded);
 }
 #endif

@@ -68,6 +68,7 @@ realloc_lines
 size_window
 cxx_new_delete_vector
 kinds_all_functions
+pvalloc_served
 leak_summary
 segv_complete_trace
 report_layout
@@ -254,6 +255,18 @@ t_kinds_all_functions() {
     expect_row "$T/k.rep" kinds realloc        10604 900    1
     expect_row "$T/k.rep" kinds free_all       10604 -10604 1
     expect_summary "$T/k.rep" 10604 - - 0 0
+}
+
+# pvalloc: served as glibc does (page-aligned, rounded to whole pages),
+# where Valgrind's own replacement stops the program.
+t_pvalloc_served() {
+    profile k pvalloc --function main || return
+    expect_row "$T/k.rep" pvalloc one_byte  4096  4096   1
+    expect_row "$T/k.rep" pvalloc zero      4096  0      1
+    expect_row "$T/k.rep" pvalloc two_pages 12288 8192   1
+    expect_row "$T/k.rep" pvalloc exact     20480 8192   1
+    expect_row "$T/k.rep" pvalloc free_all  20480 -20480 1
+    expect_summary "$T/k.rep" 20480 4 4 0 0
 }
 
 t_leak_summary() {
