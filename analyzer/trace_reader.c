@@ -917,8 +917,23 @@ static int parse_fixed(ml_reader *r, int tag, ml_record *rec)
    case ML_TAG_STACK: {
       c.rec = "STACK";
       uint32_t parent = 0, loc = 0;
-      if ((rc = cur_id(&c, &parent, r->nstack, 1, "stack", "parent")))
+      if (r->hdr.version >= 6) {
+         /* up: the parent is up ids before the node's own, nstack + 1 */
+         uint64_t up;
+         off = cur_off(&c);
+         if ((rc = cur_u(&c, &up, "up")))
+            return rc;
+         if (up == 0 || up > (uint64_t)r->nstack + 1)
+            return fail(r, ML_ECORRUPT, off,
+                        "STACK record: parent %llu ids up from stack id "
+                        "%llu, %s", (unsigned long long)up,
+                        (unsigned long long)r->nstack + 1,
+                        up == 0 ? "the node itself" : "before the root");
+         parent = (uint32_t)(r->nstack + 1 - up);
+      } else if ((rc = cur_id(&c, &parent, r->nstack, 1, "stack",
+                              "parent"))) {
          return rc;
+      }
       off = cur_off(&c);
       if ((rc = cur_id(&c, &loc, r->nloc, 1, "loc", "loc")))
          return rc;
@@ -1315,7 +1330,14 @@ const uint8_t *fast_uv(const uint8_t *p, uint64_t *v)
 static inline int fast_stack(ml_reader *r, ml_record *rec, const uint8_t *p)
 {
    uint64_t parent, loc;
-   if (!(p = fast_uv(p, &parent)) || parent > r->nstack ||
+   if (!(p = fast_uv(p, &parent)))
+      return 0;
+   if (r->hdr.version >= 6) {             /* parent is up ids before */
+      if (parent - 1 >= (uint64_t)r->nstack + 1)
+         return 0;                         /* 0, or past the root */
+      parent = r->nstack + 1 - parent;
+   }
+   if (parent > r->nstack ||
        !(p = fast_uv(p, &loc)) || loc > r->nloc ||
        (loc == 0 && parent != 0) || r->nstack >= r->stack_cap ||
        r->nstack >= UINT32_MAX - 1)
@@ -1352,7 +1374,7 @@ static inline int fast_event(ml_reader *r, ml_record *rec)
    default:
       return 0;
    }
-   /* the size-known bit: on FREE and CFREE of a version 5 trace only */
+   /* the size-known bit: on FREE and CFREE from version 5 on only */
    if ((tag & ML_TAG_SIZE_KNOWN) &&
        (cls != ML_STACK_CLASS_FREE || r->hdr.version < 5))
       return 0;

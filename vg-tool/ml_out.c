@@ -639,11 +639,11 @@ static inline void event_prologue(ThreadId tid)
    }
 }
 
-void ml_out_stack(UInt parent, UInt loc)
+void ml_out_stack(UInt id, UInt parent, UInt loc)
 {
    need(1 + 2 * ML_MAX_VARINT_LEN);
    out_buf[out_pos++] = ML_TAG_STACK;
-   put_uv(parent);
+   put_uv(id - parent);
    put_uv(loc);
 }
 

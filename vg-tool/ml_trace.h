@@ -23,16 +23,21 @@
 
 #define ML_TRACE_MAGIC      "MEMLINE\0"   /* 8 bytes, NUL included */
 #define ML_TRACE_MAGIC_LEN  8
-#define ML_TRACE_VERSION    5
+#define ML_TRACE_VERSION    6
 #define ML_TRACE_VERSION_MIN 4     /* oldest version a reader accepts:
-                                      version 4 is version 5 without
+                                      version 5 is version 6 with the
+                                      STACK parent as an id, version 4
+                                      version 5 without
                                       ML_TAG_SIZE_KNOWN */
 
 /* ---- fixed-schema records (no length prefix) ---------------------- */
 enum {
-   /* STACK: parent stack id, loc id.  Defines the next stack id.
-      A node whose loc is 0 marks a stack cut at --depth; it is always a
-      root (parent 0). */
+   /* STACK: up, loc id.  Defines the next stack id, id; its parent is
+      id - up (1 <= up <= id): 1 when the parent is the node defined just
+      before it, as along a new path of the trie, id for a root.  (In
+      versions 4 and 5 the field is the parent id itself.)  A node whose
+      loc is 0 marks a stack cut at --depth; it is always a root (parent
+      0). */
    ML_TAG_STACK   = 0x01,
    /* ALLOC: dt (time units since the previous timed record: see "Time"
       below), stack (see "Event fields" below), size in bytes.  The block

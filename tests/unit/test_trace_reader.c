@@ -204,7 +204,7 @@ static void test_bad_header(void **state)
    tb_u(&b, 99);
    tb_end(&b, o);
    expect_open_error(&b, "t:10: unsupported trace format version 99 (this "
-                     "memline-report reads versions 4 to 5)");
+                     "memline-report reads versions 4 to 6)");
    tb_fini(&b);
 
    /* the previous version is refused as clearly */
@@ -213,7 +213,7 @@ static void test_bad_header(void **state)
    tb_u(&b, 3);
    tb_end(&b, o);
    expect_open_error(&b, "t:10: unsupported trace format version 3 (this "
-                     "memline-report reads versions 4 to 5)");
+                     "memline-report reads versions 4 to 6)");
    tb_fini(&b);
 
    /* unsupported pointer size */
@@ -304,6 +304,65 @@ static unsigned read_free_sizes(const tb *b, const uint64_t *want,
    assert_int_equal(rc, 0);
    ml_reader_free(r);
    return frees;
+}
+
+/* Version 6: a STACK's parent is written as ids up from the node's own.
+   The same trie of 3,000 nodes (chains, roots, jumps back, cut markers)
+   written as version 6 and as version 5 reads back with the same
+   parents and locations, on the fast path and on the checked one (the
+   stack table grows as it goes, and the last records have no room after
+   them); version 6 writes one byte for every node whose parent is the
+   node just before it. */
+static void test_stack_up(void **state)
+{
+   (void)state;
+   enum { N = 3000 };
+   static uint32_t parent[N + 1], loc[N + 1];
+   size_t len[2] = { 0, 0 };
+   for (int pass = 0; pass < 2; pass++) {
+      tb b;
+      tb_init(&b);
+      b.version = pass ? 5 : 0;
+      tb_header(&b, 64);
+      uint32_t s = tb_string(&b, "f");
+      uint32_t l1 = tb_loc1(&b, s, s, 1), l2 = tb_loc1(&b, s, s, 2);
+      size_t start = b.len;
+      uint32_t seed = 7;
+      for (uint32_t id = 1; id <= N; id++) {
+         seed = seed * 1103515245u + 12345u;
+         uint32_t pick = (seed >> 16) % 10;
+         uint32_t p = pick < 7 ? id - 1                 /* a chain */
+                    : pick < 8 ? 0                      /* a root */
+                    : (seed >> 8) % id;                 /* anywhere back */
+         uint32_t lc = (seed >> 4) % 3 == 0 ? l2 : l1;
+         if (pick == 9 && id % 50 == 0)
+            p = 0, lc = 0;                              /* a cut marker */
+         parent[id] = p;
+         loc[id] = lc;
+         assert_int_equal(tb_stack(&b, p, lc), id);
+      }
+      len[pass] = b.len - start;
+      ml_reader *r = open_ok(&b);
+      ml_record rec;
+      int rc;
+      uint32_t n = 0;
+      while ((rc = ml_reader_next(r, &rec)) > 0)
+         if (rec.kind == ML_REC_STACK)
+            n = rec.u.def.id;
+      assert_int_equal(rc, 0);
+      assert_int_equal(n, N);
+      for (uint32_t id = 1; id <= N; id++) {
+         uint32_t p, lc;
+         assert_int_equal(ml_reader_stack(r, id, &p, &lc), 0);
+         assert_int_equal(p, parent[id]);
+         assert_int_equal(lc, loc[id]);
+      }
+      ml_reader_free(r);
+      tb_fini(&b);
+   }
+   /* 3 bytes a node (tag, up, loc) where 70% are chains */
+   assert_true(len[0] < len[1]);
+   assert_true(len[0] <= 3 * (size_t)N + N / 2);
 }
 
 /* Version 5: a FREE with ML_TAG_SIZE_KNOWN takes its size from the last
@@ -470,13 +529,38 @@ static void test_undefined_ids(void **state)
    expect_error(&b, msg);
    tb_fini(&b);
 
-   /* parent stack id in a STACK */
-   tb_start(&b);
+   /* parent stack id in a STACK: a version 5 trace names it */
+   tb_init(&b);
+   b.version = 5;
+   tb_header(&b, 64);
    s = tb_string(&b, "f");
    uint32_t l = tb_loc1(&b, s, s, 1);
    at = b.len + 1;
    tb_stack(&b, 2, l);
    snprintf(msg, sizeof msg, "t:%zu: stack id 2 not defined", at);
+   expect_error(&b, msg);
+   tb_fini(&b);
+
+   /* ... from version 6 it is ids up from the node: 0 is the node */
+   tb_start(&b);
+   s = tb_string(&b, "f");
+   l = tb_loc1(&b, s, s, 1);
+   at = b.len + 1;
+   tb_stack(&b, 2, l);
+   snprintf(msg, sizeof msg, "t:%zu: STACK record: parent 0 ids up from "
+            "stack id 1, the node itself", at);
+   expect_error(&b, msg);
+   tb_fini(&b);
+
+   /* ... and more than the node's id is past the root */
+   tb_start(&b);
+   s = tb_string(&b, "f");
+   l = tb_loc1(&b, s, s, 1);
+   tb_stack(&b, 0, l);
+   at = b.len + 1;
+   tb_byte(&b, ML_TAG_STACK); tb_u(&b, 3); tb_u(&b, l);
+   snprintf(msg, sizeof msg, "t:%zu: STACK record: parent 3 ids up from "
+            "stack id 2, before the root", at);
    expect_error(&b, msg);
    tb_fini(&b);
 
@@ -1370,6 +1454,7 @@ int main(void)
       cmocka_unit_test(test_bad_header),
       cmocka_unit_test(test_bad_tag),
       cmocka_unit_test(test_free_size_window),
+      cmocka_unit_test(test_stack_up),
       cmocka_unit_test(test_overlong_varint),
       cmocka_unit_test(test_undefined_ids),
       cmocka_unit_test(test_rss_records),

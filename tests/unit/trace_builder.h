@@ -215,9 +215,17 @@ static inline uint32_t tb_loc1(tb *b, uint32_t fn, uint32_t file,
    return tb_loc(b, 0x400000u + line, 1, f);
 }
 
+/* STACK: from version 6 the parent as ids up from the new node's own
+   (a parent not defined yet is written as 0 up, which is invalid);
+   before, the parent id. */
 static inline uint32_t tb_stack(tb *b, uint32_t parent, uint32_t loc)
 {
-   tb_byte(b, ML_TAG_STACK); tb_u(b, parent); tb_u(b, loc);
+   tb_byte(b, ML_TAG_STACK);
+   if (b->version && b->version < 6)
+      tb_u(b, parent);
+   else
+      tb_u(b, parent <= b->nstack ? b->nstack + 1 - parent : 0);
+   tb_u(b, loc);
    return ++b->nstack;
 }
 
