@@ -623,8 +623,10 @@ static int cur_event_stack(cur *c, int tag, int cls, uint32_t *stack)
       int rc = cur_u(c, &v, "stack");
       if (rc)
          return rc;
-      /* a delta beyond 2^40 is out of range whatever its sign */
-      id = v > (uint64_t)1 << 40 ? INT64_MAX : id + ml_unzigzag(v);
+      /* 0: the newest node (version 7); a delta beyond 2^40 is out of
+         range whatever its sign */
+      id = v == 0 && r->hdr.version >= 7 ? (int64_t)r->nstack
+         : v > (uint64_t)1 << 40 ? INT64_MAX : id + ml_unzigzag(v);
    }
    if (id < 0 || id > (int64_t)r->nstack)
       return fail(r, ML_ECORRUPT, off, "stack id %lld not defined",
@@ -1385,7 +1387,10 @@ static inline int fast_event(ml_reader *r, ml_record *rec)
    if (!(tag & ML_TAG_SAME_STACK)) {
       if (!(p = fast_uv(p, &v)) || v > (uint64_t)1 << 40)
          return 0;
-      stack += (uint64_t)ml_unzigzag(v);     /* wraps if negative */
+      if (v == 0 && r->hdr.version >= 7)
+         stack = r->nstack;                   /* the newest node */
+      else
+         stack += (uint64_t)ml_unzigzag(v);  /* wraps if negative */
    }
    if (stack > r->nstack)
       return 0;

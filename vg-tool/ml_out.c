@@ -91,6 +91,7 @@ typedef struct {
                                       after prev_units: below it, dt is 0 */
    ThreadId last_tid;
    UInt     prev_stack[ML_STACK_CLASSES];
+   UInt     newest_stack;          /* id of the last STACK written */
    ULong    next_id;               /* id of the next ALLOC / CALLOC */
    ULong    prev_free_id[ML_BLOCK_SPACES];
    ULong    n_frees_sized;         /* FREE and CFREE records that wrote
@@ -643,6 +644,7 @@ void ml_out_stack(UInt id, UInt parent, UInt loc)
 {
    need(1 + 2 * ML_MAX_VARINT_LEN);
    out_buf[out_pos++] = ML_TAG_STACK;
+   enc.newest_stack = id;
    put_uv(id - parent);
    put_uv(loc);
 }
@@ -655,7 +657,9 @@ static inline void put_event_head(UChar tag, UInt cls, UInt stack)
    out_buf[out_pos++] = stack == prev ? (tag | ML_TAG_SAME_STACK) : tag;
    put_dt();
    if (stack != prev) {
-      put_uv(ml_zigzag((Long)stack - (Long)prev));
+      /* 0: the newest stack node (ml_trace.h, "event fields") */
+      put_uv(stack == enc.newest_stack ? 0
+                                       : ml_zigzag((Long)stack - (Long)prev));
       enc.prev_stack[cls] = stack;
    }
 }

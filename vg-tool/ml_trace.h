@@ -23,12 +23,13 @@
 
 #define ML_TRACE_MAGIC      "MEMLINE\0"   /* 8 bytes, NUL included */
 #define ML_TRACE_MAGIC_LEN  8
-#define ML_TRACE_VERSION    6
+#define ML_TRACE_VERSION    7
 #define ML_TRACE_VERSION_MIN 4     /* oldest version a reader accepts:
-                                      version 5 is version 6 with the
-                                      STACK parent as an id, version 4
-                                      version 5 without
-                                      ML_TAG_SIZE_KNOWN */
+                                      version 6 is version 7 without the
+                                      stack field 0 (the newest node),
+                                      version 5 version 6 with the STACK
+                                      parent as an id, version 4 version
+                                      5 without ML_TAG_SIZE_KNOWN */
 
 /* ---- fixed-schema records (no length prefix) ---------------------- */
 enum {
@@ -160,7 +161,12 @@ enum {
    frees (FREE, CFREE) and PAGE -- and each class remembers the stack id
    of its previous event (0 at the start of the trace).  An event whose
    stack equals it sets ML_TAG_SAME_STACK and has no stack field; any
-   other writes the zigzag difference (stack - previous) as a varint.
+   other writes the zigzag difference (stack - previous) as a varint,
+   but for the newest stack node (the id of the last STACK record),
+   which it writes as 0 (version 7): a difference of 0 is never needed,
+   and an event at a stack seen for the first time comes right after
+   that stack's new nodes (gcc's cc1: 58 K of its 921 K stack changes,
+   a difference zstd could not predict).
 
    Block id: blocks are numbered in the order of their ALLOC and CALLOC
    records, from 0 (a forked child's inherited blocks first).  The id

@@ -204,7 +204,7 @@ static void test_bad_header(void **state)
    tb_u(&b, 99);
    tb_end(&b, o);
    expect_open_error(&b, "t:10: unsupported trace format version 99 (this "
-                     "memline-report reads versions 4 to 6)");
+                     "memline-report reads versions 4 to 7)");
    tb_fini(&b);
 
    /* the previous version is refused as clearly */
@@ -213,7 +213,7 @@ static void test_bad_header(void **state)
    tb_u(&b, 3);
    tb_end(&b, o);
    expect_open_error(&b, "t:10: unsupported trace format version 3 (this "
-                     "memline-report reads versions 4 to 6)");
+                     "memline-report reads versions 4 to 7)");
    tb_fini(&b);
 
    /* unsupported pointer size */
@@ -363,6 +363,92 @@ static void test_stack_up(void **state)
    /* 3 bytes a node (tag, up, loc) where 70% are chains */
    assert_true(len[0] < len[1]);
    assert_true(len[0] <= 3 * (size_t)N + N / 2);
+}
+
+/* Version 7: an event's stack field 0 names the newest stack node.  The
+   same events (ALLOC, FREE and PAGE, at new and older stacks, 600 of
+   them so that the fast path reads most and the checked path the last
+   ones) written as version 7 and as version 6 read back at the same
+   stacks; version 7's is shorter.  In version 6 a 0 was the previous
+   stack of the class (never written by the tool, still read so). */
+static void test_stack_newest(void **state)
+{
+   (void)state;
+   enum { N = 600 };
+   static uint32_t want[N];
+   size_t len[2] = { 0, 0 };
+   for (int pass = 0; pass < 2; pass++) {
+      tb b;
+      tb_init(&b);
+      b.version = pass ? 6 : 0;
+      tb_header_flags(&b, 64, ML_HDR_LINES | ML_HDR_RSS);
+      uint32_t s = tb_string(&b, "f");
+      uint32_t l = tb_loc1(&b, s, s, 1);
+      uint32_t seed = 11, nblocks = 0;
+      for (int i = 0; i < N; i++) {
+         seed = seed * 1103515245u + 12345u;
+         uint32_t st;
+         if (b.nstack == 0 || (seed >> 16) % 3 == 0)
+            st = tb_stack(&b, (seed >> 8) % (b.nstack + 1), l); /* new */
+         else
+            st = 1 + (seed >> 4) % b.nstack;            /* any so far */
+         want[i] = st;
+         switch ((seed >> 12) % 3) {
+         case 0: tb_alloc(&b, 0, st, 16, 0); nblocks++; break;
+         case 1:
+            if (nblocks) {
+               tb_free(&b, 0, st, 16, --nblocks);
+               break;
+            }
+            tb_alloc(&b, 0, st, 16, 0);
+            nblocks++;
+            break;
+         default: tb_page(&b, 0, st, 0, 1); break;
+         }
+      }
+      len[pass] = b.len;
+      ml_reader *r = open_ok(&b);
+      ml_record rec;
+      int rc, i = 0;
+      while ((rc = ml_reader_next(r, &rec)) > 0) {
+         if (rec.kind == ML_REC_ALLOC || rec.kind == ML_REC_FREE) {
+            assert_true(i < N);
+            assert_int_equal(rec.u.block.stack, want[i++]);
+         } else if (rec.kind == ML_REC_PAGE) {
+            assert_true(i < N);
+            assert_int_equal(rec.u.page.stack, want[i++]);
+         }
+      }
+      assert_int_equal(rc, 0);
+      assert_int_equal(i, N);
+      ml_reader_free(r);
+      tb_fini(&b);
+   }
+   assert_true(len[0] < len[1]);
+
+   /* version 6: 0 is a difference of 0 (the previous stack, 1), not the
+      newest node (2) */
+   tb b;
+   tb_init(&b);
+   b.version = 6;
+   tb_header(&b, 64);
+   uint32_t s = tb_string(&b, "f");
+   uint32_t l = tb_loc1(&b, s, s, 1);
+   uint32_t s1 = tb_stack(&b, 0, l);
+   tb_alloc(&b, 0, s1, 8, 0);
+   tb_stack(&b, s1, l);
+   tb_byte(&b, ML_TAG_ALLOC); tb_u(&b, 0); tb_u(&b, 0); tb_u(&b, 8);
+   ml_reader *r = open_ok(&b);
+   ml_record rec;
+   uint32_t got = 0;
+   int rc;
+   while ((rc = ml_reader_next(r, &rec)) > 0)
+      if (rec.kind == ML_REC_ALLOC)
+         got = rec.u.block.stack;
+   assert_int_equal(rc, 0);
+   assert_int_equal(got, 1);
+   ml_reader_free(r);
+   tb_fini(&b);
 }
 
 /* Version 5: a FREE with ML_TAG_SIZE_KNOWN takes its size from the last
@@ -1455,6 +1541,7 @@ int main(void)
       cmocka_unit_test(test_bad_tag),
       cmocka_unit_test(test_free_size_window),
       cmocka_unit_test(test_stack_up),
+      cmocka_unit_test(test_stack_newest),
       cmocka_unit_test(test_overlong_varint),
       cmocka_unit_test(test_undefined_ids),
       cmocka_unit_test(test_rss_records),

@@ -230,7 +230,9 @@ static inline uint32_t tb_stack(tb *b, uint32_t parent, uint32_t loc)
 }
 
 /* The tag, dt and stack of an event of stack class cls: the stack is left
-   out (ML_TAG_SAME_STACK) when it repeats the class's previous one. */
+   out (ML_TAG_SAME_STACK) when it repeats the class's previous one, and
+   from version 7 written as 0 when it is the newest node, as the tool
+   does. */
 static inline void tb_event_head(tb *b, unsigned tag, unsigned cls,
                                  uint64_t dt, uint32_t stack)
 {
@@ -238,7 +240,8 @@ static inline void tb_event_head(tb *b, unsigned tag, unsigned cls,
    tb_byte(b, stack == prev ? (tag | ML_TAG_SAME_STACK) : tag);
    tb_u(b, dt);
    if (stack != prev)
-      tb_u(b, ml_zigzag((long long)stack - (long long)prev));
+      tb_u(b, stack == b->nstack && !(b->version && b->version < 7)
+                 ? 0 : ml_zigzag((long long)stack - (long long)prev));
    b->prev_stack[cls] = stack;
 }
 
