@@ -91,7 +91,9 @@ typedef struct {
                                       after prev_units: below it, dt is 0 */
    ThreadId last_tid;
    UInt     prev_stack[ML_STACK_CLASSES];
-   UInt     newest_stack;          /* id of the last STACK written */
+   UInt     n_stacks;              /* STACK records written: the id of
+                                      the newest node, as the reader
+                                      numbers them */
    ULong    next_id;               /* id of the next ALLOC / CALLOC */
    ULong    prev_free_id[ML_BLOCK_SPACES];
    ULong    n_frees_sized;         /* FREE and CFREE records that wrote
@@ -640,12 +642,11 @@ static inline void event_prologue(ThreadId tid)
    }
 }
 
-void ml_out_stack(UInt id, UInt parent, UInt loc)
+void ml_out_stack(UInt parent, UInt loc)
 {
    need(1 + 2 * ML_MAX_VARINT_LEN);
    out_buf[out_pos++] = ML_TAG_STACK;
-   enc.newest_stack = id;
-   put_uv(id - parent);
+   put_uv(++enc.n_stacks - parent);   /* up: from the node's own id */
    put_uv(loc);
 }
 
@@ -658,7 +659,7 @@ static inline void put_event_head(UChar tag, UInt cls, UInt stack)
    put_dt();
    if (stack != prev) {
       /* 0: the newest stack node (ml_trace.h, "event fields") */
-      put_uv(stack == enc.newest_stack ? 0
+      put_uv(stack == enc.n_stacks ? 0
                                        : ml_zigzag((Long)stack - (Long)prev));
       enc.prev_stack[cls] = stack;
    }

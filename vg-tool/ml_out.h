@@ -55,8 +55,8 @@ void ml_out_flush_if_stale(void);
 void ml_out_set_checkpoint(void (*fn)(void), UInt period_ms);
 
 /* Fixed-schema records. */
-/* STACK defining node id (ids follow one another from 1) under parent */
-void ml_out_stack(UInt id, UInt parent, UInt loc);
+/* STACK: the next node (ids from 1, in the order written) under parent */
+void ml_out_stack(UInt parent, UInt loc);
 /* custom: a block of a custom allocator (CALLOC / CFREE records). */
 /* An ALLOC (CALLOC when custom); returns the block's id. */
 ULong ml_out_alloc(ThreadId tid, UInt stack, SizeT size, Bool custom);

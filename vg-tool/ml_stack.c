@@ -400,7 +400,7 @@ static UInt intern_node_slow(UInt parent, UInt loc)
    node_parent[id] = parent;
    node_loc[id] = loc;
    e->v1 = id;
-   ml_out_stack(id, parent, loc);
+   ml_out_stack(parent, loc);
    return id;
 }
 
@@ -919,7 +919,7 @@ void ml_stack_reemit_all(void)
    for (UInt i = 1; i < n_locs; i++)
       emit_loc(i);
    for (UInt i = 1; i < n_nodes; i++)
-      ml_out_stack(i, node_parent[i], node_loc[i]);
+      ml_out_stack(node_parent[i], node_loc[i]);
 }
 
 void ml_stack_init(UInt d)
