@@ -16,7 +16,11 @@ typedef enum {
    VG_USERREQ__MEMLINE_MARK = VG_USERREQ_TOOL_BASE('M', 'L'),
    /* memline's own preload asks whether to place mappings as the kernel
       does (vg-tool/preload.c); not for programs */
-   VG_USERREQ__MEMLINE_PLACE_ALIGNED
+   VG_USERREQ__MEMLINE_PLACE_ALIGNED,
+   /* ... passes on mallopt(param, value) and malloc_trim(pad), for the
+      simulated glibc heap; not for programs either */
+   VG_USERREQ__MEMLINE_MALLOPT,
+   VG_USERREQ__MEMLINE_MALLOC_TRIM
 } Vg_MemlineClientRequest;
 
 #define MEMLINE_MARK(name) \

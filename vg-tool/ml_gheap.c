@@ -62,11 +62,17 @@
    below its top is never given back to the kernel, so they cannot change
    which pages are resident.
 
-   Left out of the model: other threads and their arenas (all calls are
-   taken as the main thread's); mallopt and the glibc.malloc.* tunables
-   (M_MMAP_THRESHOLD, M_TOP_PAD, M_TRIM_THRESHOLD, M_MXFAST, tcache
-   counts, perturb bytes, huge pages: the defaults throughout);
-   malloc_trim; failures of brk or mmap (and with them the non-contiguous
+   Parameters.  The thresholds, the top pad, the fastbin limit and the
+   tcache's size are glibc's process-wide settings (MlGHeapParams), by
+   default glibc's defaults; mallopt and the glibc.malloc tunables change
+   them (ml_gheap_set_param, ml_gheap_tunables) with glibc's checks.
+   malloc_trim is ml_gheap_trim.
+
+   Left out of the model: other threads (the caller keeps a model per
+   arena; a thread's arena follows the main arena's rules and each model
+   has one tcache, where glibc has one per thread); perturb bytes
+   (M_PERTURB), glibc.malloc.tcache_unsorted_limit and huge pages
+   (glibc.malloc.hugetlb); failures of brk or mmap (and with them the non-contiguous
    heap with its fenceposts); allocations glibc would refuse (requests
    above PTRDIFF_MAX are modelled as mapped blocks, which leaves the heap
    alone); the exact place of a mapping (only its size matters to glibc's
@@ -97,13 +103,16 @@
 #define MMAP_THRESHOLD (128ULL * 1024)        /* at start */
 #define TRIM_THRESHOLD (128ULL * 1024)        /* at start */
 #define MMAP_THRESHOLD_MAX (32ULL * 1024 * 1024)
-#define MMAPS_MAX      65536ULL
+#define MMAPS_MAX      65536                  /* DEFAULT_MMAP_MAX */
 #define IS_MMAPPED     2ULL                   /* a mapped chunk's size bit */
 #define MAX_FAST       128ULL                 /* global_max_fast */
+#define MAX_FAST_SIZE  160ULL                 /* M_MXFAST's limit */
 #define NFASTBINS      10
 #define TCACHE_BINS    64
 #define TCACHE_FILL    7
-#define TCACHE_MAX_CHUNK 1040ULL              /* chunk size of bin 63 */
+#define TCACHE_COUNT_MAX 65535ULL             /* MAX_TCACHE_COUNT */
+#define TCACHE_SIZE_MAX 1032ULL               /* MAX_TCACHE_SIZE */
+#define ARENA_TEST     8ULL                   /* NARENAS_FROM_NCORES (1) */
 #define TCACHE_STRUCT  640ULL                 /* 64 uint16 counts + 64 heads */
 #define NBINS          128
 #define UNSORTED       1                      /* bin 1 */
@@ -148,13 +157,14 @@ struct MlGHeap {
    uint64_t top, top_size;
    uint64_t max_end;            /* glibc's max_system_mem (sbrk_base 0) */
    uint64_t last_remainder;     /* an offset: glibc compares addresses */
-   uint64_t mmap_threshold, trim_threshold;
-   uint64_t n_mmaps;
-   int      tcache_on;          /* the tcache structure exists */
+   MlGHeapParams *mp;           /* the process's parameters (own_mp or
+                                   the caller's, shared by its arenas) */
+   MlGHeapParams own_mp;
+   MlGTcache *tc;               /* the calling thread's tcache, or NULL
+                                   (no tcache for this call) */
+   MlGTcache own_tc;            /* the default: one for the heap */
    int      have_fastchunks;    /* glibc's flag: set by a fastbin free,
                                    cleared only by malloc_consolidate */
-   uint32_t tc_head[TCACHE_BINS];
-   uint32_t tc_count[TCACHE_BINS];
    uint32_t fb_head[NFASTBINS];
    uint64_t binmap[NBINS / 64];
 };
@@ -411,20 +421,26 @@ static void place_in_bin(MlGHeap *h, uint32_t v)
 /*--- tcache and fastbins                                  ---*/
 /*------------------------------------------------------------*/
 
+/* The calling thread's tcache when it exists (glibc's tcache != NULL). */
+static inline MlGTcache *tcache(const MlGHeap *h)
+{
+   return h->tc && h->tc->on ? h->tc : NULL;
+}
+
 static void tcache_put(MlGHeap *h, uint32_t p, unsigned ti)
 {
-   R(p).fd = h->tc_head[ti];
+   R(p).fd = h->tc->head[ti];
    R(p).state = ST_TCACHE;
-   h->tc_head[ti] = p;
-   h->tc_count[ti]++;
+   h->tc->head[ti] = p;
+   h->tc->count[ti]++;
    touch(h, R(p).off + 16, R(p).off + 32);     /* next, key */
 }
 
 static uint32_t tcache_get(MlGHeap *h, unsigned ti)
 {
-   uint32_t p = h->tc_head[ti];
-   h->tc_head[ti] = R(p).fd;
-   h->tc_count[ti]--;
+   uint32_t p = h->tc->head[ti];
+   h->tc->head[ti] = R(p).fd;
+   h->tc->count[ti]--;
    R(p).fd = NIL;
    R(p).state = ST_INUSE;
    touch(h, R(p).off + 24, R(p).off + 32);     /* key = 0 */
@@ -439,10 +455,11 @@ static void int_free(MlGHeap *h, uint32_t p);
    there is no tcache yet, so nothing is stashed) and clears it. */
 static void maybe_init_tcache(MlGHeap *h)
 {
-   if (h->tcache_on)
+   if (!h->tc || h->tc->on)
       return;
    uint32_t t = int_malloc(h, req2size(TCACHE_STRUCT));
-   h->tcache_on = 1;
+   h->tc->on = 1;
+   h->tc->self = t;
    touch(h, R(t).off + 16, R(t).off + 16 + TCACHE_STRUCT);
 }
 
@@ -472,18 +489,19 @@ static uint32_t from_top(MlGHeap *h, uint64_t nb)
 }
 
 /* sysmalloc for the main arena: a mapping of its own for a request at
-   or above the mmap threshold (while fewer than 65536 mappings are
-   live), otherwise the heap grown with brk by what nb, the top pad and
+   or above the mmap threshold (while fewer than n_mmaps_max mappings
+   are live), otherwise the heap grown with brk by what nb, the top pad and
    MINSIZE need beyond the old top, in whole pages.  The first growth
    starts the heap at offset 0 (glibc's initial top has size 0). */
 static uint32_t sysmalloc(MlGHeap *h, uint64_t nb)
 {
-   if (nb >= h->mmap_threshold && h->n_mmaps < MMAPS_MAX) {
-      h->n_mmaps++;
+   if (nb >= h->mp->mmap_threshold && h->mp->n_mmaps < h->mp->n_mmaps_max) {
+      h->mp->n_mmaps++;
       return new_rec(h, 0, align_up(nb + SIZE_SZ, PAGE), ST_MAPPED);
    }
    uint64_t old_end = h->top + h->top_size;
-   uint64_t size = align_up(nb + TOP_PAD + MINSIZE - h->top_size, PAGE);
+   uint64_t size = align_up(nb + h->mp->top_pad + MINSIZE - h->top_size,
+                            PAGE);
    set_brk(h, old_end, old_end + size);
    h->top_size += size;
    w_head(h, h->top);
@@ -492,19 +510,22 @@ static uint32_t sysmalloc(MlGHeap *h, uint64_t nb)
    return from_top(h, nb);
 }
 
-/* systrim: gives back whole pages of top beyond the top pad. */
-static void systrim(MlGHeap *h)
+/* systrim: gives back whole pages of top beyond pad; 1 when it did.
+   (glibc compares top's area with the pad as unsigned numbers; a top
+   of MINSIZE, whose area is -1, is left alone here.) */
+static int systrim(MlGHeap *h, uint64_t pad)
 {
    int64_t top_area = (int64_t)h->top_size - (int64_t)MINSIZE - 1;
-   if (top_area <= (int64_t)TOP_PAD)
-      return;
-   uint64_t extra = align_down((uint64_t)top_area - TOP_PAD, PAGE);
+   if (top_area < 0 || (uint64_t)top_area <= pad)
+      return 0;
+   uint64_t extra = align_down((uint64_t)top_area - pad, PAGE);
    if (extra == 0)
-      return;
+      return 0;
    uint64_t old_end = h->top + h->top_size;
    h->top_size -= extra;
    set_brk(h, old_end, old_end - extra);
    w_head(h, h->top);
+   return 1;
 }
 
 /* The part of _int_free and malloc_consolidate that merges chunk p (in
@@ -609,7 +630,7 @@ static uint32_t int_malloc(MlGHeap *h, uint64_t nb)
    unsigned idx;
    uint32_t v;
 
-   if (nb <= MAX_FAST) {
+   if (nb <= h->mp->max_fast) {
       unsigned fi = fastbin_index(nb);
       v = h->fb_head[fi];
       if (v != NIL) {
@@ -617,10 +638,10 @@ static uint32_t int_malloc(MlGHeap *h, uint64_t nb)
          R(v).state = ST_INUSE;
          R(v).fd = NIL;
          /* stash the bin's other chunks in the tcache while it has room */
-         if (h->tcache_on) {
-            unsigned ti = tcache_index(nb);
+         unsigned ti = tcache_index(nb);
+         if (tcache(h) && ti < h->mp->tcache_bins) {
             uint32_t t;
-            while (h->tc_count[ti] < TCACHE_FILL
+            while (h->tc->count[ti] < h->mp->tcache_count
                    && (t = h->fb_head[fi]) != NIL) {
                h->fb_head[fi] = R(t).fd;
                tcache_put(h, t, ti);
@@ -634,9 +655,9 @@ static uint32_t int_malloc(MlGHeap *h, uint64_t nb)
       idx = (unsigned)(nb >> 4);
       if (R(idx).bk != idx) {
          v = take_from_smallbin(h, idx);
-         if (h->tcache_on) {
-            unsigned ti = tcache_index(nb);
-            while (h->tc_count[ti] < TCACHE_FILL && R(idx).bk != idx)
+         unsigned ti = tcache_index(nb);
+         if (tcache(h) && ti < h->mp->tcache_bins) {
+            while (h->tc->count[ti] < h->mp->tcache_count && R(idx).bk != idx)
                tcache_put(h, take_from_smallbin(h, idx), ti);
          }
          return v;
@@ -648,7 +669,7 @@ static uint32_t int_malloc(MlGHeap *h, uint64_t nb)
    }
 
    unsigned tc_idx = tcache_index(nb);
-   int tcache_nb = h->tcache_on && tc_idx < TCACHE_BINS;
+   int tcache_nb = tcache(h) && tc_idx < h->mp->tcache_bins;
    int return_cached = 0;
 
    for (;;) {
@@ -673,7 +694,7 @@ static uint32_t int_malloc(MlGHeap *h, uint64_t nb)
          if (size == nb) {
             w_head(h, R(v).off + size);  /* set_inuse_bit_at_offset */
             /* fill the tcache first; hand out one of them at the end */
-            if (tcache_nb && h->tc_count[tc_idx] < TCACHE_FILL) {
+            if (tcache_nb && h->tc->count[tc_idx] < h->mp->tcache_count) {
                tcache_put(h, v, tc_idx);
                return_cached = 1;
                continue;
@@ -739,15 +760,15 @@ static void int_free(MlGHeap *h, uint32_t p)
 {
    uint64_t size = R(p).size;
 
-   if (h->tcache_on && size <= TCACHE_MAX_CHUNK) {
-      unsigned ti = tcache_index(size);
-      if (h->tc_count[ti] < TCACHE_FILL) {
+   unsigned ti = tcache_index(size);
+   if (tcache(h) && ti < h->mp->tcache_bins) {
+      if (h->tc->count[ti] < h->mp->tcache_count) {
          tcache_put(h, p, ti);
          return;
       }
    }
 
-   if (size <= MAX_FAST) {
+   if (size <= h->mp->max_fast) {
       unsigned fi = fastbin_index(size);
       R(p).fd = h->fb_head[fi];
       R(p).state = ST_FAST;
@@ -763,8 +784,8 @@ static void int_free(MlGHeap *h, uint32_t p)
    if (size >= CONSOLIDATE_AT) {
       if (h->have_fastchunks)
          malloc_consolidate(h);
-      if (h->top_size >= h->trim_threshold)
-         systrim(h);
+      if (h->top_size >= h->mp->trim_threshold)
+         systrim(h, h->mp->top_pad);
    }
 }
 
@@ -777,9 +798,9 @@ static uint32_t libc_malloc(MlGHeap *h, uint64_t bytes)
 {
    uint64_t nb = req2size(bytes);
    maybe_init_tcache(h);
-   if (nb <= TCACHE_MAX_CHUNK) {
-      unsigned ti = tcache_index(nb);
-      if (h->tc_count[ti] > 0)
+   unsigned ti = tcache_index(nb);
+   if (tcache(h) && ti < h->mp->tcache_bins) {
+      if (h->tc->count[ti] > 0)
          return tcache_get(h, ti);
    }
    return int_malloc(h, nb);
@@ -822,7 +843,7 @@ static uint64_t give(MlGHeap *h, uint32_t *rec, uint32_t p)
    heap alone. */
 static uint64_t refused(MlGHeap *h, uint32_t *rec)
 {
-   h->n_mmaps++;
+   h->mp->n_mmaps++;
    return give(h, rec, new_rec(h, 0, 0, ST_MAPPED));
 }
 
@@ -851,8 +872,9 @@ MlGHeap *ml_gheap_new(const MlGHeapOps *ops)
    h->nrec = FIRST_CHUNK_REC;
    h->free_rec = NIL;
    h->last_remainder = NO_OFF;
-   h->mmap_threshold = MMAP_THRESHOLD;
-   h->trim_threshold = TRIM_THRESHOLD;
+   h->tc = &h->own_tc;
+   ml_gheap_params_init(&h->own_mp);
+   h->mp = ops->params ? ops->params : &h->own_mp;
    return h;
 }
 
@@ -954,11 +976,12 @@ int ml_gheap_free(MlGHeap *h, uint32_t p)
       /* the dynamic threshold: glibc compares the size field, which
          carries the IS_MMAPPED bit */
       uint64_t field = R(p).size | IS_MMAPPED;
-      if (field > h->mmap_threshold && field <= MMAP_THRESHOLD_MAX) {
-         h->mmap_threshold = R(p).size;
-         h->trim_threshold = 2 * R(p).size;
+      if (!h->mp->no_dyn_threshold && field > h->mp->mmap_threshold
+          && field <= MMAP_THRESHOLD_MAX) {
+         h->mp->mmap_threshold = R(p).size;
+         h->mp->trim_threshold = 2 * R(p).size;
       }
-      h->n_mmaps--;
+      h->mp->n_mmaps--;
       drop_rec(h, p);
       return 1;
    }
@@ -1082,7 +1105,330 @@ uint64_t ml_gheap_end(const MlGHeap *h)
 
 uint64_t ml_gheap_mmap_threshold(const MlGHeap *h)
 {
-   return h->mmap_threshold;
+   return h->mp->mmap_threshold;
+}
+
+/*------------------------------------------------------------*/
+/*--- Parameters: mallopt and the tunables                 ---*/
+/*------------------------------------------------------------*/
+
+void ml_gheap_params_init(MlGHeapParams *mp)
+{
+   mp->mmap_threshold = MMAP_THRESHOLD;
+   mp->trim_threshold = TRIM_THRESHOLD;
+   mp->top_pad = TOP_PAD;
+   mp->n_mmaps = 0;
+   mp->n_mmaps_max = MMAPS_MAX;
+   mp->no_dyn_threshold = 0;
+   mp->max_fast = MAX_FAST;
+   mp->tcache_count = TCACHE_FILL;
+   mp->tcache_bins = TCACHE_BINS;
+   mp->arena_max = 0;
+   mp->arena_test = ARENA_TEST;
+}
+
+/* glibc's do_set_* functions, which mallopt and the tunables share:
+   1 when the value is taken.  (mallopt's int becomes a size_t in
+   those that take one: -1 is SIZE_MAX.) */
+static int set_mxfast(MlGHeapParams *mp, uint64_t v)
+{
+   if (v > MAX_FAST_SIZE)
+      return 0;
+   /* set_max_fast: 0 leaves no fastbins (MIN_CHUNK_SIZE / 2) */
+   mp->max_fast = v == 0 ? MINSIZE / 2 : (v + SIZE_SZ) & ~15ULL;
+   return 1;
+}
+
+/* (no upper limit in 2.36: a threshold of 4 GiB is taken) */
+static int set_mmap_threshold(MlGHeapParams *mp, uint64_t v)
+{
+   mp->mmap_threshold = v;
+   mp->no_dyn_threshold = 1;
+   return 1;
+}
+
+static int set_tcache_max(MlGHeapParams *mp, uint64_t v)
+{
+   if (v > TCACHE_SIZE_MAX)
+      return 0;
+   mp->tcache_bins = tcache_index(req2size(v)) + 1;
+   return 1;
+}
+
+static int set_tcache_count(MlGHeapParams *mp, uint64_t v)
+{
+   if (v > TCACHE_COUNT_MAX)
+      return 0;
+   mp->tcache_count = v;
+   return 1;
+}
+
+int ml_gheap_set_param(MlGHeapParams *mp, int param, int value)
+{
+   uint64_t v = (uint64_t)(int64_t)value;
+   switch (param) {
+   case ML_M_MXFAST:
+      return set_mxfast(mp, v);
+   case ML_M_TRIM_THRESHOLD:
+      mp->trim_threshold = v;
+      mp->no_dyn_threshold = 1;
+      return 1;
+   case ML_M_TOP_PAD:
+      mp->top_pad = v;
+      mp->no_dyn_threshold = 1;
+      return 1;
+   case ML_M_MMAP_THRESHOLD:
+      return set_mmap_threshold(mp, v);
+   case ML_M_MMAP_MAX:
+      mp->n_mmaps_max = value;
+      mp->no_dyn_threshold = 1;
+      return 1;
+   case ML_M_ARENA_TEST:
+      if (value > 0)
+         mp->arena_test = v;
+      return 1;
+   case ML_M_ARENA_MAX:
+      if (value > 0)
+         mp->arena_max = v;
+      return 1;
+   default:                            /* M_CHECK_ACTION, M_PERTURB, ... */
+      return 1;
+   }
+}
+
+/* glibc's _dl_strtoul on a tunable's text: blanks, a sign, then decimal,
+   0x hexadecimal or 0 octal digits up to the first other character;
+   UINT64_MAX on overflow, 0 without digits; '-' negates (mod 2^64). */
+static uint64_t tunable_number(const char *p)
+{
+   while (*p == ' ' || *p == '\t')
+      p++;
+   int neg = 0;
+   if (*p == '-' || *p == '+')
+      neg = *p++ == '-';
+   if (*p < '0' || *p > '9')
+      return 0;
+   unsigned base = 10;
+   if (*p == '0') {
+      if (p[1] == 'x' || p[1] == 'X') {
+         base = 16;
+         p += 2;
+      } else {
+         base = 8;
+      }
+   }
+   uint64_t r = 0;
+   for (;; p++) {
+      unsigned d;
+      if (*p >= '0' && *p <= '9' && (unsigned)(*p - '0') < base)
+         d = (unsigned)(*p - '0');
+      else if (base == 16 && *p >= 'a' && *p <= 'f')
+         d = (unsigned)(*p - 'a') + 10;
+      else if (base == 16 && *p >= 'A' && *p <= 'F')
+         d = (unsigned)(*p - 'A') + 10;
+      else
+         break;
+      if (r >= (UINT64_MAX - d) / base)
+         return UINT64_MAX;
+      r = r * base + d;
+   }
+   return neg ? (uint64_t)0 - r : r;
+}
+
+/* The modelled glibc.malloc tunables (dl-tunables.list): type bounds
+   (signed for the int32 ones), the alias variable, and, once the
+   environment is read, the value each ends with. */
+enum { TU_TOP_PAD, TU_MMAP_THRESHOLD, TU_TRIM_THRESHOLD, TU_MMAP_MAX,
+       TU_ARENA_MAX, TU_ARENA_TEST, TU_TCACHE_MAX, TU_TCACHE_COUNT,
+       TU_MXFAST, N_TUNABLES };
+static const struct {
+   const char *name, *alias;
+   int is_int32;
+   int64_t min;                        /* the other bound: the type's */
+} tunable_list[N_TUNABLES] = {
+   [TU_TOP_PAD]        = { "top_pad", "MALLOC_TOP_PAD_", 0, 0 },
+   [TU_MMAP_THRESHOLD] = { "mmap_threshold", "MALLOC_MMAP_THRESHOLD_", 0, 0 },
+   [TU_TRIM_THRESHOLD] = { "trim_threshold", "MALLOC_TRIM_THRESHOLD_", 0, 0 },
+   [TU_MMAP_MAX]       = { "mmap_max", "MALLOC_MMAP_MAX_", 1, 0 },
+   [TU_ARENA_MAX]      = { "arena_max", "MALLOC_ARENA_MAX", 0, 1 },
+   [TU_ARENA_TEST]     = { "arena_test", "MALLOC_ARENA_TEST", 0, 1 },
+   [TU_TCACHE_MAX]     = { "tcache_max", NULL, 0, 0 },
+   [TU_TCACHE_COUNT]   = { "tcache_count", NULL, 0, 0 },
+   [TU_MXFAST]         = { "mxfast", NULL, 0, 0 },
+};
+
+/* tunable_initialize: the text's number, kept when within the bounds */
+static void tunable_take(int t, const char *text, uint64_t *val,
+                         unsigned char *set)
+{
+   uint64_t v = tunable_number(text);
+   if (tunable_list[t].is_int32) {
+      int64_t s = (int64_t)v;
+      if (s < tunable_list[t].min || s > INT32_MAX)
+         return;
+   } else if (v < (uint64_t)tunable_list[t].min) {
+      return;
+   }
+   val[t] = v;
+   set[t] = 1;
+}
+
+static int tunable_index(const char *name, size_t len)
+{
+   for (int t = 0; t < N_TUNABLES; t++) {
+      const char *n = tunable_list[t].name;
+      size_t k = 0;
+      while (k < len && n[k] && n[k] == name[k])
+         k++;
+      if (k == len && n[k] == '\0')
+         return t;
+   }
+   return -1;
+}
+
+int ml_gheap_tunables(MlGHeapParams *mp,
+                      const char *(*getenv)(const char *name))
+{
+   uint64_t val[N_TUNABLES];
+   unsigned char set[N_TUNABLES] = { 0 };
+   for (int t = 0; t < N_TUNABLES; t++) {
+      const char *v = tunable_list[t].alias ? getenv(tunable_list[t].alias)
+                                            : NULL;
+      if (v)
+         tunable_take(t, v, val, set);
+   }
+   /* GLIBC_TUNABLES: name=value pairs separated by ':' (a name without
+      '=' is skipped); glibc.malloc.NAME for the ones here */
+   static const char prefix[] = "glibc.malloc.";
+   const char *p = getenv("GLIBC_TUNABLES");
+   while (p && *p) {
+      size_t len = 0;
+      while (p[len] != '=' && p[len] != ':' && p[len] != '\0')
+         len++;
+      if (p[len] == '\0')
+         break;
+      if (p[len] == ':') {
+         p += len + 1;
+         continue;
+      }
+      const char *name = p, *value = p + len + 1;
+      size_t vlen = 0;
+      while (value[vlen] != ':' && value[vlen] != '\0')
+         vlen++;
+      size_t pl = sizeof prefix - 1, k = 0;
+      while (k < pl && k < len && name[k] == prefix[k])
+         k++;
+      int t = k == pl ? tunable_index(name + pl, len - pl) : -1;
+      if (t >= 0) {
+         char text[32];                 /* the value, cut at 31 chars */
+         size_t n = vlen < sizeof text - 1 ? vlen : sizeof text - 1;
+         for (size_t i = 0; i < n; i++)
+            text[i] = value[i];
+         text[n] = '\0';
+         tunable_take(t, text, val, set);
+      }
+      p = value + vlen + (value[vlen] == ':');
+   }
+   /* ptmalloc_init: each tunable set goes through mallopt's checks */
+   int n = 0;
+   for (int t = 0; t < N_TUNABLES; t++) {
+      if (!set[t])
+         continue;
+      uint64_t v = val[t];
+      switch (t) {
+      case TU_TOP_PAD:
+         mp->top_pad = v;
+         mp->no_dyn_threshold = 1;
+         break;
+      case TU_MMAP_THRESHOLD:
+         set_mmap_threshold(mp, v);
+         break;
+      case TU_TRIM_THRESHOLD:
+         mp->trim_threshold = v;
+         mp->no_dyn_threshold = 1;
+         break;
+      case TU_MMAP_MAX:
+         mp->n_mmaps_max = (int32_t)v;
+         mp->no_dyn_threshold = 1;
+         break;
+      case TU_ARENA_MAX:  mp->arena_max = v; break;
+      case TU_ARENA_TEST: mp->arena_test = v; break;
+      case TU_TCACHE_MAX:   set_tcache_max(mp, v); break;
+      case TU_TCACHE_COUNT: set_tcache_count(mp, v); break;
+      case TU_MXFAST:       set_mxfast(mp, v); break;
+      }
+      n++;
+   }
+   return n;
+}
+
+void ml_gheap_use_tcache(MlGHeap *h, MlGTcache *tc)
+{
+   h->tc = tc;
+}
+
+void ml_gheap_init_tcache(MlGHeap *h)
+{
+   maybe_init_tcache(h);
+}
+
+/* tcache_thread_shutdown: the entries, bin by bin from each bin's head,
+   then the structure itself, freed with the tcache out of the way. */
+void ml_gheap_tcache_shutdown(MlGHeap *h, MlGTcache *tc)
+{
+   if (!tc->on)
+      return;
+   MlGTcache *was = h->tc;
+   h->tc = NULL;
+   for (unsigned i = 0; i < TCACHE_BINS; i++)
+      while (tc->head[i] != NIL) {
+         uint32_t p = tc->head[i];
+         tc->head[i] = R(p).fd;
+         tc->count[i]--;
+         R(p).fd = NIL;
+         R(p).state = ST_INUSE;
+         int_free(h, p);
+      }
+   if (live(h, tc->self))
+      int_free(h, tc->self);
+   tc->on = 0;
+   tc->self = NIL;
+   h->tc = was;
+}
+
+void ml_gheap_consolidate(MlGHeap *h)
+{
+   malloc_consolidate(h);
+}
+
+/* mtrim.  glibc walks the unsorted bin and the bins from the one of a
+   page's size up (bin_index(4096) = 99), from each bin's last chunk;
+   below bin 99 no chunk can hold a whole page past its header. */
+int ml_gheap_trim(MlGHeap *h, uint64_t pad, int is_main)
+{
+   malloc_consolidate(h);
+   int done = 0;
+   unsigned psindex = bin_index(PAGE);
+   for (unsigned i = UNSORTED; i < NBINS; i++) {
+      if (i != UNSORTED && i < psindex)
+         continue;
+      for (uint32_t p = R(i).bk; p != i; p = R(p).bk) {
+         uint64_t size = R(p).size;
+         if (size <= PAGE - 1 + 48)    /* sizeof (struct malloc_chunk) */
+            continue;
+         uint64_t aligned = align_up(R(p).off + 48, PAGE);
+         size -= aligned - R(p).off;
+         if (size > PAGE - 1) {
+            if (h->ops.dontneed)
+               h->ops.dontneed(h->ops.ctx, aligned,
+                               aligned + align_down(size, PAGE));
+            done = 1;
+         }
+      }
+   }
+   if (is_main)
+      done |= systrim(h, pad);
+   return done;
 }
 
 int ml_gheap_check(const MlGHeap *h)

@@ -17,7 +17,11 @@
    0, user offset 16) is glibc's own tcache structure, which the first
    malloc, calloc, realloc or free creates, so a program's first malloc
    gets offset 672 (0x2a0); only a memalign before any of those can get
-   the first chunk. */
+   the first chunk.
+
+   Parameters: glibc's defaults unless the caller shares a set of
+   MlGHeapParams changed by mallopt or the tunables (ml_gheap_set_param,
+   ml_gheap_tunables). */
 #ifndef ML_GHEAP_H
 #define ML_GHEAP_H
 
@@ -43,8 +47,71 @@ typedef struct {
       grown by sbrk, or trimmed (the pages at and above new_end, rounded
       up to a page, are given back) */
    void  (*brk)(void *ctx, uint64_t old_end, uint64_t new_end);
-   void *ctx;                      /* passed to touch and brk */
+   void *ctx;                      /* passed to touch, brk and dontneed */
+   /* glibc's malloc_trim gave heap pages [lo, hi) (whole pages, inside a
+      free chunk) back with madvise(MADV_DONTNEED); may be NULL */
+   void  (*dontneed)(void *ctx, uint64_t lo, uint64_t hi);
+   /* the process's malloc parameters (below), shared by its arenas'
+      models; NULL: the model keeps its own, glibc's defaults */
+   struct MlGHeapParams *params;
 } MlGHeapOps;
+
+/* glibc's malloc parameters: one set per process (glibc's mp_,
+   global_max_fast and the tcache settings), which mallopt and the
+   glibc.malloc tunables (GLIBC_TUNABLES, MALLOC_*_ variables) change.
+   Sizes in bytes. */
+typedef struct MlGHeapParams {
+   uint64_t mmap_threshold;        /* 128 KiB, raised by frees of mapped */
+   uint64_t trim_threshold;        /*   chunks unless no_dyn_threshold */
+   uint64_t top_pad;               /* 128 KiB */
+   int64_t  n_mmaps, n_mmaps_max;  /* live mappings; at most 65536 */
+   int      no_dyn_threshold;      /* a threshold, the top pad or the
+                                      mapping limit was set: the mmap
+                                      threshold no longer moves */
+   uint64_t max_fast;              /* fastbin chunks up to (128) */
+   uint64_t tcache_count;          /* chunks per tcache bin (7) */
+   uint64_t tcache_bins;           /* tcache bins used (64) */
+   uint64_t arena_max, arena_test; /* 0 (unset), 8 */
+} MlGHeapParams;
+
+/* mallopt's parameter numbers (malloc.h) */
+#define ML_M_MXFAST          1
+#define ML_M_TRIM_THRESHOLD (-1)
+#define ML_M_TOP_PAD        (-2)
+#define ML_M_MMAP_THRESHOLD (-3)
+#define ML_M_MMAP_MAX       (-4)
+#define ML_M_CHECK_ACTION   (-5)
+#define ML_M_PERTURB        (-6)
+#define ML_M_ARENA_TEST     (-7)
+#define ML_M_ARENA_MAX      (-8)
+
+/* glibc's defaults */
+void ml_gheap_params_init(MlGHeapParams *mp);
+/* The parameter part of mallopt(param, value): glibc's result, 1 when
+   set (unknown parameters too), 0 when refused.  glibc consolidates the
+   main arena's fastbins first: ml_gheap_consolidate. */
+int  ml_gheap_set_param(MlGHeapParams *mp, int param, int value);
+/* The glibc.malloc tunables of the environment, applied as glibc's
+   start-up does: GLIBC_TUNABLES ("glibc.malloc.top_pad=0:...") and the
+   older variables MALLOC_TOP_PAD_, MALLOC_TRIM_THRESHOLD_,
+   MALLOC_MMAP_THRESHOLD_, MALLOC_MMAP_MAX_, MALLOC_ARENA_MAX and
+   MALLOC_ARENA_TEST (GLIBC_TUNABLES wins), each value checked against
+   the tunable's bounds, then against mallopt's; getenv(name) gives a
+   variable's value or NULL.  Not modelled (ignored): check, perturb,
+   tcache_unsorted_limit, hugetlb.  Returns how many tunables were read
+   (values within their bounds; mallopt's checks may still refuse). */
+int  ml_gheap_tunables(MlGHeapParams *mp,
+                       const char *(*getenv)(const char *name));
+
+/* A thread's tcache.  glibc gives each thread one, made in the thread's
+   arena at its first malloc, calloc, realloc or free, and empties it into
+   the arena when the thread ends.  A model has one of its own, used
+   until ml_gheap_use_tcache names another. */
+typedef struct {
+   uint32_t head[64], count[64];   /* the bins' lists of records */
+   uint32_t self;                  /* the record of its own chunk */
+   int      on;                    /* made */
+} MlGTcache;
 
 MlGHeap *ml_gheap_new(const MlGHeapOps *ops);
 void     ml_gheap_delete(MlGHeap *h);
@@ -81,6 +148,25 @@ uint64_t ml_gheap_offset(const MlGHeap *h, uint32_t rec);
 /* A hint: block rec will be freed or looked up soon (its record is
    fetched into the cache meanwhile). */
 void     ml_gheap_prefetch(const MlGHeap *h, uint32_t rec);
+/* malloc_consolidate: the fastbins' chunks merged with their free
+   neighbours (mallopt does it to the main arena before any change). */
+void     ml_gheap_consolidate(MlGHeap *h);
+/* malloc_trim's work in one arena (mtrim): consolidate, then give back
+   (dontneed) the whole pages inside every free chunk of the unsorted and
+   large bins that holds one, and in the main arena (is_main) trim top
+   down to pad beyond what it needs.  Returns 1 when anything was given
+   back. */
+int      ml_gheap_trim(MlGHeap *h, uint64_t pad, int is_main);
+/* The following calls run in the thread whose tcache is tc (zeroed
+   before its first use), or with no tcache (tc NULL: a block of another
+   arena than the thread's, whose tcache holds its own arena's chunks
+   only). */
+void     ml_gheap_use_tcache(MlGHeap *h, MlGTcache *tc);
+/* MAYBE_INIT_TCACHE: the current tcache made in h if it is not yet. */
+void     ml_gheap_init_tcache(MlGHeap *h);
+/* The thread of tcache tc ended: its chunks and then its own chunk are
+   freed into h, the arena that made it (tcache_thread_shutdown). */
+void     ml_gheap_tcache_shutdown(MlGHeap *h, MlGTcache *tc);
 /* The heap's current end (brk), as an offset. */
 uint64_t ml_gheap_end(const MlGHeap *h);
 /* glibc's current mmap threshold (128 KiB at start, raised by frees of

@@ -268,6 +268,14 @@ static Bool ml_handle_client_request(ThreadId tid, UWord *arg, UWord *ret)
       *ret = ml_rss_place_aligned();
       return True;
    }
+   if (arg[0] == VG_USERREQ__MEMLINE_MALLOPT) {
+      *ret = (UWord)(Word)ml_rss_mallopt((Int)arg[1], (Int)arg[2]);
+      return True;
+   }
+   if (arg[0] == VG_USERREQ__MEMLINE_MALLOC_TRIM) {
+      *ret = (UWord)(Word)ml_rss_malloc_trim((SizeT)arg[1]);
+      return True;
+   }
    return False;
 }
 

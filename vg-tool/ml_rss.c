@@ -34,6 +34,7 @@
 #include "pub_tool_libcprint.h"
 #include "pub_tool_mallocfree.h"
 #include "pub_tool_aspacemgr.h"
+#include "pub_tool_libcproc.h"
 #include "pub_tool_machine.h"
 #include "pub_tool_threadstate.h"
 #include "pub_tool_tooliface.h"
@@ -1006,24 +1007,41 @@ static void release_inside(Addr a, SizeT len, ThreadId tid)
 
    Arenas.  glibc gives a thread other than the first an arena of its own
    at its first malloc (a new one while there are fewer than 8 per CPU,
-   else one of the existing ones in turn), and hands a dead thread's
-   arena to the next new thread; a block is freed and realloc'd in the
-   arena that holds it.  memline keeps a model, and a page map of its
-   simulated heap, per arena, assigned the same way.  (A thread's arena
-   natively lies in 64 MiB mappings grown by mprotect, not brk, and is
-   trimmed with MADV_DONTNEED: its model follows the main arena's rules,
-   only its own.) */
+   or than glibc.malloc.arena_max / MALLOC_ARENA_MAX / M_ARENA_MAX when
+   set, else one of the existing ones in turn: the main arena, then the
+   newest to the oldest), and hands a dead thread's arena to the next
+   new thread; a block is freed and realloc'd in the arena that holds
+   it.  memline keeps a model, and a page map of its simulated heap, per
+   arena, assigned the same way.  (A thread's arena natively lies in
+   64 MiB mappings grown by mprotect, not brk, and is trimmed with
+   MADV_DONTNEED: its model follows the main arena's rules, only its
+   own.)
+
+   Parameters.  glibc's malloc parameters are the process's, one set for
+   all arenas (gparams): the glibc.malloc tunables of the environment
+   the program starts with (GLIBC_TUNABLES, MALLOC_TOP_PAD_ and the other
+   MALLOC_*_ variables), then its calls of mallopt; its malloc_trim gives
+   back the whole free pages of every arena's free chunks and trims the
+   main arena's top.  memline's preload passes both calls on
+   (vg-tool/preload.c). */
 typedef struct {
    MlGHeap    *gh;
    UChar      *spmap;                  /* simulated page -> 1: resident */
    ULong       spmap_n;
    MlGHeapOps  ops;
    Int         next_free;              /* free list of dead threads' */
+   MlGTcache  *cur_tc;                 /* the tcache its model uses now */
+   Bool        cur_set;                /* (cur_tc is known) */
 } Arena;
 #define MAX_ARENAS 256
 static Arena   arenas[MAX_ARENAS];
-static Int     n_arenas, arena_limit, free_arenas = -1, next_reused;
+static Int     n_arenas, free_arenas = -1;
+static Int     next_to_use;            /* reused_arena's next pick */
+static ULong   narenas_limit;          /* glibc's, set once (0: not yet) */
+static Int     cpus;                   /* for the limit: 8 per CPU */
 static Int    *thread_arena;           /* tid -> arena + 1, 0: none yet */
+static MlGHeapParams gparams;          /* glibc's mp_, for all arenas */
+static MlGTcache **thread_tc;          /* tid -> its tcache (or NULL) */
 static struct { ThreadId tid; UInt stack; Bool have; } gh_call;
 
 Bool ml_rss_glibc_heap(void)
@@ -1080,6 +1098,8 @@ static void sim_charge(Arena *a, ULong first, ULong last, ThreadId tid,
 static void gh_begin(void)
 {
    gh_call.tid = VG_(get_running_tid)();
+   if (gh_call.tid == VG_INVALID_THREADID)
+      gh_call.tid = 1;
    gh_call.stack = 0;
    gh_call.have = False;
 }
@@ -1091,13 +1111,9 @@ static void gh_touch(void *ctx, uint64_t lo, uint64_t hi)
                  &gh_call.stack, &gh_call.have);
 }
 
-static void gh_brk(void *ctx, uint64_t old_end, uint64_t new_end)
+/* Simulated pages first..last of arena a given back. */
+static void sim_release(Arena *a, ULong first, ULong last)
 {
-   Arena *a = ctx;
-   if (new_end >= old_end || frozen)
-      return;
-   ULong first = VG_PGROUNDUP(new_end) >> PG_SHIFT;
-   ULong last = old_end ? (old_end - 1) >> PG_SHIFT : 0;
    Long n = 0;
    for (ULong q = first; q <= last && q < a->spmap_n; q++)
       if (a->spmap[q]) {
@@ -1114,11 +1130,29 @@ static void gh_brk(void *ctx, uint64_t old_end, uint64_t new_end)
    ml_out_page(gh_call.tid, gh_call.stack, ML_PAGE_ANON, -n);
 }
 
+static void gh_brk(void *ctx, uint64_t old_end, uint64_t new_end)
+{
+   if (new_end >= old_end || frozen)
+      return;
+   sim_release(ctx, VG_PGROUNDUP(new_end) >> PG_SHIFT,
+               old_end ? (old_end - 1) >> PG_SHIFT : 0);
+}
+
+/* malloc_trim's madvise(MADV_DONTNEED) of whole pages [lo, hi) */
+static void gh_dontneed(void *ctx, uint64_t lo, uint64_t hi)
+{
+   if (hi <= lo || frozen)
+      return;
+   sim_release(ctx, lo >> PG_SHIFT, (hi - 1) >> PG_SHIFT);
+}
+
 static Arena *new_arena(void)
 {
    Arena *a = &arenas[n_arenas++];
    a->ops = (MlGHeapOps){ .alloc = gh_alloc, .free = gh_free,
-                          .touch = gh_touch, .brk = gh_brk, .ctx = a };
+                          .touch = gh_touch, .brk = gh_brk,
+                          .dontneed = gh_dontneed, .params = &gparams,
+                          .ctx = a };
    a->gh = ml_gheap_new(&a->ops);
    a->next_free = -1;
    return a;
@@ -1135,24 +1169,110 @@ static Arena *arena_of_thread(ThreadId tid)
    if (free_arenas >= 0) {
       i = free_arenas;
       free_arenas = arenas[i].next_free;
-   } else if (n_arenas < arena_limit && n_arenas < MAX_ARENAS) {
+      thread_arena[tid] = i + 1;
+      return &arenas[i];
+   }
+   /* arena_get2: the limit is fixed by the first thread that finds
+      arena_max set, or more arenas than arena_test */
+   if (narenas_limit == 0) {
+      if (gparams.arena_max != 0)
+         narenas_limit = gparams.arena_max;
+      else if ((ULong)n_arenas > gparams.arena_test)
+         narenas_limit = 8 * (ULong)cpus;
+   }
+   if ((ULong)n_arenas <= narenas_limit - 1 && n_arenas < MAX_ARENAS) {
       i = (Int)(new_arena() - arenas);
    } else {
-      i = next_reused;
-      next_reused = (next_reused + 1) % n_arenas;
+      /* reused_arena: glibc's list runs from the main arena to the
+         newest, then down to the oldest */
+      i = next_to_use;
+      next_to_use = i == 0 ? n_arenas - 1 : i - 1;
    }
    thread_arena[tid] = i + 1;
    return &arenas[i];
 }
 
-/* A thread's end: its arena goes to the next new thread (glibc: when no
-   other thread uses it; memline: when it was a new one's). */
+/* Tcaches.  glibc gives each thread a tcache, made in the thread's
+   arena by its first malloc, calloc, realloc or free of a heap chunk
+   (not memalign), which its frees fill and its mallocs take from first,
+   and which it empties into the arena when it ends.  memline keeps one
+   per thread, for the chunks of the thread's own arena: a block of
+   another arena is freed or realloc'd there without a tcache (glibc
+   would cache it in the thread's). */
+static MlGTcache *tcache_of(ThreadId tid)
+{
+   if (!thread_tc[tid])
+      thread_tc[tid] = VG_(calloc)("ml.rss.tcache", 1, sizeof(MlGTcache));
+   return thread_tc[tid];
+}
+
+static void set_tcache(Arena *a, MlGTcache *tc)
+{
+   if (a->cur_set && a->cur_tc == tc)
+      return;
+   ml_gheap_use_tcache(a->gh, tc);
+   a->cur_tc = tc;
+   a->cur_set = True;
+}
+
+/* The last thread seen whose tcache is made, and its arena. */
+static struct { ThreadId tid; Arena *ta; } gh_last;
+
+/* A call of the running thread (gh_call.tid) in arena a.  rec: the
+   block freed or realloc'd (0 for an allocation); memalign: the call
+   is memalign's.  The call makes the thread's tcache if it has none
+   (glibc's MAYBE_INIT_TCACHE), except memalign and a call on a mapped
+   block. */
+static void gh_use(Arena *a, uint32_t rec, Bool memalign)
+{
+   ThreadId tid = gh_call.tid;
+   if (LIKELY(tid == gh_last.tid)) {
+      set_tcache(a, a == gh_last.ta ? thread_tc[tid] : NULL);
+      return;
+   }
+   if (tid >= VG_N_THREADS) {
+      set_tcache(a, NULL);
+      return;
+   }
+   Arena *ta = arena_of_thread(tid);
+   MlGTcache *tc = thread_tc[tid];
+   if (tc && tc->on) {
+      gh_last.tid = tid;
+      gh_last.ta = ta;
+      set_tcache(a, a == ta ? tc : NULL);
+      return;
+   }
+   tc = tcache_of(tid);
+   if (!memalign && (rec == 0 || ml_gheap_offset(a->gh, rec)
+                                 != ML_GHEAP_MAPPED)) {
+      set_tcache(ta, tc);
+      ml_gheap_init_tcache(ta->gh);
+   }
+   set_tcache(a, a == ta && tc->on ? tc : NULL);
+}
+
+/* A thread's end: its tcache is emptied into its arena, and the arena
+   goes to the next new thread (glibc: when no other thread uses it;
+   memline: when it was a new one's). */
 static void arena_thread_exit(ThreadId tid)
 {
    if (!gh_on || tid <= 1 || tid >= VG_N_THREADS || !thread_arena[tid])
       return;
    Int i = thread_arena[tid] - 1;
+   if (thread_tc[tid] && thread_tc[tid]->on) {
+      gh_call.tid = tid;
+      gh_call.stack = 0;
+      gh_call.have = False;
+      ml_gheap_tcache_shutdown(arenas[i].gh, thread_tc[tid]);
+      arenas[i].cur_set = False;
+   }
+   if (gh_last.tid == tid) {
+      gh_last.tid = VG_INVALID_THREADID;
+      gh_last.ta = NULL;
+   }
    thread_arena[tid] = 0;
+   if (i == 0)
+      return;                          /* still the main thread's */
    for (ThreadId t = 2; t < VG_N_THREADS; t++)
       if (thread_arena[t] == i + 1)
          return;                       /* still another thread's */
@@ -1287,6 +1407,7 @@ void ml_rss_block_alloc(Addr p, SizeT size, SizeT align, Bool zeroed)
    if (gh_on) {
       gh_begin();
       Arena *a = arena_of_thread(gh_call.tid);
+      gh_use(a, 0, align > 16);
       uint32_t rec;
       uint64_t off = align > 16 ? ml_gheap_memalign(a->gh, align, size, &rec)
                                 : ml_gheap_malloc(a->gh, size, zeroed, &rec);
@@ -1323,8 +1444,10 @@ void ml_rss_block_free(Addr p, SizeT size, ULong mword)
       /* in the arena that holds it */
       gh_begin();
       Arena *a = mword_arena(mword);
-      if (a)
+      if (a) {
+         gh_use(a, (uint32_t)mword, False);
          ml_gheap_free(a->gh, (uint32_t)mword);
+      }
    }
    if (!mapped)
       return;
@@ -1350,10 +1473,13 @@ void ml_rss_block_realloc(Addr old, SizeT old_size, ULong mword, Addr p,
       /* in the arena that holds it */
       Arena *a = mword_arena(mword);
       uint32_t rec = (uint32_t)mword;
+      if (a)
+         gh_use(a, rec, False);
       uint64_t off = a ? ml_gheap_realloc(a->gh, &rec, size, &moved)
                        : ~(uint64_t)1;
       if (off == ~(uint64_t)1) {        /* not the model's: a new block */
          a = arena_of_thread(gh_call.tid);
+         gh_use(a, 0, False);
          off = ml_gheap_malloc(a->gh, size, 0, &rec);
       }
       *ml_heap_model_word(p) = mword_of(a, rec);
@@ -2403,13 +2529,46 @@ static Int n_cpus(void)
    return n > 0 ? n : 1;
 }
 
+static const char *tool_getenv(const char *name)
+{
+   return VG_(getenv)(name);
+}
+
+Int ml_rss_mallopt(Int param, Int value)
+{
+   if (!gh_on) {
+      /* glibc's answer all the same */
+      MlGHeapParams mp;
+      ml_gheap_params_init(&mp);
+      return ml_gheap_set_param(&mp, param, value);
+   }
+   /* glibc consolidates the main arena first, whatever the parameter */
+   gh_begin();
+   ml_gheap_consolidate(arenas[0].gh);
+   return ml_gheap_set_param(&gparams, param, value);
+}
+
+Int ml_rss_malloc_trim(SizeT pad)
+{
+   if (!gh_on)
+      return 0;
+   gh_begin();
+   Int done = ml_gheap_trim(arenas[0].gh, pad, 1);
+   for (Int i = n_arenas - 1; i >= 1; i--)
+      done |= ml_gheap_trim(arenas[i].gh, pad, 0);
+   return done;
+}
+
 void ml_rss_enable(Bool glibc_heap)
 {
    if (glibc_heap) {
+      ml_gheap_params_init(&gparams);
+      ml_gheap_tunables(&gparams, tool_getenv);
       new_arena();                      /* the main arena */
       thread_arena = VG_(calloc)("ml.rss.tarena", VG_N_THREADS,
                                  sizeof *thread_arena);
-      arena_limit = 8 * n_cpus();
+      thread_tc = VG_(calloc)("ml.rss.ttc", VG_N_THREADS, sizeof *thread_tc);
+      cpus = n_cpus();
       VG_(track_pre_thread_ll_exit)(arena_thread_exit);
       gh_on = True;
    }

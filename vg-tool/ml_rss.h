@@ -84,6 +84,10 @@ void ml_rss_block_realloc(Addr old, SizeT old_size, ULong mword, Addr p,
 /* Whether the program's mappings of 2 MiB multiples should land 2 MiB-
    aligned, as the kernel places them natively (the preload asks). */
 Bool ml_rss_place_aligned(void);
+/* The program's mallopt(param, value) and malloc_trim(pad), passed on by
+   the preload: glibc's result (the simulated glibc heap follows them). */
+Int  ml_rss_mallopt(Int param, Int value);
+Int  ml_rss_malloc_trim(SizeT pad);
 /* mmap succeeded with flags at [a, a+len), of the file open as fd unless
    MAP_ANONYMOUS (any mapping: it replaces what was there; MAP_POPULATE,
    MAP_LOCKED and mlockall(MCL_FUTURE) populate it). */

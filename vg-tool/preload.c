@@ -1,5 +1,5 @@
 /* preload.c -- memline's code in the program's process: where mmap puts
-   a mapping of a multiple of 2 MiB, and pvalloc.
+   a mapping of a multiple of 2 MiB, pvalloc, mallopt and malloc_trim.
 
    Linked into vgpreload_memline-<platform>.so with Valgrind's malloc
    replacements.  From Linux 6.7 the kernel places an anonymous private
@@ -26,7 +26,13 @@
    multiple of the page size), through the memalign replacement, so the
    block is recorded, with that size, like every other.  (glibc 2.36's
    own arithmetic, (n + 4095) & -4095, gives a byte more for even sizes,
-   which no program can count on.) */
+   which no program can count on.)
+
+   mallopt and malloc_trim: Valgrind's replacements do nothing (mallopt
+   answers 1, malloc_trim 0).  The ones here (10141 and 10151 against
+   10140 and 10150) pass the call to the tool, whose model of glibc's
+   heap (vg-tool/ml_rss.c, "Parameters") changes its thresholds or gives
+   back free pages as glibc would, and answer what glibc would. */
 #include <stddef.h>
 #include <sys/mman.h>
 #include "pub_tool_basics.h"
@@ -119,3 +125,19 @@ void *VG_REPLACE_FUNCTION_EZU(10191, VG_Z_LIBC_SONAME, pvalloc)(SizeT n)
         PAGE_SIZE_BYTES, rounded);
 }
 #endif
+
+int VG_REPLACE_FUNCTION_EZU(10141, VG_Z_LIBC_SONAME, mallopt)(int param,
+                                                              int value);
+int VG_REPLACE_FUNCTION_EZU(10141, VG_Z_LIBC_SONAME, mallopt)(int param,
+                                                              int value)
+{
+    return (int)VALGRIND_DO_CLIENT_REQUEST_EXPR(
+        1, VG_USERREQ__MEMLINE_MALLOPT, param, value, 0, 0, 0);
+}
+
+int VG_REPLACE_FUNCTION_EZU(10151, VG_Z_LIBC_SONAME, malloc_trim)(SizeT pad);
+int VG_REPLACE_FUNCTION_EZU(10151, VG_Z_LIBC_SONAME, malloc_trim)(SizeT pad)
+{
+    return (int)VALGRIND_DO_CLIENT_REQUEST_EXPR(
+        0, VG_USERREQ__MEMLINE_MALLOC_TRIM, pad, 0, 0, 0, 0);
+}

@@ -38,6 +38,10 @@ rss_thp_place_lines
 rss_heap_lines
 rss_heap_churn
 rss_native_arenas
+rss_native_mallopt
+rss_native_tunables
+rss_native_trim
+rss_native_arena_max
 rss_lock_lines
 rss_global_lines
 rss_stack_inclusive
@@ -1673,6 +1677,77 @@ t_rss_native_arenas()  { rss_vs_native rss_arenas 5; }    # four threads' arenas
 t_rss_native_release() { rss_vs_native rss_release 20; }  # all released
 t_rss_native_reuse()   { rss_vs_native rss_reuse 5; }     # 16 MiB live at exit
 t_rss_native_reclaim() { rss_vs_native rss_reclaim 5; }   # 6 MiB live at exit
+
+# ---- glibc's malloc settings: mallopt, tunables, malloc_trim ----------------
+#
+# samples/rss_mallopt.c: 32 blocks of 1 MiB written, all but the last
+# freed.  With the mmap threshold raised to 4 MiB (by mallopt, or by the
+# environment both runs get) the freed blocks stay in glibc's heap below
+# the last one: about 33 MiB resident at the end, where glibc's defaults
+# (each block a mapping of its own) leave about 2 MiB.  malloc_trim(0)
+# gives the free chunk's pages back.  The sample prints mallopt's and
+# malloc_trim's results, which memline's preload answers as glibc does.
+
+# rss_mallopt_vs_native MODE FINAL-PCT: peak within 5%, final within
+# FINAL-PCT% of the native run's, same arguments and environment.
+rss_mallopt_vs_native() {
+    local mode=$1 final_pct=$2
+    native_rss n rss_mallopt $mode || return
+    rss_profile m rss_mallopt --function main -- $mode || return
+    rss_summary "$T/m.rep" "Peak RSS" || return
+    expect_within_pct "rss_mallopt $mode peak RSS (simulated) vs native VmHWM" "$RS_TOTAL" "$NATIVE_HWM" 5
+    printf 'rss_mallopt %s peak: memline %s native %s\n' "$mode" "$RS_TOTAL" "$NATIVE_HWM" >>"$T/figures"
+    rss_summary "$T/m.rep" "Final RSS" || return
+    printf 'rss_mallopt %s final: memline %s native %s\n' "$mode" "$RS_TOTAL" "$NATIVE_RSS" >>"$T/figures"
+    expect_within_pct "rss_mallopt $mode final RSS (simulated) vs native VmRSS at exit" "$RS_TOTAL" "$NATIVE_RSS" "$final_pct"
+    expect_eq "rss_mallopt $mode: the program's output under memline" \
+        "$(cat "$T/m.out")" "$(cat "$T/n.out")"
+}
+
+t_rss_native_mallopt() {
+    rss_mallopt_vs_native mallopt 5 || return
+    expect_eq "mallopt's result under memline" "$(stdout_value "$T/m.out" mallopt)" 1
+    # 31 MiB stay resident: the freed blocks lie in the heap
+    expect_ge "rss_mallopt mallopt final RSS" "$RS_TOTAL" $((32 << 20))
+}
+
+t_rss_native_tunables() {
+    local -x GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4194304
+    rss_mallopt_vs_native env 5 || return
+    expect_ge "rss_mallopt, GLIBC_TUNABLES: final RSS" "$RS_TOTAL" $((32 << 20))
+    unset GLIBC_TUNABLES
+    local -x MALLOC_MMAP_THRESHOLD_=4194304
+    rss_mallopt_vs_native env 5 || return
+    expect_ge "rss_mallopt, MALLOC_MMAP_THRESHOLD_: final RSS" "$RS_TOTAL" $((32 << 20))
+}
+
+# After the trim what is left is mostly the start-up set (see "the RSS
+# metric" above): final within 20%.  L:trim gives back the whole pages
+# of the 31 merged chunks (31 x 1,048,592 bytes, less the first 48 bytes
+# and the partial pages at both ends): 7,935 pages, give or take one
+# with where the chunk starts.
+t_rss_native_trim() {
+    rss_mallopt_vs_native trim 20 || return
+    expect_eq "malloc_trim's result under memline" "$(stdout_value "$T/m.out" trim)" 1
+    local line
+    line=$(line_of rss_mallopt trim) || { fail "no tag L:trim"; return; }
+    row "$T/m.rep" rss_mallopt.c "$line"
+    need "rss_mallopt.c:$line (L:trim): no numbers" [ -n "$R_INCR" ] || return
+    if [ "$R_INCR" -gt $((-7934 * 4096)) ] || [ "$R_INCR" -lt $((-7936 * 4096)) ]; then
+        fail "L:trim gave back $R_INCR B, expected -7,935 pages (+-1)"
+    fi
+}
+
+# MALLOC_ARENA_MAX=1: samples/rss_arenas' four threads share the main
+# arena, each with a tcache of its own that it empties when it ends; the
+# freed chunks coalesce and the heap is trimmed (natively 1.4-1.6 MB at
+# the end against 6.2 MB with an arena each).  Which thread runs when
+# differs natively from run to run and from Valgrind's one-at-a-time
+# scheduling, which moves where the blocks lie: final within 20%.
+t_rss_native_arena_max() {
+    local -x MALLOC_ARENA_MAX=1
+    rss_vs_native rss_arenas 20
+}
 
 # ---- --rss=no ---------------------------------------------------------------
 

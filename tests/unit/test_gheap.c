@@ -15,7 +15,13 @@
 
    The sequences come from a fixed LCG and depend only on which slots are
    live, so both sides generate the same one.  Each scenario starts with
-   a scripted prefix (the cases it is about) and goes on at random. */
+   a scripted prefix (the cases it is about) and goes on at random.
+
+   Settings: a scenario can also run with glibc.malloc tunables in the
+   child's environment (GLIBC_TUNABLES, MALLOC_*_), which the model reads
+   through ml_gheap_tunables from the same strings; one scenario calls
+   mallopt and malloc_trim among its operations (their results and the
+   heap's end are compared). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -39,9 +45,12 @@
 /*--- Operation sequences                                  ---*/
 /*------------------------------------------------------------*/
 
-enum { OP_MALLOC, OP_CALLOC, OP_FREE, OP_REALLOC, OP_MEMALIGN };
+/* OP_MALLOPT: mallopt(slot, (int)size); OP_TRIM: malloc_trim(size) */
+enum { OP_MALLOC, OP_CALLOC, OP_FREE, OP_REALLOC, OP_MEMALIGN, OP_MALLOPT,
+       OP_TRIM };
 static const char *const op_names[] = { "malloc", "calloc", "free",
-                                        "realloc", "memalign" };
+                                        "realloc", "memalign", "mallopt",
+                                        "malloc_trim" };
 
 typedef struct {
    int kind;
@@ -58,11 +67,14 @@ enum {
    SC_REALLOC,    /* realloc in place, into top, absorbing, moving */
    SC_MEMALIGN,   /* alignments 32 to 4096 among other blocks */
    SC_ITERS,      /* more than 10000 unsorted chunks at one malloc */
+   SC_MALLOPT,    /* mallopt and malloc_trim among mixed calls */
    N_SCENARIOS
 };
 static const char *const sc_names[] = { "small", "mixed", "big", "trim",
-                                        "realloc", "memalign", "iters" };
-static const int sc_ops[] = { 6000, 8000, 1500, 4000, 5000, 4000, 31000 };
+                                        "realloc", "memalign", "iters",
+                                        "mallopt" };
+static const int sc_ops[] = { 6000, 8000, 1500, 4000, 5000, 4000, 31000,
+                              5000 };
 
 /* SC_ITERS: ITERS_N blocks of 1100 bytes (chunks too big for the tcache
    and the fastbins), every other one freed: 10100 unsorted chunks that
@@ -133,6 +145,8 @@ static int pick_live_free_slot(Gen *g)
 #define F(sl)          { OP_FREE, sl, 0, 0 }
 #define RE(sl, sz)     { OP_REALLOC, sl, sz, 0 }
 #define MA(sl, al, sz) { OP_MEMALIGN, sl, sz, al }
+#define MO(par, val)   { OP_MALLOPT, par, (uint64_t)(int64_t)(val), 0 }
+#define TR(pad)        { OP_TRIM, 0, pad, 0 }
 #define END            { -1, 0, 0, 0 }
 
 static const Op script_small[] = {
@@ -215,11 +229,35 @@ static const Op script_memalign[] = {
    END
 };
 
+static const Op script_mallopt[] = {
+   /* a higher mmap threshold: 200 KB blocks from the heap */
+   MO(M_MMAP_THRESHOLD, 300000), M(0, 200000), M(1, 200000), M(2, 100),
+   F(0),                          /* a free chunk of 200 KB below 1 */
+   TR(0),                         /* its pages given back; top trimmed */
+   M(3, 40), M(4, 40), M(5, 40), M(6, 40), M(7, 40), M(8, 40), M(9, 40),
+   M(10, 40), M(11, 40),
+   F(3), F(4), F(5), F(6), F(7), F(8), F(9), F(10), F(11),
+   MO(M_MXFAST, 0),               /* consolidates first; no fastbins */
+   M(3, 40), F(3),
+   MO(M_MXFAST, 161),             /* refused */
+   MO(M_MMAP_THRESHOLD, 33554433), M(14, 30000000), F(14),   /* taken */
+   MO(M_TOP_PAD, 0), MO(M_TRIM_THRESHOLD, 0),
+   F(1),                          /* trims top down to the page */
+   MO(M_MMAP_MAX, 0), M(12, 5000000), F(12),   /* no mappings at all */
+   MO(M_MMAP_MAX, 65536), MO(M_TOP_PAD, 1 << 20), M(13, 100),
+   TR(1 << 16), MO(M_ARENA_MAX, 4), MO(M_ARENA_TEST, -1),
+   MO(M_CHECK_ACTION, 3), MO(12345, 1),
+   MO(M_TRIM_THRESHOLD, 256 * 1024), MO(M_TOP_PAD, 64 * 1024),
+   MO(M_MXFAST, 80),
+   END
+};
+
 static const Op script_none[] = { END };
 
 static const Op *const scripts[] = { script_small, script_mixed, script_big,
                                      script_trim, script_realloc,
-                                     script_memalign, script_none };
+                                     script_memalign, script_none,
+                                     script_mallopt };
 
 /* Random sizes by scenario: a percentile draw picks a band (the first
    whose bound is above it), then a size in the band. */
@@ -327,6 +365,11 @@ static int gen_next(Gen *g, Op *op)
          break;
       default: {
          const Band *sizes = g->sc == SC_BIG ? sizes_big : sizes_mixed;
+         if (g->sc == SC_MALLOPT && rnd(g) % 64 == 0) {
+            op->kind = OP_TRIM;
+            op->size = rnd(g) % 4 == 0 ? 0 : rnd_in(g, 1, 300000);
+            break;
+         }
          int p_alloc = g->sc == SC_BIG ? 50 : 48;
          int p_realloc = g->sc == SC_REALLOC ? 40 : 10;
          int p_memalign = g->sc == SC_MEMALIGN ? 40 : 5;
@@ -362,6 +405,8 @@ static int gen_next(Gen *g, Op *op)
    if (op->kind == OP_FREE) {
       g->live[op->slot] = 0;
       g->nlive--;
+   } else if (op->kind == OP_MALLOPT || op->kind == OP_TRIM) {
+      ;                             /* no block */
    } else if (op->kind != OP_REALLOC) {
       g->live[op->slot] = 1;
       g->nlive++;
@@ -425,6 +470,16 @@ static int replay_main(int sc)
       case OP_MEMALIGN: p = memalign(op.align, op.size); break;
       case OP_REALLOC:  p = realloc(old, op.size); break;
       case OP_FREE:     free(old); break;
+      case OP_MALLOPT:
+      case OP_TRIM: {
+         int res = op.kind == OP_MALLOPT ? mallopt(op.slot, (int)op.size)
+                                         : malloc_trim(op.size);
+         o[0] = (uint64_t)res;
+         o[1] = (uint64_t)((char *)sbrk(0) - base);
+         o[2] = 0;
+         n++;
+         continue;
+      }
       }
       if (op.kind == OP_FREE) {
          ptrs[op.slot] = NULL;
@@ -445,9 +500,10 @@ static int replay_main(int sc)
    return write_all(out, (4 + 3 * (size_t)n) * sizeof(uint64_t)) ? 3 : 0;
 }
 
-/* Runs the child for scenario sc; returns its output (malloc'd) and
-   its length in words. */
-static uint64_t *run_child(int sc, size_t *nwords)
+/* Runs the child for scenario sc, with the environment strings env
+   (NULL-terminated, or NULL) besides its own; returns its output
+   (malloc'd) and its length in words. */
+static uint64_t *run_child(int sc, const char *const *env, size_t *nwords)
 {
    int fds[2];
    if (pipe(fds) != 0)
@@ -458,7 +514,9 @@ static uint64_t *run_child(int sc, size_t *nwords)
    if (pid == 0) {
       char env0[64];
       snprintf(env0, sizeof env0, "%s=%d", REPLAY_ENV, sc);
-      char *const envp[] = { env0, NULL };
+      char *envp[16] = { env0 };
+      for (int k = 0; env && env[k] && k < 14; k++)
+         envp[k + 1] = (char *)env[k];
       char *const argv[] = { (char *)"test_gheap", NULL };
       close(fds[0]);
       dup2(fds[1], 1);
@@ -508,6 +566,8 @@ typedef struct {
    int ntouch;
    Range brks[64];
    int nbrk;
+   Range dontneeds[64];
+   int ndontneed;
    uint64_t end;                 /* the heap's end as the brk calls say */
    int bad_touch;                /* a touch beyond the heap's end */
 } Rec;
@@ -536,10 +596,35 @@ static void t_brk(void *ctx, uint64_t old_end, uint64_t new_end)
    (0 while the key is not live). */
 static uint32_t handle[NSLOTS];
 
+/* The model's parameters (glibc's defaults unless a test changes them),
+   and the environment its tunables come from. */
+static MlGHeapParams params;
+static const char *const *model_env;
+
+static const char *t_getenv(const char *name)
+{
+   size_t n = strlen(name);
+   for (int k = 0; model_env && model_env[k]; k++)
+      if (strncmp(model_env[k], name, n) == 0 && model_env[k][n] == '=')
+         return model_env[k] + n + 1;
+   return NULL;
+}
+
+static void t_dontneed(void *ctx, uint64_t lo, uint64_t hi)
+{
+   Rec *r = ctx;
+   if (hi > r->end || lo >= hi || lo % 4096 || hi % 4096)
+      r->bad_touch = 1;
+   if (r->ndontneed < 64)
+      r->dontneeds[r->ndontneed++] = (Range){ lo, hi };
+}
+
 static MlGHeap *new_model(Rec *r)
 {
    memset(r, 0, sizeof *r);
-   MlGHeapOps ops = { t_alloc, t_free, t_touch, t_brk, r };
+   ml_gheap_params_init(&params);
+   MlGHeapOps ops = { t_alloc, t_free, t_touch, t_brk, r, t_dontneed,
+                      &params };
    MlGHeap *h = ml_gheap_new(&ops);
    assert_non_null(h);
    memset(handle, 0, sizeof handle);
@@ -588,6 +673,8 @@ static void print_op(int i, const Op *op)
            op->slot, (unsigned long long)op->size);
    if (op->kind == OP_MEMALIGN)
       fprintf(stderr, " align %llu", (unsigned long long)op->align);
+   if (op->kind == OP_MALLOPT)
+      fprintf(stderr, " (param %d, value %d)", op->slot, (int)op->size);
    fprintf(stderr, "\n");
 }
 
@@ -601,12 +688,13 @@ static void fmt_off(char *b, size_t n, uint64_t v)
       snprintf(b, n, "%llu", (unsigned long long)v);
 }
 
-/* Replays scenario sc on glibc and on the model; returns the number of
-   operations compared, all equal, or fails at the first difference. */
-static int compare_scenario(int sc)
+/* Replays scenario sc on glibc and on the model, both with the settings
+   of env (or none); returns the number of operations compared, all
+   equal, or fails at the first difference. */
+static int compare_scenario_env(int sc, const char *const *env)
 {
    size_t nw = 0;
-   uint64_t *real = run_child(sc, &nw);
+   uint64_t *real = run_child(sc, env, &nw);
    assert_non_null(real);
    assert_true(nw >= 4 && real[0] == REPLAY_MAGIC);
    if (real[1] != 0) {
@@ -620,6 +708,9 @@ static int compare_scenario(int sc)
 
    Rec *rec = calloc(1, sizeof *rec);
    MlGHeap *h = new_model(rec);
+   model_env = env;
+   int tuned = ml_gheap_tunables(&params, t_getenv);
+   model_env = NULL;
    Gen g;
    gen_init(&g, sc);
    Op op;
@@ -630,7 +721,8 @@ static int compare_scenario(int sc)
       hist[i % 8] = op;
       const uint64_t *o = &real[4 + 3 * i];
       uint64_t off = NOT_LIVE;
-      uint64_t prev = k_offset(h, key_of(op.slot));
+      uint64_t prev = op.kind == OP_MALLOPT || op.kind == OP_TRIM
+                      ? NOT_LIVE : k_offset(h, key_of(op.slot));
       int moved = 0;
       switch (op.kind) {
       case OP_MALLOC:
@@ -648,6 +740,13 @@ static int compare_scenario(int sc)
          break;
       case OP_FREE:
          k_free(h, key_of(op.slot));
+         break;
+      case OP_MALLOPT:                  /* (the result in off) */
+         ml_gheap_consolidate(h);
+         off = (uint64_t)ml_gheap_set_param(&params, op.slot, (int)op.size);
+         break;
+      case OP_TRIM:
+         off = (uint64_t)ml_gheap_trim(h, op.size, 1);
          break;
       }
       uint64_t end = ml_gheap_end(h);
@@ -687,22 +786,29 @@ static int compare_scenario(int sc)
             fail();
          }
       }
-      if (off == ML_GHEAP_MAPPED)
+      if (off == ML_GHEAP_MAPPED && op.kind != OP_MALLOPT
+          && op.kind != OP_TRIM)
          mapped_count++;
       if (op.kind == OP_REALLOC && prev != ML_GHEAP_MAPPED
           && off != ML_GHEAP_MAPPED)
          *(moved ? &realloc_moves : &realloc_in_place) += 1;
       rec->ntouch = 0;
    }
-   printf("scenario '%s': %d operations equal (%d mapped, realloc %d "
+   printf("scenario '%s'%s: %d operations equal (%d mapped, realloc %d "
           "moved / %d in place), heap end %llu, mmap threshold %llu\n",
-          sc_names[sc], n, mapped_count, realloc_moves, realloc_in_place,
+          sc_names[sc], tuned ? " (tuned)" : "", n, mapped_count,
+          realloc_moves, realloc_in_place,
           (unsigned long long)ml_gheap_end(h),
           (unsigned long long)ml_gheap_mmap_threshold(h));
    ml_gheap_delete(h);
    free(rec);
    free(real);
    return n;
+}
+
+static int compare_scenario(int sc)
+{
+   return compare_scenario_env(sc, NULL);
 }
 
 /* One test per scenario, each named after it. */
@@ -719,6 +825,47 @@ VS_GLIBC(trim, SC_TRIM)
 VS_GLIBC(realloc, SC_REALLOC)
 VS_GLIBC(memalign, SC_MEMALIGN)
 VS_GLIBC(iters, SC_ITERS)
+VS_GLIBC(mallopt, SC_MALLOPT)
+
+/* Scenarios again with tunables: the tcache's and fastbins' limits; the
+   thresholds and the top pad; the aliases (octal and hex values, one
+   overridden by GLIBC_TUNABLES, one out of bounds). */
+static void test_vs_glibc_tuned_small(void **state)
+{
+   (void)state;
+   static const char *const env[] = {
+      "GLIBC_TUNABLES=glibc.malloc.tcache_count=3:glibc.malloc.tcache_max=200"
+      ":glibc.malloc.mxfast=48", NULL };
+   compare_scenario_env(SC_SMALL, env);
+}
+
+static void test_vs_glibc_tuned_mixed(void **state)
+{
+   (void)state;
+   static const char *const env[] = {
+      "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536:glibc.rtld.x=1:"
+      "glibc.malloc.trim_threshold=300000:glibc.malloc.top_pad=0", NULL };
+   compare_scenario_env(SC_MIXED, env);
+}
+
+static void test_vs_glibc_tuned_big(void **state)
+{
+   (void)state;
+   static const char *const env[] = {
+      "MALLOC_MMAP_MAX_=2", "MALLOC_TOP_PAD_=0x10000",
+      "MALLOC_MMAP_THRESHOLD_=01400000", NULL };      /* 384 KiB (octal) */
+   compare_scenario_env(SC_BIG, env);
+}
+
+static void test_vs_glibc_tuned_trim(void **state)
+{
+   (void)state;
+   static const char *const env[] = {
+      "MALLOC_TRIM_THRESHOLD_=1000000",
+      "GLIBC_TUNABLES=glibc.malloc.trim_threshold=0:glibc.malloc.tcache_count=0",
+      NULL };
+   compare_scenario_env(SC_TRIM, env);
+}
 
 /*------------------------------------------------------------*/
 /*--- Hand-derived cases                                   ---*/
@@ -892,6 +1039,177 @@ static void test_memalign(void **state)
    ml_gheap_delete(h);
 }
 
+/* ml_gheap_tunables: GLIBC_TUNABLES over the aliases, each value
+   checked against its tunable's bounds (kept from before when out of
+   them) and then against mallopt's (refused: the default stays). */
+static void test_tunables_parse(void **state)
+{
+   (void)state;
+   MlGHeapParams mp;
+   static const char *const env1[] = {
+      "MALLOC_TOP_PAD_=100", "MALLOC_ARENA_MAX=0", "MALLOC_MMAP_MAX_=-1",
+      "MALLOC_ARENA_TEST=3",
+      "GLIBC_TUNABLES=glibc.malloc.top_pad=010:nonsense:glibc.malloc.mxfast=999"
+      ":glibc.malloc.mmap_threshold=0x2000001:glibc.malloc.tcache_count=0"
+      ":glibc.malloc.tcache_max=100:glibc.malloc.perturb=5:glibc.mallocx=1"
+      ":glibc.malloc.arena_max=", NULL };
+   ml_gheap_params_init(&mp);
+   model_env = env1;
+   /* top_pad, arena_test, mxfast, mmap_threshold, tcache_count,
+      tcache_max (arena_max= reads as 0: below its minimum) */
+   assert_int_equal(ml_gheap_tunables(&mp, t_getenv), 6);
+   model_env = NULL;
+   assert_true(mp.top_pad == 8);                 /* octal, over the alias */
+   assert_int_equal(mp.no_dyn_threshold, 1);
+   assert_true(mp.max_fast == 128);              /* 999: refused */
+   assert_true(mp.mmap_threshold == 0x2000001);  /* no upper limit */
+   assert_true(mp.tcache_count == 0);
+   assert_true(mp.tcache_bins == 6);             /* chunks up to 112 */
+   assert_true(mp.arena_max == 0);
+   assert_true(mp.arena_test == 3);
+   assert_true(mp.n_mmaps_max == 65536);         /* -1: below 0 */
+
+   static const char *const env2[] = {
+      "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4194304", NULL };
+   ml_gheap_params_init(&mp);
+   model_env = env2;
+   assert_int_equal(ml_gheap_tunables(&mp, t_getenv), 1);
+   model_env = NULL;
+   assert_true(mp.mmap_threshold == 4194304);
+   assert_int_equal(mp.no_dyn_threshold, 1);
+   assert_true(mp.top_pad == 131072);
+
+   ml_gheap_params_init(&mp);
+   assert_int_equal(ml_gheap_tunables(&mp, t_getenv), 0);
+   assert_int_equal(mp.no_dyn_threshold, 0);
+}
+
+/* mallopt's checks and conversions. */
+static void test_set_param(void **state)
+{
+   (void)state;
+   MlGHeapParams mp;
+   ml_gheap_params_init(&mp);
+   assert_int_equal(ml_gheap_set_param(&mp, M_MXFAST, 0), 1);
+   assert_true(mp.max_fast == 16);               /* no fastbin chunk fits */
+   assert_int_equal(ml_gheap_set_param(&mp, M_MXFAST, 160), 1);
+   assert_true(mp.max_fast == 160);
+   assert_int_equal(ml_gheap_set_param(&mp, M_MXFAST, 161), 0);
+   assert_int_equal(ml_gheap_set_param(&mp, M_MXFAST, -1), 0);
+   assert_true(mp.max_fast == 160);
+   assert_int_equal(mp.no_dyn_threshold, 0);
+   assert_int_equal(ml_gheap_set_param(&mp, M_MMAP_THRESHOLD, 33554433), 1);
+   assert_int_equal(mp.no_dyn_threshold, 1);
+   assert_true(mp.mmap_threshold == 33554433);
+   assert_int_equal(ml_gheap_set_param(&mp, M_TRIM_THRESHOLD, -1), 1);
+   assert_true(mp.trim_threshold == UINT64_MAX);
+   assert_int_equal(ml_gheap_set_param(&mp, M_MMAP_MAX, -1), 1);
+   assert_true(mp.n_mmaps_max == -1);
+   assert_int_equal(ml_gheap_set_param(&mp, M_ARENA_MAX, 0), 1);
+   assert_true(mp.arena_max == 0);
+   assert_int_equal(ml_gheap_set_param(&mp, M_ARENA_MAX, 2), 1);
+   assert_true(mp.arena_max == 2);
+   assert_int_equal(ml_gheap_set_param(&mp, 999, 5), 1);
+}
+
+/* malloc_trim: the whole pages inside a free chunk, past its first 48
+   bytes, given back; top trimmed to the pad; 0 when nothing was. */
+static void test_trim_dontneed(void **state)
+{
+   (void)state;
+   Rec r;
+   MlGHeap *h = new_model(&r);
+   assert_true(k_malloc(h, 1, 100000, 0) == 672);
+   assert_true(k_malloc(h, 2, 100, 0) == 672 + 100016);
+   k_free(h, 1);              /* chunk 656..100672: unsorted, not trimmed */
+   assert_int_equal(r.ndontneed, 0);
+   uint64_t end = ml_gheap_end(h);
+   assert_int_equal(ml_gheap_trim(h, end, 1), 1);
+   /* from align_up(656 + 48) = 4096 to 100672 rounded down: 98304 */
+   assert_int_equal(r.ndontneed, 1);
+   assert_true(r.dontneeds[0].lo == 4096 && r.dontneeds[0].hi == 98304);
+   assert_true(ml_gheap_end(h) == end);          /* the pad keeps top */
+   assert_int_equal(ml_gheap_trim(h, 0, 0), 1);  /* again: not main */
+   assert_true(ml_gheap_end(h) == end);
+   r.ndontneed = 0;
+   assert_int_equal(ml_gheap_trim(h, 0, 1), 1);  /* top down to a page */
+   /* top starts at 100784 (the block of 100 above the free chunk): its
+      area beyond 33 bytes, rounded down to pages, goes */
+   uint64_t top = 100672 + 112;
+   assert_true(ml_gheap_end(h) == end - ((end - top - 33) & ~4095ULL));
+   assert_false(r.bad_touch);
+   ml_gheap_delete(h);
+
+   /* nothing free of a page: 0 */
+   h = new_model(&r);
+   assert_true(k_malloc(h, 1, 3000, 0) == 672);
+   assert_true(k_malloc(h, 2, 100, 0) != NOT_LIVE);
+   k_free(h, 1);
+   assert_int_equal(ml_gheap_trim(h, 1 << 20, 1), 0);
+   assert_int_equal(r.ndontneed, 0);
+   ml_gheap_delete(h);
+}
+
+/* Two threads' tcaches on one arena: each made at the thread's first
+   call, each caching its own frees; a thread's end empties its tcache
+   into the arena; a call without a tcache bypasses both. */
+static void test_thread_tcache(void **state)
+{
+   (void)state;
+   Rec r;
+   MlGHeap *h = new_model(&r);
+   MlGTcache t2;
+   memset(&t2, 0, sizeof t2);
+   /* main: its tcache (chunk 0, 656 bytes) then the block (chunk 656) */
+   assert_true(k_malloc(h, 1, 100, 0) == 672);
+   /* thread 2: its tcache (chunk 768), then its block (chunk 1424) */
+   ml_gheap_use_tcache(h, &t2);
+   assert_true(k_malloc(h, 2, 100, 0) == 1440);
+   assert_int_equal(t2.on, 1);
+   assert_int_equal(k_free(h, 2), 1);          /* to thread 2's tcache */
+   assert_int_equal(t2.count[(112 - 32) / 16], 1);
+   ml_gheap_use_tcache(h, NULL);
+   assert_true(k_malloc(h, 3, 100, 0) == 1552); /* not thread 2's chunk */
+   ml_gheap_use_tcache(h, &t2);
+   assert_true(k_malloc(h, 4, 100, 0) == 1440); /* from its tcache */
+   assert_int_equal(k_free(h, 4), 1);
+   /* thread 2 ends: chunk 1424 to a fastbin, its tcache's chunk (768,
+      between two chunks in use) to the unsorted bin */
+   ml_gheap_tcache_shutdown(h, &t2);
+   assert_int_equal(t2.on, 0);
+   assert_int_equal(ml_gheap_check(h), 0);
+   /* without a tcache, block 3 (chunk 1536) goes to the fastbin too;
+      a malloc without one takes the fastbin's newest */
+   ml_gheap_use_tcache(h, NULL);
+   assert_int_equal(k_free(h, 3), 1);
+   assert_true(k_malloc(h, 5, 100, 0) == 1552);
+   assert_true(k_malloc(h, 6, 100, 0) == 1440);
+   assert_int_equal(ml_gheap_check(h), 0);
+   ml_gheap_delete(h);
+
+   /* the same on a fresh model, ending on the main thread's tcache */
+   h = new_model(&r);
+   MlGTcache main_tc, t3;
+   memset(&main_tc, 0, sizeof main_tc);
+   memset(&t3, 0, sizeof t3);
+   ml_gheap_use_tcache(h, &main_tc);
+   assert_true(k_malloc(h, 1, 100, 0) == 672);
+   ml_gheap_use_tcache(h, &t3);
+   assert_true(k_malloc(h, 2, 100, 0) == 1440);
+   assert_true(k_malloc(h, 3, 100, 0) == 1552);
+   k_free(h, 2);
+   k_free(h, 3);
+   ml_gheap_tcache_shutdown(h, &t3);          /* 1536, 1424 to the fastbin */
+   ml_gheap_use_tcache(h, &main_tc);
+   assert_true(k_malloc(h, 4, 100, 0) == 1440);  /* fastbin head: 1424 */
+   assert_true(k_malloc(h, 5, 100, 0) == 1552);  /* stashed, then taken */
+   /* the tcache chunk freed by the shutdown (768, 656 bytes) serves an
+      exact fit */
+   assert_true(k_malloc(h, 6, 640, 0) == 784);
+   assert_int_equal(ml_gheap_check(h), 0);
+   ml_gheap_delete(h);
+}
+
 int main(void)
 {
    const char *replay = getenv(REPLAY_ENV);
@@ -917,6 +1235,15 @@ int main(void)
       cmocka_unit_test(test_vs_glibc_realloc),
       cmocka_unit_test(test_vs_glibc_memalign),
       cmocka_unit_test(test_vs_glibc_iters),
+      cmocka_unit_test(test_vs_glibc_mallopt),
+      cmocka_unit_test(test_vs_glibc_tuned_small),
+      cmocka_unit_test(test_vs_glibc_tuned_mixed),
+      cmocka_unit_test(test_vs_glibc_tuned_big),
+      cmocka_unit_test(test_vs_glibc_tuned_trim),
+      cmocka_unit_test(test_tunables_parse),
+      cmocka_unit_test(test_set_param),
+      cmocka_unit_test(test_trim_dontneed),
+      cmocka_unit_test(test_thread_tcache),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }
