@@ -66,14 +66,17 @@
    tcache's size are glibc's process-wide settings (MlGHeapParams), by
    default glibc's defaults; mallopt and the glibc.malloc tunables change
    them (ml_gheap_set_param, ml_gheap_tunables) with glibc's checks.
-   malloc_trim is ml_gheap_trim.
+   malloc_trim is ml_gheap_trim.  A perturb byte (M_PERTURB,
+   MALLOC_PERTURB_) makes glibc fill each block it hands out and each
+   chunk it frees (touches here).
 
-   Left out of the model: other threads (the caller keeps a model per
-   arena; a thread's arena follows the main arena's rules and each model
-   has one tcache, where glibc has one per thread); perturb bytes
-   (M_PERTURB), glibc.malloc.tcache_unsorted_limit and huge pages
-   (glibc.malloc.hugetlb); failures of brk or mmap (and with them the non-contiguous
-   heap with its fenceposts); allocations glibc would refuse (requests
+   Threads: a model is one arena; the caller keeps one per arena and
+   names the calling thread's tcache (ml_gheap_use_tcache).  A thread's
+   arena follows the main arena's rules here.
+
+   Left out of the model: glibc.malloc.tcache_unsorted_limit and huge
+   pages (glibc.malloc.hugetlb); failures of brk or mmap (and with them
+   the non-contiguous heap with its fenceposts); allocations glibc would refuse (requests
    above PTRDIFF_MAX are modelled as mapped blocks, which leaves the heap
    alone); the exact place of a mapping (only its size matters to glibc's
    threshold), and, for memalign with an alignment above the page size,
@@ -155,8 +158,9 @@ struct MlGHeap {
    uint32_t last;        /* the chunk right below top, or NIL */
 
    uint64_t top, top_size;
-   uint64_t max_end;            /* glibc's max_system_mem (sbrk_base 0) */
    uint64_t last_remainder;     /* an offset: glibc compares addresses */
+   int      from_tcache;        /* int_malloc's chunk came from the
+                                   tcache (return_cached) */
    MlGHeapParams *mp;           /* the process's parameters (own_mp or
                                    the caller's, shared by its arenas) */
    MlGHeapParams own_mp;
@@ -447,7 +451,7 @@ static uint32_t tcache_get(MlGHeap *h, unsigned ti)
    return p;
 }
 
-static uint32_t int_malloc(MlGHeap *h, uint64_t nb);
+static uint32_t int_malloc(MlGHeap *h, uint64_t nb, uint64_t bytes);
 static void int_free(MlGHeap *h, uint32_t p);
 
 /* MAYBE_INIT_TCACHE: the first __libc_malloc, calloc, realloc or free of
@@ -457,7 +461,7 @@ static void maybe_init_tcache(MlGHeap *h)
 {
    if (!h->tc || h->tc->on)
       return;
-   uint32_t t = int_malloc(h, req2size(TCACHE_STRUCT));
+   uint32_t t = int_malloc(h, req2size(TCACHE_STRUCT), TCACHE_STRUCT);
    h->tc->on = 1;
    h->tc->self = t;
    touch(h, R(t).off + 16, R(t).off + 16 + TCACHE_STRUCT);
@@ -505,8 +509,6 @@ static uint32_t sysmalloc(MlGHeap *h, uint64_t nb)
    set_brk(h, old_end, old_end + size);
    h->top_size += size;
    w_head(h, h->top);
-   if (h->top + h->top_size > h->max_end)
-      h->max_end = h->top + h->top_size;
    return from_top(h, nb);
 }
 
@@ -625,7 +627,7 @@ static uint32_t take_from_smallbin(MlGHeap *h, unsigned b)
    return v;
 }
 
-static uint32_t int_malloc(MlGHeap *h, uint64_t nb)
+static uint32_t int_malloc_wrk(MlGHeap *h, uint64_t nb)
 {
    unsigned idx;
    uint32_t v;
@@ -708,8 +710,10 @@ static uint32_t int_malloc(MlGHeap *h, uint64_t nb)
             break;
       }
 
-      if (return_cached)
+      if (return_cached) {
+         h->from_tcache = 1;
          return tcache_get(h, tc_idx);
+      }
 
       /* a large request: best fit in its own bin, by the nextsize ring
          from the smallest size up */
@@ -752,6 +756,19 @@ static uint32_t int_malloc(MlGHeap *h, uint64_t nb)
    }
 }
 
+/* _int_malloc for a request of bytes (chunk size nb).  With a perturb
+   byte, glibc fills the block (alloc_perturb) on every path but the
+   one that hands out a chunk it has just cached; a mapped block is the
+   caller's to fill (it is not in the heap). */
+static uint32_t int_malloc(MlGHeap *h, uint64_t nb, uint64_t bytes)
+{
+   h->from_tcache = 0;
+   uint32_t v = int_malloc_wrk(h, nb);
+   if (h->mp->perturb_byte && !h->from_tcache && R(v).state != ST_MAPPED)
+      touch(h, R(v).off + 16, R(v).off + 16 + bytes);
+   return v;
+}
+
 /*------------------------------------------------------------*/
 /*--- _int_free                                            ---*/
 /*------------------------------------------------------------*/
@@ -767,6 +784,10 @@ static void int_free(MlGHeap *h, uint32_t p)
          return;
       }
    }
+
+   /* free_perturb: the block filled with the perturb byte */
+   if (h->mp->perturb_byte)
+      touch(h, R(p).off + 16, R(p).off + size);
 
    if (size <= h->mp->max_fast) {
       unsigned fi = fastbin_index(size);
@@ -803,24 +824,26 @@ static uint32_t libc_malloc(MlGHeap *h, uint64_t bytes)
       if (h->tc->count[ti] > 0)
          return tcache_get(h, ti);
    }
-   return int_malloc(h, nb);
+   return int_malloc(h, nb, bytes);
 }
 
 /* __libc_calloc: _int_malloc without the tcache, then the block
-   cleared -- except, in a chunk carved from top, the part above the
-   highest end the heap ever had (fresh from the kernel, zero already). */
+   cleared -- except, in a chunk carved from top, the part beyond the
+   old top (fresh from the kernel, zero already).  That holds for memory
+   the heap had before a trim too: glibc 2.36's source would clear up to
+   the largest size the heap ever had (max_system_mem), but Debian 12's
+   glibc leaves those pages untouched, as the comparison of resident
+   pages in tests/unit/test_gheap.c shows. */
 static uint32_t libc_calloc(MlGHeap *h, uint64_t bytes)
 {
    maybe_init_tcache(h);
    uint64_t oldtop = h->top;
    uint64_t oldtopsize = h->top_size;
-   if (oldtopsize < h->max_end - oldtop)
-      oldtopsize = h->max_end - oldtop;
-   uint32_t p = int_malloc(h, req2size(bytes));
+   uint32_t p = int_malloc(h, req2size(bytes), bytes);
    if (R(p).state == ST_MAPPED)
       return p;
    uint64_t csz = R(p).size;
-   if (R(p).off == oldtop && csz > oldtopsize)
+   if (!h->mp->perturb_byte && R(p).off == oldtop && csz > oldtopsize)
       csz = oldtopsize;
    touch(h, R(p).off + 16, R(p).off + 16 + csz - SIZE_SZ);
    return p;
@@ -915,7 +938,8 @@ uint64_t ml_gheap_memalign(MlGHeap *h, uint64_t align, uint64_t size,
       return refused(h, rec);
 
    uint64_t nb = req2size(size);
-   uint32_t p = int_malloc(h, req2size(nb + align + MINSIZE));
+   uint32_t p = int_malloc(h, req2size(nb + align + MINSIZE),
+                           nb + align + MINSIZE);
 
    if (R(p).state == ST_MAPPED) {
       /* the mapping's start is taken as aligned (it is page-aligned;
@@ -1019,7 +1043,7 @@ static uint32_t int_realloc(MlGHeap *h, uint32_t p, uint64_t nb, int *moved)
          drop_rec(h, n);
       } else {
          /* allocate, copy, free -- unless the new chunk is the next one */
-         uint32_t np = int_malloc(h, nb);
+         uint32_t np = int_malloc(h, nb, nb - 15);
          if (R(np).state != ST_MAPPED && R(np).off == next) {
             newsize = oldsize + R(np).size;
             unlink_phys(h, np);
@@ -1125,6 +1149,7 @@ void ml_gheap_params_init(MlGHeapParams *mp)
    mp->tcache_bins = TCACHE_BINS;
    mp->arena_max = 0;
    mp->arena_test = ARENA_TEST;
+   mp->perturb_byte = 0;
 }
 
 /* glibc's do_set_* functions, which mallopt and the tunables share:
@@ -1183,6 +1208,9 @@ int ml_gheap_set_param(MlGHeapParams *mp, int param, int value)
       mp->n_mmaps_max = value;
       mp->no_dyn_threshold = 1;
       return 1;
+   case ML_M_PERTURB:
+      mp->perturb_byte = value;
+      return 1;
    case ML_M_ARENA_TEST:
       if (value > 0)
          mp->arena_test = v;
@@ -1191,7 +1219,7 @@ int ml_gheap_set_param(MlGHeapParams *mp, int param, int value)
       if (value > 0)
          mp->arena_max = v;
       return 1;
-   default:                            /* M_CHECK_ACTION, M_PERTURB, ... */
+   default:                            /* M_CHECK_ACTION, ... */
       return 1;
    }
 }
@@ -1238,15 +1266,16 @@ static uint64_t tunable_number(const char *p)
 /* The modelled glibc.malloc tunables (dl-tunables.list): type bounds
    (signed for the int32 ones), the alias variable, and, once the
    environment is read, the value each ends with. */
-enum { TU_TOP_PAD, TU_MMAP_THRESHOLD, TU_TRIM_THRESHOLD, TU_MMAP_MAX,
-       TU_ARENA_MAX, TU_ARENA_TEST, TU_TCACHE_MAX, TU_TCACHE_COUNT,
-       TU_MXFAST, N_TUNABLES };
+enum { TU_TOP_PAD, TU_PERTURB, TU_MMAP_THRESHOLD, TU_TRIM_THRESHOLD,
+       TU_MMAP_MAX, TU_ARENA_MAX, TU_ARENA_TEST, TU_TCACHE_MAX,
+       TU_TCACHE_COUNT, TU_MXFAST, N_TUNABLES };
 static const struct {
    const char *name, *alias;
    int is_int32;
-   int64_t min;                        /* the other bound: the type's */
+   int64_t min, max;                   /* max 0: the type's */
 } tunable_list[N_TUNABLES] = {
    [TU_TOP_PAD]        = { "top_pad", "MALLOC_TOP_PAD_", 0, 0 },
+   [TU_PERTURB]        = { "perturb", "MALLOC_PERTURB_", 1, 0, 0xff },
    [TU_MMAP_THRESHOLD] = { "mmap_threshold", "MALLOC_MMAP_THRESHOLD_", 0, 0 },
    [TU_TRIM_THRESHOLD] = { "trim_threshold", "MALLOC_TRIM_THRESHOLD_", 0, 0 },
    [TU_MMAP_MAX]       = { "mmap_max", "MALLOC_MMAP_MAX_", 1, 0 },
@@ -1264,7 +1293,8 @@ static void tunable_take(int t, const char *text, uint64_t *val,
    uint64_t v = tunable_number(text);
    if (tunable_list[t].is_int32) {
       int64_t s = (int64_t)v;
-      if (s < tunable_list[t].min || s > INT32_MAX)
+      int64_t max = tunable_list[t].max ? tunable_list[t].max : INT32_MAX;
+      if (s < tunable_list[t].min || s > max)
          return;
    } else if (v < (uint64_t)tunable_list[t].min) {
       return;
@@ -1339,6 +1369,9 @@ int ml_gheap_tunables(MlGHeapParams *mp,
       case TU_TOP_PAD:
          mp->top_pad = v;
          mp->no_dyn_threshold = 1;
+         break;
+      case TU_PERTURB:
+         mp->perturb_byte = (int)v;
          break;
       case TU_MMAP_THRESHOLD:
          set_mmap_threshold(mp, v);

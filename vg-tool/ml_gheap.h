@@ -40,8 +40,9 @@ typedef struct {
    /* glibc's code wrote heap bytes [lo, hi) (offsets from the heap's
       start): a chunk header, a free-list link, a boundary tag, the tcache
       structure cleared at its creation, the bytes calloc clears (not
-      those above the heap's highest end so far: fresh from the kernel)
-      and the bytes realloc copies into a new heap chunk */
+      those beyond the old top: fresh from the kernel), the bytes realloc
+      copies into a new heap chunk, and with a perturb byte the blocks
+      glibc hands out and the chunks it frees */
    void  (*touch)(void *ctx, uint64_t lo, uint64_t hi);
    /* the heap's end (brk, an offset) moved from old_end to new_end:
       grown by sbrk, or trimmed (the pages at and above new_end, rounded
@@ -72,6 +73,7 @@ typedef struct MlGHeapParams {
    uint64_t tcache_count;          /* chunks per tcache bin (7) */
    uint64_t tcache_bins;           /* tcache bins used (64) */
    uint64_t arena_max, arena_test; /* 0 (unset), 8 */
+   int      perturb_byte;          /* 0: none; else glibc fills blocks */
 } MlGHeapParams;
 
 /* mallopt's parameter numbers (malloc.h) */
@@ -94,10 +96,10 @@ int  ml_gheap_set_param(MlGHeapParams *mp, int param, int value);
 /* The glibc.malloc tunables of the environment, applied as glibc's
    start-up does: GLIBC_TUNABLES ("glibc.malloc.top_pad=0:...") and the
    older variables MALLOC_TOP_PAD_, MALLOC_TRIM_THRESHOLD_,
-   MALLOC_MMAP_THRESHOLD_, MALLOC_MMAP_MAX_, MALLOC_ARENA_MAX and
-   MALLOC_ARENA_TEST (GLIBC_TUNABLES wins), each value checked against
+   MALLOC_MMAP_THRESHOLD_, MALLOC_MMAP_MAX_, MALLOC_ARENA_MAX,
+   MALLOC_ARENA_TEST and MALLOC_PERTURB_ (GLIBC_TUNABLES wins), each value checked against
    the tunable's bounds, then against mallopt's; getenv(name) gives a
-   variable's value or NULL.  Not modelled (ignored): check, perturb,
+   variable's value or NULL.  Not modelled (ignored): check,
    tcache_unsorted_limit, hugetlb.  Returns how many tunables were read
    (values within their bounds; mallopt's checks may still refuse). */
 int  ml_gheap_tunables(MlGHeapParams *mp,

@@ -1415,8 +1415,10 @@ void ml_rss_block_alloc(Addr p, SizeT size, SizeT align, Bool zeroed)
       heap_unsee(a, p, size, off);
       if (off == ML_GHEAP_MAPPED) {
          note_mapped(p, size);
-         /* the chunk's header, in the mapping's first page */
-         touch(p, 1, True, gh_call.tid);
+         /* the chunk's header, in the mapping's first page; with a
+            perturb byte glibc fills the block (calloc: clears it) */
+         touch(p, gparams.perturb_byte && size > 0 ? size : 1, True,
+               gh_call.tid);
       }
       return;
    }
@@ -1487,6 +1489,8 @@ void ml_rss_block_realloc(Addr old, SizeT old_size, ULong mword, Addr p,
       if (off == ML_GHEAP_MAPPED) {
          if (old_mapped)
             move_mapped(old, old_size, p, kept, tid);   /* mremap */
+         else if (gparams.perturb_byte && size > 0)
+            touch(p, size, True, tid);  /* filled, then the copy */
          else if (kept > 0)
             touch(p, kept, True, tid);  /* copied into a new mapping */
          note_mapped(p, size);

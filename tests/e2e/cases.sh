@@ -36,6 +36,7 @@ rss_shared_lines
 rss_thp_lines
 rss_thp_place_lines
 rss_heap_lines
+rss_heap_lines_perturb
 rss_heap_churn
 rss_native_arenas
 rss_native_mallopt
@@ -1416,6 +1417,16 @@ t_rss_heap_lines() {
         [ "${d#-}" -le 4096 ] ||
             fail "L:$tag: memline $R_INCR B, native $native_b B (within 4096 B)"
     done
+}
+
+# The same lines with MALLOC_PERTURB_ in both environments: glibc then
+# fills every block it hands out from outside the tcache and every chunk
+# it frees, so L:big makes all of the block resident at the malloc (and
+# L:big_touch nothing), and the mapping realloc moves the block into is
+# filled whole.
+t_rss_heap_lines_perturb() {
+    local -x MALLOC_PERTURB_=165
+    t_rss_heap_lines
 }
 
 # An allocation-heavy program (churn 0.1: 400 K mallocs of mixed sizes,

@@ -8,8 +8,14 @@
    calloc, realloc, memalign and free before anything else touches the
    heap, writing for each operation the block's offset from the heap's
    start (sbrk(0) when main began), whether glibc mapped it, and the
-   heap's end (sbrk(0)), with write(2) from static buffers; then here on
-   the model, operation by operation.  The child gets an environment of
+   heap's end (sbrk(0)), with write(2) from static buffers, and at the
+   end which pages of the heap are resident (/proc/self/pagemap: present
+   and mapped by this process alone -- a page only read maps the shared
+   zero page, which mincore would count and VmRSS does not; huge pages
+   off for the child, so that a page is resident exactly when glibc
+   wrote it);
+   then here on the model, operation by operation, and its touch, brk
+   and dontneed callbacks played on a page map.  The child gets an environment of
    its own, without GLIBC_TUNABLES or MALLOC_* variables, so that glibc
    runs with its defaults, as the model does.
 
@@ -33,6 +39,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -429,7 +437,9 @@ static void gen_init(Gen *g, int sc)
 /* Per operation: offset (or ML_GHEAP_MAPPED, or NOT_LIVE for a free),
    heap end, and for realloc whether the pointer changed. */
 #define REPLAY_MAGIC 0x6d6c676865617031ULL
-static uint64_t out[4 + 3 * MAX_OPS];
+#define MAX_HEAP_PAGES (1u << 19)           /* 2 GiB */
+static uint64_t out[4 + 3 * MAX_OPS + 1 + MAX_HEAP_PAGES / 64];
+static uint64_t pm_vec[MAX_HEAP_PAGES];
 static void *ptrs[NSLOTS];
 static Gen child_gen;
 
@@ -450,6 +460,7 @@ static int write_all(const void *buf, size_t n)
 
 static int replay_main(int sc)
 {
+   prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
    char *base = sbrk(0);
    /* glibc's heap must still be untouched: no arena yet */
    struct mallinfo2 mi = mallinfo2();
@@ -497,7 +508,29 @@ static int replay_main(int sc)
       n++;
    }
    out[3] = (uint64_t)n;
-   return write_all(out, (4 + 3 * (size_t)n) * sizeof(uint64_t)) ? 3 : 0;
+   /* the heap's resident pages, one bit each (~0: not known) */
+   uint64_t *res = &out[4 + 3 * n];
+   size_t len = (size_t)((char *)sbrk(0) - base), pages = len / 4096;
+   size_t words = 1;
+   int fd = open("/proc/self/pagemap", O_RDONLY);
+   off_t at = (off_t)((uintptr_t)base / 4096 * 8);
+   if ((uintptr_t)base % 4096 != 0 || len % 4096 != 0
+       || pages > MAX_HEAP_PAGES || fd < 0
+       || pread(fd, pm_vec, pages * 8, at) != (ssize_t)(pages * 8)) {
+      res[0] = ~(uint64_t)0;
+   } else {
+      res[0] = pages;
+      words += (pages + 63) / 64;
+      memset(res + 1, 0, (pages + 63) / 64 * sizeof(uint64_t));
+      /* bit 63: present; bit 56: mapped exclusively (not the zero page) */
+      for (size_t i = 0; i < pages; i++)
+         if ((pm_vec[i] >> 63 & 1) && (pm_vec[i] >> 56 & 1))
+            res[1 + i / 64] |= 1ULL << (i % 64);
+   }
+   if (fd >= 0)
+      close(fd);
+   return write_all(out, (4 + 3 * (size_t)n + words) * sizeof(uint64_t))
+          ? 3 : 0;
 }
 
 /* Runs the child for scenario sc, with the environment strings env
@@ -568,15 +601,38 @@ typedef struct {
    int nbrk;
    Range dontneeds[64];
    int ndontneed;
+   unsigned char *res;           /* the heap's pages: 1 when resident */
+   size_t nres;
    uint64_t end;                 /* the heap's end as the brk calls say */
    int bad_touch;                /* a touch beyond the heap's end */
 } Rec;
+
+/* Pages [first, last] of the page map set to v (grown as needed). */
+static void res_set(Rec *r, uint64_t first, uint64_t last, unsigned char v)
+{
+   if (last >= r->nres) {
+      if (!v)
+         last = r->nres ? r->nres - 1 : 0;
+      else {
+         size_t n = r->nres ? r->nres : 1024;
+         while (n <= last)
+            n *= 2;
+         r->res = realloc(r->res, n);
+         memset(r->res + r->nres, 0, n - r->nres);
+         r->nres = n;
+      }
+   }
+   for (uint64_t q = first; q <= last && q < r->nres; q++)
+      r->res[q] = v;
+}
 
 static void t_touch(void *ctx, uint64_t lo, uint64_t hi)
 {
    Rec *r = ctx;
    if (hi > r->end || lo >= hi)
       r->bad_touch = 1;
+   if (hi > lo)
+      res_set(r, lo / 4096, (hi - 1) / 4096, 1);
    if (r->ntouch < 4096)
       r->touches[r->ntouch++] = (Range){ lo, hi };
 }
@@ -587,6 +643,8 @@ static void t_brk(void *ctx, uint64_t old_end, uint64_t new_end)
    if (old_end != r->end)
       r->bad_touch = 1;
    r->end = new_end;
+   if (new_end < old_end)
+      res_set(r, (new_end + 4095) / 4096, (old_end - 1) / 4096, 0);
    if (r->nbrk < 64)
       r->brks[r->nbrk++] = (Range){ old_end, new_end };
 }
@@ -615,12 +673,15 @@ static void t_dontneed(void *ctx, uint64_t lo, uint64_t hi)
    Rec *r = ctx;
    if (hi > r->end || lo >= hi || lo % 4096 || hi % 4096)
       r->bad_touch = 1;
+   if (hi > lo)
+      res_set(r, lo / 4096, (hi - 1) / 4096, 0);
    if (r->ndontneed < 64)
       r->dontneeds[r->ndontneed++] = (Range){ lo, hi };
 }
 
 static MlGHeap *new_model(Rec *r)
 {
+   free(r->res);         /* (a Rec is zeroed before its first model) */
    memset(r, 0, sizeof *r);
    ml_gheap_params_init(&params);
    MlGHeapOps ops = { t_alloc, t_free, t_touch, t_brk, r, t_dontneed,
@@ -703,7 +764,7 @@ static int compare_scenario_env(int sc, const char *const *env)
       fail();
    }
    int n = (int)real[3];
-   assert_true(nw >= 4 + 3 * (size_t)n);
+   assert_true(nw >= 4 + 3 * (size_t)n + 1);
    assert_int_equal(n, sc_ops[sc] < MAX_OPS ? sc_ops[sc] : MAX_OPS);
 
    Rec *rec = calloc(1, sizeof *rec);
@@ -794,13 +855,46 @@ static int compare_scenario_env(int sc, const char *const *env)
          *(moved ? &realloc_moves : &realloc_in_place) += 1;
       rec->ntouch = 0;
    }
+   /* the resident pages at the end: those glibc wrote, less those
+      trimmed or given back, on both sides */
+   const uint64_t *res = &real[4 + 3 * (size_t)n];
+   uint64_t pages = res[0], nres = 0, differ = 0, first = 0;
+   if (pages == ~(uint64_t)0) {
+      fprintf(stderr, "scenario '%s': the child could not read its heap's "
+              "resident pages\n", sc_names[sc]);
+      fail();
+   }
+   assert_true(nw >= 4 + 3 * (size_t)n + 1 + (pages + 63) / 64);
+   for (uint64_t q = 0; q < pages; q++) {
+      int native = (res[1 + q / 64] >> (q % 64)) & 1;
+      int model = q < rec->nres && rec->res[q];
+      nres += (uint64_t)native;
+      if (native != model && differ++ == 0)
+         first = q;
+   }
+   for (uint64_t q = pages; q < rec->nres; q++)
+      if (rec->res[q] && differ++ == 0)
+         first = q;
+   if (differ) {
+      fprintf(stderr, "scenario '%s': %llu of %llu heap pages differ in "
+              "residency at the end, the first %llu (glibc %d, model %d)\n",
+              sc_names[sc], (unsigned long long)differ,
+              (unsigned long long)pages, (unsigned long long)first,
+              first < pages ? (int)((res[1 + first / 64] >> (first % 64)) & 1)
+                            : 0,
+              first < rec->nres ? rec->res[first] : 0);
+      fail();
+   }
    printf("scenario '%s'%s: %d operations equal (%d mapped, realloc %d "
-          "moved / %d in place), heap end %llu, mmap threshold %llu\n",
+          "moved / %d in place), heap end %llu, mmap threshold %llu, "
+          "%llu of %llu heap pages resident in both\n",
           sc_names[sc], tuned ? " (tuned)" : "", n, mapped_count,
           realloc_moves, realloc_in_place,
           (unsigned long long)ml_gheap_end(h),
-          (unsigned long long)ml_gheap_mmap_threshold(h));
+          (unsigned long long)ml_gheap_mmap_threshold(h),
+          (unsigned long long)nres, (unsigned long long)pages);
    ml_gheap_delete(h);
+   free(rec->res);
    free(rec);
    free(real);
    return n;
@@ -857,6 +951,18 @@ static void test_vs_glibc_tuned_big(void **state)
    compare_scenario_env(SC_BIG, env);
 }
 
+/* A perturb byte: glibc fills each block it hands out (but those the
+   tcache serves) and each chunk it frees; the resident pages show it. */
+static void test_vs_glibc_perturb(void **state)
+{
+   (void)state;
+   static const char *const env1[] = { "MALLOC_PERTURB_=165", NULL };
+   compare_scenario_env(SC_REALLOC, env1);
+   static const char *const env2[] = {
+      "GLIBC_TUNABLES=glibc.malloc.perturb=1", NULL };
+   compare_scenario_env(SC_SMALL, env2);
+}
+
 static void test_vs_glibc_tuned_trim(void **state)
 {
    (void)state;
@@ -894,7 +1000,7 @@ static int touched_within(const Rec *r, uint64_t lo, uint64_t hi)
 static void test_first_malloc(void **state)
 {
    (void)state;
-   Rec r;
+   Rec r = { 0 };
    MlGHeap *h = new_model(&r);
    assert_true(k_malloc(h, 1, 100, 0) == 672);
    assert_int_equal(r.nbrk, 1);
@@ -927,7 +1033,7 @@ static void test_first_malloc(void **state)
 static void test_fastbin(void **state)
 {
    (void)state;
-   Rec r;
+   Rec r = { 0 };
    MlGHeap *h = new_model(&r);
    for (int i = 0; i < 9; i++)
       assert_true(k_malloc(h, 100 + i, 40, 0) == 672 + 48 * (uint64_t)i);
@@ -947,7 +1053,7 @@ static void test_fastbin(void **state)
 static void test_trim(void **state)
 {
    (void)state;
-   Rec r;
+   Rec r = { 0 };
    MlGHeap *h = new_model(&r);
    assert_true(k_malloc(h, 1, 100000, 0) == 672);
    assert_true(k_malloc(h, 2, 100000, 0) == 100672 + 16);
@@ -966,7 +1072,7 @@ static void test_trim(void **state)
 static void test_mmap_threshold(void **state)
 {
    (void)state;
-   Rec r;
+   Rec r = { 0 };
    MlGHeap *h = new_model(&r);
    assert_true(ml_gheap_mmap_threshold(h) == 131072);
    assert_true(k_malloc(h, 1, 200000, 0) == ML_GHEAP_MAPPED);
@@ -977,12 +1083,12 @@ static void test_mmap_threshold(void **state)
    ml_gheap_delete(h);
 }
 
-/* calloc clears the chunk, except what lies above the heap's highest end
-   so far (fresh from the kernel). */
+/* calloc clears the chunk, except what lies beyond the old top (fresh
+   from the kernel), also where the heap reached before a trim. */
 static void test_calloc_clear(void **state)
 {
    (void)state;
-   Rec r;
+   Rec r = { 0 };
    MlGHeap *h = new_model(&r);
    assert_true(k_malloc(h, 1, 100, 1) == 672);
    assert_true(touched(&r, 672, 672 + 104));
@@ -997,6 +1103,21 @@ static void test_calloc_clear(void **state)
    assert_int_equal(r.nbrk, 2);
    assert_true(touched(&r, t + 16, old_end + 8));   /* up to the old end */
    assert_false(touched_within(&r, old_end + 8, t + 100016));
+   /* a block of 400000 from top, freed: the heap is trimmed below its
+      end; the same calloc again clears only up to the trimmed end
+      (mmap threshold 1 MiB, as by mallopt) */
+   params.mmap_threshold = 1 << 20;
+   params.no_dyn_threshold = 1;
+   k_free(h, 3);
+   assert_true(k_malloc(h, 4, 400000, 1) == t + 16);
+   uint64_t grown = ml_gheap_end(h);
+   k_free(h, 4);
+   uint64_t trimmed = ml_gheap_end(h);
+   assert_true(trimmed < t + 400016 && grown > t + 400016);
+   r.ntouch = 0;
+   assert_true(k_malloc(h, 5, 400000, 1) == t + 16);
+   assert_true(touched(&r, t + 16, trimmed + 8));
+   assert_false(touched_within(&r, trimmed + 8, t + 400016));
    ml_gheap_delete(h);
 }
 
@@ -1005,7 +1126,7 @@ static void test_calloc_clear(void **state)
 static void test_realloc_cases(void **state)
 {
    (void)state;
-   Rec r;
+   Rec r = { 0 };
    MlGHeap *h = new_model(&r);
    int moved = -1;
    assert_true(k_malloc(h, 1, 1000, 0) == 672);
@@ -1027,7 +1148,7 @@ static void test_realloc_cases(void **state)
 static void test_memalign(void **state)
 {
    (void)state;
-   Rec r;
+   Rec r = { 0 };
    MlGHeap *h = new_model(&r);
    /* no tcache yet: memalign does not create it; the chunk of
       nb + 4096 + 48 starts at 0 */
@@ -1056,8 +1177,9 @@ static void test_tunables_parse(void **state)
    ml_gheap_params_init(&mp);
    model_env = env1;
    /* top_pad, arena_test, mxfast, mmap_threshold, tcache_count,
-      tcache_max (arena_max= reads as 0: below its minimum) */
-   assert_int_equal(ml_gheap_tunables(&mp, t_getenv), 6);
+      tcache_max, perturb (arena_max= reads as 0: below its minimum) */
+   assert_int_equal(ml_gheap_tunables(&mp, t_getenv), 7);
+   assert_int_equal(mp.perturb_byte, 5);
    model_env = NULL;
    assert_true(mp.top_pad == 8);                 /* octal, over the alias */
    assert_int_equal(mp.no_dyn_threshold, 1);
@@ -1117,7 +1239,7 @@ static void test_set_param(void **state)
 static void test_trim_dontneed(void **state)
 {
    (void)state;
-   Rec r;
+   Rec r = { 0 };
    MlGHeap *h = new_model(&r);
    assert_true(k_malloc(h, 1, 100000, 0) == 672);
    assert_true(k_malloc(h, 2, 100, 0) == 672 + 100016);
@@ -1156,7 +1278,7 @@ static void test_trim_dontneed(void **state)
 static void test_thread_tcache(void **state)
 {
    (void)state;
-   Rec r;
+   Rec r = { 0 };
    MlGHeap *h = new_model(&r);
    MlGTcache t2;
    memset(&t2, 0, sizeof t2);
@@ -1240,6 +1362,7 @@ int main(void)
       cmocka_unit_test(test_vs_glibc_tuned_mixed),
       cmocka_unit_test(test_vs_glibc_tuned_big),
       cmocka_unit_test(test_vs_glibc_tuned_trim),
+      cmocka_unit_test(test_vs_glibc_perturb),
       cmocka_unit_test(test_tunables_parse),
       cmocka_unit_test(test_set_param),
       cmocka_unit_test(test_trim_dontneed),
