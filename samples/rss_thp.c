@@ -29,6 +29,12 @@
      L:drop         MADV_DONTNEED on the first block  -H  (-8192 without)
      L:rewrite      a[0] = 1                           H  empty again
 
+   Arguments: "disable" calls prctl(PR_SET_THP_DISABLE, 1) first: then
+   the process gets no huge page anywhere, and every line is as without
+   them.  "launch PROGRAM ARGS..." sets the same and runs PROGRAM (the
+   setting is inherited across execve), so that a program started from
+   it -- Valgrind running this sample -- starts with huge pages off.
+
    Every line runs once.  (With use_zero_page 0 in the same directory,
    L:read_zero maps a huge page: H, and L:write_zero 0.)  Run natively with MEMLINE_NATIVE_HWM=1, the
    sample prints "NAME: BYTES" on stdout for each of those lines: the
@@ -36,15 +42,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include "rss_native.h"
 
 #define MiB   (1ul << 20)
 #define PAGE  4096ul
 
-int main(void)
+int main(int argc, char **argv)
 {
     int bad = 0;
+    if (argc > 1 && (strcmp(argv[1], "disable") == 0 ||
+                     strcmp(argv[1], "launch") == 0)) {
+        if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0)
+            return 3;
+        if (argv[1][0] == 'l') {
+            if (argc < 3)
+                return 2;
+            execvp(argv[2], argv + 2);
+            return 127;
+        }
+    }
     rss_native_init();
     /* mmap and madvise run once before the measured lines, so that their
        code (and lazy binding) is resident before them. */

@@ -456,7 +456,9 @@ static void ml_post_syscall(ThreadId tid, UInt sysno, UWord *args,
    }
    if (!sr_isError(res)) {
       /* (mlock2: Valgrind 3.19 fails it with ENOSYS) */
-      if (sysno == __NR_mlock)
+      if (sysno == __NR_prctl && nArgs >= 3 && args[0] == 41)
+         ml_rss_thp_disable(args[1], args[2]);   /* PR_SET_THP_DISABLE */
+      else if (sysno == __NR_mlock)
          ml_rss_lock(args[0], args[1]);
       else if (sysno == __NR_mlockall)
          ml_rss_lock_all(args[0]);

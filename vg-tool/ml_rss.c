@@ -400,7 +400,12 @@ static void ranges_move(Ranges *s, Addr from, Addr to, SizeT len)
    background, is not followed. */
 #define THP_PAGES 512
 enum { THP_NEVER, THP_MADVISE, THP_ALWAYS };
-static UInt thp_mode;
+static UInt thp_mode;           /* the mode in effect for this process */
+static UInt thp_sys_mode;       /* the system's (sysfs) */
+/* prctl(PR_SET_THP_DISABLE): none, THP off, or off but where advised
+   (PR_THP_DISABLE_EXCEPT_ADVISED, Linux 6.18) */
+enum { THP_PROC_ON, THP_PROC_OFF, THP_PROC_ADVISED };
+static UInt thp_proc;
 static Bool thp_zero_page = True;
 static Bool thp_zero_wp;       /* a write to the huge zero page: a THP */
 static Bool thp_place;         /* 2 MiB-multiple mappings land aligned,
@@ -434,6 +439,20 @@ static Bool thp_setting(const HChar *path, UInt *mode, Bool *inherit)
    return True;
 }
 
+static void thp_effective(void)
+{
+   thp_mode = thp_proc == THP_PROC_OFF ? THP_NEVER
+            : thp_proc == THP_PROC_ADVISED && thp_sys_mode == THP_ALWAYS
+            ? THP_MADVISE : thp_sys_mode;
+}
+
+void ml_rss_thp_disable(UWord disable, UWord flags)
+{
+   thp_proc = !disable ? THP_PROC_ON
+            : (flags & 2) ? THP_PROC_ADVISED : THP_PROC_OFF;
+   thp_effective();
+}
+
 static void thp_init(void)
 {
    HChar buf[128];
@@ -441,10 +460,24 @@ static void thp_init(void)
    Bool inherit = True;
    if (thp_setting("/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/"
                    "enabled", &mode, &inherit) && !inherit)
-      thp_mode = mode;
+      thp_sys_mode = mode;
    else if (thp_setting("/sys/kernel/mm/transparent_hugepage/enabled",
                         &mode, &inherit))
-      thp_mode = mode;
+      thp_sys_mode = mode;
+   /* THP disabled for the process by a parent (PR_SET_THP_DISABLE is
+      inherited across fork and execve): "THP_enabled: 0" */
+   HChar st[4096];
+   if (read_small("/proc/self/status", st, sizeof st)) {
+      const HChar *t = VG_(strstr)(st, "THP_enabled:");
+      if (t) {
+         t += 12;
+         while (*t == ' ' || *t == '\t')
+            t++;
+         if (*t == '0')
+            thp_proc = THP_PROC_OFF;
+      }
+   }
+   thp_effective();
    if (read_small("/sys/kernel/mm/transparent_hugepage/use_zero_page", buf,
                   sizeof buf))
       thp_zero_page = buf[0] != '0';

@@ -84,6 +84,8 @@ void ml_rss_block_realloc(Addr old, SizeT old_size, ULong mword, Addr p,
 /* Whether the program's mappings of 2 MiB multiples should land 2 MiB-
    aligned, as the kernel places them natively (the preload asks). */
 Bool ml_rss_place_aligned(void);
+/* The program's prctl(PR_SET_THP_DISABLE, disable, flags) succeeded. */
+void ml_rss_thp_disable(UWord disable, UWord flags);
 /* The program's mallopt(param, value) and malloc_trim(pad), passed on by
    the preload: glibc's result (the simulated glibc heap follows them). */
 Int  ml_rss_mallopt(Int param, Int value);

@@ -34,6 +34,7 @@ rss_zero_page
 rss_populate_lines
 rss_shared_lines
 rss_thp_lines
+rss_thp_disabled
 rss_thp_place_lines
 rss_heap_lines
 rss_heap_lines_perturb
@@ -1389,6 +1390,32 @@ t_rss_thp_lines() {
             continue
         fi
         expect_row "$T/m.rep" rss_thp "$tag" - "$native_b" 1
+    done
+}
+
+# prctl(PR_SET_THP_DISABLE): the process gets no huge pages, also where
+# advised; each line as natively (all as without huge pages).  Then the
+# setting inherited: the sample launches Valgrind with huge pages off
+# (rss_thp launch ...), and the same lines follow.
+t_rss_thp_disabled() {
+    local tag native_b
+    native_rss n rss_thp disable || return
+    expect_eq "native VmRSS change on L:write_huge with THP disabled" \
+        "$(stdout_value "$T/n.out" write_huge)" 4096
+    rss_profile m rss_thp --function main -- disable || return
+    for tag in write_huge write_same write_zero write_not drop rewrite; do
+        native_b=$(stdout_value "$T/n.out" "$tag")
+        expect_row "$T/m.rep" rss_thp "$tag" - "$native_b" 1
+    done
+    "$SAMPLES/rss_thp" launch env VALGRIND_LIB="$STAGE" "$VALGRIND" -q \
+        --tool=memline "--memline-out-file=$T/i.trace" "$SAMPLES/rss_thp" \
+        >"$T/i.out" 2>"$T/i.err" </dev/null
+    need "rss_thp launched with THP off exited $?: $(tail -n 2 "$T/i.err" | tr '\n' '|')" \
+        [ -s "$T/i.trace" ] || return
+    report_with_metric rss i "$T/i.trace" --function main
+    for tag in write_huge write_same write_zero write_not drop rewrite; do
+        native_b=$(stdout_value "$T/n.out" "$tag")
+        expect_row "$T/i.rep" rss_thp "$tag" - "$native_b" 1
     done
 }
 
