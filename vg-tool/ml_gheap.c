@@ -76,13 +76,15 @@
 
    Left out of the model: glibc.malloc.tcache_unsorted_limit and huge
    pages (glibc.malloc.hugetlb); failures of brk or mmap (and with them
-   the non-contiguous heap with its fenceposts); allocations glibc would refuse (requests
-   above PTRDIFF_MAX are modelled as mapped blocks, which leaves the heap
-   alone); the exact place of a mapping (only its size matters to glibc's
-   threshold), and, for memalign with an alignment above the page size,
-   the true alignment of the heap's start or of a mapping (taken as
-   aligned to it: glibc's choice depends on addresses the model does not
-   know); glibc's consistency checks (a double free is not detected).
+   the non-contiguous heap with its fenceposts: a top pad so large that
+   brk would fail is taken as it comes); allocations glibc would refuse
+   (requests above PTRDIFF_MAX are modelled as mapped blocks, which
+   leaves the heap alone); the exact place of a mapping (only its size
+   matters to glibc's threshold), and, for memalign with an alignment
+   above the page size, the true alignment of the heap's start or of a
+   mapping (taken as aligned to it: glibc's choice depends on addresses
+   the model does not know); glibc's consistency checks (a double free
+   is not detected).
 
    Cost: the common operations (tcache, fastbins, small bins, top) are a
    few array accesses and hash probes; unsorted-bin processing is linear
