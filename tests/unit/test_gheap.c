@@ -8,16 +8,16 @@
    calloc, realloc, memalign and free before anything else touches the
    heap, writing for each operation the block's offset from the heap's
    start (sbrk(0) when main began), whether glibc mapped it, and the
-   heap's end (sbrk(0)), with write(2) from static buffers, and at the
-   end which pages of the heap are resident (/proc/self/pagemap: present
-   and mapped by this process alone -- a page only read maps the shared
-   zero page, which mincore would count and VmRSS does not; huge pages
-   off for the child, so that a page is resident exactly when glibc
-   wrote it);
-   then here on the model, operation by operation, and its touch, brk
-   and dontneed callbacks played on a page map.  The child gets an environment of
-   its own, without GLIBC_TUNABLES or MALLOC_* variables, so that glibc
-   runs with its defaults, as the model does.
+   heap's end (sbrk(0)), with write(2) from static buffers; and every
+   SNAP_EVERY operations and at the end, which pages of the heap are
+   resident (/proc/self/pagemap: present and mapped by this process
+   alone -- a page only read maps the shared zero page, which mincore
+   would count and VmRSS does not; huge pages off for the child, so that
+   a page is resident exactly when glibc wrote it).  Then here on the
+   model, operation by operation, with its touch, brk and dontneed
+   callbacks played on a page map.  The child gets an environment of its
+   own, without GLIBC_TUNABLES or MALLOC_* variables unless a test gives
+   some, so that glibc runs with the model's settings.
 
    The sequences come from a fixed LCG and depend only on which slots are
    live, so both sides generate the same one.  Each scenario starts with
@@ -438,8 +438,40 @@ static void gen_init(Gen *g, int sc)
    heap end, and for realloc whether the pointer changed. */
 #define REPLAY_MAGIC 0x6d6c676865617031ULL
 #define MAX_HEAP_PAGES (1u << 19)           /* 2 GiB */
-static uint64_t out[4 + 3 * MAX_OPS + 1 + MAX_HEAP_PAGES / 64];
+#define SNAP_EVERY     250                  /* ops between snapshots */
+#define SNAP_WORDS     (1u << 20)
+static uint64_t out[4 + 3 * MAX_OPS];
 static uint64_t pm_vec[MAX_HEAP_PAGES];
+static uint64_t snaps[SNAP_WORDS];          /* the resident-page snapshots */
+static size_t nsnap;                        /* words of snaps used */
+
+/* Appends to snaps which pages of the heap [base, sbrk(0)) are resident:
+   their count, then one bit each; ~0 alone when that cannot be read. */
+static void snapshot(const char *base)
+{
+   uint64_t *res = &snaps[nsnap];
+   size_t len = (size_t)((char *)sbrk(0) - base), pages = len / 4096;
+   size_t words = 1;
+   int fd = open("/proc/self/pagemap", O_RDONLY);
+   off_t at = (off_t)((uintptr_t)base / 4096 * 8);
+   if ((uintptr_t)base % 4096 != 0 || len % 4096 != 0
+       || pages > MAX_HEAP_PAGES || fd < 0
+       || nsnap + 1 + (pages + 63) / 64 > SNAP_WORDS
+       || pread(fd, pm_vec, pages * 8, at) != (ssize_t)(pages * 8)) {
+      res[0] = ~(uint64_t)0;
+   } else {
+      res[0] = pages;
+      words += (pages + 63) / 64;
+      memset(res + 1, 0, (pages + 63) / 64 * sizeof(uint64_t));
+      /* bit 63: present; bit 56: mapped exclusively (not the zero page) */
+      for (size_t i = 0; i < pages; i++)
+         if ((pm_vec[i] >> 63 & 1) && (pm_vec[i] >> 56 & 1))
+            res[1 + i / 64] |= 1ULL << (i % 64);
+   }
+   if (fd >= 0)
+      close(fd);
+   nsnap += words;
+}
 static void *ptrs[NSLOTS];
 static Gen child_gen;
 
@@ -488,7 +520,8 @@ static int replay_main(int sc)
          o[0] = (uint64_t)res;
          o[1] = (uint64_t)((char *)sbrk(0) - base);
          o[2] = 0;
-         n++;
+         if (++n % SNAP_EVERY == 0)
+            snapshot(base);
          continue;
       }
       }
@@ -505,32 +538,13 @@ static int replay_main(int sc)
       }
       o[1] = (uint64_t)((char *)sbrk(0) - base);
       o[2] = op.kind == OP_REALLOC && p != old;
-      n++;
+      if (++n % SNAP_EVERY == 0)
+         snapshot(base);
    }
    out[3] = (uint64_t)n;
-   /* the heap's resident pages, one bit each (~0: not known) */
-   uint64_t *res = &out[4 + 3 * n];
-   size_t len = (size_t)((char *)sbrk(0) - base), pages = len / 4096;
-   size_t words = 1;
-   int fd = open("/proc/self/pagemap", O_RDONLY);
-   off_t at = (off_t)((uintptr_t)base / 4096 * 8);
-   if ((uintptr_t)base % 4096 != 0 || len % 4096 != 0
-       || pages > MAX_HEAP_PAGES || fd < 0
-       || pread(fd, pm_vec, pages * 8, at) != (ssize_t)(pages * 8)) {
-      res[0] = ~(uint64_t)0;
-   } else {
-      res[0] = pages;
-      words += (pages + 63) / 64;
-      memset(res + 1, 0, (pages + 63) / 64 * sizeof(uint64_t));
-      /* bit 63: present; bit 56: mapped exclusively (not the zero page) */
-      for (size_t i = 0; i < pages; i++)
-         if ((pm_vec[i] >> 63 & 1) && (pm_vec[i] >> 56 & 1))
-            res[1 + i / 64] |= 1ULL << (i % 64);
-   }
-   if (fd >= 0)
-      close(fd);
-   return write_all(out, (4 + 3 * (size_t)n + words) * sizeof(uint64_t))
-          ? 3 : 0;
+   snapshot(base);                      /* and at the end */
+   return write_all(out, (4 + 3 * (size_t)n) * sizeof(uint64_t))
+          || write_all(snaps, nsnap * sizeof(uint64_t)) ? 3 : 0;
 }
 
 /* Runs the child for scenario sc, with the environment strings env
@@ -749,6 +763,46 @@ static void fmt_off(char *b, size_t n, uint64_t v)
       snprintf(b, n, "%llu", (unsigned long long)v);
 }
 
+/* The snapshot of resident pages at *at in the child's output (nw words
+   in all) against the model's page map after op i: equal, or a failure
+   naming the first page that differs.  Moves *at past the snapshot and
+   returns the number of resident pages. */
+static uint64_t compare_pages(int sc, const uint64_t *real, size_t nw,
+                              size_t *at, const Rec *rec, int i)
+{
+   assert_true(*at < nw);
+   const uint64_t *res = &real[*at];
+   uint64_t pages = res[0], nres = 0, differ = 0, first = 0;
+   if (pages == ~(uint64_t)0) {
+      fprintf(stderr, "scenario '%s': the child could not read its heap's "
+              "resident pages\n", sc_names[sc]);
+      fail();
+   }
+   assert_true(nw >= *at + 1 + (pages + 63) / 64);
+   for (uint64_t q = 0; q < pages; q++) {
+      int native = (res[1 + q / 64] >> (q % 64)) & 1;
+      int model = q < rec->nres && rec->res[q];
+      nres += (uint64_t)native;
+      if (native != model && differ++ == 0)
+         first = q;
+   }
+   for (uint64_t q = pages; q < rec->nres; q++)
+      if (rec->res[q] && differ++ == 0)
+         first = q;
+   if (differ) {
+      fprintf(stderr, "scenario '%s': after op %d, %llu of %llu heap pages "
+              "differ in residency, the first %llu (glibc %d, model %d)\n",
+              sc_names[sc], i, (unsigned long long)differ,
+              (unsigned long long)pages, (unsigned long long)first,
+              first < pages ? (int)((res[1 + first / 64] >> (first % 64)) & 1)
+                            : 0,
+              first < rec->nres ? rec->res[first] : 0);
+      fail();
+   }
+   *at += 1 + (pages + 63) / 64;
+   return nres;
+}
+
 /* Replays scenario sc on glibc and on the model, both with the settings
    of env (or none); returns the number of operations compared, all
    equal, or fails at the first difference. */
@@ -765,6 +819,8 @@ static int compare_scenario_env(int sc, const char *const *env)
    }
    int n = (int)real[3];
    assert_true(nw >= 4 + 3 * (size_t)n + 1);
+   size_t snap_at = 4 + 3 * (size_t)n;      /* the next snapshot */
+   uint64_t max_res = 0;
    assert_int_equal(n, sc_ops[sc] < MAX_OPS ? sc_ops[sc] : MAX_OPS);
 
    Rec *rec = calloc(1, sizeof *rec);
@@ -854,45 +910,30 @@ static int compare_scenario_env(int sc, const char *const *env)
           && off != ML_GHEAP_MAPPED)
          *(moved ? &realloc_moves : &realloc_in_place) += 1;
       rec->ntouch = 0;
+      /* the resident pages every SNAP_EVERY operations */
+      if ((i + 1) % SNAP_EVERY == 0) {
+         uint64_t r = compare_pages(sc, real, nw, &snap_at, rec, i);
+         if (r > max_res)
+            max_res = r;
+      }
    }
    /* the resident pages at the end: those glibc wrote, less those
       trimmed or given back, on both sides */
-   const uint64_t *res = &real[4 + 3 * (size_t)n];
-   uint64_t pages = res[0], nres = 0, differ = 0, first = 0;
-   if (pages == ~(uint64_t)0) {
-      fprintf(stderr, "scenario '%s': the child could not read its heap's "
-              "resident pages\n", sc_names[sc]);
-      fail();
-   }
-   assert_true(nw >= 4 + 3 * (size_t)n + 1 + (pages + 63) / 64);
-   for (uint64_t q = 0; q < pages; q++) {
-      int native = (res[1 + q / 64] >> (q % 64)) & 1;
-      int model = q < rec->nres && rec->res[q];
-      nres += (uint64_t)native;
-      if (native != model && differ++ == 0)
-         first = q;
-   }
-   for (uint64_t q = pages; q < rec->nres; q++)
-      if (rec->res[q] && differ++ == 0)
-         first = q;
-   if (differ) {
-      fprintf(stderr, "scenario '%s': %llu of %llu heap pages differ in "
-              "residency at the end, the first %llu (glibc %d, model %d)\n",
-              sc_names[sc], (unsigned long long)differ,
-              (unsigned long long)pages, (unsigned long long)first,
-              first < pages ? (int)((res[1 + first / 64] >> (first % 64)) & 1)
-                            : 0,
-              first < rec->nres ? rec->res[first] : 0);
-      fail();
-   }
+   uint64_t nres = compare_pages(sc, real, nw, &snap_at, rec, n - 1);
+   assert_true(snap_at == nw);
+   if (nres > max_res)
+      max_res = nres;
    printf("scenario '%s'%s: %d operations equal (%d mapped, realloc %d "
           "moved / %d in place), heap end %llu, mmap threshold %llu, "
-          "%llu of %llu heap pages resident in both\n",
+          "resident pages equal at %d points, %llu of %llu at the end, "
+          "at most %llu\n",
           sc_names[sc], tuned ? " (tuned)" : "", n, mapped_count,
           realloc_moves, realloc_in_place,
           (unsigned long long)ml_gheap_end(h),
           (unsigned long long)ml_gheap_mmap_threshold(h),
-          (unsigned long long)nres, (unsigned long long)pages);
+          n / SNAP_EVERY + 1, (unsigned long long)nres,
+          (unsigned long long)ml_gheap_end(h) / 4096,
+          (unsigned long long)max_res);
    ml_gheap_delete(h);
    free(rec->res);
    free(rec);
