@@ -71,8 +71,16 @@
    chunk it frees (touches here).
 
    Threads: a model is one arena; the caller keeps one per arena and
-   names the calling thread's tcache (ml_gheap_use_tcache).  A thread's
-   arena follows the main arena's rules here.
+   names the calling thread's tcache (ml_gheap_use_tcache).  An arena
+   other than the main one (ops->arena_start, the offset of its first
+   chunk) lies in a heap of glibc's own (new_heap): made by the request
+   that creates the arena, its first page written with the heap's and
+   the arena's headers, sized for that request and the top pad, and
+   grown by what each request lacks in whole pages (grow_heap, no pad);
+   trimmed as the main arena's top (heap_trim) but not by malloc_trim;
+   calloc clears up to the largest size the heap had (mprotect_size).
+   A heap is taken to grow without its 64 MiB limit (glibc would start
+   another heap there).
 
    Left out of the model: glibc.malloc.tcache_unsorted_limit and huge
    pages (glibc.malloc.hugetlb); failures of brk or mmap (and with them
@@ -160,6 +168,11 @@ struct MlGHeap {
    uint32_t last;        /* the chunk right below top, or NIL */
 
    uint64_t top, top_size;
+   uint64_t start;              /* the first chunk's offset: 0, or in a
+                                   thread's arena the headers' size */
+   int      born;               /* the heap exists (a thread's arena's is
+                                   made by its first request) */
+   uint64_t max_end;            /* a thread's arena: its mprotect_size */
    uint64_t last_remainder;     /* an offset: glibc compares addresses */
    int      from_tcache;        /* int_malloc's chunk came from the
                                    tcache (return_cached) */
@@ -494,6 +507,31 @@ static uint32_t from_top(MlGHeap *h, uint64_t nb)
    return v;
 }
 
+/* _int_new_arena's new_heap, for a request of bytes: the heap sized for
+   the request, the headers and the top pad (at least HEAP_MIN_SIZE), in
+   whole pages; its headers written. */
+#define HEAP_MIN_SIZE  (32ULL * 1024)
+#define HEAP_MAX_SIZE  (64ULL * 1024 * 1024)
+#define ARENA_HEADERS  2248ULL           /* heap_info + malloc_state */
+static void new_heap(MlGHeap *h, uint64_t bytes)
+{
+   uint64_t size = bytes + ARENA_HEADERS + 16;
+   if (size + h->mp->top_pad < HEAP_MIN_SIZE)
+      size = HEAP_MIN_SIZE;
+   else if (size + h->mp->top_pad <= HEAP_MAX_SIZE)
+      size += h->mp->top_pad;
+   else if (size <= HEAP_MAX_SIZE)
+      size = HEAP_MAX_SIZE;
+   size = align_up(size, PAGE);
+   h->born = 1;
+   set_brk(h, 0, size);
+   touch(h, 0, h->start);              /* heap_info, malloc_state */
+   h->top = h->start;
+   h->top_size = size - h->start;
+   h->max_end = size;
+   w_head(h, h->top);
+}
+
 /* sysmalloc for the main arena: a mapping of its own for a request at
    or above the mmap threshold (while fewer than n_mmaps_max mappings
    are live), otherwise the heap grown with brk by what nb, the top pad and
@@ -506,9 +544,13 @@ static uint32_t sysmalloc(MlGHeap *h, uint64_t nb)
       return new_rec(h, 0, align_up(nb + SIZE_SZ, PAGE), ST_MAPPED);
    }
    uint64_t old_end = h->top + h->top_size;
-   uint64_t size = align_up(nb + h->mp->top_pad + MINSIZE - h->top_size,
-                            PAGE);
+   uint64_t size = h->start
+      /* a thread's arena: grow_heap by what is missing, in pages */
+      ? align_up(MINSIZE + nb - h->top_size, PAGE)
+      : align_up(nb + h->mp->top_pad + MINSIZE - h->top_size, PAGE);
    set_brk(h, old_end, old_end + size);
+   if (old_end + size > h->max_end)
+      h->max_end = old_end + size;
    h->top_size += size;
    w_head(h, h->top);
    return from_top(h, nb);
@@ -764,6 +806,8 @@ static uint32_t int_malloc_wrk(MlGHeap *h, uint64_t nb)
    caller's to fill (it is not in the heap). */
 static uint32_t int_malloc(MlGHeap *h, uint64_t nb, uint64_t bytes)
 {
+   if (!h->born)
+      new_heap(h, bytes);
    h->from_tcache = 0;
    uint32_t v = int_malloc_wrk(h, nb);
    if (h->mp->perturb_byte && !h->from_tcache && R(v).state != ST_MAPPED)
@@ -839,8 +883,12 @@ static uint32_t libc_malloc(MlGHeap *h, uint64_t bytes)
 static uint32_t libc_calloc(MlGHeap *h, uint64_t bytes)
 {
    maybe_init_tcache(h);
+   if (!h->born)
+      new_heap(h, TCACHE_STRUCT);
    uint64_t oldtop = h->top;
    uint64_t oldtopsize = h->top_size;
+   if (h->start && oldtopsize < h->max_end - oldtop)
+      oldtopsize = h->max_end - oldtop;
    uint32_t p = int_malloc(h, req2size(bytes), bytes);
    if (R(p).state == ST_MAPPED)
       return p;
@@ -897,6 +945,9 @@ MlGHeap *ml_gheap_new(const MlGHeapOps *ops)
    h->nrec = FIRST_CHUNK_REC;
    h->free_rec = NIL;
    h->last_remainder = NO_OFF;
+   h->start = ops->arena_start;
+   h->born = h->start == 0;             /* the main arena: brk from 0 */
+   h->top = h->start;
    h->tc = &h->own_tc;
    ml_gheap_params_init(&h->own_mp);
    h->mp = ops->params ? ops->params : &h->own_mp;
@@ -940,6 +991,8 @@ uint64_t ml_gheap_memalign(MlGHeap *h, uint64_t align, uint64_t size,
       return refused(h, rec);
 
    uint64_t nb = req2size(size);
+   if (!h->born)                        /* arena_get's request */
+      new_heap(h, size + align + MINSIZE);
    uint32_t p = int_malloc(h, req2size(nb + align + MINSIZE),
                            nb + align + MINSIZE);
 
@@ -1126,7 +1179,7 @@ uint64_t ml_gheap_offset(const MlGHeap *h, uint32_t rec)
 
 uint64_t ml_gheap_end(const MlGHeap *h)
 {
-   return h->top + h->top_size;
+   return h->born ? h->top + h->top_size : 0;
 }
 
 uint64_t ml_gheap_mmap_threshold(const MlGHeap *h)
@@ -1483,7 +1536,7 @@ int ml_gheap_check(const MlGHeap *h)
          return 4;
       end = R(p).off;
    }
-   if (end != 0 && n != 0)
+   if (end != h->start && n != 0)
       return 5;
    /* and no other chunk of the heap */
    uint64_t heap = 0;

@@ -1,5 +1,6 @@
-/* ml_gheap.h -- a simulation of where glibc's malloc (2.36, x86-64, the
-   main arena) puts each block, and which heap bytes it writes itself.
+/* ml_gheap.h -- a simulation of where glibc's malloc (2.36, x86-64, one
+   arena: the main one or a thread's) puts each block, and which heap
+   bytes it writes itself.
 
    Under Valgrind the program's blocks come from Valgrind's allocator, so
    the resident set of the heap cannot be read off their addresses.  This
@@ -55,7 +56,16 @@ typedef struct {
    /* the process's malloc parameters (below), shared by its arenas'
       models; NULL: the model keeps its own, glibc's defaults */
    struct MlGHeapParams *params;
+   /* 0: the main arena (a heap grown by brk from offset 0); else an
+      arena of another thread, whose heap glibc makes at its first
+      request with its headers first: the offset of its first chunk,
+      ML_GHEAP_ARENA_START on x86-64 */
+   uint64_t arena_start;
 } MlGHeapOps;
+
+/* Where a thread's arena's first chunk lies in its heap: heap_info and
+   malloc_state (2,248 bytes), then 16-byte alignment. */
+#define ML_GHEAP_ARENA_START 2256
 
 /* glibc's malloc parameters: one set per process (glibc's mp_,
    global_max_fast and the tcache settings), which mallopt and the

@@ -1045,10 +1045,9 @@ static void release_inside(Addr a, SizeT len, ThreadId tid)
    newest to the oldest), and hands a dead thread's arena to the next
    new thread; a block is freed and realloc'd in the arena that holds
    it.  memline keeps a model, and a page map of its simulated heap, per
-   arena, assigned the same way.  (A thread's arena natively lies in
-   64 MiB mappings grown by mprotect, not brk, and is trimmed with
-   MADV_DONTNEED: its model follows the main arena's rules, only its
-   own.)
+   arena, assigned the same way.  A thread's arena lies in a heap of
+   glibc's own (a 64 MiB mapping grown by mprotect, trimmed with
+   MADV_DONTNEED), which the model follows (ml_gheap.c, "Threads").
 
    Parameters.  glibc's malloc parameters are the process's, one set for
    all arenas (gparams): the glibc.malloc tunables of the environment
@@ -1182,9 +1181,13 @@ static void gh_dontneed(void *ctx, uint64_t lo, uint64_t hi)
 static Arena *new_arena(void)
 {
    Arena *a = &arenas[n_arenas++];
+   /* the main arena's heap grows by brk; another's is a heap of glibc's
+      own with the arena's headers first */
    a->ops = (MlGHeapOps){ .alloc = gh_alloc, .free = gh_free,
                           .touch = gh_touch, .brk = gh_brk,
                           .dontneed = gh_dontneed, .params = &gparams,
+                          .arena_start = n_arenas > 1 ? ML_GHEAP_ARENA_START
+                                                      : 0,
                           .ctx = a };
    a->gh = ml_gheap_new(&a->ops);
    a->next_free = -1;

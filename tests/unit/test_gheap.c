@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -47,6 +48,7 @@
 #include "ml_gheap.h"
 
 #define REPLAY_ENV "ML_GHEAP_REPLAY"
+#define THREAD_ENV "ML_GHEAP_THREAD"
 #define NOT_LIVE   (~(uint64_t)1)
 
 /*------------------------------------------------------------*/
@@ -445,12 +447,27 @@ static uint64_t pm_vec[MAX_HEAP_PAGES];
 static uint64_t snaps[SNAP_WORDS];          /* the resident-page snapshots */
 static size_t nsnap;                        /* words of snaps used */
 
-/* Appends to snaps which pages of the heap [base, sbrk(0)) are resident:
-   their count, then one bit each; ~0 alone when that cannot be read. */
-static void snapshot(const char *base)
+/* The heap replayed on: the main arena's (from sbrk(0) when main began
+   to sbrk(0)), or in a thread the heap of the thread's arena (64 MiB
+   aligned, from its first block; its size in its heap_info), NULL until
+   that block. */
+#define HEAP_MAX ((uintptr_t)64 << 20)
+static int in_thread;
+static char *base;
+
+static uint64_t heap_end(void)
+{
+   if (!in_thread)
+      return (uint64_t)((char *)sbrk(0) - base);
+   return base ? ((const size_t *)base)[2] : 0;   /* heap_info.size */
+}
+
+/* Appends to snaps which pages of the heap are resident: their count,
+   then one bit each; ~0 alone when that cannot be read. */
+static void snapshot(void)
 {
    uint64_t *res = &snaps[nsnap];
-   size_t len = (size_t)((char *)sbrk(0) - base), pages = len / 4096;
+   size_t len = (size_t)heap_end(), pages = len / 4096;
    size_t words = 1;
    int fd = open("/proc/self/pagemap", O_RDONLY);
    off_t at = (off_t)((uintptr_t)base / 4096 * 8);
@@ -490,16 +507,8 @@ static int write_all(const void *buf, size_t n)
    return 0;
 }
 
-static int replay_main(int sc)
+static int replay(int sc)
 {
-   prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
-   char *base = sbrk(0);
-   /* glibc's heap must still be untouched: no arena yet */
-   struct mallinfo2 mi = mallinfo2();
-   out[0] = REPLAY_MAGIC;
-   out[1] = mi.arena;
-   out[2] = (uint64_t)(uintptr_t)base;
-
    Gen *g = &child_gen;
    gen_init(g, sc);
    Op op;
@@ -518,10 +527,10 @@ static int replay_main(int sc)
          int res = op.kind == OP_MALLOPT ? mallopt(op.slot, (int)op.size)
                                          : malloc_trim(op.size);
          o[0] = (uint64_t)res;
-         o[1] = (uint64_t)((char *)sbrk(0) - base);
+         o[1] = heap_end();
          o[2] = 0;
          if (++n % SNAP_EVERY == 0)
-            snapshot(base);
+            snapshot();
          continue;
       }
       }
@@ -534,23 +543,59 @@ static int replay_main(int sc)
          ptrs[op.slot] = p;
          /* the chunk's size field: IS_MMAPPED is bit 1 */
          int mapped = (((size_t *)p)[-1] & 2) != 0;
+         if (!mapped && !base)
+            base = (char *)((uintptr_t)p & ~(HEAP_MAX - 1));
          o[0] = mapped ? ML_GHEAP_MAPPED : (uint64_t)((char *)p - base);
       }
-      o[1] = (uint64_t)((char *)sbrk(0) - base);
+      o[1] = heap_end();
       o[2] = op.kind == OP_REALLOC && p != old;
       if (++n % SNAP_EVERY == 0)
-         snapshot(base);
+         snapshot();
    }
    out[3] = (uint64_t)n;
-   snapshot(base);                      /* and at the end */
-   return write_all(out, (4 + 3 * (size_t)n) * sizeof(uint64_t))
+   snapshot();                          /* and at the end */
+   return 0;
+}
+
+static void *replay_thread(void *arg)
+{
+   return (void *)(intptr_t)replay((int)(intptr_t)arg);
+}
+
+static int replay_main(int sc)
+{
+   prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+   base = sbrk(0);
+   /* glibc's heap must still be untouched: no arena yet */
+   struct mallinfo2 mi = mallinfo2();
+   out[0] = REPLAY_MAGIC;
+   out[1] = mi.arena;
+   out[2] = (uint64_t)(uintptr_t)base;
+   int r;
+   if (getenv(THREAD_ENV)) {
+      /* in a thread of its own, whose first malloc makes its arena */
+      pthread_t t;
+      void *res;
+      in_thread = 1;
+      base = NULL;
+      if (pthread_create(&t, NULL, replay_thread, (void *)(intptr_t)sc)
+          || pthread_join(t, &res))
+         return 5;
+      r = (int)(intptr_t)res;
+   } else {
+      r = replay(sc);
+   }
+   if (r)
+      return r;
+   return write_all(out, (4 + 3 * (size_t)out[3]) * sizeof(uint64_t))
           || write_all(snaps, nsnap * sizeof(uint64_t)) ? 3 : 0;
 }
 
 /* Runs the child for scenario sc, with the environment strings env
    (NULL-terminated, or NULL) besides its own; returns its output
    (malloc'd) and its length in words. */
-static uint64_t *run_child(int sc, const char *const *env, size_t *nwords)
+static uint64_t *run_child(int sc, const char *const *env, int threaded,
+                           size_t *nwords)
 {
    int fds[2];
    if (pipe(fds) != 0)
@@ -562,8 +607,11 @@ static uint64_t *run_child(int sc, const char *const *env, size_t *nwords)
       char env0[64];
       snprintf(env0, sizeof env0, "%s=%d", REPLAY_ENV, sc);
       char *envp[16] = { env0 };
-      for (int k = 0; env && env[k] && k < 14; k++)
-         envp[k + 1] = (char *)env[k];
+      int e = 1;
+      if (threaded)
+         envp[e++] = (char *)THREAD_ENV "=1";
+      for (int k = 0; env && env[k] && k < 13; k++)
+         envp[e++] = (char *)env[k];
       char *const argv[] = { (char *)"test_gheap", NULL };
       close(fds[0]);
       dup2(fds[1], 1);
@@ -693,17 +741,23 @@ static void t_dontneed(void *ctx, uint64_t lo, uint64_t hi)
       r->dontneeds[r->ndontneed++] = (Range){ lo, hi };
 }
 
-static MlGHeap *new_model(Rec *r)
+/* A model of the main arena (arena_start 0) or of a thread's. */
+static MlGHeap *new_model_at(Rec *r, uint64_t arena_start)
 {
    free(r->res);         /* (a Rec is zeroed before its first model) */
    memset(r, 0, sizeof *r);
    ml_gheap_params_init(&params);
    MlGHeapOps ops = { t_alloc, t_free, t_touch, t_brk, r, t_dontneed,
-                      &params };
+                      &params, arena_start };
    MlGHeap *h = ml_gheap_new(&ops);
    assert_non_null(h);
    memset(handle, 0, sizeof handle);
    return h;
+}
+
+static MlGHeap *new_model(Rec *r)
+{
+   return new_model_at(r, 0);
 }
 
 static unsigned key_of(int slot) { return (unsigned)slot; }
@@ -806,10 +860,11 @@ static uint64_t compare_pages(int sc, const uint64_t *real, size_t nw,
 /* Replays scenario sc on glibc and on the model, both with the settings
    of env (or none); returns the number of operations compared, all
    equal, or fails at the first difference. */
-static int compare_scenario_env(int sc, const char *const *env)
+static int compare_scenario_opts(int sc, const char *const *env,
+                                 int threaded)
 {
    size_t nw = 0;
-   uint64_t *real = run_child(sc, env, &nw);
+   uint64_t *real = run_child(sc, env, threaded, &nw);
    assert_non_null(real);
    assert_true(nw >= 4 && real[0] == REPLAY_MAGIC);
    if (real[1] != 0) {
@@ -824,7 +879,7 @@ static int compare_scenario_env(int sc, const char *const *env)
    assert_int_equal(n, sc_ops[sc] < MAX_OPS ? sc_ops[sc] : MAX_OPS);
 
    Rec *rec = calloc(1, sizeof *rec);
-   MlGHeap *h = new_model(rec);
+   MlGHeap *h = new_model_at(rec, threaded ? ML_GHEAP_ARENA_START : 0);
    model_env = env;
    int tuned = ml_gheap_tunables(&params, t_getenv);
    model_env = NULL;
@@ -859,11 +914,12 @@ static int compare_scenario_env(int sc, const char *const *env)
          k_free(h, key_of(op.slot));
          break;
       case OP_MALLOPT:                  /* (the result in off) */
-         ml_gheap_consolidate(h);
+         if (!threaded)                 /* (mallopt's is the main arena) */
+            ml_gheap_consolidate(h);
          off = (uint64_t)ml_gheap_set_param(&params, op.slot, (int)op.size);
          break;
       case OP_TRIM:
-         off = (uint64_t)ml_gheap_trim(h, op.size, 1);
+         off = (uint64_t)ml_gheap_trim(h, op.size, !threaded);
          break;
       }
       uint64_t end = ml_gheap_end(h);
@@ -941,6 +997,11 @@ static int compare_scenario_env(int sc, const char *const *env)
    return n;
 }
 
+static int compare_scenario_env(int sc, const char *const *env)
+{
+   return compare_scenario_opts(sc, env, 0);
+}
+
 static int compare_scenario(int sc)
 {
    return compare_scenario_env(sc, NULL);
@@ -1002,6 +1063,17 @@ static void test_vs_glibc_perturb(void **state)
    static const char *const env2[] = {
       "GLIBC_TUNABLES=glibc.malloc.perturb=1", NULL };
    compare_scenario_env(SC_SMALL, env2);
+}
+
+/* The same in a thread's arena: a heap of glibc's own, headers first,
+   grown without the top pad (scenarios whose heap stays under 64 MiB). */
+static void test_vs_glibc_thread_arena(void **state)
+{
+   (void)state;
+   static const int scs[] = { SC_SMALL, SC_MIXED, SC_TRIM, SC_MEMALIGN,
+                              SC_ITERS, SC_MALLOPT };
+   for (size_t i = 0; i < sizeof scs / sizeof scs[0]; i++)
+      compare_scenario_opts(scs[i], NULL, 1);
 }
 
 static void test_vs_glibc_tuned_trim(void **state)
@@ -1404,6 +1476,7 @@ int main(void)
       cmocka_unit_test(test_vs_glibc_tuned_big),
       cmocka_unit_test(test_vs_glibc_tuned_trim),
       cmocka_unit_test(test_vs_glibc_perturb),
+      cmocka_unit_test(test_vs_glibc_thread_arena),
       cmocka_unit_test(test_tunables_parse),
       cmocka_unit_test(test_set_param),
       cmocka_unit_test(test_trim_dontneed),
