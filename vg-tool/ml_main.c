@@ -87,6 +87,11 @@
 /* Not in the pub_tool headers; set before option parsing so that inline
    frames are read by default while --read-inline-info=no still works. */
 extern Bool VG_(clo_read_inline_info);
+/* The scheduler's lock (pub_core_options.h: disable_fair_sched,
+   enable_fair_sched, try_fair_sched); also set before option parsing,
+   so that --fair-sched=no still works.  See ml_pre_clo_init. */
+extern Int VG_(clo_fair_sched);
+#define ML_TRY_FAIR_SCHED 2
 /* Exported by the core (pub_core_threadstate.h, pub_core_libcfile.h),
    not in pub_tool. */
 extern Int VG_(count_living_threads)(void);
@@ -609,6 +614,13 @@ static void ml_pre_clo_init(void)
    VG_(atfork)(ml_pre_fork, ml_parent_after_fork, ml_child_after_fork);
 
    VG_(clo_read_inline_info) = True;
+   /* Threads take turns in order (the ticket lock, --fair-sched=try):
+      with Valgrind's default lock the thread that gives the lock up
+      mostly takes it again, so threads that run side by side natively
+      (Python's, passing the GIL) ran one after another and the memory
+      they hold at once was less than natively (docs/rss-model.md,
+      "Threads"). */
+   VG_(clo_fair_sched) = ML_TRY_FAIR_SCHED;
 }
 
 VG_DETERMINE_INTERFACE_VERSION(ml_pre_clo_init)
