@@ -544,10 +544,13 @@ static uint32_t sysmalloc(MlGHeap *h, uint64_t nb)
       return new_rec(h, 0, align_up(nb + SIZE_SZ, PAGE), ST_MAPPED);
    }
    uint64_t old_end = h->top + h->top_size;
+   uint64_t need = align_up(MINSIZE + nb - h->top_size, PAGE);
    uint64_t size = h->start
       /* a thread's arena: grow_heap by what is missing, in pages */
-      ? align_up(MINSIZE + nb - h->top_size, PAGE)
+      ? need
       : align_up(nb + h->mp->top_pad + MINSIZE - h->top_size, PAGE);
+   if (size < need)          /* a top pad near 2^64 (mallopt's negative */
+      size = need;           /* values; glibc's brk would go wrong) */
    set_brk(h, old_end, old_end + size);
    if (old_end + size > h->max_end)
       h->max_end = old_end + size;

@@ -1347,6 +1347,31 @@ static void test_set_param(void **state)
    assert_int_equal(ml_gheap_set_param(&mp, 999, 5), 1);
 }
 
+/* Settings no program could run with natively (a top pad of 2^64 -
+   4096, with which glibc's brk would shrink the heap) leave the model
+   whole. */
+static void test_extreme_settings(void **state)
+{
+   (void)state;
+   Rec r = { 0 };
+   MlGHeap *h = new_model(&r);
+   assert_int_equal(ml_gheap_set_param(&params, M_TOP_PAD, -4096), 1);
+   assert_int_equal(ml_gheap_set_param(&params, M_TRIM_THRESHOLD, 0), 1);
+   assert_int_equal(ml_gheap_set_param(&params, M_MMAP_THRESHOLD, 0), 1);
+   assert_int_equal(ml_gheap_set_param(&params, M_MMAP_MAX, 0), 1);
+   for (unsigned k = 1; k < 200; k++)
+      assert_true(k_malloc(h, k, k * 997, k % 3 == 0) != ML_GHEAP_MAPPED);
+   for (unsigned k = 1; k < 200; k += 2)
+      k_free(h, k);
+   assert_int_equal(ml_gheap_check(h), 0);
+   assert_int_equal(ml_gheap_trim(h, ~(uint64_t)0, 1), 1);  /* the pages */
+   assert_false(r.bad_touch);
+   assert_int_equal(ml_gheap_set_param(&params, M_MMAP_MAX, 65536), 1);
+   /* threshold 0: what neither the bins nor top can serve is mapped */
+   assert_true(k_malloc(h, 300, 100000000, 0) == ML_GHEAP_MAPPED);
+   ml_gheap_delete(h);
+}
+
 /* malloc_trim: the whole pages inside a free chunk, past its first 48
    bytes, given back; top trimmed to the pad; 0 when nothing was. */
 static void test_trim_dontneed(void **state)
@@ -1480,6 +1505,7 @@ int main(void)
       cmocka_unit_test(test_tunables_parse),
       cmocka_unit_test(test_set_param),
       cmocka_unit_test(test_trim_dontneed),
+      cmocka_unit_test(test_extreme_settings),
       cmocka_unit_test(test_thread_tcache),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
