@@ -82,8 +82,7 @@
    A heap is taken to grow without its 64 MiB limit (glibc would start
    another heap there).
 
-   Left out of the model: glibc.malloc.tcache_unsorted_limit and huge
-   pages (glibc.malloc.hugetlb); failures of brk or mmap (and with them
+   Left out of the model: huge pages (glibc.malloc.hugetlb); failures of brk or mmap (and with them
    the non-contiguous heap with its fenceposts: a top pad so large that
    brk would fail is taken as it comes); allocations glibc would refuse
    (requests above PTRDIFF_MAX are modelled as mapped blocks, which
@@ -720,6 +719,7 @@ static uint32_t int_malloc_wrk(MlGHeap *h, uint64_t nb)
    unsigned tc_idx = tcache_index(nb);
    int tcache_nb = tcache(h) && tc_idx < h->mp->tcache_bins;
    int return_cached = 0;
+   uint64_t unsorted_count = 0;        /* tcache_unsorted_count */
 
    for (;;) {
       int iters = 0;
@@ -752,7 +752,14 @@ static uint32_t int_malloc_wrk(MlGHeap *h, uint64_t nb)
          }
 
          place_in_bin(h, v);
-         /* tcache_unsorted_limit is 0 by default: no limit */
+         /* once the tcache has a chunk to give, at most
+            tcache_unsorted_limit chunks binned (0, the default: any) */
+         ++unsorted_count;
+         if (return_cached && h->mp->tcache_unsorted_limit > 0
+             && unsorted_count > h->mp->tcache_unsorted_limit) {
+            h->from_tcache = 1;
+            return tcache_get(h, tc_idx);
+         }
          if (++iters >= MAX_ITERS)
             break;
       }
@@ -1208,6 +1215,7 @@ void ml_gheap_params_init(MlGHeapParams *mp)
    mp->arena_max = 0;
    mp->arena_test = ARENA_TEST;
    mp->perturb_byte = 0;
+   mp->tcache_unsorted_limit = 0;
 }
 
 /* glibc's do_set_* functions, which mallopt and the tunables share:
@@ -1326,7 +1334,7 @@ static uint64_t tunable_number(const char *p)
    environment is read, the value each ends with. */
 enum { TU_TOP_PAD, TU_PERTURB, TU_MMAP_THRESHOLD, TU_TRIM_THRESHOLD,
        TU_MMAP_MAX, TU_ARENA_MAX, TU_ARENA_TEST, TU_TCACHE_MAX,
-       TU_TCACHE_COUNT, TU_MXFAST, N_TUNABLES };
+       TU_TCACHE_COUNT, TU_TCACHE_UNSORTED_LIMIT, TU_MXFAST, N_TUNABLES };
 static const struct {
    const char *name, *alias;
    int is_int32;
@@ -1341,6 +1349,7 @@ static const struct {
    [TU_ARENA_TEST]     = { "arena_test", "MALLOC_ARENA_TEST", 0, 1 },
    [TU_TCACHE_MAX]     = { "tcache_max", NULL, 0, 0 },
    [TU_TCACHE_COUNT]   = { "tcache_count", NULL, 0, 0 },
+   [TU_TCACHE_UNSORTED_LIMIT] = { "tcache_unsorted_limit", NULL, 0, 0 },
    [TU_MXFAST]         = { "mxfast", NULL, 0, 0 },
 };
 
@@ -1446,6 +1455,7 @@ int ml_gheap_tunables(MlGHeapParams *mp,
       case TU_ARENA_TEST: mp->arena_test = v; break;
       case TU_TCACHE_MAX:   set_tcache_max(mp, v); break;
       case TU_TCACHE_COUNT: set_tcache_count(mp, v); break;
+      case TU_TCACHE_UNSORTED_LIMIT: mp->tcache_unsorted_limit = v; break;
       case TU_MXFAST:       set_mxfast(mp, v); break;
       }
       n++;

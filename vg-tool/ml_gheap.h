@@ -84,6 +84,7 @@ typedef struct MlGHeapParams {
    uint64_t tcache_bins;           /* tcache bins used (64) */
    uint64_t arena_max, arena_test; /* 0 (unset), 8 */
    int      perturb_byte;          /* 0: none; else glibc fills blocks */
+   uint64_t tcache_unsorted_limit; /* 0: none */
 } MlGHeapParams;
 
 /* mallopt's parameter numbers (malloc.h) */
@@ -109,8 +110,7 @@ int  ml_gheap_set_param(MlGHeapParams *mp, int param, int value);
    MALLOC_MMAP_THRESHOLD_, MALLOC_MMAP_MAX_, MALLOC_ARENA_MAX,
    MALLOC_ARENA_TEST and MALLOC_PERTURB_ (GLIBC_TUNABLES wins), each value checked against
    the tunable's bounds, then against mallopt's; getenv(name) gives a
-   variable's value or NULL.  Not modelled (ignored): check,
-   tcache_unsorted_limit, hugetlb.  Returns how many tunables were read
+   variable's value or NULL.  Not modelled (ignored): check, hugetlb.  Returns how many tunables were read
    (values within their bounds; mallopt's checks may still refuse). */
 int  ml_gheap_tunables(MlGHeapParams *mp,
                        const char *(*getenv)(const char *name));

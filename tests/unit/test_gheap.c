@@ -78,13 +78,14 @@ enum {
    SC_MEMALIGN,   /* alignments 32 to 4096 among other blocks */
    SC_ITERS,      /* more than 10000 unsorted chunks at one malloc */
    SC_MALLOPT,    /* mallopt and malloc_trim among mixed calls */
+   SC_UNSORTED,   /* the tcache filled from the unsorted bin */
    N_SCENARIOS
 };
 static const char *const sc_names[] = { "small", "mixed", "big", "trim",
                                         "realloc", "memalign", "iters",
-                                        "mallopt" };
+                                        "mallopt", "unsorted" };
 static const int sc_ops[] = { 6000, 8000, 1500, 4000, 5000, 4000, 31000,
-                              5000 };
+                              5000, 3000 };
 
 /* SC_ITERS: ITERS_N blocks of 1100 bytes (chunks too big for the tcache
    and the fastbins), every other one freed: 10100 unsorted chunks that
@@ -262,12 +263,31 @@ static const Op script_mallopt[] = {
    END
 };
 
+static const Op script_unsorted[] = {
+   /* on a fresh heap, the unsorted bin holding E1, B1, B2, B3, E2, E3 (oldest first; E of
+      a tcache size, B too big for it) while the tcache's bin for E is
+      empty: a malloc of E's size caches E1, bins the B's, caches E2 and
+      E3 and hands out E3 -- or, with tcache_unsorted_limit 2, hands out
+      E1 after the third B */
+   M(100, 200), M(101, 16), M(102, 1200), M(103, 16), M(104, 1300),
+   M(105, 16), M(106, 1400), M(107, 16), M(108, 200), M(109, 16),
+   M(110, 200), M(111, 16),
+   M(120, 200), M(121, 200), M(122, 200), M(123, 200), M(124, 200),
+   M(125, 200), M(126, 200),
+   F(120), F(121), F(122), F(123), F(124), F(125), F(126),
+   F(100), F(102), F(104), F(106), F(108), F(110),
+   M(120, 200), M(121, 200), M(122, 200), M(123, 200), M(124, 200),
+   M(125, 200), M(126, 200),
+   M(130, 200), M(131, 200), M(132, 200),
+   END
+};
+
 static const Op script_none[] = { END };
 
 static const Op *const scripts[] = { script_small, script_mixed, script_big,
                                      script_trim, script_realloc,
                                      script_memalign, script_none,
-                                     script_mallopt };
+                                     script_mallopt, script_unsorted };
 
 /* Random sizes by scenario: a percentile draw picks a band (the first
    whose bound is above it), then a size in the band. */
@@ -1022,6 +1042,7 @@ VS_GLIBC(realloc, SC_REALLOC)
 VS_GLIBC(memalign, SC_MEMALIGN)
 VS_GLIBC(iters, SC_ITERS)
 VS_GLIBC(mallopt, SC_MALLOPT)
+VS_GLIBC(unsorted, SC_UNSORTED)
 
 /* Scenarios again with tunables: the tcache's and fastbins' limits; the
    thresholds and the top pad; the aliases (octal and hex values, one
@@ -1033,6 +1054,11 @@ static void test_vs_glibc_tuned_small(void **state)
       "GLIBC_TUNABLES=glibc.malloc.tcache_count=3:glibc.malloc.tcache_max=200"
       ":glibc.malloc.mxfast=48", NULL };
    compare_scenario_env(SC_SMALL, env);
+   /* the unsorted bin's walk cut short once the tcache has a chunk */
+   static const char *const env2[] = {
+      "GLIBC_TUNABLES=glibc.malloc.tcache_unsorted_limit=2", NULL };
+   compare_scenario_env(SC_UNSORTED, env2);
+   compare_scenario_env(SC_ITERS, env2);
 }
 
 static void test_vs_glibc_tuned_mixed(void **state)
@@ -1496,6 +1522,7 @@ int main(void)
       cmocka_unit_test(test_vs_glibc_memalign),
       cmocka_unit_test(test_vs_glibc_iters),
       cmocka_unit_test(test_vs_glibc_mallopt),
+      cmocka_unit_test(test_vs_glibc_unsorted),
       cmocka_unit_test(test_vs_glibc_tuned_small),
       cmocka_unit_test(test_vs_glibc_tuned_mixed),
       cmocka_unit_test(test_vs_glibc_tuned_big),
