@@ -1697,13 +1697,14 @@ t_rss_stack_inclusive() {
 # still fails a model without fault-around (0.6 MiB) or one that counts
 # what Valgrind runs after exit_group, the runtimes' freeres (1.5 MiB).
 
-# rss_vs_native SAMPLE FINAL-PCT: peak within 5%, final within FINAL-PCT%.
+# rss_vs_native SAMPLE FINAL-PCT [PEAK-PCT]: peak within PEAK-PCT% (5),
+# final within FINAL-PCT%.
 rss_vs_native() {
-    local sample=$1 final_pct=$2
+    local sample=$1 final_pct=$2 peak_pct=${3:-5}
     native_rss n "$sample" || return
     rss_profile m "$sample" --function main || return
     rss_summary "$T/m.rep" "Peak RSS" || return
-    expect_within_pct "$sample peak RSS (simulated) vs native VmHWM" "$RS_TOTAL" "$NATIVE_HWM" 5
+    expect_within_pct "$sample peak RSS (simulated) vs native VmHWM" "$RS_TOTAL" "$NATIVE_HWM" "$peak_pct"
     printf '%s peak: memline %s native %s\n' "$sample" "$RS_TOTAL" "$NATIVE_HWM" >"$T/figures"
     rss_summary "$T/m.rep" "Final RSS" || return
     printf '%s final: memline %s native %s\n' "$sample" "$RS_TOTAL" "$NATIVE_RSS" >>"$T/figures"
@@ -1778,13 +1779,15 @@ t_rss_native_trim() {
 
 # MALLOC_ARENA_MAX=1: samples/rss_arenas' four threads share the main
 # arena, each with a tcache of its own that it empties when it ends; the
-# freed chunks coalesce and the heap is trimmed (natively 1.4-1.6 MB at
+# freed chunks coalesce and the heap is trimmed (natively 1.4-1.7 MB at
 # the end against 6.2 MB with an arena each).  Which thread runs when
 # differs natively from run to run and from Valgrind's one-at-a-time
-# scheduling, which moves where the blocks lie: final within 20%.
+# scheduling, which moves where the blocks of the one heap lie: the
+# native peak itself spread over 5.91-6.39 MB in 11 runs (memline
+# 6.03-6.19 MB): peak within 10%, final within 20%.
 t_rss_native_arena_max() {
     local -x MALLOC_ARENA_MAX=1
-    rss_vs_native rss_arenas 20
+    rss_vs_native rss_arenas 20 10
 }
 
 # ---- --rss=no ---------------------------------------------------------------
