@@ -312,8 +312,10 @@ static void ml_child_after_fork(ThreadId tid)
    ml_stack_reemit_all();
    ULong written = ml_heap_reemit_live(tid);
    tl_assert(written == inherited);
-   if (clo_rss)
+   if (clo_rss) {
       ml_rss_reemit();
+      ml_rss_fork_child(tid);
+   }
    ml_heap_reset_stats();
    ml_lines_reset();
    ml_out_flush();

@@ -1316,6 +1316,37 @@ static void arena_thread_exit(ThreadId tid)
    free_arenas = i;
 }
 
+/* The child of a fork: only the forking thread goes on.  glibc's
+   __malloc_fork_unlock_child puts every arena but that thread's on the
+   free list, walking its list from the main arena (main, newest ...
+   oldest) and pushing each in front; the other threads' tcaches are
+   lost with them (their chunks stay in use). */
+void ml_rss_fork_child(ThreadId tid)
+{
+   if (!gh_on || tid >= VG_N_THREADS)
+      return;
+   Int keep = tid <= 1 ? 0 : thread_arena[tid] - 1;   /* -1: none yet */
+   for (ThreadId t = 0; t < VG_N_THREADS; t++) {
+      if (t == tid)
+         continue;
+      thread_arena[t] = 0;
+      if (thread_tc[t])
+         VG_(memset)(thread_tc[t], 0, sizeof *thread_tc[t]);
+   }
+   free_arenas = -1;
+   for (Int k = 0; k < n_arenas; k++) {
+      Int i = k == 0 ? 0 : n_arenas - k;
+      if (i == keep)
+         continue;
+      arenas[i].next_free = free_arenas;
+      free_arenas = i;
+   }
+   for (Int i = 0; i < n_arenas; i++)
+      arenas[i].cur_set = False;
+   gh_last.tid = VG_INVALID_THREADID;
+   gh_last.ta = NULL;
+}
+
 /* A block's word (ml_heap_model_word): the arena that holds it (index
    + 1) in the high half, its record there (the model's handle) in the
    low half; 0 for none. */

@@ -44,6 +44,7 @@ rss_native_mallopt
 rss_native_tunables
 rss_native_trim
 rss_native_arena_max
+rss_fork_arena
 rss_lock_lines
 rss_global_lines
 rss_stack_inclusive
@@ -1788,6 +1789,43 @@ t_rss_native_trim() {
 t_rss_native_arena_max() {
     local -x MALLOC_ARENA_MAX=1
     rss_vs_native rss_arenas 20 10
+}
+
+# A forked child's new thread gets an arena of the parent's other threads
+# (glibc's fork handler puts them on the free list): samples/rss_fork_arena
+# has the child's thread U allocate 2 MB where a parent thread had freed
+# 2 MB in its arena.  Natively the child's RssAnon grows by a few pages
+# across U; memline's L:u_alloc (in the child's trace) within 64 KiB of
+# that (2 MB when U got an arena of its own).
+t_rss_fork_arena() {
+    local native_b f child='' d
+    mkdir -p "$T/traces"
+    MEMLINE_NATIVE_HWM=1 "$SAMPLES/rss_fork_arena" >"$T/n.out" 2>"$T/n.err" </dev/null
+    need "native rss_fork_arena exited $?" [ $? -eq 0 ] || return
+    native_b=$(stdout_value "$T/n.out" child_thread)
+    if ! [[ $native_b =~ ^-?[0-9]+$ ]]; then
+        fail "native child_thread change unreadable: '$native_b'"
+        return
+    fi
+    need "natively the child's thread took 2 MB ($native_b B): the sample's premise fails" \
+        [ "$native_b" -lt 262144 ] || return
+    VALGRIND_LIB=$STAGE "$VALGRIND" -q --tool=memline \
+        "--memline-out-file=$T/traces/m.%p" "$SAMPLES/rss_fork_arena" \
+        >"$T/m.out" 2>"$T/m.err" </dev/null
+    need "rss_fork_arena exited $? under memline: $(tail -n 2 "$T/m.err" | tr '\n' '|')" \
+        [ $? -eq 0 ] || return
+    for f in "$T"/traces/m.*; do
+        case $f in *.rep|*.rerr) continue ;; esac
+        "$REPORT" --metric rss --units B --function u_work "$f" >"$f.rep" 2>"$f.rerr"
+        if row "$f.rep" rss_fork_arena.c "$(line_of rss_fork_arena u_alloc)"; then
+            child=$f
+        fi
+    done
+    need "no trace shows the child's thread's line executed" [ -n "$child" ] || return
+    row "$child.rep" rss_fork_arena.c "$(line_of rss_fork_arena u_alloc)"
+    d=$((R_INCR - native_b))
+    [ "${d#-}" -le 65536 ] ||
+        fail "L:u_alloc: memline $R_INCR B, native $native_b B across the thread (within 64 KiB)"
 }
 
 # ---- --rss=no ---------------------------------------------------------------
