@@ -445,24 +445,46 @@ static inline MlGTcache *tcache(const MlGHeap *h)
    return h->tc && h->tc->on ? h->tc : NULL;
 }
 
+/* A thread's tcache holds chunks of any arena (a thread caches what it
+   frees, whichever arena holds it): each bin is a stack of (heap, record)
+   pairs, the newest last, grown with the heap's allocator. */
 static void tcache_put(MlGHeap *h, uint32_t p, unsigned ti)
 {
-   R(p).fd = h->tc->head[ti];
+   MlGTcache *tc = h->tc;
+   if (tc->count[ti] == tc->cap[ti]) {
+      uint32_t ncap = tc->cap[ti] ? 2 * tc->cap[ti] : 8;
+      MlGTcEntry *n = h->ops.alloc((size_t)ncap * sizeof *n);
+      for (uint32_t k = 0; k < tc->count[ti]; k++)
+         n[k] = tc->ent[ti][k];
+      if (tc->ent[ti])
+         tc->free(tc->ent[ti]);
+      tc->ent[ti] = n;
+      tc->cap[ti] = ncap;
+      tc->free = h->ops.free;
+   }
+   tc->ent[ti][tc->count[ti]++] = (MlGTcEntry){ h, p };
    R(p).state = ST_TCACHE;
-   h->tc->head[ti] = p;
-   h->tc->count[ti]++;
    touch(h, R(p).off + 16, R(p).off + 32);     /* next, key */
 }
 
-static uint32_t tcache_get(MlGHeap *h, unsigned ti)
+/* The newest chunk of the bin: its heap in *owner, its record returned. */
+static uint32_t tcache_get(MlGTcache *tc, unsigned ti, MlGHeap **owner)
 {
-   uint32_t p = h->tc->head[ti];
-   h->tc->head[ti] = R(p).fd;
-   h->tc->count[ti]--;
-   R(p).fd = NIL;
+   MlGTcEntry e = tc->ent[ti][--tc->count[ti]];
+   MlGHeap *h = e.heap;
+   uint32_t p = e.rec;
    R(p).state = ST_INUSE;
    touch(h, R(p).off + 24, R(p).off + 32);     /* key = 0 */
+   *owner = h;
    return p;
+}
+
+/* tcache_get in _int_malloc of h: the chunk this call just cached */
+static uint32_t tcache_get_own(MlGHeap *h, unsigned ti)
+{
+   MlGHeap *owner;
+   uint32_t p = tcache_get(h->tc, ti, &owner);
+   return owner == h ? p : NIL;        /* (always h: last in, first out) */
 }
 
 static uint32_t int_malloc(MlGHeap *h, uint64_t nb, uint64_t bytes);
@@ -478,6 +500,7 @@ static void maybe_init_tcache(MlGHeap *h)
    uint32_t t = int_malloc(h, req2size(TCACHE_STRUCT), TCACHE_STRUCT);
    h->tc->on = 1;
    h->tc->self = t;
+   h->tc->self_heap = h;
    touch(h, R(t).off + 16, R(t).off + 16 + TCACHE_STRUCT);
 }
 
@@ -758,7 +781,7 @@ static uint32_t int_malloc_wrk(MlGHeap *h, uint64_t nb)
          if (return_cached && h->mp->tcache_unsorted_limit > 0
              && unsorted_count > h->mp->tcache_unsorted_limit) {
             h->from_tcache = 1;
-            return tcache_get(h, tc_idx);
+            return tcache_get_own(h, tc_idx);
          }
          if (++iters >= MAX_ITERS)
             break;
@@ -766,7 +789,7 @@ static uint32_t int_malloc_wrk(MlGHeap *h, uint64_t nb)
 
       if (return_cached) {
          h->from_tcache = 1;
-         return tcache_get(h, tc_idx);
+         return tcache_get_own(h, tc_idx);
       }
 
       /* a large request: best fit in its own bin, by the nextsize ring
@@ -870,15 +893,17 @@ static void int_free(MlGHeap *h, uint32_t p)
 /*--- The entry points                                     ---*/
 /*------------------------------------------------------------*/
 
-/* __libc_malloc: the tcache first, then _int_malloc. */
-static uint32_t libc_malloc(MlGHeap *h, uint64_t bytes)
+/* __libc_malloc: the tcache first (its chunk may lie in another arena:
+   *owner), then _int_malloc. */
+static uint32_t libc_malloc(MlGHeap *h, uint64_t bytes, MlGHeap **owner)
 {
    uint64_t nb = req2size(bytes);
    maybe_init_tcache(h);
    unsigned ti = tcache_index(nb);
+   *owner = h;
    if (tcache(h) && ti < h->mp->tcache_bins) {
       if (h->tc->count[ti] > 0)
-         return tcache_get(h, ti);
+         return tcache_get(h->tc, ti, owner);
    }
    return int_malloc(h, nb, bytes);
 }
@@ -968,17 +993,38 @@ void ml_gheap_delete(MlGHeap *h)
 {
    if (!h)
       return;
+   ml_gheap_tcache_drop(&h->own_tc);
    if (h->rec)
       h->ops.free(h->rec);
    h->ops.free(h);
 }
 
+uint64_t ml_gheap_malloc_in(MlGHeap *h, uint64_t size, int zeroed,
+                            uint32_t *rec, MlGHeap **owner)
+{
+   MlGHeap *o = h;
+   uint64_t off;
+   if (size > HUGE_REQUEST)
+      off = refused(h, rec);
+   else if (zeroed)
+      off = give(h, rec, libc_calloc(h, size));
+   else {
+      uint32_t p = libc_malloc(h, size, &o);
+      off = give(o, rec, p);
+   }
+   if (owner)
+      *owner = o;
+   return off;
+}
+
 uint64_t ml_gheap_malloc(MlGHeap *h, uint64_t size, int zeroed, uint32_t *rec)
 {
-   if (size > HUGE_REQUEST)
-      return refused(h, rec);
-   uint32_t p = zeroed ? libc_calloc(h, size) : libc_malloc(h, size);
-   return give(h, rec, p);
+   return ml_gheap_malloc_in(h, size, zeroed, rec, NULL);
+}
+
+void *ml_gheap_ctx(const MlGHeap *h)
+{
+   return h->ops.ctx;
 }
 
 /* _mid_memalign and _int_memalign.  No tcache here: the tcache is not
@@ -1473,28 +1519,42 @@ void ml_gheap_init_tcache(MlGHeap *h)
    maybe_init_tcache(h);
 }
 
+/* Frees chunk p of h as __libc_free does without a tcache. */
+static void free_untcached(MlGHeap *h, uint32_t p)
+{
+   MlGTcache *was = h->tc;
+   h->tc = NULL;
+   int_free(h, p);
+   h->tc = was;
+}
+
 /* tcache_thread_shutdown: the entries, bin by bin from each bin's head,
-   then the structure itself, freed with the tcache out of the way. */
-void ml_gheap_tcache_shutdown(MlGHeap *h, MlGTcache *tc)
+   each into the arena that holds it, then the structure itself, freed
+   with the tcache out of the way. */
+void ml_gheap_tcache_shutdown(MlGTcache *tc)
 {
    if (!tc->on)
       return;
-   MlGTcache *was = h->tc;
-   h->tc = NULL;
    for (unsigned i = 0; i < TCACHE_BINS; i++)
-      while (tc->head[i] != NIL) {
-         uint32_t p = tc->head[i];
-         tc->head[i] = R(p).fd;
-         tc->count[i]--;
-         R(p).fd = NIL;
-         R(p).state = ST_INUSE;
-         int_free(h, p);
+      while (tc->count[i] > 0) {
+         MlGHeap *o;
+         uint32_t p = tcache_get(tc, i, &o);
+         free_untcached(o, p);
       }
-   if (live(h, tc->self))
-      int_free(h, tc->self);
-   tc->on = 0;
-   tc->self = NIL;
-   h->tc = was;
+   MlGHeap *h = tc->self_heap;
+   if (h && live(h, tc->self))
+      free_untcached(h, tc->self);
+   ml_gheap_tcache_drop(tc);
+}
+
+void ml_gheap_tcache_drop(MlGTcache *tc)
+{
+   for (unsigned i = 0; i < TCACHE_BINS; i++)
+      if (tc->ent[i])
+         tc->free(tc->ent[i]);
+   unsigned char *b = (unsigned char *)tc;
+   for (size_t k = 0; k < sizeof *tc; k++)
+      b[k] = 0;
 }
 
 void ml_gheap_consolidate(MlGHeap *h)

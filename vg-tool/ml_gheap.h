@@ -116,12 +116,21 @@ int  ml_gheap_tunables(MlGHeapParams *mp,
                        const char *(*getenv)(const char *name));
 
 /* A thread's tcache.  glibc gives each thread one, made in the thread's
-   arena at its first malloc, calloc, realloc or free, and empties it into
-   the arena when the thread ends.  A model has one of its own, used
-   until ml_gheap_use_tcache names another. */
+   arena at its first malloc, calloc, realloc or free, which holds the
+   chunks the thread frees whichever arena holds them, and empties each
+   into its arena when the thread ends.  A model has one of its own, used
+   until ml_gheap_use_tcache names another.  Zeroed before its first
+   use; ml_gheap_tcache_drop gives its memory back. */
+typedef struct MlGTcEntry {
+   struct MlGHeap *heap;           /* the arena that holds the chunk */
+   uint32_t rec;                   /* its record there */
+} MlGTcEntry;
 typedef struct {
-   uint32_t head[64], count[64];   /* the bins' lists of records */
-   uint32_t self;                  /* the record of its own chunk */
+   MlGTcEntry *ent[64];            /* each bin's chunks, the newest last */
+   uint32_t count[64], cap[64];
+   void (*free)(void *p);          /* for ent */
+   struct MlGHeap *self_heap;      /* the arena of its own chunk */
+   uint32_t self;                  /* that chunk's record */
    int      on;                    /* made */
 } MlGTcache;
 
@@ -136,6 +145,13 @@ void     ml_gheap_delete(MlGHeap *h);
 /* malloc(size) (calloc when zeroed: glibc's calloc does not use the
    tcache): the block's offset, or ML_GHEAP_MAPPED; *rec its handle. */
 uint64_t ml_gheap_malloc(MlGHeap *h, uint64_t size, int zeroed, uint32_t *rec);
+/* malloc or calloc in the arena h of the calling thread, whose tcache
+   may serve a chunk of another arena: that arena's model in *owner, and
+   the offset and handle (*rec) are the owner's. */
+uint64_t ml_gheap_malloc_in(MlGHeap *h, uint64_t size, int zeroed,
+                            uint32_t *rec, MlGHeap **owner);
+/* The ctx of the model's ops (the caller's name for the arena). */
+void    *ml_gheap_ctx(const MlGHeap *h);
 /* memalign / posix_memalign / aligned_alloc (align a power of two) */
 uint64_t ml_gheap_memalign(MlGHeap *h, uint64_t align, uint64_t size,
                            uint32_t *rec);
@@ -169,16 +185,18 @@ void     ml_gheap_consolidate(MlGHeap *h);
    down to pad beyond what it needs.  Returns 1 when anything was given
    back. */
 int      ml_gheap_trim(MlGHeap *h, uint64_t pad, int is_main);
-/* The following calls run in the thread whose tcache is tc (zeroed
-   before its first use), or with no tcache (tc NULL: a block of another
-   arena than the thread's, whose tcache holds its own arena's chunks
-   only). */
+/* The following calls on h run in the thread whose tcache is tc, or
+   with no tcache (NULL). */
 void     ml_gheap_use_tcache(MlGHeap *h, MlGTcache *tc);
 /* MAYBE_INIT_TCACHE: the current tcache made in h if it is not yet. */
 void     ml_gheap_init_tcache(MlGHeap *h);
-/* The thread of tcache tc ended: its chunks and then its own chunk are
-   freed into h, the arena that made it (tcache_thread_shutdown). */
-void     ml_gheap_tcache_shutdown(MlGHeap *h, MlGTcache *tc);
+/* The thread of tcache tc ended: its chunks are freed, each into the
+   arena that holds it, then its own chunk (tcache_thread_shutdown); tc
+   is zeroed. */
+void     ml_gheap_tcache_shutdown(MlGTcache *tc);
+/* The thread of tcache tc is gone without ending (a forked child's other
+   threads): its chunks stay in use where they are; tc is zeroed. */
+void     ml_gheap_tcache_drop(MlGTcache *tc);
 /* The heap's current end (brk), as an offset. */
 uint64_t ml_gheap_end(const MlGHeap *h);
 /* glibc's current mmap threshold (128 KiB at start, raised by frees of

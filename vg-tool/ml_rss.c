@@ -1230,11 +1230,10 @@ static Arena *arena_of_thread(ThreadId tid)
 
 /* Tcaches.  glibc gives each thread a tcache, made in the thread's
    arena by its first malloc, calloc, realloc or free of a heap chunk
-   (not memalign), which its frees fill and its mallocs take from first,
-   and which it empties into the arena when it ends.  memline keeps one
-   per thread, for the chunks of the thread's own arena: a block of
-   another arena is freed or realloc'd there without a tcache (glibc
-   would cache it in the thread's). */
+   (not memalign), which its frees fill -- whichever arena holds the
+   chunk -- and its mallocs take from first, and which it empties when it
+   ends, each chunk into its own arena.  memline keeps one per thread the
+   same way (ml_gheap.c: a tcache names each chunk's arena). */
 static MlGTcache *tcache_of(ThreadId tid)
 {
    if (!thread_tc[tid])
@@ -1263,7 +1262,7 @@ static void gh_use(Arena *a, uint32_t rec, Bool memalign)
 {
    ThreadId tid = gh_call.tid;
    if (LIKELY(tid == gh_last.tid)) {
-      set_tcache(a, a == gh_last.ta ? thread_tc[tid] : NULL);
+      set_tcache(a, thread_tc[tid]);
       return;
    }
    if (tid >= VG_N_THREADS) {
@@ -1275,7 +1274,7 @@ static void gh_use(Arena *a, uint32_t rec, Bool memalign)
    if (tc && tc->on) {
       gh_last.tid = tid;
       gh_last.ta = ta;
-      set_tcache(a, a == ta ? tc : NULL);
+      set_tcache(a, tc);
       return;
    }
    tc = tcache_of(tid);
@@ -1284,7 +1283,7 @@ static void gh_use(Arena *a, uint32_t rec, Bool memalign)
       set_tcache(ta, tc);
       ml_gheap_init_tcache(ta->gh);
    }
-   set_tcache(a, a == ta && tc->on ? tc : NULL);
+   set_tcache(a, tc->on ? tc : NULL);
 }
 
 /* A thread's end: its tcache is emptied into its arena, and the arena
@@ -1299,8 +1298,7 @@ static void arena_thread_exit(ThreadId tid)
       gh_call.tid = tid;
       gh_call.stack = 0;
       gh_call.have = False;
-      ml_gheap_tcache_shutdown(arenas[i].gh, thread_tc[tid]);
-      arenas[i].cur_set = False;
+      ml_gheap_tcache_shutdown(thread_tc[tid]);
    }
    if (gh_last.tid == tid) {
       gh_last.tid = VG_INVALID_THREADID;
@@ -1331,7 +1329,7 @@ void ml_rss_fork_child(ThreadId tid)
          continue;
       thread_arena[t] = 0;
       if (thread_tc[t])
-         VG_(memset)(thread_tc[t], 0, sizeof *thread_tc[t]);
+         ml_gheap_tcache_drop(thread_tc[t]);
    }
    free_arenas = -1;
    for (Int k = 0; k < n_arenas; k++) {
@@ -1476,8 +1474,14 @@ void ml_rss_block_alloc(Addr p, SizeT size, SizeT align, Bool zeroed)
       Arena *a = arena_of_thread(gh_call.tid);
       gh_use(a, 0, align > 16);
       uint32_t rec;
-      uint64_t off = align > 16 ? ml_gheap_memalign(a->gh, align, size, &rec)
-                                : ml_gheap_malloc(a->gh, size, zeroed, &rec);
+      uint64_t off;
+      if (align > 16) {
+         off = ml_gheap_memalign(a->gh, align, size, &rec);
+      } else {
+         MlGHeap *owner;             /* the tcache's chunk: any arena's */
+         off = ml_gheap_malloc_in(a->gh, size, zeroed, &rec, &owner);
+         a = ml_gheap_ctx(owner);
+      }
       *ml_heap_model_word(p) = mword_of(a, rec);
       heap_unsee(a, p, size, off);
       if (off == ML_GHEAP_MAPPED) {
@@ -1549,7 +1553,9 @@ void ml_rss_block_realloc(Addr old, SizeT old_size, ULong mword, Addr p,
       if (off == ~(uint64_t)1) {        /* not the model's: a new block */
          a = arena_of_thread(gh_call.tid);
          gh_use(a, 0, False);
-         off = ml_gheap_malloc(a->gh, size, 0, &rec);
+         MlGHeap *owner;
+         off = ml_gheap_malloc_in(a->gh, size, 0, &rec, &owner);
+         a = ml_gheap_ctx(owner);
       }
       *ml_heap_model_word(p) = mword_of(a, rec);
       heap_unsee(a, p, size, off);

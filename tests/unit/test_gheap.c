@@ -67,6 +67,7 @@ typedef struct {
    int slot;
    uint64_t size;
    uint64_t align;
+   int thr;                    /* SC_XTHREAD: the thread that calls (0, 1) */
 } Op;
 
 enum {
@@ -79,13 +80,14 @@ enum {
    SC_ITERS,      /* more than 10000 unsorted chunks at one malloc */
    SC_MALLOPT,    /* mallopt and malloc_trim among mixed calls */
    SC_UNSORTED,   /* the tcache filled from the unsorted bin */
+   SC_XTHREAD,    /* two threads, each freeing the other's blocks too */
    N_SCENARIOS
 };
 static const char *const sc_names[] = { "small", "mixed", "big", "trim",
                                         "realloc", "memalign", "iters",
-                                        "mallopt", "unsorted" };
+                                        "mallopt", "unsorted", "xthread" };
 static const int sc_ops[] = { 6000, 8000, 1500, 4000, 5000, 4000, 31000,
-                              5000, 3000 };
+                              5000, 3000, 8000 };
 
 /* SC_ITERS: ITERS_N blocks of 1100 bytes (chunks too big for the tcache
    and the fastbins), every other one freed: 10100 unsorted chunks that
@@ -151,14 +153,14 @@ static int pick_live_free_slot(Gen *g)
 
 /* Scripted prefixes: slots are named by the script; a free or realloc
    names a slot the script allocated. */
-#define M(sl, sz)      { OP_MALLOC, sl, sz, 0 }
-#define C(sl, sz)      { OP_CALLOC, sl, sz, 0 }
-#define F(sl)          { OP_FREE, sl, 0, 0 }
-#define RE(sl, sz)     { OP_REALLOC, sl, sz, 0 }
-#define MA(sl, al, sz) { OP_MEMALIGN, sl, sz, al }
-#define MO(par, val)   { OP_MALLOPT, par, (uint64_t)(int64_t)(val), 0 }
-#define TR(pad)        { OP_TRIM, 0, pad, 0 }
-#define END            { -1, 0, 0, 0 }
+#define M(sl, sz)      { OP_MALLOC, sl, sz, 0, 0 }
+#define C(sl, sz)      { OP_CALLOC, sl, sz, 0, 0 }
+#define F(sl)          { OP_FREE, sl, 0, 0, 0 }
+#define RE(sl, sz)     { OP_REALLOC, sl, sz, 0, 0 }
+#define MA(sl, al, sz) { OP_MEMALIGN, sl, sz, al, 0 }
+#define MO(par, val)   { OP_MALLOPT, par, (uint64_t)(int64_t)(val), 0, 0 }
+#define TR(pad)        { OP_TRIM, 0, pad, 0, 0 }
+#define END            { -1, 0, 0, 0, 0 }
 
 static const Op script_small[] = {
    M(0, 100), F(0), M(0, 100),                     /* tcache round trip */
@@ -234,7 +236,9 @@ static const Op script_realloc[] = {
 };
 
 static const Op script_memalign[] = {
-   MA(0, 64, 100), MA(1, 4096, 100), MA(2, 4096, 5000), M(3, 10),
+   /* a realloc before any malloc: no tcache made yet, and realloc does
+      not make it */
+   MA(0, 64, 100), RE(0, 300), MA(1, 4096, 100), MA(2, 4096, 5000), M(3, 10),
    MA(4, 64, 1), MA(5, 32, 33), MA(6, 16, 10), MA(7, 8, 10),
    MA(8, 4096, 300000), F(8), MA(8, 4096, 300000), F(0), F(1), F(2),
    END
@@ -287,7 +291,8 @@ static const Op script_none[] = { END };
 static const Op *const scripts[] = { script_small, script_mixed, script_big,
                                      script_trim, script_realloc,
                                      script_memalign, script_none,
-                                     script_mallopt, script_unsorted };
+                                     script_mallopt, script_unsorted,
+                                     script_none };
 
 /* Random sizes by scenario: a percentile draw picks a band (the first
    whose bound is above it), then a size in the band. */
@@ -394,7 +399,10 @@ static int gen_next(Gen *g, Op *op)
          }
          break;
       default: {
-         const Band *sizes = g->sc == SC_BIG ? sizes_big : sizes_mixed;
+         const Band *sizes = g->sc == SC_BIG ? sizes_big
+                             : g->sc == SC_XTHREAD ? sizes_small : sizes_mixed;
+         if (g->sc == SC_XTHREAD)
+            op->thr = (int)(rnd(g) & 1);
          if (g->sc == SC_MALLOPT && rnd(g) % 64 == 0) {
             op->kind = OP_TRIM;
             op->size = rnd(g) % 4 == 0 ? 0 : rnd_in(g, 1, 300000);
@@ -577,6 +585,105 @@ static int replay(int sc)
    return 0;
 }
 
+/* SC_XTHREAD: two worker threads take turns, each running the
+   operations the sequence gives it; per operation the block's offset in
+   its heap, the heap's base (0 for a mapped block or a free) and, for
+   realloc, whether it moved. */
+#define XTHREAD_ENV "ML_GHEAP_XTHREAD"
+static struct {
+   pthread_mutex_t m;
+   pthread_cond_t c;
+   int turn;                   /* 0, 1: that worker's; 2: main's */
+   int stop;
+   Op op;
+   int n;
+   int bad;
+} xt = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 2, 0,
+         { 0 }, 0, 0 };
+
+static void xt_op(const Op *op, uint64_t *o)
+{
+   void *p = NULL, *old = ptrs[op->slot];
+   switch (op->kind) {
+   case OP_MALLOC:   p = malloc(op->size); break;
+   case OP_CALLOC:   p = calloc(1, op->size); break;
+   case OP_MEMALIGN: p = memalign(op->align, op->size); break;
+   case OP_REALLOC:  p = realloc(old, op->size); break;
+   case OP_FREE:     free(old); break;
+   }
+   o[0] = NOT_LIVE;
+   o[1] = 0;
+   o[2] = 0;
+   if (op->kind == OP_FREE) {
+      ptrs[op->slot] = NULL;
+      return;
+   }
+   if (!p) {
+      xt.bad = 1;
+      return;
+   }
+   ptrs[op->slot] = p;
+   if (((size_t *)p)[-1] & 2) {
+      o[0] = ML_GHEAP_MAPPED;
+   } else {
+      uintptr_t hb = (uintptr_t)p & ~(HEAP_MAX - 1);
+      o[0] = (uint64_t)((uintptr_t)p - hb);
+      o[1] = (uint64_t)hb;
+   }
+   o[2] = op->kind == OP_REALLOC && p != old;
+}
+
+static void *xt_worker(void *arg)
+{
+   int me = (int)(intptr_t)arg;
+   pthread_mutex_lock(&xt.m);
+   for (;;) {
+      while (xt.turn != me && !xt.stop)
+         pthread_cond_wait(&xt.c, &xt.m);
+      if (xt.stop)
+         break;
+      Op op = xt.op;
+      pthread_mutex_unlock(&xt.m);
+      xt_op(&op, &out[4 + 3 * xt.n]);
+      pthread_mutex_lock(&xt.m);
+      xt.turn = 2;
+      pthread_cond_broadcast(&xt.c);
+   }
+   pthread_mutex_unlock(&xt.m);
+   return NULL;
+}
+
+static int replay_two(int sc)
+{
+   pthread_t w[2];
+   for (intptr_t k = 0; k < 2; k++)
+      if (pthread_create(&w[k], NULL, xt_worker, (void *)k))
+         return 5;
+   Gen *g = &child_gen;
+   gen_init(g, sc);
+   Op op;
+   while (xt.n < MAX_OPS && gen_next(g, &op)) {
+      pthread_mutex_lock(&xt.m);
+      xt.op = op;
+      xt.turn = op.thr;
+      pthread_cond_broadcast(&xt.c);
+      while (xt.turn != 2)
+         pthread_cond_wait(&xt.c, &xt.m);
+      xt.n++;
+      pthread_mutex_unlock(&xt.m);
+      if (xt.bad)
+         return 2;
+   }
+   pthread_mutex_lock(&xt.m);
+   xt.stop = 1;
+   pthread_cond_broadcast(&xt.c);
+   pthread_mutex_unlock(&xt.m);
+   for (int k = 0; k < 2; k++)
+      pthread_join(w[k], NULL);
+   out[3] = (uint64_t)xt.n;
+   return 0;
+}
+
 static void *replay_thread(void *arg)
 {
    return (void *)(intptr_t)replay((int)(intptr_t)arg);
@@ -592,6 +699,13 @@ static int replay_main(int sc)
    out[1] = mi.arena;
    out[2] = (uint64_t)(uintptr_t)base;
    int r;
+   if (getenv(XTHREAD_ENV)) {
+      r = replay_two(sc);
+      if (r)
+         return r;
+      return write_all(out, (4 + 3 * (size_t)out[3]) * sizeof(uint64_t))
+             ? 3 : 0;
+   }
    if (getenv(THREAD_ENV)) {
       /* in a thread of its own, whose first malloc makes its arena */
       pthread_t t;
@@ -628,8 +742,10 @@ static uint64_t *run_child(int sc, const char *const *env, int threaded,
       snprintf(env0, sizeof env0, "%s=%d", REPLAY_ENV, sc);
       char *envp[16] = { env0 };
       int e = 1;
-      if (threaded)
+      if (threaded == 1)
          envp[e++] = (char *)THREAD_ENV "=1";
+      else if (threaded == 2)
+         envp[e++] = (char *)XTHREAD_ENV "=1";
       for (int k = 0; env && env[k] && k < 13; k++)
          envp[e++] = (char *)env[k];
       char *const argv[] = { (char *)"test_gheap", NULL };
@@ -1027,6 +1143,137 @@ static int compare_scenario(int sc)
    return compare_scenario_env(sc, NULL);
 }
 
+/* SC_XTHREAD: the two threads' calls on two models, one per thread's
+   arena, each thread with its tcache (which caches the other arena's
+   blocks it frees): offsets, which heap (the child's heap bases mapped
+   to the models at first sight), mapped or not, and realloc's moves. */
+static void compare_xthread(void)
+{
+   int sc = SC_XTHREAD;
+   size_t nw = 0;
+   uint64_t *real = run_child(sc, NULL, 2, &nw);
+   assert_non_null(real);
+   assert_true(nw >= 4 && real[0] == REPLAY_MAGIC);
+   int n = (int)real[3];
+   assert_int_equal(n, sc_ops[sc]);
+   assert_true(nw >= 4 + 3 * (size_t)n);
+
+   Rec *rec = calloc(2, sizeof *rec);
+   MlGHeap *hs[2];
+   hs[0] = new_model_at(&rec[0], ML_GHEAP_ARENA_START);
+   MlGHeapOps ops = { t_alloc, t_free, t_touch, t_brk, &rec[1], t_dontneed,
+                      &params, ML_GHEAP_ARENA_START };
+   hs[1] = ml_gheap_new(&ops);
+   MlGTcache tcs[2];
+   memset(tcs, 0, sizeof tcs);
+   static signed char heap_of[NSLOTS];
+   memset(heap_of, -1, sizeof heap_of);
+   uint64_t base_of[2] = { 0, 0 };
+   int cross = 0, foreign_gets = 0;
+   Gen g;
+   gen_init(&g, sc);
+   Op op;
+   for (int i = 0; i < n; i++) {
+      assert_true(gen_next(&g, &op));
+      const uint64_t *o = &real[4 + 3 * i];
+      int t = op.thr, hi = -1, moved = 0;
+      MlGHeap *own = hs[t];
+      MlGTcache *tc = &tcs[t];
+      uint64_t off = NOT_LIVE;
+      uint32_t *r = &handle[key_of(op.slot)];
+      /* the thread's tcache made first (not by memalign, nor by a free
+         or realloc of a mapped block) */
+      int mapped_blk = heap_of[op.slot] >= 0
+                       && ml_gheap_offset(hs[heap_of[op.slot]], *r)
+                          == ML_GHEAP_MAPPED;
+      /* (memalign up to 16 is malloc: glibc hands it to __libc_malloc) */
+      int memalign = op.kind == OP_MEMALIGN && op.align > 16;
+      if (!tc->on && !memalign && !mapped_blk) {
+         ml_gheap_use_tcache(own, tc);
+         ml_gheap_init_tcache(own);
+      }
+      switch (memalign ? OP_MEMALIGN
+              : op.kind == OP_MEMALIGN ? OP_MALLOC : op.kind) {
+      case OP_MALLOC:
+      case OP_CALLOC: {
+         MlGHeap *owner;
+         ml_gheap_use_tcache(own, tc->on ? tc : NULL);
+         off = ml_gheap_malloc_in(own, op.size, op.kind == OP_CALLOC, r,
+                                  &owner);
+         hi = owner == hs[0] ? 0 : 1;
+         foreign_gets += hi != t;
+         break;
+      }
+      case OP_MEMALIGN:
+         ml_gheap_use_tcache(own, tc->on ? tc : NULL);
+         off = ml_gheap_memalign(own, op.align, op.size, r);
+         hi = t;
+         break;
+      case OP_REALLOC:
+         hi = heap_of[op.slot];
+         ml_gheap_use_tcache(hs[hi], tc->on ? tc : NULL);
+         off = ml_gheap_realloc(hs[hi], r, op.size, &moved);
+         cross += hi != t;
+         break;
+      case OP_FREE:
+         hi = heap_of[op.slot];
+         ml_gheap_use_tcache(hs[hi], tc->on ? tc : NULL);
+         ml_gheap_free(hs[hi], *r);
+         *r = 0;
+         cross += hi != t;
+         heap_of[op.slot] = -1;
+         hi = -1;
+         break;
+      }
+      if (op.kind != OP_FREE)
+         heap_of[op.slot] = (signed char)hi;
+      int ok = off == o[0];
+      if (ok && op.kind != OP_FREE && off != ML_GHEAP_MAPPED) {
+         if (!base_of[hi] && o[1] != base_of[1 - hi])
+            base_of[hi] = o[1];
+         ok = base_of[hi] == o[1];
+      }
+      if (ok && op.kind == OP_REALLOC && off != ML_GHEAP_MAPPED
+          && o[0] != ML_GHEAP_MAPPED)
+         ok = (uint64_t)moved == o[2];
+      if (!ok) {
+         char a[32], b[32];
+         fmt_off(a, sizeof a, o[0]);
+         fmt_off(b, sizeof b, off);
+         fprintf(stderr, "scenario 'xthread': first difference at op %d "
+                 "(thread %d)\n", i, t);
+         print_op(i, &op);
+         fprintf(stderr, "  glibc: offset %s in heap %#llx, moved %llu\n"
+                 "  model: offset %s in model heap %d, moved %d\n",
+                 a, (unsigned long long)o[1], (unsigned long long)o[2],
+                 b, hi, moved);
+         fail();
+      }
+      if (i % 64 == 0 || i == n - 1) {
+         assert_int_equal(ml_gheap_check(hs[0]), 0);
+         assert_int_equal(ml_gheap_check(hs[1]), 0);
+      }
+   }
+   printf("scenario 'xthread': %d operations equal (%d on the other "
+          "thread's blocks, %d mallocs served a block of the other arena "
+          "from the tcache)\n", n, cross, foreign_gets);
+   assert_true(cross > 0 && foreign_gets > 0);
+   ml_gheap_tcache_drop(&tcs[0]);
+   ml_gheap_tcache_drop(&tcs[1]);
+   ml_gheap_delete(hs[0]);
+   ml_gheap_delete(hs[1]);
+   free(rec[0].res);
+   free(rec[1].res);
+   free(rec);
+   free(real);
+}
+
+static void test_vs_glibc_xthread(void **state)
+{
+   (void)state;
+   compare_xthread();
+}
+
 /* One test per scenario, each named after it. */
 #define VS_GLIBC(name, sc)                              \
    static void test_vs_glibc_##name(void **state)       \
@@ -1373,6 +1620,56 @@ static void test_set_param(void **state)
    assert_int_equal(ml_gheap_set_param(&mp, 999, 5), 1);
 }
 
+/* Two threads, two arenas: a block of A's arena freed by thread B goes to
+   B's tcache, B's next malloc of that size gets it (from A's arena), and
+   when B ends it goes back to A's arena, where A finds it. */
+static void test_cross_arena_tcache(void **state)
+{
+   (void)state;
+   Rec ra = { 0 }, rb = { 0 };
+   MlGHeap *ha = new_model_at(&ra, 0);
+   MlGHeapOps ops = { t_alloc, t_free, t_touch, t_brk, &rb, t_dontneed,
+                      &params, ML_GHEAP_ARENA_START };
+   MlGHeap *hb = ml_gheap_new(&ops);
+   MlGTcache ta, tb;
+   memset(&ta, 0, sizeof ta);
+   memset(&tb, 0, sizeof tb);
+   uint32_t a1, b1, x;
+   MlGHeap *owner;
+
+   ml_gheap_use_tcache(ha, &ta);                  /* thread A */
+   assert_true(ml_gheap_malloc_in(ha, 100, 0, &a1, &owner) == 672);
+   assert_ptr_equal(owner, ha);
+   ml_gheap_use_tcache(hb, &tb);                  /* thread B, its arena */
+   ml_gheap_init_tcache(hb);
+   assert_true(ml_gheap_malloc_in(hb, 100, 0, &b1, &owner)
+               == ML_GHEAP_ARENA_START + 656 + 16);
+   assert_ptr_equal(owner, hb);
+   ml_gheap_use_tcache(ha, &tb);                  /* B frees A's block */
+   assert_int_equal(ml_gheap_free(ha, a1), 1);
+   assert_int_equal(tb.count[(112 - 32) / 16], 1);
+   /* B's malloc of that size: A's chunk, from B's tcache */
+   assert_true(ml_gheap_malloc_in(hb, 100, 0, &x, &owner) == 672);
+   assert_ptr_equal(owner, ha);
+   assert_true(x == a1);
+   assert_ptr_equal(ml_gheap_ctx(ha), &ra);
+   assert_int_equal(ml_gheap_free(ha, x), 1);     /* cached again */
+   assert_int_equal(ml_gheap_free(hb, b1), 1);    /* B's own, cached */
+   ml_gheap_tcache_shutdown(&tb);                 /* B ends */
+   assert_int_equal(tb.on, 0);
+   /* A's chunk went back to A's fastbin: A's malloc finds it */
+   ml_gheap_use_tcache(ha, &ta);
+   assert_true(ml_gheap_malloc_in(ha, 100, 0, &x, &owner) == 672);
+   assert_ptr_equal(owner, ha);
+   assert_int_equal(ml_gheap_check(ha), 0);
+   assert_int_equal(ml_gheap_check(hb), 0);
+   ml_gheap_tcache_drop(&ta);
+   ml_gheap_delete(ha);
+   ml_gheap_delete(hb);
+   free(ra.res);
+   free(rb.res);
+}
+
 /* Settings no program could run with natively (a top pad of 2^64 -
    4096, with which glibc's brk would shrink the heap) leave the model
    whole. */
@@ -1461,7 +1758,7 @@ static void test_thread_tcache(void **state)
    assert_int_equal(k_free(h, 4), 1);
    /* thread 2 ends: chunk 1424 to a fastbin, its tcache's chunk (768,
       between two chunks in use) to the unsorted bin */
-   ml_gheap_tcache_shutdown(h, &t2);
+   ml_gheap_tcache_shutdown(&t2);
    assert_int_equal(t2.on, 0);
    assert_int_equal(ml_gheap_check(h), 0);
    /* without a tcache, block 3 (chunk 1536) goes to the fastbin too;
@@ -1485,7 +1782,7 @@ static void test_thread_tcache(void **state)
    assert_true(k_malloc(h, 3, 100, 0) == 1552);
    k_free(h, 2);
    k_free(h, 3);
-   ml_gheap_tcache_shutdown(h, &t3);          /* 1536, 1424 to the fastbin */
+   ml_gheap_tcache_shutdown(&t3);          /* 1536, 1424 to the fastbin */
    ml_gheap_use_tcache(h, &main_tc);
    assert_true(k_malloc(h, 4, 100, 0) == 1440);  /* fastbin head: 1424 */
    assert_true(k_malloc(h, 5, 100, 0) == 1552);  /* stashed, then taken */
@@ -1529,11 +1826,13 @@ int main(void)
       cmocka_unit_test(test_vs_glibc_tuned_trim),
       cmocka_unit_test(test_vs_glibc_perturb),
       cmocka_unit_test(test_vs_glibc_thread_arena),
+      cmocka_unit_test(test_vs_glibc_xthread),
       cmocka_unit_test(test_tunables_parse),
       cmocka_unit_test(test_set_param),
       cmocka_unit_test(test_trim_dontneed),
       cmocka_unit_test(test_extreme_settings),
       cmocka_unit_test(test_thread_tcache),
+      cmocka_unit_test(test_cross_arena_tcache),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }
