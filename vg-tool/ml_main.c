@@ -620,8 +620,8 @@ static void ml_pre_clo_init(void)
       with Valgrind's default lock the thread that gives the lock up
       mostly takes it again, so threads that run side by side natively
       (Python's, passing the GIL) ran one after another and the memory
-      they hold at once was less than natively (docs/rss-model.md,
-      "Threads"). */
+      they hold at once was less than natively (docs/rss-model.md, "The
+      heap", on threads). */
    VG_(clo_fair_sched) = ML_TRY_FAIR_SCHED;
 }
 
