@@ -601,6 +601,9 @@ static struct {
 } xt = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 2, 0,
          { 0 }, 0, 0 };
 
+static uintptr_t xt_bases[2];  /* the threads' heaps, as first seen */
+static int xt_nbases;
+
 static void xt_op(const Op *op, uint64_t *o)
 {
    void *p = NULL, *old = ptrs[op->slot];
@@ -629,6 +632,9 @@ static void xt_op(const Op *op, uint64_t *o)
       uintptr_t hb = (uintptr_t)p & ~(HEAP_MAX - 1);
       o[0] = (uint64_t)((uintptr_t)p - hb);
       o[1] = (uint64_t)hb;
+      if (xt_nbases < 2 && (xt_nbases == 0 || xt_bases[0] != hb)
+          && (xt_nbases < 2 || xt_bases[1] != hb))
+         xt_bases[xt_nbases++] = hb;
    }
    o[2] = op->kind == OP_REALLOC && p != old;
 }
@@ -681,6 +687,14 @@ static int replay_two(int sc)
    for (int k = 0; k < 2; k++)
       pthread_join(w[k], NULL);
    out[3] = (uint64_t)xt.n;
+   /* each heap's base, then its resident pages */
+   in_thread = 1;
+   snaps[nsnap++] = (uint64_t)xt_nbases;
+   for (int k = 0; k < xt_nbases; k++) {
+      snaps[nsnap++] = (uint64_t)xt_bases[k];
+      base = (char *)xt_bases[k];
+      snapshot();
+   }
    return 0;
 }
 
@@ -704,7 +718,7 @@ static int replay_main(int sc)
       if (r)
          return r;
       return write_all(out, (4 + 3 * (size_t)out[3]) * sizeof(uint64_t))
-             ? 3 : 0;
+             || write_all(snaps, nsnap * sizeof(uint64_t)) ? 3 : 0;
    }
    if (getenv(THREAD_ENV)) {
       /* in a thread of its own, whose first malloc makes its arena */
@@ -1254,9 +1268,25 @@ static void compare_xthread(void)
          assert_int_equal(ml_gheap_check(hs[1]), 0);
       }
    }
+   /* and each heap's resident pages at the end */
+   size_t at = 4 + 3 * (size_t)n;
+   assert_true(at < nw);
+   int nheaps = (int)real[at++];
+   assert_int_equal(nheaps, 2);
+   uint64_t nres[2] = { 0, 0 };
+   for (int k = 0; k < nheaps; k++) {
+      assert_true(at < nw);
+      uint64_t b = real[at++];
+      int hi = b == base_of[0] ? 0 : b == base_of[1] ? 1 : -1;
+      assert_true(hi >= 0);
+      nres[hi] = compare_pages(sc, real, nw, &at, &rec[hi], n - 1);
+   }
+   assert_true(at == nw);
    printf("scenario 'xthread': %d operations equal (%d on the other "
           "thread's blocks, %d mallocs served a block of the other arena "
-          "from the tcache)\n", n, cross, foreign_gets);
+          "from the tcache), resident pages equal at the end (%llu and "
+          "%llu)\n", n, cross, foreign_gets, (unsigned long long)nres[0],
+          (unsigned long long)nres[1]);
    assert_true(cross > 0 && foreign_gets > 0);
    ml_gheap_tcache_drop(&tcs[0]);
    ml_gheap_tcache_drop(&tcs[1]);
