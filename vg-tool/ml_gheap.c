@@ -39,7 +39,9 @@
    the caller's keys to the records cost two random probes per block,
    about a fourteenth of an allocation-heavy run.)
 
-   Bins.  The tcache is 64 LIFO lists with counts; the fastbins 10 LIFO
+   Bins.  A tcache (one per thread, MlGTcache) is 64 LIFO stacks of
+   (arena, record) pairs, since a thread caches blocks of any arena it
+   frees; the fastbins 10 LIFO
    lists; the unsorted, small and large bins are the circular lists above,
    large bins kept in glibc's order (by decreasing size, a new chunk of a
    size already present second in its size group) with the nextsize ring
@@ -58,9 +60,10 @@
    neighbours in its list when it is unlinked or linked next to them, and
    the counts and list heads of the tcache structure -- those bytes lie in
    chunks that were written when they entered their list, or in the
-   tcache structure cleared at its creation, and the main arena's heap
-   below its top is never given back to the kernel, so they cannot change
-   which pages are resident.
+   tcache structure cleared at its creation, and a heap below its top is
+   given back to the kernel only by malloc_trim, which keeps each free
+   chunk's first 48 bytes (its size and link words) and never touches a
+   chunk in use, so they cannot change which pages are resident.
 
    Parameters.  The thresholds, the top pad, the fastbin limit and the
    tcache's size are glibc's process-wide settings (MlGHeapParams), by
