@@ -1062,8 +1062,6 @@ typedef struct {
    ULong       spmap_n;
    MlGHeapOps  ops;
    Int         next_free;              /* free list of dead threads' */
-   MlGTcache  *cur_tc;                 /* the tcache its model uses now */
-   Bool        cur_set;                /* (cur_tc is known) */
 } Arena;
 #define MAX_ARENAS 256
 static Arena   arenas[MAX_ARENAS];
@@ -1241,52 +1239,43 @@ static MlGTcache *tcache_of(ThreadId tid)
    return thread_tc[tid];
 }
 
-static void set_tcache(Arena *a, MlGTcache *tc)
-{
-   if (a->cur_set && a->cur_tc == tc)
-      return;
-   ml_gheap_use_tcache(a->gh, tc);
-   a->cur_tc = tc;
-   a->cur_set = True;
-}
-
-/* The last thread seen whose tcache is made, and its arena. */
-static struct { ThreadId tid; Arena *ta; } gh_last;
-
-/* A call of the running thread (gh_call.tid) in arena a.  rec: the
-   block freed or realloc'd (0 for an allocation); memalign: the call
-   is memalign's.  The call makes the thread's tcache if it has none
-   (glibc's MAYBE_INIT_TCACHE), except memalign and a call on a mapped
-   block. */
+/* A call of the running thread (gh_call.tid) in arena a, with the
+   thread's tcache.  rec: the block freed or realloc'd (0 for an
+   allocation); memalign: the call is memalign's.  The call makes the
+   thread's tcache, in the thread's arena, if it has none (glibc's
+   MAYBE_INIT_TCACHE), except memalign and a call on a mapped block. */
 static void gh_use(Arena *a, uint32_t rec, Bool memalign)
 {
    ThreadId tid = gh_call.tid;
-   if (LIKELY(tid == gh_last.tid)) {
-      set_tcache(a, thread_tc[tid]);
-      return;
-   }
    if (tid >= VG_N_THREADS) {
-      set_tcache(a, NULL);
+      ml_gheap_use_tcache(a->gh, NULL);
       return;
    }
-   Arena *ta = arena_of_thread(tid);
    MlGTcache *tc = thread_tc[tid];
-   if (tc && tc->on) {
-      gh_last.tid = tid;
-      gh_last.ta = ta;
-      set_tcache(a, tc);
-      return;
-   }
-   tc = tcache_of(tid);
-   if (!memalign && (rec == 0 || ml_gheap_offset(a->gh, rec)
-                                 != ML_GHEAP_MAPPED)) {
-      set_tcache(ta, tc);
+   if (UNLIKELY(!tc || !tc->on) && !memalign &&
+       (rec == 0 || ml_gheap_offset(a->gh, rec) != ML_GHEAP_MAPPED)) {
+      Arena *ta = arena_of_thread(tid);
+      tc = tcache_of(tid);
+      ml_gheap_use_tcache(ta->gh, tc);
       ml_gheap_init_tcache(ta->gh);
    }
-   set_tcache(a, tc->on ? tc : NULL);
+   ml_gheap_use_tcache(a->gh, tc && tc->on ? tc : NULL);
 }
 
-/* A thread's end: its tcache is emptied into its arena, and the arena
+/* malloc or calloc of size by the running thread in its arena a: the
+   arena that holds the block (the thread's tcache may serve a block of
+   another) and, in it, the block's offset and handle (*rec). */
+static Arena *gh_malloc(Arena *a, SizeT size, Bool zeroed, uint64_t *off,
+                        uint32_t *rec)
+{
+   MlGHeap *owner;
+   gh_use(a, 0, False);
+   *off = ml_gheap_malloc_in(a->gh, size, zeroed, rec, &owner);
+   return ml_gheap_ctx(owner);
+}
+
+/* A thread's end: its tcache is emptied, each chunk into the arena
+   that holds it, and the thread's arena
    goes to the next new thread (glibc: when no other thread uses it;
    memline: when it was a new one's). */
 static void arena_thread_exit(ThreadId tid)
@@ -1299,10 +1288,6 @@ static void arena_thread_exit(ThreadId tid)
       gh_call.stack = 0;
       gh_call.have = False;
       ml_gheap_tcache_shutdown(thread_tc[tid]);
-   }
-   if (gh_last.tid == tid) {
-      gh_last.tid = VG_INVALID_THREADID;
-      gh_last.ta = NULL;
    }
    thread_arena[tid] = 0;
    if (i == 0)
@@ -1339,10 +1324,6 @@ void ml_rss_fork_child(ThreadId tid)
       arenas[i].next_free = free_arenas;
       free_arenas = i;
    }
-   for (Int i = 0; i < n_arenas; i++)
-      arenas[i].cur_set = False;
-   gh_last.tid = VG_INVALID_THREADID;
-   gh_last.ta = NULL;
 }
 
 /* A block's word (ml_heap_model_word): the arena that holds it (index
@@ -1472,15 +1453,13 @@ void ml_rss_block_alloc(Addr p, SizeT size, SizeT align, Bool zeroed)
    if (gh_on) {
       gh_begin();
       Arena *a = arena_of_thread(gh_call.tid);
-      gh_use(a, 0, align > 16);
       uint32_t rec;
       uint64_t off;
       if (align > 16) {
+         gh_use(a, 0, True);
          off = ml_gheap_memalign(a->gh, align, size, &rec);
       } else {
-         MlGHeap *owner;             /* the tcache's chunk: any arena's */
-         off = ml_gheap_malloc_in(a->gh, size, zeroed, &rec, &owner);
-         a = ml_gheap_ctx(owner);
+         a = gh_malloc(a, size, zeroed, &off, &rec);
       }
       *ml_heap_model_word(p) = mword_of(a, rec);
       heap_unsee(a, p, size, off);
@@ -1551,11 +1530,8 @@ void ml_rss_block_realloc(Addr old, SizeT old_size, ULong mword, Addr p,
       uint64_t off = a ? ml_gheap_realloc(a->gh, &rec, size, &moved)
                        : ~(uint64_t)1;
       if (off == ~(uint64_t)1) {        /* not the model's: a new block */
-         a = arena_of_thread(gh_call.tid);
-         gh_use(a, 0, False);
-         MlGHeap *owner;
-         off = ml_gheap_malloc_in(a->gh, size, 0, &rec, &owner);
-         a = ml_gheap_ctx(owner);
+         a = gh_malloc(arena_of_thread(gh_call.tid), size, False, &off,
+                       &rec);
       }
       *ml_heap_model_word(p) = mword_of(a, rec);
       heap_unsee(a, p, size, off);
