@@ -482,12 +482,12 @@ static uint32_t tcache_get(MlGTcache *tc, unsigned ti, MlGHeap **owner)
    return p;
 }
 
-/* tcache_get in _int_malloc of h: the chunk this call just cached */
+/* tcache_get in _int_malloc of h: the chunk this call just cached (last
+   in, first out: h's) */
 static uint32_t tcache_get_own(MlGHeap *h, unsigned ti)
 {
    MlGHeap *owner;
-   uint32_t p = tcache_get(h->tc, ti, &owner);
-   return owner == h ? p : NIL;        /* (always h: last in, first out) */
+   return tcache_get(h->tc, ti, &owner);
 }
 
 static uint32_t int_malloc(MlGHeap *h, uint64_t nb, uint64_t bytes);
@@ -1303,39 +1303,64 @@ static int set_tcache_count(MlGHeapParams *mp, uint64_t v)
    return 1;
 }
 
+static int set_trim_threshold(MlGHeapParams *mp, uint64_t v)
+{
+   mp->trim_threshold = v;
+   mp->no_dyn_threshold = 1;
+   return 1;
+}
+
+static int set_top_pad(MlGHeapParams *mp, uint64_t v)
+{
+   mp->top_pad = v;
+   mp->no_dyn_threshold = 1;
+   return 1;
+}
+
+static int set_mmaps_max(MlGHeapParams *mp, uint64_t v)
+{
+   mp->n_mmaps_max = (int32_t)v;       /* an int in glibc */
+   mp->no_dyn_threshold = 1;
+   return 1;
+}
+
+static int set_perturb(MlGHeapParams *mp, uint64_t v)
+{
+   mp->perturb_byte = (int)v;
+   return 1;
+}
+
+static int set_arena_test(MlGHeapParams *mp, uint64_t v)
+{
+   mp->arena_test = v;
+   return 1;
+}
+
+static int set_arena_max(MlGHeapParams *mp, uint64_t v)
+{
+   mp->arena_max = v;
+   return 1;
+}
+
+static int set_unsorted_limit(MlGHeapParams *mp, uint64_t v)
+{
+   mp->tcache_unsorted_limit = v;
+   return 1;
+}
+
 int ml_gheap_set_param(MlGHeapParams *mp, int param, int value)
 {
    uint64_t v = (uint64_t)(int64_t)value;
    switch (param) {
-   case ML_M_MXFAST:
-      return set_mxfast(mp, v);
-   case ML_M_TRIM_THRESHOLD:
-      mp->trim_threshold = v;
-      mp->no_dyn_threshold = 1;
-      return 1;
-   case ML_M_TOP_PAD:
-      mp->top_pad = v;
-      mp->no_dyn_threshold = 1;
-      return 1;
-   case ML_M_MMAP_THRESHOLD:
-      return set_mmap_threshold(mp, v);
-   case ML_M_MMAP_MAX:
-      mp->n_mmaps_max = value;
-      mp->no_dyn_threshold = 1;
-      return 1;
-   case ML_M_PERTURB:
-      mp->perturb_byte = value;
-      return 1;
-   case ML_M_ARENA_TEST:
-      if (value > 0)
-         mp->arena_test = v;
-      return 1;
-   case ML_M_ARENA_MAX:
-      if (value > 0)
-         mp->arena_max = v;
-      return 1;
-   default:                            /* M_CHECK_ACTION, ... */
-      return 1;
+   case ML_M_MXFAST:         return set_mxfast(mp, v);
+   case ML_M_TRIM_THRESHOLD: return set_trim_threshold(mp, v);
+   case ML_M_TOP_PAD:        return set_top_pad(mp, v);
+   case ML_M_MMAP_THRESHOLD: return set_mmap_threshold(mp, v);
+   case ML_M_MMAP_MAX:       return set_mmaps_max(mp, v);
+   case ML_M_PERTURB:        return set_perturb(mp, v);
+   case ML_M_ARENA_TEST:     return value > 0 ? set_arena_test(mp, v) : 1;
+   case ML_M_ARENA_MAX:      return value > 0 ? set_arena_max(mp, v) : 1;
+   default:                  return 1;   /* M_CHECK_ACTION, ... */
    }
 }
 
@@ -1388,18 +1413,28 @@ static const struct {
    const char *name, *alias;
    int is_int32;
    int64_t min, max;                   /* max 0: the type's */
+   int (*set)(MlGHeapParams *mp, uint64_t v);   /* mallopt's, glibc's
+                                                   TUNABLE_CALLBACK */
 } tunable_list[N_TUNABLES] = {
-   [TU_TOP_PAD]        = { "top_pad", "MALLOC_TOP_PAD_", 0, 0 },
-   [TU_PERTURB]        = { "perturb", "MALLOC_PERTURB_", 1, 0, 0xff },
-   [TU_MMAP_THRESHOLD] = { "mmap_threshold", "MALLOC_MMAP_THRESHOLD_", 0, 0 },
-   [TU_TRIM_THRESHOLD] = { "trim_threshold", "MALLOC_TRIM_THRESHOLD_", 0, 0 },
-   [TU_MMAP_MAX]       = { "mmap_max", "MALLOC_MMAP_MAX_", 1, 0 },
-   [TU_ARENA_MAX]      = { "arena_max", "MALLOC_ARENA_MAX", 0, 1 },
-   [TU_ARENA_TEST]     = { "arena_test", "MALLOC_ARENA_TEST", 0, 1 },
-   [TU_TCACHE_MAX]     = { "tcache_max", NULL, 0, 0 },
-   [TU_TCACHE_COUNT]   = { "tcache_count", NULL, 0, 0 },
-   [TU_TCACHE_UNSORTED_LIMIT] = { "tcache_unsorted_limit", NULL, 0, 0 },
-   [TU_MXFAST]         = { "mxfast", NULL, 0, 0 },
+   [TU_TOP_PAD]        = { "top_pad", "MALLOC_TOP_PAD_", 0, 0, 0,
+                           set_top_pad },
+   [TU_PERTURB]        = { "perturb", "MALLOC_PERTURB_", 1, 0, 0xff,
+                           set_perturb },
+   [TU_MMAP_THRESHOLD] = { "mmap_threshold", "MALLOC_MMAP_THRESHOLD_", 0, 0,
+                           0, set_mmap_threshold },
+   [TU_TRIM_THRESHOLD] = { "trim_threshold", "MALLOC_TRIM_THRESHOLD_", 0, 0,
+                           0, set_trim_threshold },
+   [TU_MMAP_MAX]       = { "mmap_max", "MALLOC_MMAP_MAX_", 1, 0, 0,
+                           set_mmaps_max },
+   [TU_ARENA_MAX]      = { "arena_max", "MALLOC_ARENA_MAX", 0, 1, 0,
+                           set_arena_max },
+   [TU_ARENA_TEST]     = { "arena_test", "MALLOC_ARENA_TEST", 0, 1, 0,
+                           set_arena_test },
+   [TU_TCACHE_MAX]     = { "tcache_max", NULL, 0, 0, 0, set_tcache_max },
+   [TU_TCACHE_COUNT]   = { "tcache_count", NULL, 0, 0, 0, set_tcache_count },
+   [TU_TCACHE_UNSORTED_LIMIT] = { "tcache_unsorted_limit", NULL, 0, 0, 0,
+                                  set_unsorted_limit },
+   [TU_MXFAST]         = { "mxfast", NULL, 0, 0, 0, set_mxfast },
 };
 
 /* tunable_initialize: the text's number, kept when within the bounds */
@@ -1477,38 +1512,11 @@ int ml_gheap_tunables(MlGHeapParams *mp,
    }
    /* ptmalloc_init: each tunable set goes through mallopt's checks */
    int n = 0;
-   for (int t = 0; t < N_TUNABLES; t++) {
-      if (!set[t])
-         continue;
-      uint64_t v = val[t];
-      switch (t) {
-      case TU_TOP_PAD:
-         mp->top_pad = v;
-         mp->no_dyn_threshold = 1;
-         break;
-      case TU_PERTURB:
-         mp->perturb_byte = (int)v;
-         break;
-      case TU_MMAP_THRESHOLD:
-         set_mmap_threshold(mp, v);
-         break;
-      case TU_TRIM_THRESHOLD:
-         mp->trim_threshold = v;
-         mp->no_dyn_threshold = 1;
-         break;
-      case TU_MMAP_MAX:
-         mp->n_mmaps_max = (int32_t)v;
-         mp->no_dyn_threshold = 1;
-         break;
-      case TU_ARENA_MAX:  mp->arena_max = v; break;
-      case TU_ARENA_TEST: mp->arena_test = v; break;
-      case TU_TCACHE_MAX:   set_tcache_max(mp, v); break;
-      case TU_TCACHE_COUNT: set_tcache_count(mp, v); break;
-      case TU_TCACHE_UNSORTED_LIMIT: mp->tcache_unsorted_limit = v; break;
-      case TU_MXFAST:       set_mxfast(mp, v); break;
+   for (int t = 0; t < N_TUNABLES; t++)
+      if (set[t]) {
+         tunable_list[t].set(mp, val[t]);
+         n++;
       }
-      n++;
-   }
    return n;
 }
 
