@@ -1321,52 +1321,39 @@ VS_GLIBC(iters, SC_ITERS)
 VS_GLIBC(mallopt, SC_MALLOPT)
 VS_GLIBC(unsorted, SC_UNSORTED)
 
-/* Scenarios again with tunables: the tcache's and fastbins' limits; the
-   thresholds and the top pad; the aliases (octal and hex values, one
-   overridden by GLIBC_TUNABLES, one out of bounds). */
-static void test_vs_glibc_tuned_small(void **state)
-{
-   (void)state;
-   static const char *const env[] = {
-      "GLIBC_TUNABLES=glibc.malloc.tcache_count=3:glibc.malloc.tcache_max=200"
-      ":glibc.malloc.mxfast=48", NULL };
-   compare_scenario_env(SC_SMALL, env);
-   /* the unsorted bin's walk cut short once the tcache has a chunk */
-   static const char *const env2[] = {
-      "GLIBC_TUNABLES=glibc.malloc.tcache_unsorted_limit=2", NULL };
-   compare_scenario_env(SC_UNSORTED, env2);
-   compare_scenario_env(SC_ITERS, env2);
-}
-
-static void test_vs_glibc_tuned_mixed(void **state)
-{
-   (void)state;
-   static const char *const env[] = {
-      "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536:glibc.rtld.x=1:"
-      "glibc.malloc.trim_threshold=300000:glibc.malloc.top_pad=0", NULL };
-   compare_scenario_env(SC_MIXED, env);
-}
-
-static void test_vs_glibc_tuned_big(void **state)
-{
-   (void)state;
-   static const char *const env[] = {
-      "MALLOC_MMAP_MAX_=2", "MALLOC_TOP_PAD_=0x10000",
-      "MALLOC_MMAP_THRESHOLD_=01400000", NULL };      /* 384 KiB (octal) */
-   compare_scenario_env(SC_BIG, env);
-}
-
-/* A perturb byte: glibc fills each block it hands out (but those the
-   tcache serves) and each chunk it frees; the resident pages show it. */
-static void test_vs_glibc_perturb(void **state)
-{
-   (void)state;
-   static const char *const env1[] = { "MALLOC_PERTURB_=165", NULL };
-   compare_scenario_env(SC_REALLOC, env1);
-   static const char *const env2[] = {
-      "GLIBC_TUNABLES=glibc.malloc.perturb=1", NULL };
-   compare_scenario_env(SC_SMALL, env2);
-}
+/* Scenarios again with settings in the environment both sides read,
+   one test each: the tcache's and fastbins' limits; the unsorted bin's
+   walk cut short once the tcache has a chunk; the thresholds and the top
+   pad; the aliases (octal and hex values, one overridden by
+   GLIBC_TUNABLES, one out of bounds); a perturb byte (glibc fills each
+   block it hands out but those the tcache serves, and each chunk it
+   frees: the resident pages show it). */
+#define VS_GLIBC_ENV(name, sc, ...)                             \
+   static void test_vs_glibc_##name(void **state)               \
+   {                                                            \
+      static const char *const env[] = { __VA_ARGS__, NULL };   \
+      (void)state;                                              \
+      compare_scenario_env(sc, env);                            \
+   }
+VS_GLIBC_ENV(tuned_small, SC_SMALL,
+             "GLIBC_TUNABLES=glibc.malloc.tcache_count=3:"
+             "glibc.malloc.tcache_max=200:glibc.malloc.mxfast=48")
+VS_GLIBC_ENV(tuned_unsorted, SC_UNSORTED,
+             "GLIBC_TUNABLES=glibc.malloc.tcache_unsorted_limit=2")
+VS_GLIBC_ENV(tuned_iters, SC_ITERS,
+             "GLIBC_TUNABLES=glibc.malloc.tcache_unsorted_limit=2")
+VS_GLIBC_ENV(tuned_mixed, SC_MIXED,
+             "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536:glibc.rtld.x=1:"
+             "glibc.malloc.trim_threshold=300000:glibc.malloc.top_pad=0")
+VS_GLIBC_ENV(tuned_big, SC_BIG,
+             "MALLOC_MMAP_MAX_=2", "MALLOC_TOP_PAD_=0x10000",
+             "MALLOC_MMAP_THRESHOLD_=01400000")          /* 384 KiB (octal) */
+VS_GLIBC_ENV(tuned_trim, SC_TRIM,
+             "MALLOC_TRIM_THRESHOLD_=1000000",
+             "GLIBC_TUNABLES=glibc.malloc.trim_threshold=0:"
+             "glibc.malloc.tcache_count=0")
+VS_GLIBC_ENV(perturb_realloc, SC_REALLOC, "MALLOC_PERTURB_=165")
+VS_GLIBC_ENV(perturb_small, SC_SMALL, "GLIBC_TUNABLES=glibc.malloc.perturb=1")
 
 /* The same in a thread's arena: a heap of glibc's own, headers first,
    grown without the top pad (scenarios whose heap stays under 64 MiB). */
@@ -1377,16 +1364,6 @@ static void test_vs_glibc_thread_arena(void **state)
                               SC_ITERS, SC_MALLOPT };
    for (size_t i = 0; i < sizeof scs / sizeof scs[0]; i++)
       compare_scenario_opts(scs[i], NULL, 1);
-}
-
-static void test_vs_glibc_tuned_trim(void **state)
-{
-   (void)state;
-   static const char *const env[] = {
-      "MALLOC_TRIM_THRESHOLD_=1000000",
-      "GLIBC_TUNABLES=glibc.malloc.trim_threshold=0:glibc.malloc.tcache_count=0",
-      NULL };
-   compare_scenario_env(SC_TRIM, env);
 }
 
 /*------------------------------------------------------------*/
@@ -1851,10 +1828,13 @@ int main(void)
       cmocka_unit_test(test_vs_glibc_mallopt),
       cmocka_unit_test(test_vs_glibc_unsorted),
       cmocka_unit_test(test_vs_glibc_tuned_small),
+      cmocka_unit_test(test_vs_glibc_tuned_unsorted),
+      cmocka_unit_test(test_vs_glibc_tuned_iters),
       cmocka_unit_test(test_vs_glibc_tuned_mixed),
       cmocka_unit_test(test_vs_glibc_tuned_big),
       cmocka_unit_test(test_vs_glibc_tuned_trim),
-      cmocka_unit_test(test_vs_glibc_perturb),
+      cmocka_unit_test(test_vs_glibc_perturb_realloc),
+      cmocka_unit_test(test_vs_glibc_perturb_small),
       cmocka_unit_test(test_vs_glibc_thread_arena),
       cmocka_unit_test(test_vs_glibc_xthread),
       cmocka_unit_test(test_tunables_parse),
