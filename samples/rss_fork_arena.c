@@ -41,6 +41,15 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
 static int done;
 
+/* Until the parent is done with the child. */
+static void wait_done(void)
+{
+    pthread_mutex_lock(&lock);
+    while (!done)
+        pthread_cond_wait(&done_cond, &lock);
+    pthread_mutex_unlock(&lock);
+}
+
 static void *t_work(void *arg)
 {
     for (int i = 0; i < N; i++)
@@ -48,19 +57,13 @@ static void *t_work(void *arg)
     for (int i = 0; i < N - 1; i++)
         free(t_blocks[i]);                                    /* L:t_free */
     pthread_barrier_wait(&t_ready);
-    pthread_mutex_lock(&lock);
-    while (!done)
-        pthread_cond_wait(&done_cond, &lock);
-    pthread_mutex_unlock(&lock);
+    wait_done();
     return arg;
 }
 
 static void *w_work(void *arg)
 {
-    pthread_mutex_lock(&lock);
-    while (!done)
-        pthread_cond_wait(&done_cond, &lock);
-    pthread_mutex_unlock(&lock);
+    wait_done();
     return arg;
 }
 
