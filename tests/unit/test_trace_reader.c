@@ -32,6 +32,15 @@ static ml_reader *open_ok(const tb *b)
 }
 
 /* Reads b to the end; asserts an error with exactly msg. */
+/* A trace started with one string ("f") and one location of it, line
+   1: the location's id. */
+static uint32_t start_with_loc(tb *b)
+{
+   tb_start(b);
+   uint32_t s = tb_string(b, "f");
+   return tb_loc1(b, s, s, 1);
+}
+
 static void expect_error(const tb *b, const char *msg)
 {
    ml_reader *r = open_ok(b);
@@ -628,9 +637,7 @@ static void test_undefined_ids(void **state)
    tb_fini(&b);
 
    /* ... from version 6 it is ids up from the node: 0 is the node */
-   tb_start(&b);
-   s = tb_string(&b, "f");
-   l = tb_loc1(&b, s, s, 1);
+   l = start_with_loc(&b);
    at = b.len + 1;
    tb_stack(&b, 2, l);
    snprintf(msg, sizeof msg, "t:%zu: STACK record: parent 0 ids up from "
@@ -639,9 +646,7 @@ static void test_undefined_ids(void **state)
    tb_fini(&b);
 
    /* ... and more than the node's id is past the root */
-   tb_start(&b);
-   s = tb_string(&b, "f");
-   l = tb_loc1(&b, s, s, 1);
+   l = start_with_loc(&b);
    tb_stack(&b, 0, l);
    at = b.len + 1;
    tb_byte(&b, ML_TAG_STACK); tb_u(&b, 3); tb_u(&b, l);
@@ -867,9 +872,7 @@ static void test_frames_and_cut_nodes(void **state)
    tb_fini(&b);
 
    /* a frames-cut node (loc 0) must be a root */
-   tb_start(&b);
-   uint32_t s = tb_string(&b, "f");
-   uint32_t loc = tb_loc1(&b, s, s, 1);
+   uint32_t loc = start_with_loc(&b);
    uint32_t st = tb_stack(&b, 0, loc);
    size_t at = b.len + 2;
    tb_stack(&b, st, 0);
@@ -879,9 +882,7 @@ static void test_frames_and_cut_nodes(void **state)
    tb_fini(&b);
 
    /* ... and as a root it is fine, with children */
-   tb_start(&b);
-   s = tb_string(&b, "f");
-   loc = tb_loc1(&b, s, s, 1);
+   loc = start_with_loc(&b);
    st = tb_stack(&b, 0, 0);
    tb_stack(&b, st, loc);
    r = open_ok(&b);
