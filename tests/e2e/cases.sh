@@ -1698,18 +1698,23 @@ t_rss_stack_inclusive() {
 # still fails a model without fault-around (0.6 MiB) or one that counts
 # what Valgrind runs after exit_group, the runtimes' freeres (1.5 MiB).
 
-# rss_vs_native SAMPLE FINAL-PCT [PEAK-PCT]: peak within PEAK-PCT% (5),
-# final within FINAL-PCT%.
+# rss_vs_native SAMPLE FINAL-PCT [PEAK-PCT] [-- PROGRAM-ARGS...]: the
+# sample run natively and under memline with the same arguments (and
+# environment); peak within PEAK-PCT% (5), final within FINAL-PCT%.
 rss_vs_native() {
-    local sample=$1 final_pct=$2 peak_pct=${3:-5}
-    native_rss n "$sample" || return
-    rss_profile m "$sample" --function main || return
+    local sample=$1 final_pct=$2 peak_pct=5
+    shift 2
+    if [ $# -gt 0 ] && [ "$1" != -- ]; then peak_pct=$1; shift; fi
+    [ "${1:-}" = -- ] && shift
+    local what="$sample${*:+ $*}"
+    native_rss n "$sample" "$@" || return
+    rss_profile m "$sample" --function main -- "$@" || return
     rss_summary "$T/m.rep" "Peak RSS" || return
-    expect_within_pct "$sample peak RSS (simulated) vs native VmHWM" "$RS_TOTAL" "$NATIVE_HWM" "$peak_pct"
-    printf '%s peak: memline %s native %s\n' "$sample" "$RS_TOTAL" "$NATIVE_HWM" >"$T/figures"
+    expect_within_pct "$what peak RSS (simulated) vs native VmHWM" "$RS_TOTAL" "$NATIVE_HWM" "$peak_pct"
+    printf '%s peak: memline %s native %s\n' "$what" "$RS_TOTAL" "$NATIVE_HWM" >>"$T/figures"
     rss_summary "$T/m.rep" "Final RSS" || return
-    printf '%s final: memline %s native %s\n' "$sample" "$RS_TOTAL" "$NATIVE_RSS" >>"$T/figures"
-    expect_within_pct "$sample final RSS (simulated) vs native VmRSS at exit" "$RS_TOTAL" "$NATIVE_RSS" "$final_pct"
+    printf '%s final: memline %s native %s\n' "$what" "$RS_TOTAL" "$NATIVE_RSS" >>"$T/figures"
+    expect_within_pct "$what final RSS (simulated) vs native VmRSS at exit" "$RS_TOTAL" "$NATIVE_RSS" "$final_pct"
 }
 
 t_rss_native_buffer()  { rss_vs_native rss_buffer 20; }   # all freed at exit
@@ -1732,14 +1737,7 @@ t_rss_native_reclaim() { rss_vs_native rss_reclaim 5; }   # 6 MiB live at exit
 # FINAL-PCT% of the native run's, same arguments and environment.
 rss_mallopt_vs_native() {
     local mode=$1 final_pct=$2
-    native_rss n rss_mallopt $mode || return
-    rss_profile m rss_mallopt --function main -- $mode || return
-    rss_summary "$T/m.rep" "Peak RSS" || return
-    expect_within_pct "rss_mallopt $mode peak RSS (simulated) vs native VmHWM" "$RS_TOTAL" "$NATIVE_HWM" 5
-    printf 'rss_mallopt %s peak: memline %s native %s\n' "$mode" "$RS_TOTAL" "$NATIVE_HWM" >>"$T/figures"
-    rss_summary "$T/m.rep" "Final RSS" || return
-    printf 'rss_mallopt %s final: memline %s native %s\n' "$mode" "$RS_TOTAL" "$NATIVE_RSS" >>"$T/figures"
-    expect_within_pct "rss_mallopt $mode final RSS (simulated) vs native VmRSS at exit" "$RS_TOTAL" "$NATIVE_RSS" "$final_pct"
+    rss_vs_native rss_mallopt "$final_pct" -- "$mode" || return
     expect_eq "rss_mallopt $mode: the program's output under memline" \
         "$(cat "$T/m.out")" "$(cat "$T/n.out")"
 }
