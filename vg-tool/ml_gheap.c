@@ -921,8 +921,8 @@ static uint32_t libc_malloc(MlGHeap *h, uint64_t bytes, MlGHeap **owner)
 static uint32_t libc_calloc(MlGHeap *h, uint64_t bytes)
 {
    maybe_init_tcache(h);
-   if (!h->born)
-      new_heap(h, TCACHE_STRUCT);
+   if (!h->born)                        /* arena_get (av, sz) */
+      new_heap(h, bytes);
    uint64_t oldtop = h->top;
    uint64_t oldtopsize = h->top_size;
    if (h->start && oldtopsize < h->max_end - oldtop)
