@@ -13,21 +13,46 @@
        L:before     Increment    1000  Occurrences 1
        L:parent     Increment  300000  Occurrences 1
        L:child      never executed (blank)
-       peak 301000 B, leaked at exit 301000 B in 2 blocks */
+       peak 301000 B, leaked at exit 301000 B in 2 blocks
+
+   With the argument "nested" the child first forks a grandchild, which
+   allocates 50000 bytes (L:grandchild) and exits, and waits for it; the
+   grandchild's trace: peak 51000 B, leaked 51000 B in 2 blocks.  Given a
+   file name without %p, three traces must appear and none overwrite
+   another (a grandchild's default name is its grandparent's). */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-int main(void)
+static void grandchild(void)
 {
+    pid_t pid = fork();                       /* L:fork_grandchild */
+    if (pid < 0)
+        exit(2);
+    if (pid == 0) {
+        char *g = malloc(50000);              /* L:grandchild */
+        memset(g, 4, 50000);
+        exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        exit(3);
+}
+
+int main(int argc, char **argv)
+{
+    int nested = argc > 1 && strcmp(argv[1], "nested") == 0;
     char *before = malloc(1000);              /* L:before */
     memset(before, 1, 1000);
     pid_t pid = fork();                       /* L:fork */
     if (pid < 0)
         return 2;
     if (pid == 0) {
+        if (nested)
+            grandchild();
         char *c = malloc(200000);             /* L:child */
         memset(c, 2, 200000);
         exit(0);                              /* L:child_exit */

@@ -49,9 +49,11 @@
    Output: one trace per process.  A forked child writes its own complete
    trace (header and tables again, then the blocks it inherited).  Before
    execve the trace is completed with a trailer.  A trace never overwrites
-   one written by this process or its parent (the image before an execve
-   has the same pid; a forked child whose file name has no %p gets its
-   parent's name): .1 is added after an execve, .PID for a forked child.  The tool's
+   one written by this process or an ancestor (the image before an execve
+   has the same pid; a forked child or grandchild whose file name has no
+   %p gets its parent's or grandparent's name, a trace that process may
+   still be writing): .1 is added after an execve, .PID for a forked
+   child.  The tool's
    fini, which writes the line table and the trailer, runs on normal exit,
    _exit, abort and fatal signals; a run killed with SIGKILL loses at most
    the last 64 KiB or one second of events, and the analyzer reports a

@@ -452,26 +452,75 @@ static Long trace_pid(const HChar *name)
    return (Long)v[4];
 }
 
+/* The parent of process pid from /proc/PID/stat ("pid (comm) state
+   ppid ..."; comm may hold spaces and parentheses: the field follows
+   the last ')'), or -1. */
+static Long proc_ppid(Long pid)
+{
+   HChar path[40], b[512];
+   VG_(sprintf)(path, "/proc/%lld/stat", pid);
+   SysRes r = VG_(open)(path, VKI_O_RDONLY, 0);
+   if (sr_isError(r))
+      return -1;
+   Int fd = sr_Res(r);
+   Int n = VG_(read)(fd, b, sizeof b - 1);
+   VG_(close)(fd);
+   if (n <= 0)
+      return -1;
+   b[n] = 0;
+   HChar *p = VG_(strrchr)(b, ')');
+   if (!p || p[1] != ' ' || !p[2] || p[3] != ' ')
+      return -1;
+   p += 4;
+   Long v = 0;
+   if (*p < '0' || *p > '9')
+      return -1;
+   for (; *p >= '0' && *p <= '9'; p++)
+      v = v * 10 + (*p - '0');
+   return v;
+}
+
+/* The processes whose traces this one must not overwrite: itself (the
+   image before an execve) and its ancestors up to init (a forked child,
+   or grandchild, given the same name; up to ML_MAX_ANCESTORS). */
+#define ML_MAX_ANCESTORS 64
+static Int own_lineage(Long *pids)
+{
+   Int n = 0;
+   pids[n++] = VG_(getpid)();
+   Long p = VG_(getppid)();
+   while (p > 1 && n < ML_MAX_ANCESTORS) {
+      pids[n++] = p;
+      p = proc_ppid(p);
+   }
+   return n;
+}
+
 Bool ml_out_open(const HChar *name)
 {
    /* Never clobber a trace of this process (the image before an execve:
-      add .1, .2 ...) or of its parent (a forked child given the same
-      name: add .PID, which keeps forked siblings apart). */
+      add .1, .2 ...) or of an ancestor, which may still be writing it (a
+      forked child or grandchild given the same name: add .PID, which
+      keeps forked siblings apart). */
    SizeT len = VG_(strlen)(name);
    HChar *chosen = VG_(malloc)("ml.out.name", len + 40);
-   Long pid = VG_(getpid)(), ppid = VG_(getppid)();
+   Long lineage[ML_MAX_ANCESTORS], pid = VG_(getpid)();
+   Int n_lineage = own_lineage(lineage);
    Int seq = 0;
    Bool pid_tried = False;
    VG_(strcpy)(chosen, name);
    for (Int i = 0; i < 1000; i++) {
       Long owner = trace_pid(chosen);
-      if (owner == ppid && !pid_tried) {
+      Int k = 0;
+      while (k < n_lineage && (owner < 0 || lineage[k] != owner))
+         k++;
+      if (k == n_lineage)
+         break;                         /* no trace, or not ours */
+      if (owner != pid && !pid_tried) {
          VG_(sprintf)(chosen, "%s.%lld", name, pid);
          pid_tried = True;
-      } else if (owner == pid || owner == ppid) {
-         VG_(sprintf)(chosen, "%s.%d", name, ++seq);
       } else {
-         break;
+         VG_(sprintf)(chosen, "%s.%d", name, ++seq);
       }
    }
 

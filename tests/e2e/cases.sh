@@ -13,6 +13,7 @@ peak_churn_exact
 killed_run
 fork_child_trace
 fork_child_trace_fixed_name
+fork_grandchild_fixed_name
 exec_traces
 threads_lines
 pool_client_requests
@@ -333,6 +334,50 @@ t_fork_child_trace() {
     expect_blank "$parent.rep" forker child
     expect_summary "$parent.rep" 301000 - - 301000 2
     expect_complete "$parent.rep" "$parent"
+}
+
+# fork_grandchild_fixed_name: a child that forks a grandchild, all three
+# given the same file name without %p.  The grandchild's name is its
+# grandparent's, which is still writing that trace: it must take NAME.<pid>
+# like the child, not truncate the grandparent's file under it.
+t_fork_grandchild_fixed_name() {
+    mkdir -p "$T/traces"
+    VALGRIND_LIB=$STAGE "$VALGRIND" -q --tool=memline \
+        "--memline-out-file=$T/traces/memline.out" \
+        "$SAMPLES/forker" nested >"$T/fork.out" 2>"$T/fork.err" </dev/null
+    local status=$? f n=0 parent='' child='' grand=''
+    need "forker nested exited with $status: $(tail -n 3 "$T/fork.err" | tr '\n' '|')" [ $status -eq 0 ] || return
+    for f in "$T"/traces/memline.out*; do
+        [ -e "$f" ] || continue
+        n=$((n + 1))
+        is_zstd "$f" || fail "$(basename "$f") is not zstd-compressed"
+        zstd -tq "$f" 2>/dev/null || fail "$(basename "$f") is not a whole zstd stream"
+        "$REPORT" --metric heap --units B --function main --function grandchild \
+            "$f" >"$f.rep" 2>"$f.rerr"
+        expect_eq "memline-report $(basename "$f") status" $? 0
+        if row "$f.rep" forker.c "$(line_of forker grandchild)"; then
+            grand=$f
+        elif row "$f.rep" forker.c "$(line_of forker child)"; then
+            child=$f
+        elif row "$f.rep" forker.c "$(line_of forker parent)"; then
+            parent=$f
+        fi
+    done
+    expect_eq "number of traces" $n 3
+    need "the parent's trace (memline.out) shows L:parent" \
+        [ "$parent" = "$T/traces/memline.out" ] || return
+    need "no trace shows the child's allocation" [ -n "$child" ] || return
+    need "no trace shows the grandchild's allocation" [ -n "$grand" ] || return
+    expect_row     "$parent.rep" forker parent 301000 300000 1
+    expect_summary "$parent.rep" 301000 - - 301000 2
+    expect_complete "$parent.rep" "$parent"
+    expect_row     "$child.rep" forker child 201000 200000 1
+    expect_blank   "$child.rep" forker grandchild
+    expect_complete "$child.rep" "$child"
+    expect_row     "$grand.rep" forker grandchild 51000 50000 1
+    expect_blank   "$grand.rep" forker child
+    expect_summary "$grand.rep" 51000 1 - 51000 2
+    expect_complete "$grand.rep" "$grand"
 }
 
 t_exec_traces() {
