@@ -47,8 +47,10 @@
                                 records exact instruction counts
 
    Output: one trace per process.  A forked child writes its own complete
-   trace (header and tables again, then the blocks it inherited).  Before
-   execve the trace is completed with a trailer.  A trace never overwrites
+   trace (header and tables again, then the blocks it inherited), removed
+   before its execve if the child allocated, freed and marked nothing
+   ("A forked child's trace" below).  Before execve the trace is
+   completed with a trailer.  A trace never overwrites
    one written by this process or an ancestor (the image before an execve
    has the same pid; a forked child or grandchild whose file name has no
    %p gets its parent's or grandparent's name, a trace that process may
@@ -184,6 +186,9 @@ static void ml_print_debug_usage(void)
 
 static ULong start_unix;
 static Bool  trailer_written;
+static Bool  fork_child;         /* this image is a forked child */
+static ULong own_marks;          /* MARKs since the trace was opened */
+static Bool  idle_dropped;       /* its trace removed before execve */
 
 static void write_header(UInt flags, ULong inherited)
 {
@@ -268,6 +273,7 @@ static Bool ml_handle_client_request(ThreadId tid, UWord *arg, UWord *ret)
    if (arg[0] == VG_USERREQ__MEMLINE_MARK) {
       const HChar *name = (const HChar *)arg[1];
       ml_out_mark(ml_str_intern(name ? name : "mark"));
+      own_marks++;
       *ret = 0;
       return True;
    }
@@ -302,13 +308,22 @@ static void ml_pre_fork(ThreadId tid)
 
 static void ml_parent_after_fork(ThreadId tid) {}
 
-static void ml_child_after_fork(ThreadId tid)
+/* A forked child's trace.  It starts with what the child inherited: the
+   tables, the live blocks, the resident pages.  A child that neither
+   allocates, frees nor marks before it calls execve -- the usual fork
+   and exec of a shell, make or a compiler driver -- has nothing of its
+   own to show, and its trace is removed before the execve (as Massif
+   writes no file for such a child): only if the execve fails is it
+   written again, from the state at that point.  The child's page
+   touches and line counts before that execve go with it (fork_child,
+   own_marks, idle_dropped above). */
+static void open_child_trace(ThreadId tid, Bool at_fork)
 {
-   ml_out_forget_after_fork();
    /* The reader takes exactly the first 'inherited' ALLOC records after
       the tables for the inherited blocks (their time does not tell them
       apart from the child's own first allocations). */
    ULong inherited = ml_heap_n_live();
+   own_marks = 0;
    if (!open_trace(ML_HDR_FORK_CHILD, inherited))
       return;
    ml_stack_reemit_all();
@@ -316,13 +331,31 @@ static void ml_child_after_fork(ThreadId tid)
    tl_assert(written == inherited);
    if (clo_rss) {
       ml_rss_reemit();
-      ml_rss_fork_child(tid);
+      if (at_fork)
+         ml_rss_fork_child(tid);
    }
    ml_heap_reset_stats();
-   ml_lines_reset();
+   if (at_fork)
+      ml_lines_reset();
    ml_out_flush();
    if (clo_lines)
       ml_out_set_checkpoint(ml_checkpoint, 10000);
+}
+
+static void ml_child_after_fork(ThreadId tid)
+{
+   ml_out_forget_after_fork();
+   fork_child = True;
+   idle_dropped = False;
+   open_child_trace(tid, True);
+}
+
+/* A forked child with no event of its own in its trace. */
+static Bool child_idle(void)
+{
+   const MlHeapStats *s = ml_heap_stats();
+   return fork_child && s->n_allocs == 0 && s->n_frees == 0 &&
+          own_marks == 0;
 }
 
 /* System calls that may block for long: flush a stale buffer first. */
@@ -426,9 +459,14 @@ static void ml_pre_syscall(ThreadId tid, UInt sysno, UWord *args, UInt nArgs)
 {
    inline_before(sysno, args, nArgs);
    if (sysno == __NR_execve || sysno == __NR_execveat) {
-      ml_out_seal();
       in_exec = True;
-      finish_trace(ML_EXIT_EXEC, 0);
+      if (child_idle() && ml_out_is_open()) {
+         ml_out_discard();
+         idle_dropped = True;
+      } else {
+         ml_out_seal();
+         finish_trace(ML_EXIT_EXEC, 0);
+      }
    } else if (sysno == __NR_exit_group ||
               (sysno == __NR_exit && VG_(count_living_threads)() <= 1)) {
       seen_exit = True;
@@ -475,10 +513,16 @@ static void ml_post_syscall(ThreadId tid, UInt sysno, UWord *args,
          ml_rss_unlock_all();
    }
    if (in_exec && (sysno == __NR_execve || sysno == __NR_execveat)) {
-      /* execve failed: take the trailer back and go on. */
+      /* execve failed: take the trailer back and go on (or write the
+         idle child's trace again). */
       in_exec = False;
-      trailer_written = False;
-      ml_out_unseal();
+      if (idle_dropped) {
+         idle_dropped = False;
+         open_child_trace(tid, False);
+      } else {
+         trailer_written = False;
+         ml_out_unseal();
+      }
    }
 }
 

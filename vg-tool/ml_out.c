@@ -582,6 +582,20 @@ void ml_out_forget_after_fork(void)
    out_resets++;
 }
 
+/* Removes the trace file: what was written and what is buffered (an
+   idle forked child's trace before a successful execve, ml_main.c). */
+void ml_out_discard(void)
+{
+   out_pos = 0;
+   out_resets++;
+   stop_compressor();
+   if (out_fd >= 0)
+      VG_(close)(out_fd);
+   out_fd = -1;
+   if (out_name)
+      VG_(unlink)(out_name);
+}
+
 /* Before execve: where the trace stood, to take back what is written
    between ml_out_seal and ml_out_unseal (a trailer) if execve fails.
    A compressed trace is sealed by ending the compressor's stream (so the

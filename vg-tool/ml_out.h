@@ -38,6 +38,8 @@ void ml_out_close(void);
 /* Drops buffered bytes and forgets the fd without closing the parent's
    file description (the forked child's first step). */
 void ml_out_forget_after_fork(void);
+/* Closes the trace and deletes its file, buffered records included. */
+void ml_out_discard(void);
 /* Before execve: flushes and remembers where the trace stands (file
    offset and encoder state).  What is written after it (the trailer)
    reaches the file at once, before the process image is replaced. */

@@ -14,6 +14,9 @@ killed_run
 fork_child_trace
 fork_child_trace_fixed_name
 fork_grandchild_fixed_name
+spawn_idle_child
+spawn_idle_child_traced
+spawn_failed_exec
 exec_traces
 threads_lines
 pool_client_requests
@@ -378,6 +381,71 @@ t_fork_grandchild_fixed_name() {
     expect_blank   "$grand.rep" forker child
     expect_summary "$grand.rep" 51000 1 - 51000 2
     expect_complete "$grand.rep" "$grand"
+}
+
+# spawn_run MODE TRACE-CHILDREN: samples/spawner MODE with a file name
+# without %p; sets SPAWN_N (traces written), SPAWN_PARENT (the plain name
+# if it holds the parent's trace) and SPAWN_OTHER (the other trace, with
+# its report in SPAWN_OTHER.rep).
+spawn_run() {
+    mkdir -p "$T/traces"
+    VALGRIND_LIB=$STAGE "$VALGRIND" -q --trace-children="$2" --tool=memline \
+        "--memline-out-file=$T/traces/memline.out" \
+        "$SAMPLES/spawner" "$1" >"$T/spawn.out" 2>"$T/spawn.err" </dev/null
+    local status=$? f
+    SPAWN_N=0 SPAWN_PARENT='' SPAWN_OTHER=''
+    need "spawner $1 exited with $status: $(tail -n 3 "$T/spawn.err" | tr '\n' '|')" [ $status -eq 0 ] || return
+    for f in "$T"/traces/memline.out*; do
+        [ -e "$f" ] || continue
+        SPAWN_N=$((SPAWN_N + 1))
+        "$REPORT" --metric heap --units B --function main "$f" >"$f.rep" 2>"$f.rerr"
+        expect_eq "memline-report $(basename "$f") status" $? 0
+        if [ "$f" = "$T/traces/memline.out" ]; then
+            SPAWN_PARENT=$f
+        else
+            SPAWN_OTHER=$f
+        fi
+    done
+    need "no parent's trace under the plain name" [ -n "$SPAWN_PARENT" ] || return
+    expect_row      "$SPAWN_PARENT.rep" spawner before 1000 1000 1
+    expect_row      "$SPAWN_PARENT.rep" spawner parent 4000 3000 1
+    expect_summary  "$SPAWN_PARENT.rep" 4000 2 0 4000 2
+    expect_complete "$SPAWN_PARENT.rep" "$SPAWN_PARENT"
+}
+
+# spawn_idle_child: a child that forks and execs at once, untraced, leaves
+# no trace of its own (it would hold only what it inherited).
+t_spawn_idle_child() {
+    spawn_run exec no || return
+    expect_eq "number of traces" "$SPAWN_N" 1
+}
+
+# spawn_idle_child_traced: the same with --trace-children=yes: the exec'd
+# image's trace, named NAME.<pid> (the idle child's is gone), and no other.
+t_spawn_idle_child_traced() {
+    spawn_run exec yes || return
+    expect_eq "number of traces" "$SPAWN_N" 2
+    need "no trace of the exec'd image" [ -n "$SPAWN_OTHER" ] || return
+    [[ ${SPAWN_OTHER##*/} =~ ^memline\.out\.[0-9]+$ ]] ||
+        fail "the exec'd image's trace is ${SPAWN_OTHER##*/}, expected memline.out.<pid>"
+    expect_row      "$SPAWN_OTHER.rep" spawner leaf 7000 7000 1
+    expect_blank    "$SPAWN_OTHER.rep" spawner before
+    expect_summary  "$SPAWN_OTHER.rep" 7000 1 0 7000 1
+    expect_complete "$SPAWN_OTHER.rep" "$SPAWN_OTHER"
+}
+
+# spawn_failed_exec: the idle child's trace, removed before an execve that
+# fails, is written again: inherited block, the child's allocation after.
+t_spawn_failed_exec() {
+    spawn_run retry no || return
+    expect_eq "number of traces" "$SPAWN_N" 2
+    need "no trace of the child" [ -n "$SPAWN_OTHER" ] || return
+    expect_row      "$SPAWN_OTHER.rep" spawner after_failed_exec 1123 123 1
+    expect_blank    "$SPAWN_OTHER.rep" spawner parent
+    expect_summary  "$SPAWN_OTHER.rep" 1123 1 0 1123 2
+    expect_eq "child's Inherited line" "$(summary "$SPAWN_OTHER.rep" Inherited)" \
+        "1000 B in 1 block from the parent"
+    expect_complete "$SPAWN_OTHER.rep" "$SPAWN_OTHER"
 }
 
 t_exec_traces() {
