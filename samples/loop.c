@@ -13,6 +13,9 @@
      L:for          Occurrences 11     Increment 0     (10 iterations)
      L:alloc        Occurrences 10     Increment 1000  (10 x malloc(100))
                     Mem usage 600  (iteration 9: 5 kept + the new block)
+     L:zero         Occurrences 10     Increment 0     (a 512-byte struct
+                    zeroed: at -O0 one `rep stos`, whose 64 repetitions
+                    are one entry of the line, not 64)
      L:odd          Occurrences 10     Increment 0
      L:free         Occurrences 5      Increment -500  (odd iterations)
                     Mem usage 600
@@ -22,6 +25,8 @@
 
    Summary: peak 600 B, 10 allocations, 10 frees, nothing leaked. */
 #include <stdlib.h>
+
+struct zeroed { long v[64]; };
 
 int main(void)
 {
@@ -33,6 +38,8 @@ int main(void)
 
     for (i = 0; i < 10; i++) {                /* L:for */
         char *p = malloc(100);                /* L:alloc */
+        struct zeroed z = {0};                /* L:zero */
+        sum += z.v[i];
         if (i % 2 == 1)                       /* L:odd */
             free(p);                          /* L:free */
         else

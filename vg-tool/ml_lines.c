@@ -2,15 +2,19 @@
 
    Counting rule.  Within a superblock, an instruction starts an entry of
    its line when the line differs from the previous instruction's, or when
-   its address is not greater than the previous one's (a backward jump
-   inside one line is a new loop iteration; VEX also unrolls small loops,
-   which shows up the same way).  The first instruction of a superblock
+   its address is lower than the previous one's (a backward jump inside
+   one line is a new loop iteration; VEX also unrolls small loops, which
+   shows up the same way).  An instruction that jumps to itself is a
+   string instruction with a rep prefix (VEX translates one iteration,
+   then jumps back to the instruction): its iterations are one entry, as
+   the line `char buf[256] = {0};` (rep stos) runs once.  The first instruction of a superblock
    starts an entry unless it is a known continuation of the same line:
    the return address of a call made from that line (recognised by the
    call's store of its own next address: VEX may chase a call into its
    callee, so the superblock's jump kind cannot be relied on), or the target of a
-   forward jump or a fall-through from that line, recorded when the
-   superblock that ends there was translated.  Without that, returning
+   forward jump, a fall-through or a rep instruction's jump back to itself
+   from that line, recorded when the superblock that ends there was
+   translated.  Without that, returning
    from a call would count the calling line twice.
 
    Storage.  Each line slot is a fixed record in a chunk that never moves,
@@ -284,7 +288,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          MlLine *s = slot_for_addr(a);
          if (s)
             scan_enter[j] = first ? !is_continuation(a, s)
-                                  : (s != prev || a <= prev_addr);
+                                  : (s != prev || a < prev_addr);
          any_entry |= scan_enter[j];
          scan_slot[j] = s;
          prev = s;
@@ -327,7 +331,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          flush_icount(sb, layout, &pending);
          if (lines_on && prev && st->Ist.Exit.jk == Ijk_Boring) {
             Addr t = const_target(st->Ist.Exit.dst);
-            if (t != ML_MAP_EMPTY && t > prev_addr && slot_for_addr(t) == prev)
+            if (t != ML_MAP_EMPTY && t >= prev_addr && slot_for_addr(t) == prev)
                note_continuation(t, prev);
          }
          addStmtToIRSB(sb, st);
@@ -357,7 +361,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          superblock and resume at the next instruction. */
       if (sbIn->jumpkind != Ijk_Ret && sbIn->next->tag == Iex_Const) {
          Addr t = const_target(sbIn->next->Iex.Const.con);
-         if (t != ML_MAP_EMPTY && t > prev_addr && slot_for_addr(t) == prev)
+         if (t != ML_MAP_EMPTY && t >= prev_addr && slot_for_addr(t) == prev)
             note_continuation(t, prev);
       }
    }

@@ -166,6 +166,7 @@ t_loop_occurrences() {
     expect_row "$T/l.rep" loop oneline   -    0    1001
     expect_row "$T/l.rep" loop for       -    0    11
     expect_row "$T/l.rep" loop alloc     600  1000 10
+    expect_row "$T/l.rep" loop zero      600  0    10
     expect_row "$T/l.rep" loop odd       -    0    10
     expect_row "$T/l.rep" loop free      600  -500 5
     expect_row "$T/l.rep" loop keep      -    0    5
