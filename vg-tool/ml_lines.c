@@ -6,16 +6,30 @@
    one line is a new loop iteration; VEX also unrolls small loops, which
    shows up the same way).  An instruction that jumps to itself is a
    string instruction with a rep prefix (VEX translates one iteration,
-   then jumps back to the instruction): its iterations are one entry, as
-   the line `char buf[256] = {0};` (rep stos) runs once.  The first instruction of a superblock
-   starts an entry unless it is a known continuation of the same line:
-   the return address of a call made from that line (recognised by the
-   call's store of its own next address: VEX may chase a call into its
-   callee, so the superblock's jump kind cannot be relied on), or the target of a
-   forward jump, a fall-through or a rep instruction's jump back to itself
-   from that line, recorded when the superblock that ends there was
-   translated.  Without that, returning
-   from a call would count the calling line twice.
+   then jumps back to the instruction): its repetitions are one entry, as
+   a line `struct s z = {0};` (a rep stos at -O0) runs once.  The first
+   instruction of a superblock starts an entry unless it is a known
+   continuation of the same line: the return address of a call made from
+   that line (recognised by the call's store of its own next address: VEX
+   may chase a call into its callee, so the superblock's jump kind cannot
+   be relied on), or the target of a forward jump, a fall-through or a
+   rep instruction's jump back to itself from that line, recorded when
+   the superblock that ends there was translated.  Without that,
+   returning from a call would count the calling line twice.
+
+   Inlined calls.  A line L whose code runs a callee inlined into it
+   (the callee's lines, then L's own code again) is entered once: coming
+   back from code inlined into L to L's own code is a return from a call,
+   not a new entry (gcov counts it so too).  An instruction knows its
+   inline chain (its own line and the lines of the call sites its code
+   was inlined into); a line stays open from its entry while every
+   instruction since has it in its chain, and reaching an open line from
+   code inlined into it, forwards, is no entry.  Which lines are open at
+   a jump target is kept with the target for the superblock that starts
+   there (those open at every jump to it translated so far), so a call
+   made by the inlined code (malloc) does not break the line.  Lines are
+   counted only where they have code of their own: a line made wholly of
+   inlined code (at -O2) shows its callee's lines, not entries.
 
    Storage.  Each line slot is a fixed record in a chunk that never moves,
    so the instrumentation can embed its address as a constant:
@@ -61,8 +75,8 @@ static MlLine **chunks;
 static UInt    n_chunks, cap_chunks;
 static UInt    n_slots;
 static MlMap   slot_map;           /* hash(fn,file,line) probed -> slot ptr */
-static MlMap   addr_map;           /* code address -> slot ptr (v1), v2 = 1 */
-static MlMap   cont_map;           /* continuation address -> slot ptr */
+static MlMap   addr_map;           /* code address -> its Chain (v1) */
+static MlMap   cont_map;           /* addresses that continue a line */
 
 ULong ml_lines_n_slots(void) { return n_slots; }
 
@@ -88,14 +102,21 @@ static MlLine *new_slot(UInt fn, UInt file, UInt line)
    return s;
 }
 
-static MlLine *slot_for_key(UInt fn, UInt file, UInt line)
+static MlLine *slot_for_key(UInt fn, UInt file, UInt line, Bool create)
 {
    UWord key = ml_hash_word(((UWord)fn << 32) ^ ((UWord)file << 20) ^ line);
    for (;;) {
       if (key == ML_MAP_EMPTY)
          key = 0;
       Bool is_new;
-      MlMapEnt *e = ml_map_insert(&slot_map, key, &is_new);
+      MlMapEnt *e;
+      if (!create) {
+         if (!(e = ml_map_find(&slot_map, key)))
+            return NULL;
+         is_new = False;
+      } else {
+         e = ml_map_insert(&slot_map, key, &is_new);
+      }
       if (is_new) {
          MlLine *s = new_slot(fn, file, line);
          e->v1 = (UWord)s;
@@ -118,48 +139,140 @@ static Bool fn_selected(const HChar *fn)
    return False;
 }
 
-/* The line slot of a code address, or NULL if it is not profiled.
-   Known addresses come from the map.  For a new one the line table
-   answers first, in a binary search, whether it has a line at all; only
-   then is it described (function and inline chain, which Valgrind
-   formats as text that is parsed back) and remembered.  Code without
-   line information (a stripped program such as gcc's cc1, or a part
-   built without -g) costs neither. */
-static MlLine *slot_for_addr(Addr a)
+#define MAX_INLINE 16              /* frames kept per address */
+
+/* The slot of a frame's line (fn, file, line string ids), or NULL if it
+   is not profiled; an outer frame's only if its line has one already
+   (code of its own was seen: a line made only of inlined code has no
+   entries of its own, and no slot that would show 0). */
+static MlLine *frame_slot(const UInt *fr, Bool outer)
+{
+   return fr[1] && fr[2] && fn_selected(ml_str_get(fr[0]))
+          ? slot_for_key(fr[0], fr[1], fr[2], !outer) : NULL;
+}
+
+/* The lines of a code address: its own (f[0]) and, for inlined code,
+   those of the call sites it was inlined into, outwards (f[1] ...); NULL
+   for a frame whose function is not profiled, at least one not NULL.
+   Consecutive addresses of one line share their chain. */
+typedef struct {
+   UInt    n;
+   MlLine *f[];
+} Chain;
+
+static Chain *last_chain;
+
+static const Chain *new_chain(const UInt *fr, UInt n)
+{
+   MlLine *f[MAX_INLINE];
+   Bool any = False;
+   for (UInt i = 0; i < n; i++)
+      any |= (f[i] = frame_slot(&fr[3 * i], i > 0)) != NULL;
+   if (!any)
+      return NULL;
+   if (last_chain && last_chain->n == n &&
+       VG_(memcmp)(last_chain->f, f, n * sizeof *f) == 0)
+      return last_chain;
+   Chain *c = VG_(malloc)("ml.lines.chain", sizeof *c + n * sizeof *f);
+   c->n = n;
+   VG_(memcpy)(c->f, f, n * sizeof *f);
+   last_chain = c;
+   return c;
+}
+
+/* The chain of a code address, or NULL if none of its lines is
+   profiled.  Known addresses come from the map.  For a new one the line
+   table answers first, in a binary search, whether it has a line at
+   all; only then is it described (function and inline chain, which
+   Valgrind formats as text that is parsed back) and remembered.  Code
+   without line information (a stripped program such as gcc's cc1, or a
+   part built without -g) costs neither. */
+static const Chain *chain_for_addr(Addr a)
 {
    MlMapEnt *e = ml_map_find(&addr_map, a);
    if (e)
-      return (MlLine *)e->v1;
+      return (const Chain *)e->v1;
+   const Chain *c = NULL;
    const HChar *name, *dir;
    UInt ln;
-   if (!ml_addr_in_main_exe(a) ||
-       !VG_(get_filename_linenum)(VG_(current_DiEpoch)(), a, &name, &dir,
-                                  &ln) || ln == 0)
-      return NULL;
-   MlLine *s = NULL;
-   UInt fn, file, line;
-   ml_resolve_line(a, &fn, &file, &line);
-   if (file && line && fn_selected(ml_str_get(fn)))
-      s = slot_for_key(fn, file, line);
+   if (ml_addr_in_main_exe(a) &&
+       VG_(get_filename_linenum)(VG_(current_DiEpoch)(), a, &name, &dir,
+                                 &ln) && ln != 0) {
+      UInt fr[3 * MAX_INLINE];
+      c = new_chain(fr, ml_resolve_chain(a, fr, MAX_INLINE));
+   }
    Bool is_new;
    e = ml_map_insert(&addr_map, a, &is_new);
-   e->v1 = (UWord)s;
-   return s;
+   e->v1 = (UWord)c;
+   return c;
 }
 
-static void note_continuation(Addr target, MlLine *s)
+/* Whether line s is one of chain c's lines, from index k outwards. */
+static Bool in_chain(const Chain *c, UInt k, const MlLine *s)
 {
-   if (!s || target == ML_MAP_EMPTY)
+   for (; c && k < c->n; k++)
+      if (c->f[k] == s)
+         return True;
+   return False;
+}
+
+/* What a superblock starting at a jump target can assume, from the
+   jumps (and calls' returns) to it translated so far (cont_map): v1 bit
+   CONT_LINE if it continues the line of the instruction it follows;
+   bit CONT_OPEN if v2 holds the lines that are open there (see
+   "Inlined calls"; a NULL-terminated array, or NULL for none), those
+   open at every jump to it noted so far. */
+#define CONT_LINE 1
+#define CONT_OPEN 2
+
+/* A jump (or a call's return) from code of chain from, with the lines
+   open[0 .. n_open) open, to the address t, not below the jump. */
+static void note_jump(const Chain *from, MlLine *const *open, UInt n_open,
+                      Addr t)
+{
+   if (!from || t == ML_MAP_EMPTY)
+      return;
+   const Chain *tc = chain_for_addr(t);
+   if (!tc)
       return;
    Bool is_new;
-   MlMapEnt *e = ml_map_insert(&cont_map, target, &is_new);
-   e->v1 = (UWord)s;
+   MlMapEnt *e = ml_map_insert(&cont_map, t, &is_new);
+   if (tc->f[0] && tc->f[0] == from->f[0])
+      e->v1 |= CONT_LINE;
+   /* the lines open at t: open here, lines of t's chain, and open at
+      every other jump to t noted */
+   MlLine *keep[MAX_INLINE];
+   UInt k = 0;
+   MlLine **had = (e->v1 & CONT_OPEN) ? (MlLine **)e->v2 : NULL;
+   for (UInt m = 0; m < n_open; m++) {
+      Bool ok = in_chain(tc, 0, open[m]);
+      if (ok && (e->v1 & CONT_OPEN)) {
+         ok = False;
+         for (UInt h = 0; had && had[h]; h++)
+            ok |= had[h] == open[m];
+      }
+      if (ok)
+         keep[k++] = open[m];
+   }
+   if (had)
+      VG_(free)(had);
+   MlLine **set = NULL;
+   if (k > 0) {
+      set = VG_(malloc)("ml.lines.open", (k + 1) * sizeof *set);
+      VG_(memcpy)(set, keep, k * sizeof *set);
+      set[k] = NULL;
+   }
+   e->v1 |= CONT_OPEN;
+   e->v2 = (UWord)set;
 }
 
-static Bool is_continuation(Addr a, MlLine *s)
+/* Whether a superblock starting at a continues the line before it; the
+   lines open there (NULL-terminated, or NULL). */
+static Bool is_continuation(Addr a, MlLine *const **open)
 {
    MlMapEnt *e = ml_map_find(&cont_map, a);
-   return e && (MlLine *)e->v1 == s;
+   *open = e && (e->v1 & CONT_OPEN) ? (MlLine *const *)e->v2 : NULL;
+   return e && (e->v1 & CONT_LINE);
 }
 
 /*------------------------------------------------------------*/
@@ -189,12 +302,12 @@ static void flush_icount(IRSB *sb, const VexGuestLayout *layout,
    helpers, after which it is loaded again. */
 static IRTemp cur_heap_tmp, cur_rss_tmp;
 
-/* Per statement of the superblock being instrumented: the line slot of
-   an IMark (NULL elsewhere, or without a slot) and whether it starts an
-   entry of its line. */
+/* Per statement of the superblock being instrumented: the chain of an
+   IMark (NULL elsewhere, or without a profiled line), how many of its
+   lines (innermost first) it enters, and whether that is any. */
 static MlLine **scan_slot;
-static Bool    *scan_enter;
-static Int      cap_scan;
+static Bool         *scan_enter;
+static Int           cap_scan;
 
 static IRTemp level(IRSB *sb, IRTemp *cache, ULong *cur)
 {
@@ -271,29 +384,74 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
    }
    Bool any_entry = False;
    {
-      MlLine *prev = NULL;
-      Addr prev_addr = 0;
+      const Chain *prev = NULL;
+      Addr prev_addr = 0, last_end = 0;
       Bool first = True;
-      UInt n_insns = 0;
+      UInt n_insns = 0, n_open = 0;
+      MlLine *open[MAX_INLINE];
       for (Int j = i; j < n; j++) {
          scan_slot[j] = NULL;
          scan_enter[j] = False;
          IRStmt *st = sbIn->stmts[j];
-         if (!st || st->tag != Ist_IMark)
+         if (!st)
+            continue;
+         if (lines_on && prev && st->tag == Ist_Exit &&
+             st->Ist.Exit.jk == Ijk_Boring) {
+            Addr t = const_target(st->Ist.Exit.dst);
+            if (t != ML_MAP_EMPTY && t >= prev_addr)
+               note_jump(prev, open, n_open, t);
+         }
+         /* A call pushes its return address: a constant store of the
+            address right after the current instruction. */
+         if (lines_on && prev && st->tag == Ist_Store &&
+             st->Ist.Store.data->tag == Iex_Const &&
+             const_target(st->Ist.Store.data->Iex.Const.con) == last_end)
+            note_jump(prev, open, n_open, last_end);
+         if (st->tag != Ist_IMark)
             continue;
          n_insns++;
          if (!lines_on)
             continue;
          Addr a = (Addr)st->Ist.IMark.addr;
-         MlLine *s = slot_for_addr(a);
-         if (s)
-            scan_enter[j] = first ? !is_continuation(a, s)
-                                  : (s != prev || a < prev_addr);
+         const Chain *c = chain_for_addr(a);
+         MlLine *s = c ? c->f[0] : NULL;
+         Bool enter = False;
+         if (first) {
+            MlLine *const *was;
+            enter = !is_continuation(a, &was);
+            for (n_open = 0; was && was[n_open]; n_open++)
+               open[n_open] = was[n_open];
+         } else {
+            enter = s != (prev ? prev->f[0] : NULL) || a < prev_addr;
+         }
+         /* the open lines: entered, and their code (or code inlined into
+            them) run since without a break */
+         UInt k = 0;
+         for (UInt m = 0; m < n_open; m++)
+            if (in_chain(c, 0, open[m]))
+               open[k++] = open[m];
+         n_open = k;
+         if (s && enter && (first || a >= prev_addr))
+            for (UInt m = 0; m < n_open; m++)
+               if (open[m] == s)
+                  enter = False;       /* back from code inlined into s */
+         if (s && enter && n_open < MAX_INLINE)
+            open[n_open++] = s;
+         scan_enter[j] = s && enter;
          any_entry |= scan_enter[j];
          scan_slot[j] = s;
-         prev = s;
+         prev = c;
          prev_addr = a;
+         last_end = a + st->Ist.IMark.len;
          first = False;
+      }
+      /* Also after client requests and system calls, which end a
+         superblock and resume at the next instruction. */
+      if (lines_on && prev && sbIn->jumpkind != Ijk_Ret &&
+          sbIn->next->tag == Iex_Const) {
+         Addr t = const_target(sbIn->next->Iex.Const.con);
+         if (t != ML_MAP_EMPTY && t >= prev_addr)
+            note_jump(prev, open, n_open, t);
       }
       ml_ir_translated(n_insns);
    }
@@ -305,9 +463,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
    }
 
    ULong pending = 0;
-   MlLine *prev = NULL;
    cur_heap_tmp = cur_rss_tmp = IRTemp_INVALID;
-   Addr prev_addr = 0, last_end = 0;
 
    for (; i < sbIn->stmts_used; i++) {
       IRStmt *st = sbIn->stmts[i];
@@ -316,36 +472,16 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
       if (rss && ml_rss_before(plan, sbIn, i, sb, layout))
          cur_rss_tmp = IRTemp_INVALID;
       switch (st->tag) {
-      case Ist_IMark: {
-         Addr a = (Addr)st->Ist.IMark.addr;
+      case Ist_IMark:
          pending++;
          if (scan_enter[i])
             count_entry(sb, scan_slot[i]);
-         prev = scan_slot[i];
-         prev_addr = a;
-         last_end = a + st->Ist.IMark.len;
          addStmtToIRSB(sb, st);
          break;
-      }
       case Ist_Exit:
          flush_icount(sb, layout, &pending);
-         if (lines_on && prev && st->Ist.Exit.jk == Ijk_Boring) {
-            Addr t = const_target(st->Ist.Exit.dst);
-            if (t != ML_MAP_EMPTY && t >= prev_addr && slot_for_addr(t) == prev)
-               note_continuation(t, prev);
-         }
          addStmtToIRSB(sb, st);
          break;
-      case Ist_Store: {
-         /* A call pushes its return address: a constant store of the
-            address right after the current instruction. */
-         IRExpr *data = st->Ist.Store.data;
-         if (lines_on && prev && data->tag == Iex_Const &&
-             const_target(data->Iex.Const.con) == last_end)
-            note_continuation(last_end, prev);
-         addStmtToIRSB(sb, st);
-         break;
-      }
       default:
          addStmtToIRSB(sb, st);
          break;
@@ -356,15 +492,6 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
    flush_icount(sb, layout, &pending);
    ml_heap_instrument_end(sb, layout);
 
-   if (lines_on && prev) {
-      /* Also after client requests and system calls, which end a
-         superblock and resume at the next instruction. */
-      if (sbIn->jumpkind != Ijk_Ret && sbIn->next->tag == Iex_Const) {
-         Addr t = const_target(sbIn->next->Iex.Const.con);
-         if (t != ML_MAP_EMPTY && t >= prev_addr && slot_for_addr(t) == prev)
-            note_continuation(t, prev);
-      }
-   }
    return sb;
 }
 

@@ -302,16 +302,17 @@ static UInt loc_for_ip_slow(Addr ip)
    return id;
 }
 
-void ml_resolve_line(Addr ip, UInt *fn, UInt *file, UInt *line)
+UInt ml_resolve_chain(Addr ip, UInt *fr, UInt max)
 {
-   UInt fr[3];
+   UInt n = 0;
    DiEpoch ep = VG_(current_DiEpoch)();
    InlIPCursor *iipc = VG_(new_IIPC)(ep, ip);
-   resolve_frame(ep, ip, iipc, fr);
+   do {
+      resolve_frame(ep, ip, iipc, &fr[3 * n]);
+      n++;
+   } while (n < max && VG_(next_IIPC)(iipc));
    VG_(delete_IIPC)(iipc);
-   *fn = fr[0];
-   *file = fr[1];
-   *line = fr[2];
+   return n;
 }
 
 const MlLoc *ml_loc_get(UInt id)

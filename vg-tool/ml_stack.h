@@ -25,9 +25,10 @@ const HChar *ml_str_get(UInt id);
 /* Location id (>= 1) of a code address, resolved and written when new. */
 UInt ml_loc_for_ip(Addr ip);
 const MlLoc *ml_loc_get(UInt id);
-/* The innermost frame of ip (what a LOC's first frame would hold),
-   without creating a location: used for line slots. */
-void ml_resolve_line(Addr ip, UInt *fn, UInt *file, UInt *line);
+/* The frames of ip, innermost first, as a LOC would hold them (function,
+   file and line string ids, three per frame; at most max frames; returns
+   how many), without creating a location: used for line slots. */
+UInt ml_resolve_chain(Addr ip, UInt *fr, UInt max);
 
 /* True if a is in the main executable's text. */
 Bool ml_addr_in_main_exe(Addr a);

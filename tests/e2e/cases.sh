@@ -18,6 +18,7 @@ spawn_idle_child
 spawn_idle_child_traced
 spawn_failed_exec
 exec_traces
+inline_occurrences
 threads_lines
 pool_client_requests
 rss_native_buffer
@@ -823,6 +824,17 @@ t_inline_frames() {
         "$T/idflt.err" "memline: no inlined frames read for /.*/libc\.so\.6\$"
     expect_eq "libraries read without inlined frames under --inline-libs=yes" \
         "$(grep -c 'no inlined frames read' "$T/iyes.err")" 0
+}
+
+# inline_occurrences: samples/inlined as the Makefile builds it (-O0; make()
+# is always_inline): each call line is entered once although its own code
+# resumes after the inlined body (twice before: L:second has code before
+# the body), and make's line runs twice.
+t_inline_occurrences() {
+    profile i inlined --function main --function make || return
+    expect_row "$T/i.rep" inlined first      1048576 1048576 1
+    expect_row "$T/i.rep" inlined second     3145728 2097152 1
+    expect_row "$T/i.rep" inlined inl_malloc 3145728 3145728 2
 }
 
 # ---- bad input -------------------------------------------------------------
