@@ -12,7 +12,7 @@
 #   `--opt VALUE` or `--opt=VALUE`:
 #       --units U  --precision N  --function GLOB  --file GLOB  --top N
 #       --source-dir DIR  --substitute-path OLD=NEW  --metric M
-#       --format F  -o FILE | --output FILE
+#       -o FILE | --output FILE
 #     any other `--opt` or `--opt=VALUE` is passed to memline-report as
 #     written (so options this script does not know must use the `=` form).
 #   tool options, passed to valgrind:
@@ -68,7 +68,7 @@ keep_trace=""
 takes_value() {
     case "$1" in
         --units|--precision|--function|--file|--top|--source-dir| \
-        --substitute-path|--metric|--format|--output|-o) return 0 ;;
+        --substitute-path|--metric|--output|-o) return 0 ;;
     esac
     return 1
 }
