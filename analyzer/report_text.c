@@ -320,7 +320,7 @@ int ml_report_function(FILE *out, const ml_reader *r, const ml_model *m,
    uint32_t first = fn->first_line, last = fn->last_line;
    if (found) {
       first = ml_source_function_start(sf, first);
-      last = ml_source_function_end(sf, last);
+      last = ml_source_function_end(sf, first, last);
    }
 
    char *notes_buf[3];

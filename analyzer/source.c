@@ -340,16 +340,37 @@ const char *ml_source_line(const ml_source_file *f, uint32_t n,
    return f->text + a;
 }
 
-uint32_t ml_source_function_end(const ml_source_file *f, uint32_t last)
+/* The column where line t's text starts (tabs to multiples of 8) and,
+   in *first, its first non-blank character (0 for a blank line). */
+static size_t indent_of(const char *t, size_t len, char *first)
 {
-   size_t len;
+   size_t col = 0, i = 0;
+   for (; i < len && (t[i] == ' ' || t[i] == '\t'); i++)
+      col = t[i] == '\t' ? (col / 8 + 1) * 8 : col + 1;
+   *first = i < len ? t[i] : 0;
+   return col;
+}
+
+uint32_t ml_source_function_end(const ml_source_file *f, uint32_t start,
+                                uint32_t last)
+{
+   size_t len, slen;
    const char *t = ml_source_line(f, last, &len);
-   if (!t || (len > 0 && t[0] == '}'))
+   const char *st = ml_source_line(f, start, &slen);
+   if (!t || !st)
       return last;
+   char c;
+   size_t col0 = indent_of(st, slen, &c);
+   size_t e = len;
+   while (e > 0 && (t[e - 1] == ' ' || t[e - 1] == '\t' || t[e - 1] == '\r'))
+      e--;
+   indent_of(t, len, &c);
+   if (c == '}' || (e > 0 && t[e - 1] == '}'))
+      return last;             /* the closing brace, or a one-line body */
    for (uint32_t n = last + 1; n <= f->nlines && n - last <= BRACE_LOOKAHEAD;
         n++) {
       t = ml_source_line(f, n, &len);
-      if (len > 0 && t[0] == '}')
+      if (indent_of(t, len, &c) <= col0 && c == '}')
          return n;
    }
    return last;
@@ -365,6 +386,16 @@ static void trim(const char **b, size_t *len)
    while (*len > 0 && ((*b)[*len - 1] == ' ' || (*b)[*len - 1] == '\t' ||
                        (*b)[*len - 1] == '\r'))
       (*len)--;
+}
+
+/* "public:", "protected:" or "private:" (trimmed). */
+static int is_access_label(const char *t, size_t len)
+{
+   static const char *const labels[] = { "public:", "protected:", "private:" };
+   for (size_t i = 0; i < sizeof labels / sizeof *labels; i++)
+      if (len == strlen(labels[i]) && memcmp(t, labels[i], len) == 0)
+         return 1;
+   return 0;
 }
 
 uint32_t ml_source_function_start(const ml_source_file *f, uint32_t first)
@@ -383,8 +414,9 @@ uint32_t ml_source_function_start(const ml_source_file *f, uint32_t first)
          break;
       trim(&t, &len);
       if (len == 0 || t[0] == '#' || t[len - 1] == ';' || t[len - 1] == '}' ||
+          t[len - 1] == '{' || is_access_label(t, len) ||
           (len >= 2 && t[len - 2] == '*' && t[len - 1] == '/'))
-         break;
+         break;                 /* the end of what came before */
       start = n;
    }
    return start;

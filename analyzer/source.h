@@ -70,17 +70,22 @@ uint32_t ml_source_nlines(const ml_source_file *f);
 const char *ml_source_line(const ml_source_file *f, uint32_t n,
                            size_t *len);
 
-/* Where a function whose LINE records span first..last ends: last if
-   line last starts with '}' at column 0 or the text is unavailable, else
-   the first later line that does, looking at most 2000 lines ahead;
-   last when none is found. */
-uint32_t ml_source_function_end(const ml_source_file *f, uint32_t last);
+/* Where a function that starts at line start (ml_source_function_start)
+   and whose LINE records end at line last ends in the text: last if that
+   line starts or ends with '}' (the closing brace, or a body on one
+   line) or the text is unavailable; else the first later line that
+   starts with '}' indented no deeper than line start (so a C++ member
+   function ends at its own brace, not at its class's), looking at most
+   2000 lines ahead; last when none is found. */
+uint32_t ml_source_function_end(const ml_source_file *f, uint32_t start,
+                                uint32_t last);
 
 /* Where a function whose first executed line is 'first' starts in the
    text: when that line is a lone opening brace (the K&R / GNU layouts),
    the lines of the declarator above it are included — going up over
-   non-blank lines that do not end a statement or a block (';', '}') nor
-   are preprocessor lines, at most 16.  Otherwise, or without text,
+   non-blank lines that do not end a statement or a block (';', '}'),
+   open one ('{': a class or namespace around a member function), nor are
+   preprocessor lines or C++ access labels ("public:"), at most 16.  Otherwise, or without text,
    'first'. */
 uint32_t ml_source_function_start(const ml_source_file *f, uint32_t first);
 

@@ -121,15 +121,15 @@ static void test_lines_and_brace(void **state)
    assert_memory_equal(l, "   return 1;", 12);
    assert_null(ml_source_line(f, 5, &n));
    assert_null(ml_source_line(f, 0, &n));
-   assert_int_equal(ml_source_function_end(f, 1), 4);
-   assert_int_equal(ml_source_function_end(f, 4), 4);
+   assert_int_equal(ml_source_function_end(f, 1, 1), 4);
+   assert_int_equal(ml_source_function_end(f, 1, 4), 4);
 
    f = ml_source_get(s, "b.c", NULL, &err);
    assert_int_equal(ml_source_nlines(f), 2);     /* no final newline */
    l = ml_source_line(f, 2, &n);
    assert_int_equal(n, 5);
    assert_memory_equal(l, "line2", 5);
-   assert_int_equal(ml_source_function_end(f, 1), 1);   /* no brace */
+   assert_int_equal(ml_source_function_end(f, 1, 1), 1);   /* no brace */
    ml_source_free(s);
 
    /* the look-ahead stops after 2000 lines */
@@ -142,8 +142,8 @@ static void test_lines_and_brace(void **state)
    s = ml_source_new(&err);
    ml_source_add_dir(s, root, &err);
    f = ml_source_get(s, "big.c", NULL, &err);
-   assert_int_equal(ml_source_function_end(f, 1), 1);
-   assert_int_equal(ml_source_function_end(f, 100), 2051);
+   assert_int_equal(ml_source_function_end(f, 1, 1), 1);
+   assert_int_equal(ml_source_function_end(f, 1, 100), 2051);
    ml_source_free(s);
 
    /* the declarator above a lone '{' belongs to the function */
@@ -168,6 +168,42 @@ static void test_lines_and_brace(void **state)
    assert_int_equal(ml_source_function_start(f, 10), 10);
    assert_int_equal(ml_source_function_start(f, 13), 13); /* blank above */
    assert_int_equal(ml_source_function_start(f, 99), 99); /* no such line */
+   ml_source_free(s);
+}
+
+/* A C++ member function inside a class (indented braces) ends at its
+   own '}', not at the class's or the namespace's. */
+static void test_function_end_braces(void **state)
+{
+   (void)state;
+   put("cls.h", "namespace n {\n"                   /* 1 */
+                "struct S {\n"                      /* 2 */
+                "  int f(int x)\n"                  /* 3 */
+                "  {\n"                             /* 4 */
+                "    if (x) {\n"                    /* 5 */
+                "      x += '{';  // {{\n"          /* 6 */
+                "    }\n"                           /* 7 */
+                "    const char *s = \"}}\\\"}\";\n"  /* 8 */
+                "    /* } { */ return x + *s;\n"    /* 9 */
+                "  }\n"                             /* 10 */
+                "  int g() { return 1; }\n"         /* 11 */
+                "  int h() {\n"                     /* 12 */
+                "    /* }\n"                        /* 13 */
+                "       } */ return 2;\n"           /* 14 */
+                "  }\n"                             /* 15 */
+                "};\n"                              /* 16 */
+                "}\n");                             /* 17 */
+   ml_err err;
+   ml_source *s = ml_source_new(&err);
+   ml_source_add_dir(s, root, &err);
+   const ml_source_file *f = ml_source_get(s, "cls.h", NULL, &err);
+   assert_true(ml_source_found(f));
+   assert_int_equal(ml_source_function_start(f, 4), 3);
+   assert_int_equal(ml_source_function_end(f, 3, 5), 10);   /* from the '{' */
+   assert_int_equal(ml_source_function_end(f, 3, 10), 10);
+   assert_int_equal(ml_source_function_end(f, 5, 9), 10);   /* inside body */
+   assert_int_equal(ml_source_function_end(f, 11, 11), 11); /* one line */
+   assert_int_equal(ml_source_function_end(f, 12, 12), 15);
    ml_source_free(s);
 }
 
@@ -204,6 +240,7 @@ int main(void)
    const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_resolution),
       cmocka_unit_test(test_lines_and_brace),
+      cmocka_unit_test(test_function_end_braces),
       cmocka_unit_test(test_changed),
    };
    return cmocka_run_group_tests(tests, setup, teardown);
