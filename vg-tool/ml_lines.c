@@ -302,12 +302,12 @@ static void flush_icount(IRSB *sb, const VexGuestLayout *layout,
    helpers, after which it is loaded again. */
 static IRTemp cur_heap_tmp, cur_rss_tmp;
 
-/* Per statement of the superblock being instrumented: the chain of an
-   IMark (NULL elsewhere, or without a profiled line), how many of its
-   lines (innermost first) it enters, and whether that is any. */
+/* Per statement of the superblock being instrumented: the line slot of
+   an IMark (NULL elsewhere, or without a slot) and whether it starts an
+   entry of its line. */
 static MlLine **scan_slot;
-static Bool         *scan_enter;
-static Int           cap_scan;
+static Bool    *scan_enter;
+static Int      cap_scan;
 
 static IRTemp level(IRSB *sb, IRTemp *cache, ULong *cur)
 {
@@ -431,11 +431,12 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
             if (in_chain(c, 0, open[m]))
                open[k++] = open[m];
          n_open = k;
-         if (s && enter && (first || a >= prev_addr))
-            for (UInt m = 0; m < n_open; m++)
-               if (open[m] == s)
-                  enter = False;       /* back from code inlined into s */
-         if (s && enter && n_open < MAX_INLINE)
+         Bool is_open = False;
+         for (UInt m = 0; m < n_open; m++)
+            is_open |= open[m] == s;
+         if (s && enter && is_open && (first || a >= prev_addr))
+            enter = False;             /* back from code inlined into s */
+         if (s && enter && !is_open && n_open < MAX_INLINE)
             open[n_open++] = s;
          scan_enter[j] = s && enter;
          any_entry |= scan_enter[j];
