@@ -303,6 +303,69 @@ static int row_cmp(const void *a, const void *b)
    return x->line < y->line ? -1 : x->line > y->line;
 }
 
+/* Whether line l of function fn has something to show. */
+static int has_data(const ml_model *m, const ml_func_stats *fn, uint32_t l,
+                    ml_metric metric)
+{
+   const ml_line_stats *ls = ml_model_line(m, fn->fn, fn->file, l);
+   return ls && (ls->has_record || ls->by[metric].n_events);
+}
+
+/* Prints lines first..last of fn as one table. */
+static int report_range(FILE *out, const ml_model *m,
+                        const ml_func_stats *fn, const ml_fmt *f,
+                        const char *path, const ml_source_file *sf,
+                        uint32_t first, uint32_t last,
+                        const char **notes, size_t nnotes)
+{
+   const char *sparse_note[4];
+   uint64_t span = (uint64_t)last - first + 1;
+   size_t nrows = 0;
+   ml_row *rows = NULL;
+   if (span <= SPARSE_LINES) {
+      rows = malloc((size_t)span * sizeof *rows);
+      if (!rows)
+         return ML_ENOMEM;
+      for (uint32_t l = first;; l++) {
+         fill_row(&rows[nrows++], ml_model_line(m, fn->fn, fn->file, l),
+                  f->metric, sf, l);
+         if (l == last)
+            break;
+      }
+   } else {
+      /* the source range is no guide: list the model's lines of this
+         function that have data, in line order */
+      memcpy(sparse_note, notes, nnotes * sizeof *notes);
+      sparse_note[nnotes++] = "(function spans too many lines: only lines "
+                              "with data are shown)";
+      notes = sparse_note;
+      size_t cap = 0;
+      for (size_t i = 0; i < ml_model_nlines(m); i++) {
+         const ml_line_stats *ls = ml_model_line_at(m, i);
+         if (ls->fn != fn->fn || ls->file != fn->file ||
+             !(ls->has_record || ls->by[f->metric].n_events) ||
+             ls->line < first || ls->line > last)
+            continue;
+         if (nrows == cap) {
+            cap = cap ? cap * 2 : 64;
+            ml_row *nr = realloc(rows, cap * sizeof *rows);
+            if (!nr) {
+               free(rows);
+               return ML_ENOMEM;
+            }
+            rows = nr;
+         }
+         fill_row(&rows[nrows++], ls, f->metric, sf, ls->line);
+      }
+      if (nrows > 1)
+         qsort(rows, nrows, sizeof *rows, row_cmp);
+   }
+   ml_table t = { path, notes, nnotes, rows, nrows };
+   int rc = ml_report_table(out, &t, f);
+   free(rows);
+   return rc ? ML_EIO : 0;
+}
+
 int ml_report_function(FILE *out, const ml_reader *r, const ml_model *m,
                        ml_source *src, const ml_func_stats *fn,
                        const ml_fmt *f, ml_err *err)
@@ -317,76 +380,55 @@ int ml_report_function(FILE *out, const ml_reader *r, const ml_model *m,
          return ML_ENOMEM;
    }
    int found = sf && ml_source_found(sf);
-   uint32_t first = fn->first_line, last = fn->last_line;
-   if (found) {
-      first = ml_source_function_start(sf, first);
-      last = ml_source_function_end(sf, first, last);
-   }
 
-   char *notes_buf[3];
+   char *note_buf = NULL;
    const char *notes[3];
    size_t nnotes = 0;
-   int rc = ML_ENOMEM;
-   ml_row *rows = NULL;
-   memset(notes_buf, 0, sizeof notes_buf);
    if (!found) {
-      if (asprintf(&notes_buf[nnotes], "(source not found: %s)", path) < 0) {
-         notes_buf[nnotes] = NULL;
-         goto out;
+      if (asprintf(&note_buf, "(source not found: %s)", path) < 0) {
+         ml_err_set(err, ML_ENOMEM, "out of memory");
+         return ML_ENOMEM;
       }
-      notes[nnotes] = notes_buf[nnotes];
-      nnotes++;
+      notes[nnotes++] = note_buf;
    } else if (ml_source_changed(sf)) {
       notes[nnotes++] = "(source changed since the run)";
    }
 
-   uint64_t span = (uint64_t)last - first + 1;
-   size_t nrows = 0;
-   if (span <= SPARSE_LINES) {
-      rows = malloc((size_t)span * sizeof *rows);
-      if (!rows)
-         goto out;
-      for (uint32_t l = first;; l++) {
-         fill_row(&rows[nrows++], ml_model_line(m, fn->fn, fn->file, l),
-                  f->metric, found ? sf : NULL, l);
-         if (l == last)
-            break;
-      }
-   } else {
-      /* the source range is no guide: list the model's lines of this
-         function that have data, in line order */
-      notes[nnotes++] = "(function spans too many lines: only lines with "
-                        "data are shown)";
-      size_t cap = 0;
-      for (size_t i = 0; i < ml_model_nlines(m); i++) {
-         const ml_line_stats *ls = ml_model_line_at(m, i);
-         if (ls->fn != fn->fn || ls->file != fn->file ||
-             !(ls->has_record || ls->by[f->metric].n_events) ||
-             ls->line < first || ls->line > last)
+   /* One table per stretch of the text that is one function: lines of
+      data past the end of the function listed so far start another (two
+      inlined overloads of one name, which the debug info names alike,
+      fall in one model function). */
+   uint32_t first = fn->first_line, last = fn->last_line;
+   int rc = 0;
+   if (found && (uint64_t)last - first + 1 <= SPARSE_LINES) {
+      uint32_t lo = ml_source_function_start(sf, first);
+      uint32_t hi = ml_source_function_end(sf, lo, first);
+      for (uint32_t l = first + 1; l <= last && !rc; l++) {
+         if (!has_data(m, fn, l, f->metric))
             continue;
-         if (nrows == cap) {
-            cap = cap ? cap * 2 : 64;
-            ml_row *nr = realloc(rows, cap * sizeof *rows);
-            if (!nr)
-               goto out;
-            rows = nr;
+         if (l > hi) {
+            rc = report_range(out, m, fn, f, path, sf, lo, hi, notes, nnotes);
+            if (!rc && fputc('\n', out) == EOF)
+               rc = ML_EIO;
+            nnotes = 0;
+            lo = ml_source_function_start(sf, l);
+            if (lo <= hi)
+               lo = hi + 1;
          }
-         fill_row(&rows[nrows++], ls, f->metric, found ? sf : NULL,
-                  ls->line);
+         uint32_t e = ml_source_function_end(sf, lo, l);
+         if (e > hi || l > hi)
+            hi = e;
       }
-      if (nrows > 1)
-         qsort(rows, nrows, sizeof *rows, row_cmp);
+      if (!rc)
+         rc = report_range(out, m, fn, f, path, sf, lo, hi, notes, nnotes);
+   } else {
+      rc = report_range(out, m, fn, f, path, found ? sf : NULL, first, last,
+                        notes, nnotes);
    }
-   ml_table t = { path, notes, nnotes, rows, nrows };
-   rc = ml_report_table(out, &t, f);
-   if (rc)
-      ml_err_set(err, rc, "write error");
-   else
-      rc = 0;
-out:
    if (rc == ML_ENOMEM)
       ml_err_set(err, rc, "out of memory");
-   free(rows);
-   free(notes_buf[0]);
+   else if (rc)
+      ml_err_set(err, rc, "write error");
+   free(note_buf);
    return rc;
 }

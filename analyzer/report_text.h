@@ -84,10 +84,12 @@ int ml_report_summary(FILE *out, const ml_reader *r, const ml_model *m,
                       const char *trace_name, const ml_fmt *f);
 
 /* Builds and writes the table of one function (from ml_model_func):
-   rows first_line..end of function (source.h's brace rule), the numbers
-   of f->metric, the source
-   text from src, the notes "(source not found: PATH)" and "(source
-   changed since the run)".  A function spanning more than 20000 lines
+   rows from the function's start to its end in the text (source.h's
+   ml_source_function_start and _end), the numbers of f->metric, the
+   source text from src, the notes "(source not found: PATH)" and
+   "(source changed since the run)".  Lines with data past the end of the
+   function listed so far start another table, separated by a blank line
+   (overloads inlined under one name).  A function spanning more than 20000 lines
    shows only its lines with data, with a note.  src may be NULL: no
    source is looked for (every file is "not found").  Returns 0, ML_EIO or
    ML_ENOMEM (*err set). */

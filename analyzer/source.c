@@ -13,6 +13,7 @@
 
 #define MAX_SOURCE_BYTES ((off_t)1 << 30)   /* larger files: not read */
 #define BRACE_LOOKAHEAD  2000u
+#define BRACE_LOOKBACK   2000u
 
 struct ml_source_file {
    char     *recorded;    /* the key */
@@ -398,17 +399,13 @@ static int is_access_label(const char *t, size_t len)
    return 0;
 }
 
-uint32_t ml_source_function_start(const ml_source_file *f, uint32_t first)
+/* The declarator lines above the lone '{' at line brace, at most 16. */
+static uint32_t declarator_above(const ml_source_file *f, uint32_t brace)
 {
    size_t len;
-   const char *t = ml_source_line(f, first, &len);
-   if (!t)
-      return first;
-   trim(&t, &len);
-   if (len != 1 || t[0] != '{')
-      return first;
-   uint32_t start = first;
-   for (uint32_t n = first - 1; n >= 1 && first - n <= 16; n--) {
+   const char *t;
+   uint32_t start = brace;
+   for (uint32_t n = brace - 1; n >= 1 && brace - n <= 16; n--) {
       t = ml_source_line(f, n, &len);
       if (!t)
          break;
@@ -420,4 +417,71 @@ uint32_t ml_source_function_start(const ml_source_file *f, uint32_t first)
       start = n;
    }
    return start;
+}
+
+/* Reads line n as code: comments within the line are skipped, string
+   and character literals count as their quote character.  Gives the
+   number of braces, and the last character (0 if none). */
+static char scan_code(const ml_source_file *f, uint32_t n,
+                      unsigned *opens, unsigned *closes)
+{
+   size_t len = 0;
+   const char *t = ml_source_line(f, n, &len);
+   char last = 0;
+   *opens = *closes = 0;
+   for (size_t i = 0; t && i < len; i++) {
+      char c = t[i];
+      if (c == '/' && i + 1 < len && t[i + 1] == '/')
+         break;
+      if (c == '/' && i + 1 < len && t[i + 1] == '*') {
+         for (i += 2; i + 1 < len && !(t[i] == '*' && t[i + 1] == '/'); i++)
+            ;
+         i++;
+         continue;
+      }
+      if (c == '"' || c == '\'') {
+         for (i++; i < len && t[i] != c; i++)
+            if (t[i] == '\\')
+               i++;
+      } else if (c == '{') {
+         (*opens)++;
+      } else if (c == '}') {
+         (*closes)++;
+      }
+      if (c != ' ' && c != '\t' && c != '\r')
+         last = c;
+   }
+   return last;
+}
+
+uint32_t ml_source_function_start(const ml_source_file *f, uint32_t first)
+{
+   size_t len;
+   const char *t = ml_source_line(f, first, &len);
+   if (!t)
+      return first;
+   trim(&t, &len);
+   if (len == 1 && t[0] == '{')
+      return declarator_above(f, first);
+   /* A statement (the line above ends one or opens a block): the body's
+      first executed line of optimised code.  The function starts at the
+      '{' that no brace below it closes. */
+   uint32_t p = first - 1;
+   char end = 0;
+   unsigned opens, closes;
+   for (; p >= 1 && first - p <= 16 && !end; p--)
+      end = scan_code(f, p, &opens, &closes);
+   if (end != ';' && end != '{' && end != '}')
+      return first;             /* a declarator's line, or no guide */
+   long depth = 0;
+   for (uint32_t n = first - 1; n >= 1 && first - n <= BRACE_LOOKBACK; n--) {
+      scan_code(f, n, &opens, &closes);
+      depth += (long)closes - (long)opens;
+      if (depth < 0) {
+         t = ml_source_line(f, n, &len);
+         trim(&t, &len);
+         return len == 1 && t[0] == '{' ? declarator_above(f, n) : n;
+      }
+   }
+   return first;
 }

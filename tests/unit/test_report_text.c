@@ -295,6 +295,84 @@ static void test_summary_and_function(void **state)
    unlink(src);
 }
 
+/* Two member functions of one name (inlined overloads, which the debug
+   info names alike) fall in one model function: each is listed as a
+   table of its own, from its declarator (or its one line) to its closing
+   brace, not the text between them or the class around them. */
+static void test_overloads_split(void **state)
+{
+   (void)state;
+   char src[64];
+   const char text[] =
+      "struct S {\n"                        /* 1 */
+      "  int\n"                             /* 2 */
+      "  get(int i)\n"                      /* 3 */
+      "  {\n"                               /* 4 */
+      "    check(i);\n"                     /* 5 */
+      "    return v[i];\n"                  /* 6 */
+      "  }\n"                               /* 7 */
+      "  // the other one\n"                /* 8 */
+      "  int\n"                             /* 9 */
+      "  get() { return v[0]; }\n"          /* 10 */
+      "};\n";                               /* 11 */
+   tb sb;
+   tb_init(&sb);
+   sb.len = 0;
+   tb_bytes(&sb, text, strlen(text));
+   assert_int_equal(tb_write_file(&sb, src), 0);
+   tb_fini(&sb);
+
+   tb b;
+   tb_start(&b);
+   uint32_t sget = tb_string(&b, "get");
+   uint32_t file = tb_string(&b, src);
+   tb_line(&b, sget, file, 6, 3, 0);
+   tb_line(&b, sget, file, 10, 2, 0);
+   tb_trailer(&b, 1000, 0, 0, 0, 0, 0);
+
+   ml_err err;
+   ml_reader *r = ml_reader_open_mem(b.buf, b.len, "t", &err);
+   assert_non_null(r);
+   ml_model *m = ml_model_new(r, &err);
+   assert_int_equal(ml_model_load(m, r, &err), 0);
+   ml_source *so = ml_source_new(&err);
+   char *out = NULL;
+   size_t n = 0;
+   FILE *fp = open_memstream(&out, &n);
+   ml_fmt f = { ML_UNIT_B, 0, ML_METRIC_HEAP };
+   assert_int_equal(ml_model_nfuncs(m), 1);
+   assert_int_equal(ml_report_function(fp, r, m, so,
+                                       ml_model_func(m, ML_METRIC_HEAP, 0),
+                                       &f, &err), 0);
+   fclose(fp);
+   char expect[2048];
+   snprintf(expect, sizeof expect,
+"Filename: %s\n"
+"\n"
+"Line #    Mem usage    Increment  Occurrences   Line Contents\n"
+"=============================================================\n"
+"     2                                            int\n"
+"     3                                            get(int i)\n"
+"     4                                            {\n"
+"     5                                              check(i);\n"
+"     6          0 B          0 B            3       return v[i];\n"
+"     7                                            }\n"
+"\n"
+"Filename: %s\n"
+"\n"
+"Line #    Mem usage    Increment  Occurrences   Line Contents\n"
+"=============================================================\n"
+"    10          0 B          0 B            2     get() { return v[0]; }\n",
+            src, src);
+   assert_string_equal(out, expect);
+   free(out);
+   ml_source_free(so);
+   ml_model_free(m);
+   ml_reader_free(r);
+   tb_fini(&b);
+   unlink(src);
+}
+
 /* Missing source: placeholder note, empty contents, range from LINE
    records only; truncated trace summary. */
 static void test_missing_source_truncated(void **state)
@@ -571,6 +649,7 @@ int main(void)
       cmocka_unit_test(test_kib_and_notes),
       cmocka_unit_test(test_format_numbers),
       cmocka_unit_test(test_summary_and_function),
+      cmocka_unit_test(test_overloads_split),
       cmocka_unit_test(test_missing_source_truncated),
       cmocka_unit_test(test_rss_summary_and_tables),
       cmocka_unit_test(test_time_resolution),

@@ -164,7 +164,7 @@ static void test_lines_and_brace(void **state)
    ml_source_add_dir(s, root, &err);
    f = ml_source_get(s, "kr.c", NULL, &err);
    assert_int_equal(ml_source_function_start(f, 7), 4);
-   assert_int_equal(ml_source_function_start(f, 8), 8);   /* not a brace */
+   assert_int_equal(ml_source_function_start(f, 8), 4);   /* in the body */
    assert_int_equal(ml_source_function_start(f, 10), 10);
    assert_int_equal(ml_source_function_start(f, 13), 13); /* blank above */
    assert_int_equal(ml_source_function_start(f, 99), 99); /* no such line */
@@ -207,6 +207,45 @@ static void test_function_end_braces(void **state)
    ml_source_free(s);
 }
 
+/* Optimised code's first executed line lies inside the body: the
+   listing starts at the function's declarator all the same; a line
+   that continues a declarator is left as it is. */
+static void test_function_start_in_body(void **state)
+{
+   (void)state;
+   put("o2.c", "int g;\n"                         /* 1 */
+               "static int\n"                     /* 2 */
+               "f(int n)\n"                       /* 3 */
+               "{\n"                              /* 4 */
+               "    int a = 0;  /* { */\n"        /* 5 */
+               "    for (int i = 0; i < n; i++) {\n" /* 6 */
+               "        a += i;\n"                /* 7 */
+               "    }\n"                          /* 8 */
+               "    puts(\"}\");\n"             /* 9 */
+               "    return a;\n"                  /* 10 */
+               "}\n"                              /* 11 */
+               "int h(int x) {\n"                 /* 12 */
+               "    x++;\n"                       /* 13 */
+               "    return x;\n"                  /* 14 */
+               "}\n"                              /* 15 */
+               "  typename T::type\n"             /* 16 */
+               "  operator()()\n"                 /* 17 */
+               "  { return 0; }\n");              /* 18 */
+   ml_err err;
+   ml_source *s = ml_source_new(&err);
+   ml_source_add_dir(s, root, &err);
+   const ml_source_file *f = ml_source_get(s, "o2.c", NULL, &err);
+   assert_true(ml_source_found(f));
+   assert_int_equal(ml_source_function_start(f, 4), 2);    /* lone '{' */
+   assert_int_equal(ml_source_function_start(f, 5), 2);
+   assert_int_equal(ml_source_function_start(f, 6), 2);
+   assert_int_equal(ml_source_function_start(f, 10), 2);   /* past a block */
+   assert_int_equal(ml_source_function_end(f, 2, 10), 11);
+   assert_int_equal(ml_source_function_start(f, 14), 12);  /* '{' at the end */
+   assert_int_equal(ml_source_function_start(f, 17), 17);  /* declarator */
+   ml_source_free(s);
+}
+
 static void test_changed(void **state)
 {
    (void)state;
@@ -241,6 +280,7 @@ int main(void)
       cmocka_unit_test(test_resolution),
       cmocka_unit_test(test_lines_and_brace),
       cmocka_unit_test(test_function_end_braces),
+      cmocka_unit_test(test_function_start_in_body),
       cmocka_unit_test(test_changed),
    };
    return cmocka_run_group_tests(tests, setup, teardown);
