@@ -352,10 +352,12 @@ int main(int argc, char **argv)
               "shown\n", PROG, o.trace);
    }
    if (nsel > 0 && !ml_model_summary(m)->has_line_records)
-      fprintf(stderr, "%s: note: %s has no line statistics (no LINE "
-              "records, e.g. a killed run): functions and lines come from "
-              "the stacks of the memory events, Occurrences are blank\n",
-              PROG, o.trace);
+      fprintf(stderr, "%s: note: %s has no line statistics (%s): "
+              "functions and lines come from the stacks of the memory "
+              "events, Occurrences are blank\n", PROG, o.trace,
+              ml_reader_header(r)->flags & ML_HDR_LINES
+                 ? "no LINE records, e.g. a killed run"
+                 : "recorded with --lines=no");
 
    if (fflush(out) || ferror(out) || (out != stdout && fclose(out)))
       die("%s: write error: %s", o.output ? o.output : "standard output",

@@ -160,6 +160,8 @@ t_heap_only_mode() {
     expect_row "$T/g.rep" grow mb_alloc    15728640 15728640  none
     expect_summary "$T/g.rep" 15728640 7 6 1000 1
     expect_complete "$T/g.rep" "$T/g.trace"
+    expect_file_match "the note names --lines=no" "$T/g.rerr" \
+        "has no line statistics \(recorded with --lines=no\)"
 }
 
 t_loop_occurrences() {
