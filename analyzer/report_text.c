@@ -401,24 +401,30 @@ int ml_report_function(FILE *out, const ml_reader *r, const ml_model *m,
    uint32_t first = fn->first_line, last = fn->last_line;
    int rc = 0;
    if (found && (uint64_t)last - first + 1 <= SPARSE_LINES) {
+      /* hi: the function's closing line, 0 while none was found (a body
+         longer than the look-ahead: the stretch then runs to the last
+         line with data, and is closed from there) */
       uint32_t lo = ml_source_function_start(sf, first);
-      uint32_t hi = ml_source_function_end(sf, lo, first);
+      uint32_t hi = ml_source_function_close(sf, lo, first), at = first;
       for (uint32_t l = first + 1; l <= last && !rc; l++) {
          if (!has_data(m, fn, l, f->metric))
             continue;
-         if (l > hi) {
-            rc = report_range(out, m, fn, f, path, sf, lo, hi, notes, nnotes);
-            if (!rc && fputc('\n', out) == EOF)
-               rc = ML_EIO;
-            nnotes = 0;
-            lo = ml_source_function_start(sf, l);
-            if (lo <= hi)
-               lo = hi + 1;
+         if (!hi || l <= hi) {
+            at = l;
+            continue;
          }
-         uint32_t e = ml_source_function_end(sf, lo, l);
-         if (e > hi || l > hi)
-            hi = e;
+         rc = report_range(out, m, fn, f, path, sf, lo, hi, notes, nnotes);
+         if (!rc && fputc('\n', out) == EOF)
+            rc = ML_EIO;
+         nnotes = 0;
+         lo = ml_source_function_start(sf, l);
+         if (lo <= hi)
+            lo = hi + 1;
+         hi = ml_source_function_close(sf, lo, l);
+         at = l;
       }
+      if (!hi)
+         hi = ml_source_function_end(sf, lo, at);
       if (!rc)
          rc = report_range(out, m, fn, f, path, sf, lo, hi, notes, nnotes);
    } else {

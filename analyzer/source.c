@@ -352,14 +352,14 @@ static size_t indent_of(const char *t, size_t len, char *first)
    return col;
 }
 
-uint32_t ml_source_function_end(const ml_source_file *f, uint32_t start,
-                                uint32_t last)
+uint32_t ml_source_function_close(const ml_source_file *f, uint32_t start,
+                                  uint32_t from)
 {
    size_t len, slen;
-   const char *t = ml_source_line(f, last, &len);
+   const char *t = ml_source_line(f, from, &len);
    const char *st = ml_source_line(f, start, &slen);
    if (!t || !st)
-      return last;
+      return 0;
    char c;
    size_t col0 = indent_of(st, slen, &c);
    size_t e = len;
@@ -367,14 +367,21 @@ uint32_t ml_source_function_end(const ml_source_file *f, uint32_t start,
       e--;
    indent_of(t, len, &c);
    if (c == '}' || (e > 0 && t[e - 1] == '}'))
-      return last;             /* the closing brace, or a one-line body */
-   for (uint32_t n = last + 1; n <= f->nlines && n - last <= BRACE_LOOKAHEAD;
+      return from;             /* the closing brace, or a body on one line */
+   for (uint32_t n = from + 1; n <= f->nlines && n - from <= BRACE_LOOKAHEAD;
         n++) {
       t = ml_source_line(f, n, &len);
       if (indent_of(t, len, &c) <= col0 && c == '}')
          return n;
    }
-   return last;
+   return 0;
+}
+
+uint32_t ml_source_function_end(const ml_source_file *f, uint32_t start,
+                                uint32_t last)
+{
+   uint32_t n = ml_source_function_close(f, start, last);
+   return n ? n : last;
 }
 
 /* Trims blanks at both ends: *b, *len describe what is left. */

@@ -79,6 +79,9 @@ const char *ml_source_line(const ml_source_file *f, uint32_t n,
    2000 lines ahead; last when none is found. */
 uint32_t ml_source_function_end(const ml_source_file *f, uint32_t start,
                                 uint32_t last);
+/* The same from line 'from', or 0 when no closing line is found. */
+uint32_t ml_source_function_close(const ml_source_file *f, uint32_t start,
+                                  uint32_t from);
 
 /* Where a function whose first executed line is 'first' starts in the
    text: when that line is a lone opening brace (the K&R / GNU layouts),

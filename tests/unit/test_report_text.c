@@ -373,6 +373,62 @@ static void test_overloads_split(void **state)
    unlink(src);
 }
 
+/* A function longer than the look-ahead for its closing brace is still
+   one table, from its declarator to its closing brace. */
+static void test_long_function_one_table(void **state)
+{
+   (void)state;
+   char src[64];
+   tb sb;
+   tb_init(&sb);
+   sb.len = 0;
+   const char head[] = "void f(void) {\n";          /* line 1 */
+   tb_bytes(&sb, head, strlen(head));
+   for (int i = 0; i < 2500; i++)                     /* lines 2..2501 */
+      tb_bytes(&sb, "  x++;\n", 7);
+   tb_bytes(&sb, "}\n", 2);                          /* line 2502 */
+   assert_int_equal(tb_write_file(&sb, src), 0);
+   tb_fini(&sb);
+
+   tb b;
+   tb_start(&b);
+   uint32_t sf_ = tb_string(&b, "f");
+   uint32_t file = tb_string(&b, src);
+   tb_line(&b, sf_, file, 1, 1, 0);
+   tb_line(&b, sf_, file, 2, 1, 0);
+   tb_line(&b, sf_, file, 2501, 1, 0);
+   tb_trailer(&b, 1000, 0, 0, 0, 0, 0);
+
+   ml_err err;
+   ml_reader *r = ml_reader_open_mem(b.buf, b.len, "t", &err);
+   assert_non_null(r);
+   ml_model *m = ml_model_new(r, &err);
+   assert_int_equal(ml_model_load(m, r, &err), 0);
+   ml_source *so = ml_source_new(&err);
+   char *out = NULL;
+   size_t n = 0;
+   FILE *fp = open_memstream(&out, &n);
+   ml_fmt f = { ML_UNIT_B, 0, ML_METRIC_HEAP };
+   assert_int_equal(ml_report_function(fp, r, m, so,
+                                       ml_model_func(m, ML_METRIC_HEAP, 0),
+                                       &f, &err), 0);
+   fclose(fp);
+   size_t tables = 0, rows = 0;
+   for (const char *p = out; (p = strstr(p, "Filename: ")); p++)
+      tables++;
+   for (const char *p = out; *p; p++)
+      rows += *p == '\n';
+   assert_int_equal(tables, 1);
+   assert_int_equal(rows, 4 + 2502);        /* heading, blank, header, rule */
+   assert_non_null(strstr(out, "  2502                                          }\n"));
+   free(out);
+   ml_source_free(so);
+   ml_model_free(m);
+   ml_reader_free(r);
+   tb_fini(&b);
+   unlink(src);
+}
+
 /* Missing source: placeholder note, empty contents, range from LINE
    records only; truncated trace summary. */
 static void test_missing_source_truncated(void **state)
@@ -650,6 +706,7 @@ int main(void)
       cmocka_unit_test(test_format_numbers),
       cmocka_unit_test(test_summary_and_function),
       cmocka_unit_test(test_overloads_split),
+      cmocka_unit_test(test_long_function_one_table),
       cmocka_unit_test(test_missing_source_truncated),
       cmocka_unit_test(test_rss_summary_and_tables),
       cmocka_unit_test(test_time_resolution),
