@@ -12,6 +12,11 @@
      function main
        L:first       Increment  1048576
        L:second      Increment  2097152
+   Occurrences at -O0 (make() and count_to() are always_inline, so they
+   are inlined there too): L:first 1, L:second 1 (its own code resumes
+   after the inlined body: no new entry), L:inl_malloc 2, L:loops 1
+   (two inlined loops, 4 and 2 iterations, on one line), L:inl_loop 8
+   (the for line: entered, then once per i++: 5 + 3).
    Without inlined frames (--read-inline-info=no) the two calls' lines
    would get nothing: the allocations would be charged to make's line
    only, as if it were a line of main. */
@@ -26,12 +31,23 @@ static inline __attribute__((always_inline)) char *make(size_t n)
     return p;
 }
 
+/* A loop inside inlined code: its backward jumps are iterations of the
+   loop's lines, not new entries of the line that calls it. */
+static inline __attribute__((always_inline)) int count_to(int n)
+{
+    int s = 0;
+    for (int i = 0; i < n; i++)                /* L:inl_loop */
+        s += i;
+    return s;
+}
+
 int main(int argc, char **argv)
 {
     size_t n = (size_t)argc << 20;
     char *a = make(n);                         /* L:first */
     char *b = make(2 * n);                     /* L:second */
-    int r = a && b ? a[5] + b[7] : 0;
+    int c = count_to(argc * 4) + count_to(argc * 2);   /* L:loops */
+    int r = a && b && c == 7 ? a[5] + b[7] : 0;
     free(a);
     free(b);
     (void)argv;

@@ -218,17 +218,20 @@ static Bool in_chain(const Chain *c, UInt k, const MlLine *s)
 
 /* What a superblock starting at a jump target can assume, from the
    jumps (and calls' returns) to it translated so far (cont_map): v1 bit
-   CONT_LINE if it continues the line of the instruction it follows;
-   bit CONT_OPEN if v2 holds the lines that are open there (see
-   "Inlined calls"; a NULL-terminated array, or NULL for none), those
-   open at every jump to it noted so far. */
+   CONT_LINE if a forward one continues the line of the instruction it
+   follows; bit CONT_BACK if a backward one reaches it (a new iteration:
+   its line is entered even if open); bit CONT_OPEN if v2 holds the
+   lines that are open there (see "Inlined calls"; a NULL-terminated
+   array, or NULL for none), those open at every jump to it noted so
+   far (a loop inside inlined code keeps its call site's line open). */
 #define CONT_LINE 1
 #define CONT_OPEN 2
+#define CONT_BACK 4
 
 /* A jump (or a call's return) from code of chain from, with the lines
-   open[0 .. n_open) open, to the address t, not below the jump. */
+   open[0 .. n_open) open, to the address t (below the jump if back). */
 static void note_jump(const Chain *from, MlLine *const *open, UInt n_open,
-                      Addr t)
+                      Addr t, Bool back)
 {
    if (!from || t == ML_MAP_EMPTY)
       return;
@@ -237,7 +240,9 @@ static void note_jump(const Chain *from, MlLine *const *open, UInt n_open,
       return;
    Bool is_new;
    MlMapEnt *e = ml_map_insert(&cont_map, t, &is_new);
-   if (tc->f[0] && tc->f[0] == from->f[0])
+   if (back)
+      e->v1 |= CONT_BACK;
+   else if (tc->f[0] && tc->f[0] == from->f[0])
       e->v1 |= CONT_LINE;
    /* the lines open at t: open here, lines of t's chain, and open at
       every other jump to t noted */
@@ -267,11 +272,13 @@ static void note_jump(const Chain *from, MlLine *const *open, UInt n_open,
 }
 
 /* Whether a superblock starting at a continues the line before it; the
-   lines open there (NULL-terminated, or NULL). */
-static Bool is_continuation(Addr a, MlLine *const **open)
+   lines open there (NULL-terminated, or NULL); whether a backward jump
+   reaches it. */
+static Bool is_continuation(Addr a, MlLine *const **open, Bool *back)
 {
    MlMapEnt *e = ml_map_find(&cont_map, a);
    *open = e && (e->v1 & CONT_OPEN) ? (MlLine *const *)e->v2 : NULL;
+   *back = e && (e->v1 & CONT_BACK);
    return e && (e->v1 & CONT_LINE);
 }
 
@@ -398,15 +405,14 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          if (lines_on && prev && st->tag == Ist_Exit &&
              st->Ist.Exit.jk == Ijk_Boring) {
             Addr t = const_target(st->Ist.Exit.dst);
-            if (t != ML_MAP_EMPTY && t >= prev_addr)
-               note_jump(prev, open, n_open, t);
+            note_jump(prev, open, n_open, t, t < prev_addr);
          }
          /* A call pushes its return address: a constant store of the
             address right after the current instruction. */
          if (lines_on && prev && st->tag == Ist_Store &&
              st->Ist.Store.data->tag == Iex_Const &&
              const_target(st->Ist.Store.data->Iex.Const.con) == last_end)
-            note_jump(prev, open, n_open, last_end);
+            note_jump(prev, open, n_open, last_end, False);
          if (st->tag != Ist_IMark)
             continue;
          n_insns++;
@@ -415,10 +421,10 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          Addr a = (Addr)st->Ist.IMark.addr;
          const Chain *c = chain_for_addr(a);
          MlLine *s = c ? c->f[0] : NULL;
-         Bool enter = False;
+         Bool enter = False, back = False;
          if (first) {
             MlLine *const *was;
-            enter = !is_continuation(a, &was);
+            enter = !is_continuation(a, &was, &back);
             for (n_open = 0; was && was[n_open]; n_open++)
                open[n_open] = was[n_open];
          } else {
@@ -434,7 +440,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          Bool is_open = False;
          for (UInt m = 0; m < n_open; m++)
             is_open |= open[m] == s;
-         if (s && enter && is_open && (first || a >= prev_addr))
+         if (s && enter && is_open && (first ? !back : a >= prev_addr))
             enter = False;             /* back from code inlined into s */
          if (s && enter && !is_open && n_open < MAX_INLINE)
             open[n_open++] = s;
@@ -451,8 +457,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
       if (lines_on && prev && sbIn->jumpkind != Ijk_Ret &&
           sbIn->next->tag == Iex_Const) {
          Addr t = const_target(sbIn->next->Iex.Const.con);
-         if (t != ML_MAP_EMPTY && t >= prev_addr)
-            note_jump(prev, open, n_open, t);
+         note_jump(prev, open, n_open, t, t < prev_addr);
       }
       ml_ir_translated(n_insns);
    }
