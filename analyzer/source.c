@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -396,6 +397,21 @@ static void trim(const char **b, size_t *len)
       (*len)--;
 }
 
+/* Whether trimmed text t begins with a statement keyword that can open
+   a block (for, if, while, do, switch, else, try). */
+static int starts_statement(const char *t, size_t len)
+{
+   static const char *const kw[] = { "for", "if", "while", "do", "switch",
+                                     "else", "try" };
+   for (size_t i = 0; i < sizeof kw / sizeof *kw; i++) {
+      size_t k = strlen(kw[i]);
+      if (len >= k && memcmp(t, kw[i], k) == 0 &&
+          (len == k || !(isalnum((unsigned char)t[k]) || t[k] == '_')))
+         return 1;
+   }
+   return 0;
+}
+
 /* "public:", "protected:" or "private:" (trimmed). */
 static int is_access_label(const char *t, size_t len)
 {
@@ -476,6 +492,9 @@ uint32_t ml_source_function_start(const ml_source_file *f, uint32_t first)
    uint32_t p = first - 1;
    char end = 0;
    unsigned opens, closes;
+   scan_code(f, first, &opens, &closes);
+   if (opens > closes && !starts_statement(t, len))
+      return first;             /* it opens a block: the function's head */
    for (; p >= 1 && first - p <= 16 && !end; p--)
       end = scan_code(f, p, &opens, &closes);
    if (end != ';' && end != '{' && end != '}')

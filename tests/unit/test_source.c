@@ -230,7 +230,14 @@ static void test_function_start_in_body(void **state)
                "}\n"                              /* 15 */
                "  typename T::type\n"             /* 16 */
                "  operator()()\n"                 /* 17 */
-               "  { return 0; }\n");              /* 18 */
+               "  { return 0; }\n"                /* 18 */
+               "namespace ns {\n"                 /* 19 */
+               "int g(void) { return 1; }\n"      /* 20 */
+               "int k(void);\n"                   /* 21 */
+               "int f2(int x) {\n"                /* 22 */
+               "    return x;\n"                  /* 23 */
+               "}\n"                              /* 24 */
+               "}\n");                            /* 25 */
    ml_err err;
    ml_source *s = ml_source_new(&err);
    ml_source_add_dir(s, root, &err);
@@ -243,6 +250,11 @@ static void test_function_start_in_body(void **state)
    assert_int_equal(ml_source_function_end(f, 2, 10), 11);
    assert_int_equal(ml_source_function_start(f, 14), 12);  /* '{' at the end */
    assert_int_equal(ml_source_function_start(f, 17), 17);  /* declarator */
+   /* a head that opens its body, after a declaration, in a namespace:
+      not a statement, so not the namespace's '{' */
+   assert_int_equal(ml_source_function_start(f, 22), 22);
+   assert_int_equal(ml_source_function_start(f, 23), 22);
+   assert_int_equal(ml_source_function_end(f, 22, 23), 24);
    ml_source_free(s);
 }
 
