@@ -342,6 +342,28 @@ const char *ml_source_line(const ml_source_file *f, uint32_t n,
    return f->text + a;
 }
 
+/* Whether line n names a scope that is not a function's: struct,
+   class, union, enum, namespace, extern "C" (as whole words). */
+static int opens_type_scope(const ml_source_file *f, uint32_t n)
+{
+   static const char *const kw[] = { "struct", "class", "union", "enum",
+                                     "namespace", "extern" };
+   size_t len = 0;
+   const char *t = ml_source_line(f, n, &len);
+   for (size_t i = 0; t && i < len; i++) {
+      if (i > 0 && (isalnum((unsigned char)t[i - 1]) || t[i - 1] == '_'))
+         continue;
+      for (size_t k = 0; k < sizeof kw / sizeof *kw; k++) {
+         size_t m = strlen(kw[k]);
+         if (len - i >= m && memcmp(t + i, kw[k], m) == 0 &&
+             (len - i == m || !(isalnum((unsigned char)t[i + m]) ||
+                                t[i + m] == '_')))
+            return 1;
+      }
+   }
+   return 0;
+}
+
 /* The column where line t's text starts (tabs to multiples of 8) and,
    in *first, its first non-blank character (0 for a blank line). */
 static size_t indent_of(const char *t, size_t len, char *first)
@@ -369,11 +391,23 @@ uint32_t ml_source_function_close(const ml_source_file *f, uint32_t start,
    indent_of(t, len, &c);
    if (c == '}' || (e > 0 && t[e - 1] == '}'))
       return from;             /* the closing brace, or a body on one line */
+   if (start == from && (opens_type_scope(f, from) ||
+                         (e > 0 && t[e - 1] == ';')))
+      return from;             /* a member the compiler wrote (an implicit
+                                  destructor at its class's head, or
+                                  'S(S&&) = default;') */
    for (uint32_t n = from + 1; n <= f->nlines && n - from <= BRACE_LOOKAHEAD;
         n++) {
       t = ml_source_line(f, n, &len);
-      if (indent_of(t, len, &c) <= col0 && c == '}')
-         return n;
+      if (indent_of(t, len, &c) > col0)
+         continue;
+      e = len;
+      while (e > 0 && (t[e - 1] == ' ' || t[e - 1] == '\t' ||
+                       t[e - 1] == '\r'))
+         e--;
+      if (c == '}' || (e > 0 && t[e - 1] == '}'))
+         return n;             /* the closing brace, or '{ body }' or
+                                  ': init() { }' on one line */
    }
    return 0;
 }
@@ -411,6 +445,7 @@ static int starts_statement(const char *t, size_t len)
    }
    return 0;
 }
+
 
 /* "public:", "protected:" or "private:" (trimmed). */
 static int is_access_label(const char *t, size_t len)
@@ -492,9 +527,11 @@ uint32_t ml_source_function_start(const ml_source_file *f, uint32_t first)
    uint32_t p = first - 1;
    char end = 0;
    unsigned opens, closes;
-   scan_code(f, first, &opens, &closes);
-   if (opens > closes && !starts_statement(t, len))
-      return first;             /* it opens a block: the function's head */
+   char own = scan_code(f, first, &opens, &closes);
+   if (!starts_statement(t, len) &&
+       (opens > closes || (own != ';' && own != '}')))
+      return first;             /* a head that opens its body, or a
+                                   declarator's line (ends otherwise) */
    for (; p >= 1 && first - p <= 16 && !end; p--)
       end = scan_code(f, p, &opens, &closes);
    if (end != ';' && end != '{' && end != '}')
@@ -506,7 +543,12 @@ uint32_t ml_source_function_start(const ml_source_file *f, uint32_t first)
       if (depth < 0) {
          t = ml_source_line(f, n, &len);
          trim(&t, &len);
-         return len == 1 && t[0] == '{' ? declarator_above(f, n) : n;
+         uint32_t head = len == 1 && t[0] == '{' ? declarator_above(f, n) : n;
+         for (uint32_t h = head; h <= n; h++)
+            if (opens_type_scope(f, h))
+               return first;    /* a class or namespace body, not a
+                                   function's: first is a member */
+         return head;
       }
    }
    return first;

@@ -89,13 +89,15 @@ uint32_t ml_source_function_close(const ml_source_file *f, uint32_t start,
    non-blank lines that do not end a statement or a block (';', '}'),
    open one ('{': a class or namespace around a member function), nor are
    preprocessor lines or C++ access labels ("public:"), at most 16.  When
-   it is a statement (it opens no block, or begins with for, if, while,
-   do, switch, else or try; and the line above ends with ';', '{' or
-   '}': the first executed line of optimised code lies inside the body),
-   the function
+   it is a statement (it begins with for, if, while, do, switch, else or
+   try, or it ends with ';' or '}' and opens no block; and the line above
+   ends with ';', '{' or '}': the first executed line of optimised code
+   lies inside the body), the function
    starts at the '{' above that no brace between closes (with its
    declarator when the brace stands alone), looking at most 2000 lines
-   up.  Otherwise, or without text, 'first'. */
+   up, unless that head names a struct, class, union, enum, namespace or
+   extern scope (first is then a member).  Otherwise, or without text,
+   'first'. */
 uint32_t ml_source_function_start(const ml_source_file *f, uint32_t first);
 
 /* FNV-1a 64 of a whole file's contents: returns 0 and sets *hash, or

@@ -237,7 +237,19 @@ static void test_function_start_in_body(void **state)
                "int f2(int x) {\n"                /* 22 */
                "    return x;\n"                  /* 23 */
                "}\n"                              /* 24 */
-               "}\n");                            /* 25 */
+               "}\n"                              /* 25 */
+               "struct B {\n"                     /* 26 */
+               "  B() : v() { }\n"                /* 27 */
+               "\n"                               /* 28 */
+               "  B(int x)\n"                     /* 29 */
+               "  : v(x) { }\n"                   /* 30 */
+               "  int v;\n"                       /* 31 */
+               "  B(const B&) = default;\n"       /* 32 */
+               "  int\n"                          /* 33 */
+               "  get() const\n"                  /* 34 */
+               "  { return v; }\n"                /* 35 */
+               "  int w;\n"                       /* 36 */
+               "};\n");                           /* 37 */
    ml_err err;
    ml_source *s = ml_source_new(&err);
    ml_source_add_dir(s, root, &err);
@@ -255,6 +267,19 @@ static void test_function_start_in_body(void **state)
    assert_int_equal(ml_source_function_start(f, 22), 22);
    assert_int_equal(ml_source_function_start(f, 23), 22);
    assert_int_equal(ml_source_function_end(f, 22, 23), 24);
+   /* a constructor's declarator above its initializer list */
+   assert_int_equal(ml_source_function_start(f, 29), 29);
+   assert_int_equal(ml_source_function_end(f, 29, 30), 30);
+   assert_int_equal(ml_source_function_end(f, 29, 29), 30);
+   /* a member declaration that ends with ';' inside a class: the class's
+      '{' is not a function's */
+   assert_int_equal(ml_source_function_start(f, 32), 32);
+   /* an implicit member at the class's head: that line alone */
+   assert_int_equal(ml_source_function_start(f, 26), 26);
+   assert_int_equal(ml_source_function_end(f, 26, 26), 26);
+   assert_int_equal(ml_source_function_end(f, 32, 32), 32);  /* = default */
+   /* the body on one line below the declarator */
+   assert_int_equal(ml_source_function_end(f, 34, 34), 35);
    ml_source_free(s);
 }
 
