@@ -364,6 +364,22 @@ static int opens_type_scope(const ml_source_file *f, uint32_t n)
    return 0;
 }
 
+/* Whether t declares a defaulted or deleted member ("= default" or
+   "= delete"). */
+static int is_defaulted(const char *t, size_t len)
+{
+   for (size_t i = 0; i + 1 < len; i++)
+      if (t[i] == '=') {
+         size_t j = i + 1;
+         while (j < len && (t[j] == ' ' || t[j] == '\t'))
+            j++;
+         if ((len - j >= 7 && memcmp(t + j, "default", 7) == 0) ||
+             (len - j >= 6 && memcmp(t + j, "delete", 6) == 0))
+            return 1;
+      }
+   return 0;
+}
+
 /* The column where line t's text starts (tabs to multiples of 8) and,
    in *first, its first non-blank character (0 for a blank line). */
 static size_t indent_of(const char *t, size_t len, char *first)
@@ -373,6 +389,18 @@ static size_t indent_of(const char *t, size_t len, char *first)
       col = t[i] == '\t' ? (col / 8 + 1) * 8 : col + 1;
    *first = i < len ? t[i] : 0;
    return col;
+}
+
+static char scan_code(const ml_source_file *f, uint32_t n,
+                      unsigned *opens, unsigned *closes);
+
+/* The last character of t other than blanks (0 if none). */
+static char last_char(const char *t, size_t len)
+{
+   while (len > 0 && (t[len - 1] == ' ' || t[len - 1] == '\t' ||
+                      t[len - 1] == '\r'))
+      len--;
+   return len > 0 ? t[len - 1] : 0;
 }
 
 uint32_t ml_source_function_close(const ml_source_file *f, uint32_t start,
@@ -385,27 +413,23 @@ uint32_t ml_source_function_close(const ml_source_file *f, uint32_t start,
       return 0;
    char c;
    size_t col0 = indent_of(st, slen, &c);
-   size_t e = len;
-   while (e > 0 && (t[e - 1] == ' ' || t[e - 1] == '\t' || t[e - 1] == '\r'))
-      e--;
    indent_of(t, len, &c);
-   if (c == '}' || (e > 0 && t[e - 1] == '}'))
-      return from;             /* the closing brace, or a body on one line */
+   char end = last_char(t, len);
+   unsigned opens, closes;
+   scan_code(f, from, &opens, &closes);
+   if (c == '}' || end == '}' || (opens > 0 && opens == closes))
+      return from;             /* the closing brace, or a body on one line
+                                  ('{ ... };' too) */
    if (start == from && (opens_type_scope(f, from) ||
-                         (e > 0 && t[e - 1] == ';')))
+                         (end == ';' && is_defaulted(t, len))))
       return from;             /* a member the compiler wrote (an implicit
                                   destructor at its class's head, or
                                   'S(S&&) = default;') */
    for (uint32_t n = from + 1; n <= f->nlines && n - from <= BRACE_LOOKAHEAD;
         n++) {
       t = ml_source_line(f, n, &len);
-      if (indent_of(t, len, &c) > col0)
-         continue;
-      e = len;
-      while (e > 0 && (t[e - 1] == ' ' || t[e - 1] == '\t' ||
-                       t[e - 1] == '\r'))
-         e--;
-      if (c == '}' || (e > 0 && t[e - 1] == '}'))
+      if (indent_of(t, len, &c) <= col0 &&
+          (c == '}' || last_char(t, len) == '}'))
          return n;             /* the closing brace, or '{ body }' or
                                   ': init() { }' on one line */
    }

@@ -249,7 +249,8 @@ static void test_function_start_in_body(void **state)
                "  get() const\n"                  /* 34 */
                "  { return v; }\n"                /* 35 */
                "  int w;\n"                       /* 36 */
-               "};\n");                           /* 37 */
+               "  ~B() { v = 0; };\n"             /* 37 */
+               "};\n");                           /* 38 */
    ml_err err;
    ml_source *s = ml_source_new(&err);
    ml_source_add_dir(s, root, &err);
@@ -278,6 +279,9 @@ static void test_function_start_in_body(void **state)
    assert_int_equal(ml_source_function_start(f, 26), 26);
    assert_int_equal(ml_source_function_end(f, 26, 26), 26);
    assert_int_equal(ml_source_function_end(f, 32, 32), 32);  /* = default */
+   assert_int_equal(ml_source_function_end(f, 37, 37), 37);  /* '{ };' */
+   /* a statement alone is not a function: on to the closing brace */
+   assert_int_equal(ml_source_function_end(f, 10, 10), 11);
    /* the body on one line below the declarator */
    assert_int_equal(ml_source_function_end(f, 34, 34), 35);
    ml_source_free(s);
