@@ -22,6 +22,11 @@
      L:keep         Occurrences 5      Increment 0     (even iterations)
      L:free_kept    Occurrences 6      Increment -500  (one-line loop, 5
                     iterations, each calling free)
+     L:skip         Occurrences 40     (a one-line while inside for (;;):
+                    10 rounds, 4 entries each -- the entry and 3 back
+                    jumps of its loop; gcc puts the for (;;)'s jump back
+                    to the test on this line, a lone jump that is no
+                    iteration of its own, as gcov counts too)
 
    Summary: peak 600 B, 10 allocations, 10 frees, nothing leaked. */
 #include <stdlib.h>
@@ -47,5 +52,18 @@ int main(void)
     }
 
     for (i = 0; i < 5; i++) free(keep[i]);    /* L:free_kept */
-    return sum == 499500 ? 0 : 1;
+
+    int j = 0, rounds = 0;
+    long acc = 0;
+    for (;;) {
+        while (j % 4 != 3) j++;               /* L:skip */
+        switch (j % 8) {
+        case 3: acc += j; break;
+        default: acc -= 1; break;
+        }
+        if (++rounds == 10)
+            break;
+        j++;
+    }
+    return sum == 499500 && acc != 12345 ? 0 : 1;
 }

@@ -4,7 +4,10 @@
    its line when the line differs from the previous instruction's, or when
    its address is lower than the previous one's (a backward jump inside
    one line is a new loop iteration; VEX also unrolls small loops, which
-   shows up the same way).  An instruction that jumps to itself is a
+   shows up the same way) -- unless the jumping instruction is the one
+   that began the line's entry: a lone jump back to the loop's test,
+   where gcc puts a `for (;;)` or `continue` of the line, is no
+   iteration of its own.  An instruction that jumps to itself is a
    string instruction with a rep prefix (VEX translates one iteration,
    then jumps back to the instruction): its repetitions are one entry, as
    a line `struct s z = {0};` (a rep stos at -O0) runs once.  The first
@@ -229,9 +232,10 @@ static Bool in_chain(const Chain *c, UInt k, const MlLine *s)
 #define CONT_BACK 4
 
 /* A jump (or a call's return) from code of chain from, with the lines
-   open[0 .. n_open) open, to the address t (below the jump if back). */
+   open[0 .. n_open) open, to the address t (below the jump if back; from
+   the instruction that began its line's entry if started). */
 static void note_jump(const Chain *from, MlLine *const *open, UInt n_open,
-                      Addr t, Bool back)
+                      Addr t, Bool back, Bool started)
 {
    if (!from || t == ML_MAP_EMPTY)
       return;
@@ -240,9 +244,10 @@ static void note_jump(const Chain *from, MlLine *const *open, UInt n_open,
       return;
    Bool is_new;
    MlMapEnt *e = ml_map_insert(&cont_map, t, &is_new);
-   if (back)
+   Bool same = tc->f[0] && tc->f[0] == from->f[0];
+   if (back && !(same && started))
       e->v1 |= CONT_BACK;
-   else if (tc->f[0] && tc->f[0] == from->f[0])
+   else if (same)
       e->v1 |= CONT_LINE;
    /* the lines open at t: open here, lines of t's chain, and open at
       every other jump to t noted */
@@ -393,7 +398,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
    {
       const Chain *prev = NULL;
       Addr prev_addr = 0, last_end = 0;
-      Bool first = True;
+      Bool first = True, prev_started = False;
       UInt n_insns = 0, n_open = 0;
       MlLine *open[MAX_INLINE];
       for (Int j = i; j < n; j++) {
@@ -405,14 +410,14 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          if (lines_on && prev && st->tag == Ist_Exit &&
              st->Ist.Exit.jk == Ijk_Boring) {
             Addr t = const_target(st->Ist.Exit.dst);
-            note_jump(prev, open, n_open, t, t < prev_addr);
+            note_jump(prev, open, n_open, t, t < prev_addr, prev_started);
          }
          /* A call pushes its return address: a constant store of the
             address right after the current instruction. */
          if (lines_on && prev && st->tag == Ist_Store &&
              st->Ist.Store.data->tag == Iex_Const &&
              const_target(st->Ist.Store.data->Iex.Const.con) == last_end)
-            note_jump(prev, open, n_open, last_end, False);
+            note_jump(prev, open, n_open, last_end, False, prev_started);
          if (st->tag != Ist_IMark)
             continue;
          n_insns++;
@@ -428,7 +433,8 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
             for (n_open = 0; was && was[n_open]; n_open++)
                open[n_open] = was[n_open];
          } else {
-            enter = s != (prev ? prev->f[0] : NULL) || a < prev_addr;
+            enter = s != (prev ? prev->f[0] : NULL) ||
+                    (a < prev_addr && !prev_started);
          }
          /* the open lines: entered, and their code (or code inlined into
             them) run since without a break */
@@ -447,6 +453,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          scan_enter[j] = s && enter;
          any_entry |= scan_enter[j];
          scan_slot[j] = s;
+         prev_started = scan_enter[j];
          prev = c;
          prev_addr = a;
          last_end = a + st->Ist.IMark.len;
@@ -457,7 +464,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
       if (lines_on && prev && sbIn->jumpkind != Ijk_Ret &&
           sbIn->next->tag == Iex_Const) {
          Addr t = const_target(sbIn->next->Iex.Const.con);
-         note_jump(prev, open, n_open, t, t < prev_addr);
+         note_jump(prev, open, n_open, t, t < prev_addr, prev_started);
       }
       ml_ir_translated(n_insns);
    }

@@ -174,6 +174,7 @@ t_loop_occurrences() {
     expect_row "$T/l.rep" loop free      600  -500 5
     expect_row "$T/l.rep" loop keep      -    0    5
     expect_row "$T/l.rep" loop free_kept 500  -500 6
+    expect_row "$T/l.rep" loop skip      -    0    40
     expect_summary "$T/l.rep" 600 10 10 0 0
 }
 
