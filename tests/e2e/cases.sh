@@ -74,6 +74,7 @@ grow_summary
 heap_only_mode
 translation_settings
 loop_occurrences
+occurrences_match_gcov
 recurse_counted_once
 spike_highwater
 realloc_lines
@@ -162,6 +163,45 @@ t_heap_only_mode() {
     expect_complete "$T/g.rep" "$T/g.trace"
     expect_file_match "the note names --lines=no" "$T/g.rerr" \
         "has no line statistics \(recorded with --lines=no\)"
+}
+
+# occurrences_match_gcov: the line-entry rule against gcov's line counts.
+# Each sample is built again with --coverage (-O0, as the Makefile builds
+# it) and run natively; gcov's count of every line must equal memline's
+# Occurrences for the same line of the Makefile's build, wherever both
+# have one (the function's first line differs in placement only: gcov
+# counts the declarator, memline the '{' where the prologue's code is).
+# Loops of every kind, rep stos (loop), inlined calls with and without
+# loops, threads.
+t_occurrences_match_gcov() {
+    need "gcov is not installed (Debian package gcc)" command -v gcov || return
+    local s n=0 bad
+    for s in loop grow kinds recurse realloc leak threads inlined; do
+        mkdir -p "$T/$s" || return
+        need "could not build samples/$s.c with --coverage" \
+            ${CC:-cc} -g -O0 -fno-omit-frame-pointer -fno-inline --coverage \
+            -I"$ROOT/vg-tool" -I"$ROOT/samples" -o "$T/$s/cov" "$ROOT/samples/$s.c" \
+            -lpthread || return
+        ( cd "$T/$s" && ./cov >/dev/null 2>&1; gcov -o . cov-$s.gcno >/dev/null 2>&1 )
+        need "gcov wrote no $s.c.gcov" [ -s "$T/$s/$s.c.gcov" ] || return
+        run_tool "$s/m" "$s"
+        need "$s exited $RUN_STATUS under memline" [ "$RUN_STATUS" -eq 0 ] || return
+        run_report "$s/m" "$T/$s/m.trace" --top 0
+        awk -v f="/$s.c" 'index($0, "Filename: ") == 1 { cur = substr($0, length($0) - length(f) + 1) == f }
+             cur && /^ *[0-9]+ +-?[0-9,]+ B +[-+]?[0-9,]+ B +[0-9,]+ / { gsub(",", "", $6); print $1, $6 }' \
+            "$T/$s/m.rep" | sort >"$T/$s/ml.l"
+        awk -F: '{ c = $1; l = $2; gsub(/[ *]/, "", c); gsub(/ /, "", l)
+                   if (c ~ /^[0-9]+$/ && l + 0 > 0) print l, c }' "$T/$s/$s.c.gcov" |
+            sort >"$T/$s/gc.l"
+        bad=$(join "$T/$s/ml.l" "$T/$s/gc.l" | awk '$2 != $3 { printf "%s:%s memline %s gcov %s; ", s, $1, $2, $3 }' s="$s.c")
+        # inlined.c's L:loops (two inlined calls on one line): gcov counts 2
+        if [ "$s" = inlined ]; then
+            bad=${bad//"inlined.c:$(line_of inlined loops) memline 1 gcov 2; "/}
+        fi
+        [ -z "$bad" ] || fail "Occurrences differ from gcov: $bad"
+        n=$((n + $(join "$T/$s/ml.l" "$T/$s/gc.l" | wc -l)))
+    done
+    need "no line compared" [ "$n" -gt 100 ] || return
 }
 
 t_loop_occurrences() {
