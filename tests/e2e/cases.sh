@@ -172,11 +172,11 @@ t_heap_only_mode() {
 # have one (the function's first line differs in placement only: gcov
 # counts the declarator, memline the '{' where the prologue's code is).
 # Loops of every kind, rep stos (loop), inlined calls with and without
-# loops, threads.
+# loops, threads, recursion (compute's quicksort).
 t_occurrences_match_gcov() {
     need "gcov is not installed (Debian package gcc)" command -v gcov || return
     local s n=0 bad
-    for s in loop grow kinds recurse realloc leak threads inlined; do
+    for s in loop grow kinds recurse realloc leak threads inlined compute; do
         mkdir -p "$T/$s" || return
         need "could not build samples/$s.c with --coverage" \
             ${CC:-cc} -g -O0 -fno-omit-frame-pointer -fno-inline --coverage \
