@@ -219,6 +219,26 @@ static Bool in_chain(const Chain *c, UInt k, const MlLine *s)
    return False;
 }
 
+/* Whether code of a line other than s, and not inlined into it, lies
+   between t and src (t < src): the backward jump from src to t, both of
+   line s, closes a loop whose body has lines of their own.  g++ puts a
+   range-based for's '*it' above the body and its '++it' and test below:
+   the line is entered from the body each iteration, and the jump back to
+   '*it' is no second entry.  (A loop written on one line has none.)
+   Looked at byte by byte through the line table, at translation, for
+   jumps back within one line only; a loop longer than 4 KiB has. */
+static Bool loop_has_body(Addr t, Addr src, const MlLine *s)
+{
+   if (src - t > 4096)
+      return True;
+   for (Addr a = t; a < src; a++) {
+      const Chain *c = chain_for_addr(a);
+      if (c && !in_chain(c, 0, s))
+         return True;
+   }
+   return False;
+}
+
 /* What a superblock starting at a jump target can assume, from the
    jumps (and calls' returns) to it translated so far (cont_map): v1 bit
    CONT_LINE if a forward one continues the line of the instruction it
@@ -235,7 +255,7 @@ static Bool in_chain(const Chain *c, UInt k, const MlLine *s)
    open[0 .. n_open) open, to the address t (below the jump if back; from
    the instruction that began its line's entry if started). */
 static void note_jump(const Chain *from, MlLine *const *open, UInt n_open,
-                      Addr t, Bool back, Bool started)
+                      Addr t, Bool back, Bool started, Addr src)
 {
    if (!from || t == ML_MAP_EMPTY)
       return;
@@ -245,7 +265,7 @@ static void note_jump(const Chain *from, MlLine *const *open, UInt n_open,
    Bool is_new;
    MlMapEnt *e = ml_map_insert(&cont_map, t, &is_new);
    Bool same = tc->f[0] && tc->f[0] == from->f[0];
-   if (back && !(same && started))
+   if (back && !(same && (started || loop_has_body(t, src, tc->f[0]))))
       e->v1 |= CONT_BACK;
    else if (same)
       e->v1 |= CONT_LINE;
@@ -410,14 +430,16 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          if (lines_on && prev && st->tag == Ist_Exit &&
              st->Ist.Exit.jk == Ijk_Boring) {
             Addr t = const_target(st->Ist.Exit.dst);
-            note_jump(prev, open, n_open, t, t < prev_addr, prev_started);
+            note_jump(prev, open, n_open, t, t < prev_addr, prev_started,
+                      prev_addr);
          }
          /* A call pushes its return address: a constant store of the
             address right after the current instruction. */
          if (lines_on && prev && st->tag == Ist_Store &&
              st->Ist.Store.data->tag == Iex_Const &&
              const_target(st->Ist.Store.data->Iex.Const.con) == last_end)
-            note_jump(prev, open, n_open, last_end, False, prev_started);
+            note_jump(prev, open, n_open, last_end, False, prev_started,
+                      prev_addr);
          if (st->tag != Ist_IMark)
             continue;
          n_insns++;
@@ -434,7 +456,8 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
                open[n_open] = was[n_open];
          } else {
             enter = s != (prev ? prev->f[0] : NULL) ||
-                    (a < prev_addr && !prev_started);
+                    (s && a < prev_addr && !prev_started &&
+                     !loop_has_body(a, prev_addr, s));
          }
          /* the open lines: entered, and their code (or code inlined into
             them) run since without a break */
@@ -464,7 +487,8 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
       if (lines_on && prev && sbIn->jumpkind != Ijk_Ret &&
           sbIn->next->tag == Iex_Const) {
          Addr t = const_target(sbIn->next->Iex.Const.con);
-         note_jump(prev, open, n_open, t, t < prev_addr, prev_started);
+         note_jump(prev, open, n_open, t, t < prev_addr, prev_started,
+                      prev_addr);
       }
       ml_ir_translated(n_insns);
    }
