@@ -5,9 +5,11 @@
    its address is lower than the previous one's (a backward jump inside
    one line is a new loop iteration; VEX also unrolls small loops, which
    shows up the same way) -- unless the jumping instruction is the one
-   that began the line's entry: a lone jump back to the loop's test,
+   that began the line's entry (a lone jump back to the loop's test,
    where gcc puts a `for (;;)` or `continue` of the line, is no
-   iteration of its own.  An instruction that jumps to itself is a
+   iteration of its own), or the jump passes over code of other lines
+   (loop_has_body: a range-based for's header, entered from its body
+   each time round).  An instruction that jumps to itself is a
    string instruction with a rep prefix (VEX translates one iteration,
    then jumps back to the instruction): its repetitions are one entry, as
    a line `struct s z = {0};` (a rep stos at -O0) runs once.  The first
