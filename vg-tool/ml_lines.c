@@ -12,15 +12,25 @@
    each time round).  An instruction that jumps to itself is a
    string instruction with a rep prefix (VEX translates one iteration,
    then jumps back to the instruction): its repetitions are one entry, as
-   a line `struct s z = {0};` (a rep stos at -O0) runs once.  The first
-   instruction of a superblock starts an entry unless it is a known
-   continuation of the same line: the return address of a call made from
-   that line (recognised by the call's store of its own next address: VEX
-   may chase a call into its callee, so the superblock's jump kind cannot
-   be relied on), or the target of a forward jump, a fall-through or a
-   rep instruction's jump back to itself from that line, recorded when
-   the superblock that ends there was translated.  Without that,
-   returning from a call would count the calling line twice.
+   a line `struct s z = {0};` (a rep stos at -O0) runs once.
+
+   Across superblocks.  One translation of a superblock serves every way
+   into it, some entering its first line, some continuing it (a jump
+   within the line, the return of a call made from it, the jump back of
+   a rep instruction); so what its first instruction counts is decided
+   once per address (note_way: one entry, unless the first way noted is
+   a call that returns there without entering a line -- recognised by
+   the call's store of its own next address, since VEX may chase a call
+   into its callee), and every other way corrects its own count where it
+   leaves its superblock: a jump that enters no line takes the entry
+   back (count -= 1 if the exit is taken), one that enters a line whose
+   target counts nothing adds it.  The counts then do not depend on the
+   order in which the superblocks were translated, nor on where VEX cut
+   them: a while loop whose body ends with a call, whose test is reached
+   both by the jump into the loop (continuing the line) and by the
+   return (entering it), counts every test.  (A call that never returns
+   after such a correction -- exit, longjmp, a throw -- leaves its line
+   one entry short.)
 
    Inlined calls.  A line L whose code runs a callee inlined into it
    (the callee's lines, then L's own code again) is entered once: coming
@@ -241,38 +251,77 @@ static Bool loop_has_body(Addr t, Addr src, const MlLine *s)
    return False;
 }
 
-/* What a superblock starting at a jump target can assume, from the
-   jumps (and calls' returns) to it translated so far (cont_map): v1 bit
-   CONT_LINE if a forward one continues the line of the instruction it
-   follows; bit CONT_BACK if a backward one reaches it (a new iteration:
-   its line is entered even if open); bit CONT_OPEN if v2 holds the
-   lines that are open there (see "Inlined calls"; a NULL-terminated
-   array, or NULL for none), those open at every jump to it noted so
-   far (a loop inside inlined code keeps its call site's line open). */
-#define CONT_LINE 1
-#define CONT_OPEN 2
-#define CONT_BACK 4
-
-/* A jump (or a call's return) from code of chain from, with the lines
-   open[0 .. n_open) open, to the address t (below the jump if back; from
-   the instruction that began its line's entry if started). */
-static void note_jump(const Chain *from, MlLine *const *open, UInt n_open,
-                      Addr t, Bool back, Bool started, Addr src)
+/* The counting rule for one step: whether the instruction at a, of
+   chain c, enters c's innermost line when it runs right after the one
+   at prev_addr, of chain prev (which began its line's entry if
+   started), with the lines open[0 .. n_open) open: when its line is
+   another, unless that is open and reached forwards (back from code
+   inlined into it); when a jump back within the line is a new
+   iteration. */
+static Bool steps_in(const Chain *prev, Addr prev_addr, Bool started,
+                     MlLine *const *open, UInt n_open, Addr a,
+                     const Chain *c)
 {
+   MlLine *s = c ? c->f[0] : NULL;
+   if (!s)
+      return False;
+   if (s == (prev ? prev->f[0] : NULL))
+      return a < prev_addr && !started && !loop_has_body(a, prev_addr, s);
+   if (a >= prev_addr)
+      for (UInt m = 0; m < n_open; m++)
+         if (open[m] == s)
+            return False;
+   return True;
+}
+
+/* What the superblock starting at an address counts on arrival, and
+   which lines are open there (cont_map, v1 bits).  ST_COUNTS or
+   ST_NOCOUNT: whether its first instruction counts an entry of its line
+   -- decided once, by the first of: a jump to it or its own translation
+   (counts), or the call that returns there without entering a line
+   (does not); every way in then corrects its own path where it leaves
+   (see ml_instrument), so no way in depends on the order in which the
+   others were translated.  CONT_OPEN: v2 holds the lines open there
+   (see "Inlined calls"; a NULL-terminated array, or NULL for none),
+   those open at every way in noted so far. */
+#define ST_NOCOUNT 1
+#define CONT_OPEN  2
+#define ST_COUNTS  4
+
+static Bool start_counts(MlMapEnt *e)
+{
+   if (!(e->v1 & (ST_COUNTS | ST_NOCOUNT)))
+      e->v1 |= ST_COUNTS;
+   return (e->v1 & ST_COUNTS) != 0;
+}
+
+/* A way from code of chain from (the instruction at src, which began its
+   line's entry if started; the lines open[0 .. n_open) open) to the
+   address t: a call's return (or what follows a system call) if ret,
+   else a jump that leaves the superblock.  Records the open lines at t
+   and decides what t's first instruction counts if nobody has.  Returns
+   the line whose count this way must correct, *delta the correction
+   (+1: the way enters the line, its target counts nothing; -1: it enters
+   none, its target counts one), or NULL. */
+static MlLine *note_way(const Chain *from, MlLine *const *open,
+                        UInt n_open, Addr t, Addr src, Bool started,
+                        Bool ret, Int *delta)
+{
+   *delta = 0;
    if (!from || t == ML_MAP_EMPTY)
-      return;
+      return NULL;
    const Chain *tc = chain_for_addr(t);
    if (!tc)
-      return;
+      return NULL;
    Bool is_new;
    MlMapEnt *e = ml_map_insert(&cont_map, t, &is_new);
-   Bool same = tc->f[0] && tc->f[0] == from->f[0];
-   if (back && !(same && (started || loop_has_body(t, src, tc->f[0]))))
-      e->v1 |= CONT_BACK;
-   else if (same)
-      e->v1 |= CONT_LINE;
+   Bool enters = steps_in(from, src, started, open, n_open, t, tc);
+   if (ret && !(e->v1 & (ST_COUNTS | ST_NOCOUNT)))
+      e->v1 |= enters ? ST_COUNTS : ST_NOCOUNT;
+   else
+      *delta = (Int)enters - (Int)start_counts(e);
    /* the lines open at t: open here, lines of t's chain, and open at
-      every other jump to t noted */
+      every other way in noted */
    MlLine *keep[MAX_INLINE];
    UInt k = 0;
    MlLine **had = (e->v1 & CONT_OPEN) ? (MlLine **)e->v2 : NULL;
@@ -296,17 +345,20 @@ static void note_jump(const Chain *from, MlLine *const *open, UInt n_open,
    }
    e->v1 |= CONT_OPEN;
    e->v2 = (UWord)set;
+   if (!tc->f[0])
+      *delta = 0;
+   return *delta ? tc->f[0] : NULL;
 }
 
-/* Whether a superblock starting at a continues the line before it; the
-   lines open there (NULL-terminated, or NULL); whether a backward jump
-   reaches it. */
-static Bool is_continuation(Addr a, MlLine *const **open, Bool *back)
+/* Whether the superblock starting at a counts an entry on arrival
+   (deciding so if nobody has); the lines open there (NULL-terminated,
+   or NULL). */
+static Bool start_entry(Addr a, MlLine *const **open)
 {
-   MlMapEnt *e = ml_map_find(&cont_map, a);
-   *open = e && (e->v1 & CONT_OPEN) ? (MlLine *const *)e->v2 : NULL;
-   *back = e && (e->v1 & CONT_BACK);
-   return e && (e->v1 & CONT_LINE);
+   Bool is_new;
+   MlMapEnt *e = ml_map_insert(&cont_map, a, &is_new);
+   *open = (e->v1 & CONT_OPEN) ? (MlLine *const *)e->v2 : NULL;
+   return start_counts(e);
 }
 
 /*------------------------------------------------------------*/
@@ -342,6 +394,13 @@ static IRTemp cur_heap_tmp, cur_rss_tmp;
 static MlLine **scan_slot;
 static Bool    *scan_enter;
 static Int      cap_scan;
+/* The corrections of the ways out (note_way): per Exit or return-address
+   store statement, the line and +1 or -1; for the superblock's end,
+   corr_next.  A correction of an Exit is made only if it is taken. */
+static MlLine **scan_comp;
+static Int     *scan_delta;
+static MlLine  *corr_next;
+static Int      corr_next_delta;
 
 static IRTemp level(IRSB *sb, IRTemp *cache, ULong *cur)
 {
@@ -358,7 +417,7 @@ static IRTemp level(IRSB *sb, IRTemp *cache, ULong *cur)
    not wait for this one's store (against the unconditional store of
    the maximum it replaced: `compute` default mode 1.88 -> 1.79 s user,
    `containers` 3.29 -> 3.20 s, medians of 5 and 3 alternating runs). */
-static void update_max(IRSB *sb, ULong *hw, IRTemp h)
+static void update_max_if(IRSB *sb, ULong *hw, IRTemp h, IRExpr *guard)
 {
    IRTemp w = newIRTemp(sb->tyenv, Ity_I64);
    IRTemp c = newIRTemp(sb->tyenv, Ity_I1);
@@ -366,8 +425,20 @@ static void update_max(IRSB *sb, ULong *hw, IRTemp h)
                                   ml_ir_addr(sb, hw))));
    addStmtToIRSB(sb, IRStmt_WrTmp(c, IRExpr_Binop(Iop_CmpLT64U,
                                   IRExpr_RdTmp(w), IRExpr_RdTmp(h))));
+   IRExpr *cond = IRExpr_RdTmp(c);
+   if (guard) {
+      IRTemp g = newIRTemp(sb->tyenv, Ity_I1);
+      addStmtToIRSB(sb, IRStmt_WrTmp(g, IRExpr_Binop(Iop_And1, cond,
+                                                      guard)));
+      cond = IRExpr_RdTmp(g);
+   }
    addStmtToIRSB(sb, IRStmt_StoreG(Iend_LE, ml_ir_addr(sb, hw),
-                                   IRExpr_RdTmp(h), IRExpr_RdTmp(c)));
+                                   IRExpr_RdTmp(h), cond));
+}
+
+static void update_max(IRSB *sb, ULong *hw, IRTemp h)
+{
+   update_max_if(sb, hw, h, NULL);
 }
 
 /* count += 1; hw_heap = max(hw_heap, heap); the same for RSS */
@@ -377,6 +448,30 @@ static void count_entry(IRSB *sb, MlLine *s)
    update_max(sb, &s->hw_heap, level(sb, &cur_heap_tmp, &ml_heap_cur));
    if (ml_rss_enabled())
       update_max(sb, &s->hw_rss, level(sb, &cur_rss_tmp, &ml_rss_cur));
+}
+
+/* A way out's correction (note_way), if guard (an Ity_I1 atom, or NULL
+   for always) holds: count -= 1, or an entry of its own (count += 1 and
+   the high-water marks, as count_entry). */
+static void correct(IRSB *sb, MlLine *s, Int delta, IRExpr *guard)
+{
+   IRExpr *v = ml_ir_assign(sb, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64,
+                                                    ml_ir_addr(sb, &s->count)));
+   IRExpr *d = ml_ir_assign(sb, Ity_I64, IRExpr_Binop(delta > 0 ? Iop_Add64
+                                                                : Iop_Sub64,
+                                    v, IRExpr_Const(IRConst_U64(1))));
+   if (guard)
+      addStmtToIRSB(sb, IRStmt_StoreG(Iend_LE, ml_ir_addr(sb, &s->count), d,
+                                      guard));
+   else
+      addStmtToIRSB(sb, IRStmt_Store(Iend_LE, ml_ir_addr(sb, &s->count), d));
+   if (delta < 0)
+      return;
+   update_max_if(sb, &s->hw_heap, level(sb, &cur_heap_tmp, &ml_heap_cur),
+                 guard);
+   if (ml_rss_enabled())
+      update_max_if(sb, &s->hw_rss, level(sb, &cur_rss_tmp, &ml_rss_cur),
+                    guard);
 }
 
 static Addr const_target(const IRConst *c)
@@ -413,10 +508,16 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
       cap_scan = 2 * n;
       scan_slot = VG_(realloc)("ml.lines.scan", scan_slot,
                                cap_scan * sizeof *scan_slot);
+      scan_comp = VG_(realloc)("ml.lines.scan", scan_comp,
+                               cap_scan * sizeof *scan_comp);
+      scan_delta = VG_(realloc)("ml.lines.scan", scan_delta,
+                                cap_scan * sizeof *scan_delta);
       scan_enter = VG_(realloc)("ml.lines.scan", scan_enter,
                                 cap_scan * sizeof *scan_enter);
    }
    Bool any_entry = False;
+   corr_next = NULL;
+   corr_next_delta = 0;
    {
       const Chain *prev = NULL;
       Addr prev_addr = 0, last_end = 0;
@@ -425,23 +526,25 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
       MlLine *open[MAX_INLINE];
       for (Int j = i; j < n; j++) {
          scan_slot[j] = NULL;
+         scan_comp[j] = NULL;
+         scan_delta[j] = 0;
          scan_enter[j] = False;
          IRStmt *st = sbIn->stmts[j];
          if (!st)
             continue;
          if (lines_on && prev && st->tag == Ist_Exit &&
-             st->Ist.Exit.jk == Ijk_Boring) {
-            Addr t = const_target(st->Ist.Exit.dst);
-            note_jump(prev, open, n_open, t, t < prev_addr, prev_started,
-                      prev_addr);
-         }
+             st->Ist.Exit.jk == Ijk_Boring)
+            scan_comp[j] = note_way(prev, open, n_open,
+                                    const_target(st->Ist.Exit.dst),
+                                    prev_addr, prev_started, False,
+                                    &scan_delta[j]);
          /* A call pushes its return address: a constant store of the
             address right after the current instruction. */
          if (lines_on && prev && st->tag == Ist_Store &&
              st->Ist.Store.data->tag == Iex_Const &&
              const_target(st->Ist.Store.data->Iex.Const.con) == last_end)
-            note_jump(prev, open, n_open, last_end, False, prev_started,
-                      prev_addr);
+            scan_comp[j] = note_way(prev, open, n_open, last_end, prev_addr,
+                                    prev_started, True, &scan_delta[j]);
          if (st->tag != Ist_IMark)
             continue;
          n_insns++;
@@ -450,32 +553,32 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          Addr a = (Addr)st->Ist.IMark.addr;
          const Chain *c = chain_for_addr(a);
          MlLine *s = c ? c->f[0] : NULL;
-         Bool enter = False, back = False;
+         Bool enter;
          if (first) {
+            /* Every way in that enters no line takes the entry back
+               where it leaves, except a call's return. */
             MlLine *const *was;
-            enter = !is_continuation(a, &was, &back);
+            Bool counts = start_entry(a, &was);
+            enter = s && counts;
             for (n_open = 0; was && was[n_open]; n_open++)
                open[n_open] = was[n_open];
          } else {
-            enter = s != (prev ? prev->f[0] : NULL) ||
-                    (s && a < prev_addr && !prev_started &&
-                     !loop_has_body(a, prev_addr, s));
+            enter = steps_in(prev, prev_addr, prev_started, open, n_open,
+                             a, c);
          }
          /* the open lines: entered, and their code (or code inlined into
             them) run since without a break */
          UInt k = 0;
-         for (UInt m = 0; m < n_open; m++)
-            if (in_chain(c, 0, open[m]))
-               open[k++] = open[m];
-         n_open = k;
          Bool is_open = False;
          for (UInt m = 0; m < n_open; m++)
-            is_open |= open[m] == s;
-         if (s && enter && is_open && (first ? !back : a >= prev_addr))
-            enter = False;             /* back from code inlined into s */
+            if (in_chain(c, 0, open[m])) {
+               is_open |= open[m] == s;
+               open[k++] = open[m];
+            }
+         n_open = k;
          if (s && enter && !is_open && n_open < MAX_INLINE)
             open[n_open++] = s;
-         scan_enter[j] = s && enter;
+         scan_enter[j] = enter;
          any_entry |= scan_enter[j];
          scan_slot[j] = s;
          prev_started = scan_enter[j];
@@ -484,13 +587,16 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          last_end = a + st->Ist.IMark.len;
          first = False;
       }
-      /* Also after client requests and system calls, which end a
-         superblock and resume at the next instruction. */
+      /* A jump at the superblock's end, or what follows a client
+         request or a system call, which end a superblock and resume at
+         the next instruction (treated as a return: it may not come
+         back). */
       if (lines_on && prev && sbIn->jumpkind != Ijk_Ret &&
-          sbIn->next->tag == Iex_Const) {
+          sbIn->jumpkind != Ijk_Call && sbIn->next->tag == Iex_Const) {
          Addr t = const_target(sbIn->next->Iex.Const.con);
-         note_jump(prev, open, n_open, t, t < prev_addr, prev_started,
-                      prev_addr);
+         corr_next = note_way(prev, open, n_open, t, prev_addr,
+                              prev_started, sbIn->jumpkind != Ijk_Boring,
+                              &corr_next_delta);
       }
       ml_ir_translated(n_insns);
    }
@@ -519,7 +625,14 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          break;
       case Ist_Exit:
          flush_icount(sb, layout, &pending);
+         if (scan_comp[i])
+            correct(sb, scan_comp[i], scan_delta[i], st->Ist.Exit.guard);
          addStmtToIRSB(sb, st);
+         break;
+      case Ist_Store:
+         addStmtToIRSB(sb, st);
+         if (scan_comp[i])             /* a call's return address */
+            correct(sb, scan_comp[i], scan_delta[i], NULL);
          break;
       default:
          addStmtToIRSB(sb, st);
@@ -529,6 +642,8 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          cur_rss_tmp = IRTemp_INVALID;
    }
    flush_icount(sb, layout, &pending);
+   if (corr_next)
+      correct(sb, corr_next, corr_next_delta, NULL);
    ml_heap_instrument_end(sb, layout);
 
    return sb;
