@@ -423,17 +423,15 @@ static void update_max_if(IRSB *sb, ULong *hw, IRTemp h, IRExpr *guard)
    IRTemp c = newIRTemp(sb->tyenv, Ity_I1);
    addStmtToIRSB(sb, IRStmt_WrTmp(w, IRExpr_Load(Iend_LE, Ity_I64,
                                   ml_ir_addr(sb, hw))));
+   /* under a guard, the level compared is 0 when it fails: no store */
+   IRExpr *lv = IRExpr_RdTmp(h);
+   if (guard)
+      lv = ml_ir_assign(sb, Ity_I64, IRExpr_ITE(guard, lv,
+                                                IRExpr_Const(IRConst_U64(0))));
    addStmtToIRSB(sb, IRStmt_WrTmp(c, IRExpr_Binop(Iop_CmpLT64U,
-                                  IRExpr_RdTmp(w), IRExpr_RdTmp(h))));
-   IRExpr *cond = IRExpr_RdTmp(c);
-   if (guard) {
-      IRTemp g = newIRTemp(sb->tyenv, Ity_I1);
-      addStmtToIRSB(sb, IRStmt_WrTmp(g, IRExpr_Binop(Iop_And1, cond,
-                                                      guard)));
-      cond = IRExpr_RdTmp(g);
-   }
+                                  IRExpr_RdTmp(w), lv)));
    addStmtToIRSB(sb, IRStmt_StoreG(Iend_LE, ml_ir_addr(sb, hw),
-                                   IRExpr_RdTmp(h), cond));
+                                   IRExpr_RdTmp(h), IRExpr_RdTmp(c)));
 }
 
 static void update_max(IRSB *sb, ULong *hw, IRTemp h)
