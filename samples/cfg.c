@@ -11,7 +11,9 @@
    into a line crosses superblocks), e.g.
      L:while_free   Occurrences 130   (129 nodes freed, and the last test)
      L:push_fail    never executed
-   Heap: 129 blocks of 16 bytes, all freed. */
+     L:label        Occurrences 4     (a label right after a call on its
+                    line: the call's return and three gotos back to it)
+   Heap: 129 blocks of 16 bytes, all freed; then 4 of 8, freed. */
 #include <stdlib.h>
 
 struct node { int v; struct node *next; };
@@ -27,6 +29,10 @@ static struct node *push(struct node *h, int v)
 fail:
     return h;                                  /* L:push_fail */
 }
+
+static volatile int ticks;
+static void tick(void) { ticks++; }
+static void *eight(void) { return malloc(8); }
 
 static int count_words(const char *s)
 {
@@ -64,5 +70,12 @@ int main(void)
         s += n->v;
         free(n);
     }
-    return s == -1 || words != 50;
+    int g = 0;
+    void *b[4];
+    tick(); again: b[g] = eight();             /* L:label */
+    if (++g < 4)
+        goto again;
+    for (g = 0; g < 4; g++)
+        free(b[g]);
+    return s == -1 || words != 50 || ticks != 1;
 }
