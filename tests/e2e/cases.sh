@@ -341,6 +341,36 @@ t_leak_summary() {
     expect_complete "$T/k.rep" "$T/k.trace"
 }
 
+# run_traces NAME SAMPLE [VALGRIND-OPTIONS...] [-- PROGRAM-ARGS...]: SAMPLE
+# under memline with --memline-out-file=$T/traces/NAME (forked children
+# and exec'd images write theirs beside it).  Every trace written must be
+# a whole zstd stream; each gets its report, --metric heap --units B and
+# the options of the array TRACE_REPORT (default: --function main), in
+# TRACE.rep.  Sets TRACES (the traces, in name order); returns 1 when the
+# program failed.
+run_traces() {
+    local name=$1 sample=$2 f
+    shift 2
+    split_at_dashes "$@"
+    mkdir -p "$T/traces"
+    VALGRIND_LIB=$STAGE "$VALGRIND" -q --tool=memline "${SPLIT_OPTS[@]}" \
+        "--memline-out-file=$T/traces/$name" \
+        "$SAMPLES/$sample" "${SPLIT_ARGS[@]}" >"$T/run.out" 2>"$T/run.err" </dev/null
+    local status=$? ropts=(--function main)
+    [ -z "${TRACE_REPORT+x}" ] || ropts=("${TRACE_REPORT[@]}")
+    TRACES=()
+    need "$sample exited with $status: $(tail -n 3 "$T/run.err" | tr '\n' '|')" [ $status -eq 0 ] || return
+    for f in "$T"/traces/*; do
+        case $f in *.rep|*.rerr) continue ;; esac
+        [ -e "$f" ] || continue
+        TRACES+=("$f")
+        is_zstd "$f" || fail "$(basename "$f") is not zstd-compressed"
+        zstd -tq "$f" 2>/dev/null || fail "$(basename "$f") is not a whole zstd stream"
+        "$REPORT" --metric heap --units B "${ropts[@]}" "$f" >"$f.rep" 2>"$f.rerr"
+        expect_eq "memline-report $(basename "$f") status" $? 0
+    done
+}
+
 # fork_child_trace_fixed_name: the same with a file name without %p: the
 # child writes NAME.<pid> and leaves the parent's NAME alone.
 t_fork_child_trace_fixed_name() {
@@ -348,29 +378,16 @@ t_fork_child_trace_fixed_name() {
 }
 
 t_fork_child_trace() {
-    mkdir -p "$T/traces"
-    VALGRIND_LIB=$STAGE "$VALGRIND" -q --tool=memline \
-        "--memline-out-file=$T/traces/${FORK_OUT_NAME:-memline.out.%p}" \
-        "$SAMPLES/forker" >"$T/fork.out" 2>"$T/fork.err" </dev/null
-    local status=$? f n=0 child='' parent=''
-    need "forker exited with $status: $(tail -n 3 "$T/fork.err" | tr '\n' '|')" [ $status -eq 0 ] || return
-    for f in "$T"/traces/memline.out*; do
-        [ -e "$f" ] || continue
-        n=$((n + 1))
-        "$REPORT" --metric heap --units B --function main "$f" >"$f.rep" 2>"$f.rerr"
-        expect_eq "memline-report $(basename "$f") status" $? 0
+    run_traces "${FORK_OUT_NAME:-memline.out.%p}" forker || return
+    local f child='' parent=''
+    for f in "${TRACES[@]}"; do
         if row "$f.rep" forker.c "$(line_of forker child)"; then
             child=$f
         elif row "$f.rep" forker.c "$(line_of forker parent)"; then
             parent=$f
         fi
     done
-    expect_eq "number of traces" $n 2
-    for f in "$T"/traces/memline.out*; do
-        case $f in *.rep|*.rerr) continue ;; esac
-        is_zstd "$f" || fail "$(basename "$f") is not zstd-compressed"
-        zstd -tq "$f" 2>/dev/null || fail "$(basename "$f") is not a whole zstd stream"
-    done
+    expect_eq "number of traces" ${#TRACES[@]} 2
     need "no trace shows the child's allocation line executed" [ -n "$child" ] || return
     need "no trace shows the parent's allocation line executed" [ -n "$parent" ] || return
     need "child's and parent's traces are the same file" [ "$child" != "$parent" ] || return
@@ -394,20 +411,10 @@ t_fork_child_trace() {
 # grandparent's, which is still writing that trace: it must take NAME.<pid>
 # like the child, not truncate the grandparent's file under it.
 t_fork_grandchild_fixed_name() {
-    mkdir -p "$T/traces"
-    VALGRIND_LIB=$STAGE "$VALGRIND" -q --tool=memline \
-        "--memline-out-file=$T/traces/memline.out" \
-        "$SAMPLES/forker" nested >"$T/fork.out" 2>"$T/fork.err" </dev/null
-    local status=$? f n=0 parent='' child='' grand=''
-    need "forker nested exited with $status: $(tail -n 3 "$T/fork.err" | tr '\n' '|')" [ $status -eq 0 ] || return
-    for f in "$T"/traces/memline.out*; do
-        [ -e "$f" ] || continue
-        n=$((n + 1))
-        is_zstd "$f" || fail "$(basename "$f") is not zstd-compressed"
-        zstd -tq "$f" 2>/dev/null || fail "$(basename "$f") is not a whole zstd stream"
-        "$REPORT" --metric heap --units B --function main --function grandchild \
-            "$f" >"$f.rep" 2>"$f.rerr"
-        expect_eq "memline-report $(basename "$f") status" $? 0
+    local TRACE_REPORT=(--function main --function grandchild)
+    run_traces memline.out forker -- nested || return
+    local f parent='' child='' grand=''
+    for f in "${TRACES[@]}"; do
         if row "$f.rep" forker.c "$(line_of forker grandchild)"; then
             grand=$f
         elif row "$f.rep" forker.c "$(line_of forker child)"; then
@@ -416,7 +423,7 @@ t_fork_grandchild_fixed_name() {
             parent=$f
         fi
     done
-    expect_eq "number of traces" $n 3
+    expect_eq "number of traces" ${#TRACES[@]} 3
     need "the parent's trace (memline.out) shows L:parent" \
         [ "$parent" = "$T/traces/memline.out" ] || return
     need "no trace shows the child's allocation" [ -n "$child" ] || return
@@ -438,18 +445,11 @@ t_fork_grandchild_fixed_name() {
 # if it holds the parent's trace) and SPAWN_OTHER (the other trace, with
 # its report in SPAWN_OTHER.rep).
 spawn_run() {
-    mkdir -p "$T/traces"
-    VALGRIND_LIB=$STAGE "$VALGRIND" -q --trace-children="$2" --tool=memline \
-        "--memline-out-file=$T/traces/memline.out" \
-        "$SAMPLES/spawner" "$1" >"$T/spawn.out" 2>"$T/spawn.err" </dev/null
-    local status=$? f
     SPAWN_N=0 SPAWN_PARENT='' SPAWN_OTHER=''
-    need "spawner $1 exited with $status: $(tail -n 3 "$T/spawn.err" | tr '\n' '|')" [ $status -eq 0 ] || return
-    for f in "$T"/traces/memline.out*; do
-        [ -e "$f" ] || continue
-        SPAWN_N=$((SPAWN_N + 1))
-        "$REPORT" --metric heap --units B --function main "$f" >"$f.rep" 2>"$f.rerr"
-        expect_eq "memline-report $(basename "$f") status" $? 0
+    run_traces memline.out spawner --trace-children="$2" -- "$1" || return
+    local f
+    SPAWN_N=${#TRACES[@]}
+    for f in "${TRACES[@]}"; do
         if [ "$f" = "$T/traces/memline.out" ]; then
             SPAWN_PARENT=$f
         else
@@ -499,34 +499,26 @@ t_spawn_failed_exec() {
 }
 
 t_exec_traces() {
-    mkdir -p "$T/traces"
-    VALGRIND_LIB=$STAGE "$VALGRIND" -q --trace-children=yes --tool=memline \
-        "--memline-out-file=$T/traces/memline.out.%p" \
-        "$SAMPLES/execer" >"$T/exec.out" 2>"$T/exec.err" </dev/null
-    local status=$? first='' second='' f n=0
-    need "execer exited with $status: $(tail -n 3 "$T/exec.err" | tr '\n' '|')" [ $status -eq 0 ] || return
-    for f in "$T"/traces/memline.out.*; do
-        [ -e "$f" ] || continue
-        n=$((n + 1))
+    run_traces memline.out.%p execer --trace-children=yes || return
+    local f first='' second=''
+    for f in "${TRACES[@]}"; do
         case "$f" in
             *.1) second=$f ;;
             *) first=$f ;;
         esac
     done
-    expect_eq "number of traces" $n 2
+    expect_eq "number of traces" ${#TRACES[@]} 2
     need "no trace of the image before the exec" [ -n "$first" ] || return
     need "no trace of the exec'd image (expected ${first##*/}.1)" [ -n "$second" ] || return
-    run_report first "$first" --function main
-    run_report second "$second" --function main
-    expect_complete "$T/first.rep" "$first"
-    expect_row   "$T/first.rep" execer before_exec 4000 4000 1
-    expect_row   "$T/first.rep" execer exec        4000 0    1
-    expect_blank "$T/first.rep" execer after_exec
-    expect_summary "$T/first.rep" 4000 1 0 4000 1
-    expect_complete "$T/second.rep" "$second"
-    expect_row   "$T/second.rep" execer after_exec 7000 7000 1
-    expect_blank "$T/second.rep" execer before_exec
-    expect_summary "$T/second.rep" 7000 1 0 7000 1
+    expect_complete "$first.rep" "$first"
+    expect_row   "$first.rep" execer before_exec 4000 4000 1
+    expect_row   "$first.rep" execer exec        4000 0    1
+    expect_blank "$first.rep" execer after_exec
+    expect_summary "$first.rep" 4000 1 0 4000 1
+    expect_complete "$second.rep" "$second"
+    expect_row   "$second.rep" execer after_exec 7000 7000 1
+    expect_blank "$second.rep" execer before_exec
+    expect_summary "$second.rep" 7000 1 0 7000 1
 }
 
 t_threads_lines() {
