@@ -47,6 +47,61 @@ static ml_row blank(uint32_t line, const char *text)
    return r;
 }
 
+/* Writes len bytes of text to a new temporary file, its path in src[64]. */
+static void write_source(char *src, const char *text, size_t len)
+{
+   tb sb;
+   tb_init(&sb);
+   sb.len = 0;
+   tb_bytes(&sb, text, len);
+   assert_int_equal(tb_write_file(&sb, src), 0);
+   tb_fini(&sb);
+}
+
+/* The report of trace b as memline-report writes it (caller frees): the
+   summary and, after a blank line each, the tables of every function; or,
+   without summary, the tables alone, a blank line between functions.
+   by_default: f->metric is set to the trace's default metric first, as
+   memline-report does without --metric.  *nfuncs (if not NULL): how many
+   functions the model has. */
+static char *report_of(const tb *b, const char *name, ml_fmt *f,
+                       int by_default, int summary, size_t *nfuncs)
+{
+   ml_err err;
+   ml_reader *r = ml_reader_open_mem(b->buf, b->len, name, &err);
+   assert_non_null(r);
+   ml_model *m = ml_model_new(r, &err);
+   assert_int_equal(ml_model_load(m, r, &err), 0);
+   if (by_default)
+      f->metric = ml_model_default_metric(m);
+   ml_source *so = ml_source_new(&err);
+   char *out = NULL;
+   size_t n = 0;
+   FILE *fp = open_memstream(&out, &n);
+   if (summary)
+      assert_int_equal(ml_report_summary(fp, r, m, name, f), 0);
+   for (size_t i = 0; i < ml_model_nfuncs(m); i++) {
+      if (summary || i > 0)
+         fputc('\n', fp);
+      assert_int_equal(ml_report_function(fp, r, m, so,
+                                          ml_model_func(m, f->metric, i),
+                                          f, &err), 0);
+   }
+   fclose(fp);
+   if (nfuncs)
+      *nfuncs = ml_model_nfuncs(m);
+   ml_source_free(so);
+   ml_model_free(m);
+   ml_reader_free(r);
+   return out;
+}
+
+static char *report_text(const tb *b, const char *name, ml_fmt *f,
+                         int by_default)
+{
+   return report_of(b, name, f, by_default, 1, NULL);
+}
+
 static const char grow_c[] = "samples/grow.c";
 
 static void test_default_mib(void **state)
@@ -207,12 +262,7 @@ static void test_summary_and_function(void **state)
       "      abort();\n"                    /* 7 */
       "   return 0;\n"                      /* 8 */
       "}\n";                                /* 9 */
-   tb sb;
-   tb_init(&sb);
-   sb.len = 0;
-   tb_bytes(&sb, text, strlen(text));
-   assert_int_equal(tb_write_file(&sb, src), 0);
-   tb_fini(&sb);
+   write_source(src, text, strlen(text));
 
    tb b;
    tb_start(&b);
@@ -315,12 +365,7 @@ static void test_overloads_split(void **state)
       "  int\n"                             /* 9 */
       "  get() { return v[0]; }\n"          /* 10 */
       "};\n";                               /* 11 */
-   tb sb;
-   tb_init(&sb);
-   sb.len = 0;
-   tb_bytes(&sb, text, strlen(text));
-   assert_int_equal(tb_write_file(&sb, src), 0);
-   tb_fini(&sb);
+   write_source(src, text, strlen(text));
 
    tb b;
    tb_start(&b);
@@ -330,21 +375,10 @@ static void test_overloads_split(void **state)
    tb_line(&b, sget, file, 10, 2, 0);
    tb_trailer(&b, 1000, 0, 0, 0, 0, 0);
 
-   ml_err err;
-   ml_reader *r = ml_reader_open_mem(b.buf, b.len, "t", &err);
-   assert_non_null(r);
-   ml_model *m = ml_model_new(r, &err);
-   assert_int_equal(ml_model_load(m, r, &err), 0);
-   ml_source *so = ml_source_new(&err);
-   char *out = NULL;
-   size_t n = 0;
-   FILE *fp = open_memstream(&out, &n);
    ml_fmt f = { ML_UNIT_B, 0, ML_METRIC_HEAP };
-   assert_int_equal(ml_model_nfuncs(m), 1);
-   assert_int_equal(ml_report_function(fp, r, m, so,
-                                       ml_model_func(m, ML_METRIC_HEAP, 0),
-                                       &f, &err), 0);
-   fclose(fp);
+   size_t nfuncs;
+   char *out = report_of(&b, "t", &f, 0, 0, &nfuncs);
+   assert_int_equal(nfuncs, 1);
    char expect[2048];
    snprintf(expect, sizeof expect,
 "Filename: %s\n"
@@ -366,9 +400,6 @@ static void test_overloads_split(void **state)
             src, src);
    assert_string_equal(out, expect);
    free(out);
-   ml_source_free(so);
-   ml_model_free(m);
-   ml_reader_free(r);
    tb_fini(&b);
    unlink(src);
 }
@@ -378,17 +409,12 @@ static void test_overloads_split(void **state)
 static void test_long_function_one_table(void **state)
 {
    (void)state;
-   char src[64];
-   tb sb;
-   tb_init(&sb);
-   sb.len = 0;
-   const char head[] = "void f(void) {\n";          /* line 1 */
-   tb_bytes(&sb, head, strlen(head));
+   char src[64], text[16 + 2500 * 7 + 2 + 1];
+   size_t len = (size_t)sprintf(text, "void f(void) {\n");  /* line 1 */
    for (int i = 0; i < 2500; i++)                     /* lines 2..2501 */
-      tb_bytes(&sb, "  x++;\n", 7);
-   tb_bytes(&sb, "}\n", 2);                          /* line 2502 */
-   assert_int_equal(tb_write_file(&sb, src), 0);
-   tb_fini(&sb);
+      len += (size_t)sprintf(text + len, "  x++;\n");
+   len += (size_t)sprintf(text + len, "}\n");        /* line 2502 */
+   write_source(src, text, len);
 
    tb b;
    tb_start(&b);
@@ -399,20 +425,8 @@ static void test_long_function_one_table(void **state)
    tb_line(&b, sf_, file, 2501, 1, 0);
    tb_trailer(&b, 1000, 0, 0, 0, 0, 0);
 
-   ml_err err;
-   ml_reader *r = ml_reader_open_mem(b.buf, b.len, "t", &err);
-   assert_non_null(r);
-   ml_model *m = ml_model_new(r, &err);
-   assert_int_equal(ml_model_load(m, r, &err), 0);
-   ml_source *so = ml_source_new(&err);
-   char *out = NULL;
-   size_t n = 0;
-   FILE *fp = open_memstream(&out, &n);
    ml_fmt f = { ML_UNIT_B, 0, ML_METRIC_HEAP };
-   assert_int_equal(ml_report_function(fp, r, m, so,
-                                       ml_model_func(m, ML_METRIC_HEAP, 0),
-                                       &f, &err), 0);
-   fclose(fp);
+   char *out = report_of(&b, "t", &f, 0, 0, NULL);
    size_t tables = 0, rows = 0;
    for (const char *p = out; (p = strstr(p, "Filename: ")); p++)
       tables++;
@@ -422,9 +436,6 @@ static void test_long_function_one_table(void **state)
    assert_int_equal(rows, 4 + 2502);        /* heading, blank, header, rule */
    assert_non_null(strstr(out, "  2502                                          }\n"));
    free(out);
-   ml_source_free(so);
-   ml_model_free(m);
-   ml_reader_free(r);
    tb_fini(&b);
    unlink(src);
 }
@@ -485,38 +496,6 @@ static void test_missing_source_truncated(void **state)
    tb_fini(&b);
 }
 
-/* The summary, a blank line and the tables of every function, as the
-   report writes them (caller frees).  by_default: f->metric is set to the
-   trace's default metric first, as memline-report does without
-   --metric. */
-static char *report_text(const tb *b, const char *name, ml_fmt *f,
-                         int by_default)
-{
-   ml_err err;
-   ml_reader *r = ml_reader_open_mem(b->buf, b->len, name, &err);
-   assert_non_null(r);
-   ml_model *m = ml_model_new(r, &err);
-   assert_int_equal(ml_model_load(m, r, &err), 0);
-   if (by_default)
-      f->metric = ml_model_default_metric(m);
-   ml_source *so = ml_source_new(&err);
-   char *out = NULL;
-   size_t n = 0;
-   FILE *fp = open_memstream(&out, &n);
-   assert_int_equal(ml_report_summary(fp, r, m, name, f), 0);
-   for (size_t i = 0; i < ml_model_nfuncs(m); i++) {
-      fputc('\n', fp);
-      assert_int_equal(ml_report_function(fp, r, m, so,
-                                          ml_model_func(m, f->metric, i),
-                                          f, &err), 0);
-   }
-   fclose(fp);
-   ml_source_free(so);
-   ml_model_free(m);
-   ml_reader_free(r);
-   return out;
-}
-
 /* A trace with RSS: the summary's RSS lines (complete and cut, KiB and
    B) and the same function's table under each metric. */
 static void test_rss_summary_and_tables(void **state)
@@ -532,12 +511,7 @@ static void test_rss_summary_and_tables(void **state)
       "   free(a);\n"                       /* 6 */
       "   return 0;\n"                      /* 7 */
       "}\n";                                /* 8 */
-   tb sb;
-   tb_init(&sb);
-   sb.len = 0;
-   tb_bytes(&sb, text, strlen(text));
-   assert_int_equal(tb_write_file(&sb, src), 0);
-   tb_fini(&sb);
+   write_source(src, text, strlen(text));
 
    const uint64_t K = 1024, base = 264 * K;  /* code 256 KiB, stack 8 */
    tb b;

@@ -171,6 +171,19 @@ static void test_lines_and_brace(void **state)
    ml_source_free(s);
 }
 
+/* A new ml_source looking in the test's root (*s, to free), and its file
+   rel, which must be found. */
+static const ml_source_file *found_in_root(ml_source **s, const char *rel)
+{
+   ml_err err;
+   *s = ml_source_new(&err);
+   assert_non_null(*s);
+   ml_source_add_dir(*s, root, &err);
+   const ml_source_file *f = ml_source_get(*s, rel, NULL, &err);
+   assert_true(ml_source_found(f));
+   return f;
+}
+
 /* A C++ member function inside a class (indented braces) ends at its
    own '}', not at the class's or the namespace's. */
 static void test_function_end_braces(void **state)
@@ -193,11 +206,8 @@ static void test_function_end_braces(void **state)
                 "  }\n"                             /* 15 */
                 "};\n"                              /* 16 */
                 "}\n");                             /* 17 */
-   ml_err err;
-   ml_source *s = ml_source_new(&err);
-   ml_source_add_dir(s, root, &err);
-   const ml_source_file *f = ml_source_get(s, "cls.h", NULL, &err);
-   assert_true(ml_source_found(f));
+   ml_source *s;
+   const ml_source_file *f = found_in_root(&s, "cls.h");
    assert_int_equal(ml_source_function_start(f, 4), 3);
    assert_int_equal(ml_source_function_end(f, 3, 5), 10);   /* from the '{' */
    assert_int_equal(ml_source_function_end(f, 3, 10), 10);
@@ -251,11 +261,8 @@ static void test_function_start_in_body(void **state)
                "  int w;\n"                       /* 36 */
                "  ~B() { v = 0; };\n"             /* 37 */
                "};\n");                           /* 38 */
-   ml_err err;
-   ml_source *s = ml_source_new(&err);
-   ml_source_add_dir(s, root, &err);
-   const ml_source_file *f = ml_source_get(s, "o2.c", NULL, &err);
-   assert_true(ml_source_found(f));
+   ml_source *s;
+   const ml_source_file *f = found_in_root(&s, "o2.c");
    assert_int_equal(ml_source_function_start(f, 4), 2);    /* lone '{' */
    assert_int_equal(ml_source_function_start(f, 5), 2);
    assert_int_equal(ml_source_function_start(f, 6), 2);
