@@ -237,13 +237,21 @@ static Bool in_chain(const Chain *c, UInt k, const MlLine *s)
    range-based for's '*it' above the body and its '++it' and test below:
    the line is entered from the body each iteration, and the jump back to
    '*it' is no second entry.  (A loop written on one line has none.)
-   Looked at byte by byte through the line table, at translation, for
-   jumps back within one line only; a loop longer than 4 KiB has. */
+   Looked at byte by byte through the line table (a binary search), at
+   translation, for jumps back within one line only; only a byte of
+   another line number has its inline chain read, to tell code inlined
+   into s.  A loop longer than 4 KiB has a body. */
 static Bool loop_has_body(Addr t, Addr src, const MlLine *s)
 {
    if (src - t > 4096)
       return True;
+   DiEpoch ep = VG_(current_DiEpoch)();
    for (Addr a = t; a < src; a++) {
+      const HChar *name, *dir;
+      UInt ln;
+      if (!VG_(get_filename_linenum)(ep, a, &name, &dir, &ln) ||
+          ln == s->line)
+         continue;
       const Chain *c = chain_for_addr(a);
       if (c && !in_chain(c, 0, s))
          return True;

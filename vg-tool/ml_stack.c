@@ -268,14 +268,8 @@ static UInt loc_for_ip_slow(Addr ip)
       return (UInt)e->v1;
 
    UInt fr_buf[3 * 64];
-   UInt n = 0;
+   UInt n = ml_resolve_chain(ip, fr_buf, 64);
    DiEpoch ep = VG_(current_DiEpoch)();
-   InlIPCursor *iipc = VG_(new_IIPC)(ep, ip);
-   do {
-      resolve_frame(ep, ip, iipc, &fr_buf[3 * n]);
-      n++;
-   } while (n < 64 && VG_(next_IIPC)(iipc));
-   VG_(delete_IIPC)(iipc);
 
    if (n_locs >= cap_locs) {
       cap_locs = cap_locs ? cap_locs * 2 : 1024;
