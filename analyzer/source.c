@@ -342,6 +342,53 @@ const char *ml_source_line(const ml_source_file *f, uint32_t n,
    return f->text + a;
 }
 
+/* Trims blanks at both ends: *b, *len describe what is left. */
+static void trim(const char **b, size_t *len)
+{
+   while (*len > 0 && (**b == ' ' || **b == '\t')) {
+      (*b)++;
+      (*len)--;
+   }
+   while (*len > 0 && ((*b)[*len - 1] == ' ' || (*b)[*len - 1] == '\t' ||
+                       (*b)[*len - 1] == '\r'))
+      (*len)--;
+}
+
+/* Reads line n as code: comments within the line are skipped, string
+   and character literals count as their quote character.  Gives the
+   number of braces, and the last character (0 if none). */
+static char scan_code(const ml_source_file *f, uint32_t n,
+                      unsigned *opens, unsigned *closes)
+{
+   size_t len = 0;
+   const char *t = ml_source_line(f, n, &len);
+   char last = 0;
+   *opens = *closes = 0;
+   for (size_t i = 0; t && i < len; i++) {
+      char c = t[i];
+      if (c == '/' && i + 1 < len && t[i + 1] == '/')
+         break;
+      if (c == '/' && i + 1 < len && t[i + 1] == '*') {
+         for (i += 2; i + 1 < len && !(t[i] == '*' && t[i + 1] == '/'); i++)
+            ;
+         i++;
+         continue;
+      }
+      if (c == '"' || c == '\'') {
+         for (i++; i < len && t[i] != c; i++)
+            if (t[i] == '\\')
+               i++;
+      } else if (c == '{') {
+         (*opens)++;
+      } else if (c == '}') {
+         (*closes)++;
+      }
+      if (c != ' ' && c != '\t' && c != '\r')
+         last = c;
+   }
+   return last;
+}
+
 /* Whether line n names a scope that is not a function's: struct,
    class, union, enum, namespace, extern "C" (as whole words). */
 static int opens_type_scope(const ml_source_file *f, uint32_t n)
@@ -391,15 +438,10 @@ static size_t indent_of(const char *t, size_t len, char *first)
    return col;
 }
 
-static char scan_code(const ml_source_file *f, uint32_t n,
-                      unsigned *opens, unsigned *closes);
-
 /* The last character of t other than blanks (0 if none). */
 static char last_char(const char *t, size_t len)
 {
-   while (len > 0 && (t[len - 1] == ' ' || t[len - 1] == '\t' ||
-                      t[len - 1] == '\r'))
-      len--;
+   trim(&t, &len);
    return len > 0 ? t[len - 1] : 0;
 }
 
@@ -443,17 +485,6 @@ uint32_t ml_source_function_end(const ml_source_file *f, uint32_t start,
    return n ? n : last;
 }
 
-/* Trims blanks at both ends: *b, *len describe what is left. */
-static void trim(const char **b, size_t *len)
-{
-   while (*len > 0 && (**b == ' ' || **b == '\t')) {
-      (*b)++;
-      (*len)--;
-   }
-   while (*len > 0 && ((*b)[*len - 1] == ' ' || (*b)[*len - 1] == '\t' ||
-                       (*b)[*len - 1] == '\r'))
-      (*len)--;
-}
 
 /* Whether trimmed text t begins with a statement keyword that can open
    a block (for, if, while, do, switch, else, try). */
@@ -501,40 +532,6 @@ static uint32_t declarator_above(const ml_source_file *f, uint32_t brace)
    return start;
 }
 
-/* Reads line n as code: comments within the line are skipped, string
-   and character literals count as their quote character.  Gives the
-   number of braces, and the last character (0 if none). */
-static char scan_code(const ml_source_file *f, uint32_t n,
-                      unsigned *opens, unsigned *closes)
-{
-   size_t len = 0;
-   const char *t = ml_source_line(f, n, &len);
-   char last = 0;
-   *opens = *closes = 0;
-   for (size_t i = 0; t && i < len; i++) {
-      char c = t[i];
-      if (c == '/' && i + 1 < len && t[i + 1] == '/')
-         break;
-      if (c == '/' && i + 1 < len && t[i + 1] == '*') {
-         for (i += 2; i + 1 < len && !(t[i] == '*' && t[i + 1] == '/'); i++)
-            ;
-         i++;
-         continue;
-      }
-      if (c == '"' || c == '\'') {
-         for (i++; i < len && t[i] != c; i++)
-            if (t[i] == '\\')
-               i++;
-      } else if (c == '{') {
-         (*opens)++;
-      } else if (c == '}') {
-         (*closes)++;
-      }
-      if (c != ' ' && c != '\t' && c != '\r')
-         last = c;
-   }
-   return last;
-}
 
 uint32_t ml_source_function_start(const ml_source_file *f, uint32_t first)
 {
