@@ -40,8 +40,8 @@
    was inlined into); a line stays open from its entry while every
    instruction since has it in its chain, and reaching an open line from
    code inlined into it, forwards, is no entry.  Which lines are open at
-   a jump target is kept with the target for the superblock that starts
-   there (those open at every jump to it translated so far), so a call
+   a superblock's start is kept with its address (those open at every
+   way into it translated so far, jumps and calls' returns), so a call
    made by the inlined code (malloc) does not break the line.  Lines are
    counted only where they have code of their own: a line made wholly of
    inlined code (at -O2) shows its callee's lines, not entries.
@@ -91,7 +91,8 @@ static UInt    n_chunks, cap_chunks;
 static UInt    n_slots;
 static MlMap   slot_map;           /* hash(fn,file,line) probed -> slot ptr */
 static MlMap   addr_map;           /* code address -> its Chain (v1) */
-static MlMap   cont_map;           /* addresses that continue a line */
+static MlMap   cont_map;           /* superblock starts: what they count,
+                                      the lines open there (note_way) */
 
 ULong ml_lines_n_slots(void) { return n_slots; }
 
@@ -222,10 +223,10 @@ static const Chain *chain_for_addr(Addr a)
    return c;
 }
 
-/* Whether line s is one of chain c's lines, from index k outwards. */
-static Bool in_chain(const Chain *c, UInt k, const MlLine *s)
+/* Whether line s is one of chain c's lines (NULL: none). */
+static Bool in_chain(const Chain *c, const MlLine *s)
 {
-   for (; c && k < c->n; k++)
+   for (UInt k = 0; c && k < c->n; k++)
       if (c->f[k] == s)
          return True;
    return False;
@@ -253,7 +254,7 @@ static Bool loop_has_body(Addr t, Addr src, const MlLine *s)
           ln == s->line)
          continue;
       const Chain *c = chain_for_addr(a);
-      if (c && !in_chain(c, 0, s))
+      if (c && !in_chain(c, s))
          return True;
    }
    return False;
@@ -334,7 +335,7 @@ static MlLine *note_way(const Chain *from, MlLine *const *open,
    UInt k = 0;
    MlLine **had = (e->v1 & CONT_OPEN) ? (MlLine **)e->v2 : NULL;
    for (UInt m = 0; m < n_open; m++) {
-      Bool ok = in_chain(tc, 0, open[m]);
+      Bool ok = in_chain(tc, open[m]);
       if (ok && (e->v1 & CONT_OPEN)) {
          ok = False;
          for (UInt h = 0; had && had[h]; h++)
@@ -577,7 +578,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          UInt k = 0;
          Bool is_open = False;
          for (UInt m = 0; m < n_open; m++)
-            if (in_chain(c, 0, open[m])) {
+            if (in_chain(c, open[m])) {
                is_open |= open[m] == s;
                open[k++] = open[m];
             }
