@@ -24,6 +24,15 @@
 //                   Mem usage base + 6144
 //     L:vec_end     Increment    -4096  Occurrences 1  Mem usage base + 4096
 //                   (the vector's destructor runs at the closing brace)
+//   function sized (called 3 times from main, L:call_sized)
+//     L:tmp         Increment        0  Occurrences 3   (a vector of 64 + i
+//                   bytes, freed by its destructor at L:sized_end)
+//     L:sized_ret   Occurrences 3
+//     L:sized_ret2  Occurrences 3   g++ -O0 splits the return statement
+//     L:sized_end   Occurrences 3   around the destructor: code of this
+//                   line, the destructor (the closing brace's line), this
+//                   line again, a jump to the epilogue (the closing
+//                   brace's again); each is one entry per call
 //   function Buf::Buf / Buf::~Buf
 //     L:buf_new     Increment  1048576  Occurrences 1
 //     L:buf_del     Increment -1048576  Occurrences 1
@@ -55,6 +64,18 @@ static void vector_demo(std::size_t *size)
     *size = v.size();
 }                                              // L:vec_end
 
+static std::size_t plus(std::size_t a, std::size_t b)
+{
+    return a + b;
+}
+
+static std::size_t sized(int i)
+{
+    std::vector<char> tmp(64 + i);             // L:tmp
+    return plus(tmp.size(),                    // L:sized_ret
+                static_cast<std::size_t>(i));  // L:sized_ret2
+}                                              // L:sized_end
+
 int main()
 {
     int *one = new int(42);                    // L:new_int
@@ -67,8 +88,11 @@ int main()
     delete al;                                 // L:del_al
     std::size_t n = 0;
     vector_demo(&n);                           // L:call_vec
+    std::size_t total = 0;
+    for (int i = 0; i < 3; i++)
+        total += sized(i);                     // L:call_sized
     Buf *b = new Buf(1 << 20);                 // L:new_buf
     b->data[0] = 1;
     delete b;                                  // L:del_buf
-    return n == 1000 ? 0 : 1;
+    return n == 1000 && total == 64 * 3 + 6 ? 0 : 1;
 }

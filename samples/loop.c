@@ -28,10 +28,17 @@
                     to the test on this line, a lone jump that is no
                     iteration of its own, as gcov counts too)
 
+     L:multi        Occurrences 10     (a call whose arguments are on the
+     L:multi2       Occurrences 10      next lines: gcc computes the last
+     L:multi3       Occurrences 10      arguments first, then comes back to
+                    the call's line, in one straight run: each line is
+                    entered once per iteration; gcov counts L:multi twice,
+                    before and after the arguments' lines)
    Summary: peak 600 B, 10 allocations, 10 frees, nothing leaked. */
 #include <stdlib.h>
 
 struct zeroed { long v[64]; };
+static long mix(long a, long b, long c) { return a + b * c; }
 
 int main(void)
 {
@@ -45,6 +52,9 @@ int main(void)
         char *p = malloc(100);                /* L:alloc */
         struct zeroed z = {0};                /* L:zero */
         sum += z.v[i];
+        sum += mix(i,                         /* L:multi */
+                   i * 2,                     /* L:multi2 */
+                   i + 3);                    /* L:multi3 */
         if (i % 2 == 1)                       /* L:odd */
             free(p);                          /* L:free */
         else
@@ -65,5 +75,5 @@ int main(void)
             break;
         j++;
     }
-    return sum == 499500 && acc != 12345 ? 0 : 1;
+    return sum == 499500 + 2 * 285 + 7 * 45 && acc != 12345 ? 0 : 1;
 }

@@ -32,6 +32,21 @@
    after such a correction -- exit, longjmp, a throw -- leaves its line
    one entry short.)
 
+   Straight runs.  A run is the code executed with no exit, jump or
+   loop between (a call made from it, and its return, go on with it).
+   Reaching a line forwards that ran earlier in the same run (coming
+   back to it, or jumping forward from the run to more of it) is no
+   entry: a statement whose code the compiler spread over other lines'
+   -- a call with its arguments on the next lines, a C++ return split
+   around the destructors (return line, destructors on the closing
+   brace, return line, jump to the epilogue on the closing brace) -- is
+   entered once.  The lines of the run are carried to the superblocks it
+   goes on in (run_map: a call's return, the next instruction where VEX
+   only cut the code), those of every way in noted.  A jump back within a
+   line that is no entry (a range-based for's '*it', see loop_has_body)
+   keeps that line out of the new run, so the '++it' below the body
+   enters it.
+
    Inlined calls.  A line L whose code runs a callee inlined into it
    (the callee's lines, then L's own code again) is entered once: coming
    back from code inlined into L to L's own code is a return from a call,
@@ -93,6 +108,10 @@ static MlMap   slot_map;           /* hash(fn,file,line) probed -> slot ptr */
 static MlMap   addr_map;           /* code address -> its Chain (v1) */
 static MlMap   cont_map;           /* superblock starts: what they count,
                                       the lines open there (note_way) */
+static MlMap   run_map;            /* superblock starts reached straight on:
+                                      the lines of the run there (v1: a
+                                      NULL-terminated array or NULL; v2: 1
+                                      once a way in is noted) */
 
 ULong ml_lines_n_slots(void) { return n_slots; }
 
@@ -260,27 +279,79 @@ static Bool loop_has_body(Addr t, Addr src, const MlLine *s)
    return False;
 }
 
+/* Where an instruction runs: the lines open (see "Inlined calls") and
+   the lines of the run (see "Straight runs"). */
+#define MAX_RUN 32
+typedef struct {
+   MlLine *open[MAX_INLINE];
+   UInt    n_open;
+   MlLine *run[MAX_RUN];
+   UInt    n_run;
+   MlLine *excl;        /* kept out of the run (see the scan) */
+} Ctx;
+
+static Bool in_set(MlLine *const *set, UInt n, const MlLine *s)
+{
+   for (UInt m = 0; m < n; m++)
+      if (set[m] == s)
+         return True;
+   return False;
+}
+
 /* The counting rule for one step: whether the instruction at a, of
    chain c, enters c's innermost line when it runs right after the one
    at prev_addr, of chain prev (which began its line's entry if
-   started), with the lines open[0 .. n_open) open: when its line is
-   another, unless that is open and reached forwards (back from code
-   inlined into it); when a jump back within the line is a new
+   started), in context x: when its line is another, unless that is
+   reached forwards and is open (back from code inlined into it) or ran
+   in the run that reaches it; when a jump back within the line is a new
    iteration. */
 static Bool steps_in(const Chain *prev, Addr prev_addr, Bool started,
-                     MlLine *const *open, UInt n_open, Addr a,
-                     const Chain *c)
+                     const Ctx *x, Addr a, const Chain *c)
 {
    MlLine *s = c ? c->f[0] : NULL;
    if (!s)
       return False;
    if (s == (prev ? prev->f[0] : NULL))
       return a < prev_addr && !started && !loop_has_body(a, prev_addr, s);
-   if (a >= prev_addr)
-      for (UInt m = 0; m < n_open; m++)
-         if (open[m] == s)
-            return False;
+   if (a >= prev_addr && (in_set(x->open, x->n_open, s) ||
+                          in_set(x->run, x->n_run, s)))
+      return False;
    return True;
+}
+
+/* Notes the run x carries to the superblock at t (carry: the way goes
+   straight on there), or that a way in starts a new run there; the
+   lines kept are those of every way in noted.  out: the way is a jump
+   back that enters no line, after which t's line stays out of the run
+   (see the scan in ml_instrument). */
+#define RUN_NOTED 1
+#define RUN_OUT   2
+static void note_run(const Ctx *x, Addr t, Bool carry, Bool out)
+{
+   Bool is_new;
+   MlMapEnt *e = ml_map_insert(&run_map, t, &is_new);
+   MlLine **had = (MlLine **)e->v1;     /* [0]: excl, then the lines */
+   MlLine *keep[MAX_RUN + 1];
+   UInt k = 1;
+   keep[0] = had ? had[0] : carry && !e->v2 ? x->excl : NULL;
+   if (carry)
+      for (UInt m = 0; m < x->n_run; m++) {
+         Bool ok = e->v2 == 0;   /* the first way noted */
+         for (UInt h = 1; !ok && had && had[h]; h++)
+            ok = had[h] == x->run[m];
+         if (ok)
+            keep[k++] = x->run[m];
+      }
+   if (had)
+      VG_(free)(had);
+   MlLine **set = NULL;
+   if (k > 1 || keep[0]) {
+      set = VG_(malloc)("ml.lines.run", (k + 1) * sizeof *set);
+      VG_(memcpy)(set, keep, k * sizeof *set);
+      set[k] = NULL;
+   }
+   e->v1 = (UWord)set;
+   e->v2 |= RUN_NOTED | (out ? RUN_OUT : 0);
 }
 
 /* What the superblock starting at an address counts on arrival, and
@@ -312,9 +383,8 @@ static Bool start_counts(MlMapEnt *e)
    the line whose count this way must correct, *delta the correction
    (+1: the way enters the line, its target counts nothing; -1: it enters
    none, its target counts one), or NULL. */
-static MlLine *note_way(const Chain *from, MlLine *const *open,
-                        UInt n_open, Addr t, Addr src, Bool started,
-                        Bool ret, Int *delta)
+static MlLine *note_way(const Chain *from, const Ctx *x, Addr t, Addr src,
+                        Bool started, Bool ret, Bool carry, Int *delta)
 {
    *delta = 0;
    if (!from || t == ML_MAP_EMPTY)
@@ -322,9 +392,12 @@ static MlLine *note_way(const Chain *from, MlLine *const *open,
    const Chain *tc = chain_for_addr(t);
    if (!tc)
       return NULL;
+   MlLine *const *open = x->open;
+   UInt n_open = x->n_open;
    Bool is_new;
    MlMapEnt *e = ml_map_insert(&cont_map, t, &is_new);
-   Bool enters = steps_in(from, src, started, open, n_open, t, tc);
+   Bool enters = steps_in(from, src, started, x, t, tc);
+   note_run(x, t, carry, !carry && !enters && t < src);
    if (ret && !(e->v1 & (ST_COUNTS | ST_NOCOUNT)))
       e->v1 |= enters ? ST_COUNTS : ST_NOCOUNT;
    else
@@ -360,13 +433,22 @@ static MlLine *note_way(const Chain *from, MlLine *const *open,
 }
 
 /* Whether the superblock starting at a counts an entry on arrival
-   (deciding so if nobody has); the lines open there (NULL-terminated,
-   or NULL). */
-static Bool start_entry(Addr a, MlLine *const **open)
+   (deciding so if nobody has); the lines open there and those of the
+   run reaching it (x); *out: its line stays out of the run. */
+static Bool start_entry(Addr a, Ctx *x, Bool *out)
 {
    Bool is_new;
    MlMapEnt *e = ml_map_insert(&cont_map, a, &is_new);
-   *open = (e->v1 & CONT_OPEN) ? (MlLine *const *)e->v2 : NULL;
+   MlLine *const *was = (e->v1 & CONT_OPEN) ? (MlLine *const *)e->v2 : NULL;
+   for (x->n_open = 0; was && was[x->n_open]; x->n_open++)
+      x->open[x->n_open] = was[x->n_open];
+   MlMapEnt *r = ml_map_find(&run_map, a);
+   MlLine *const *run = r ? (MlLine *const *)r->v1 : NULL;
+   x->n_run = 0;
+   x->excl = run ? run[0] : NULL;
+   for (; run && run[x->n_run + 1]; x->n_run++)
+      x->run[x->n_run] = run[x->n_run + 1];
+   *out = r && (r->v2 & RUN_OUT);
    return start_counts(e);
 }
 
@@ -529,8 +611,12 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
       const Chain *prev = NULL;
       Addr prev_addr = 0, last_end = 0;
       Bool first = True, prev_started = False;
-      UInt n_insns = 0, n_open = 0;
-      MlLine *open[MAX_INLINE];
+      /* broke: control left the straight run since the last instruction
+         (an exit, a call, a jump VEX followed); the next instruction's
+         step is judged by the run it came from, and starts a new one */
+      Bool broke = False;
+      UInt n_insns = 0;
+      Ctx x;
       for (Int j = i; j < n; j++) {
          scan_slot[j] = NULL;
          scan_comp[j] = NULL;
@@ -539,19 +625,25 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          IRStmt *st = sbIn->stmts[j];
          if (!st)
             continue;
-         if (lines_on && prev && st->tag == Ist_Exit &&
-             st->Ist.Exit.jk == Ijk_Boring)
-            scan_comp[j] = note_way(prev, open, n_open,
-                                    const_target(st->Ist.Exit.dst),
-                                    prev_addr, prev_started, False,
-                                    &scan_delta[j]);
+         if (st->tag == Ist_Exit) {
+            if (lines_on && prev && st->Ist.Exit.jk == Ijk_Boring)
+               scan_comp[j] = note_way(prev, &x,
+                                       const_target(st->Ist.Exit.dst),
+                                       prev_addr, prev_started, False,
+                                       False, &scan_delta[j]);
+            broke = True;
+         }
          /* A call pushes its return address: a constant store of the
             address right after the current instruction. */
-         if (lines_on && prev && st->tag == Ist_Store &&
+         if (st->tag == Ist_Store &&
              st->Ist.Store.data->tag == Iex_Const &&
-             const_target(st->Ist.Store.data->Iex.Const.con) == last_end)
-            scan_comp[j] = note_way(prev, open, n_open, last_end, prev_addr,
-                                    prev_started, True, &scan_delta[j]);
+             const_target(st->Ist.Store.data->Iex.Const.con) == last_end) {
+            if (lines_on && prev)
+               scan_comp[j] = note_way(prev, &x, last_end, prev_addr,
+                                       prev_started, True, True,
+                                       &scan_delta[j]);
+            broke = True;
+         }
          if (st->tag != Ist_IMark)
             continue;
          n_insns++;
@@ -560,31 +652,42 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          Addr a = (Addr)st->Ist.IMark.addr;
          const Chain *c = chain_for_addr(a);
          MlLine *s = c ? c->f[0] : NULL;
-         Bool enter;
+         Bool enter, back = False;
          if (first) {
             /* Every way in that enters no line takes the entry back
                where it leaves, except a call's return. */
-            MlLine *const *was;
-            Bool counts = start_entry(a, &was);
+            Bool counts = start_entry(a, &x, &back);
             enter = s && counts;
-            for (n_open = 0; was && was[n_open]; n_open++)
-               open[n_open] = was[n_open];
          } else {
-            enter = steps_in(prev, prev_addr, prev_started, open, n_open,
-                             a, c);
+            broke |= a != last_end;            /* a jump VEX followed */
+            enter = steps_in(prev, prev_addr, prev_started, &x, a, c);
          }
          /* the open lines: entered, and their code (or code inlined into
             them) run since without a break */
          UInt k = 0;
          Bool is_open = False;
-         for (UInt m = 0; m < n_open; m++)
-            if (in_chain(c, open[m])) {
-               is_open |= open[m] == s;
-               open[k++] = open[m];
+         for (UInt m = 0; m < x.n_open; m++)
+            if (in_chain(c, x.open[m])) {
+               is_open |= x.open[m] == s;
+               x.open[k++] = x.open[m];
             }
-         n_open = k;
-         if (s && enter && !is_open && n_open < MAX_INLINE)
-            open[n_open++] = s;
+         x.n_open = k;
+         if (s && enter && !is_open && x.n_open < MAX_INLINE)
+            x.open[x.n_open++] = s;
+         /* the lines of the run; a jump back within a line that is no
+            entry (a range-based for's '*it') leaves it out of the new
+            run, which its '++it' then enters from the body */
+         back |= broke && !first && a < prev_addr && !enter;
+         if (broke) {
+            x.n_run = 0;
+            x.excl = NULL;
+         }
+         broke = False;
+         if (back)
+            x.excl = s;
+         if (s && s != x.excl && !in_set(x.run, x.n_run, s) &&
+             x.n_run < MAX_RUN)
+            x.run[x.n_run++] = s;
          scan_enter[j] = enter;
          any_entry |= scan_enter[j];
          scan_slot[j] = s;
@@ -597,12 +700,14 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
       /* A jump at the superblock's end, or what follows a client
          request or a system call, which end a superblock and resume at
          the next instruction (treated as a return: it may not come
-         back). */
+         back).  The run goes on where VEX only cut the code: the next
+         instruction, with no exit in the last one. */
       if (lines_on && prev && sbIn->jumpkind != Ijk_Ret &&
           sbIn->jumpkind != Ijk_Call && sbIn->next->tag == Iex_Const) {
          Addr t = const_target(sbIn->next->Iex.Const.con);
-         corr_next = note_way(prev, open, n_open, t, prev_addr,
-                              prev_started, sbIn->jumpkind != Ijk_Boring,
+         Bool ret = sbIn->jumpkind != Ijk_Boring;
+         corr_next = note_way(prev, &x, t, prev_addr, prev_started, ret,
+                              ret || (t == last_end && !broke),
                               &corr_next_delta);
       }
       ml_ir_translated(n_insns);
@@ -727,6 +832,7 @@ void ml_lines_init(Bool enabled, const HChar *fns)
    ml_map_init(&slot_map, "ml.lines.slots", 10);
    ml_map_init(&addr_map, "ml.lines.addr", 14);
    ml_map_init(&cont_map, "ml.lines.cont", 10);
+   ml_map_init(&run_map, "ml.lines.run", 10);
    if (fns && *fns) {
       UInt n = 1;
       for (const HChar *p = fns; *p; p++)
