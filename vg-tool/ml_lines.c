@@ -108,10 +108,10 @@ static MlMap   slot_map;           /* hash(fn,file,line) probed -> slot ptr */
 static MlMap   addr_map;           /* code address -> its Chain (v1) */
 static MlMap   cont_map;           /* superblock starts: what they count,
                                       the lines open there (note_way) */
-static MlMap   run_map;            /* superblock starts reached straight on:
-                                      the lines of the run there (v1: a
-                                      NULL-terminated array or NULL; v2: 1
-                                      once a way in is noted) */
+static MlMap   run_map;            /* superblock starts: the run there
+                                      (note_run; v1: NULL or an array of
+                                      the line kept out, then the run's
+                                      lines up to a NULL; v2: RUN_ bits) */
 
 ULong ml_lines_n_slots(void) { return n_slots; }
 
