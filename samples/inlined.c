@@ -16,7 +16,9 @@
    are inlined there too): L:first 1, L:second 1 (its own code resumes
    after the inlined body: no new entry), L:inl_malloc 2, L:loops 1
    (two inlined loops, 4 and 2 iterations, on one line), L:inl_loop 8
-   (the for line: entered, then once per i++: 5 + 3).
+   (the for line: entered, then once per i++: 5 + 3), L:inl_twice 2 (a
+   callee inlined on two consecutive lines, L:twice1 and L:twice2, with no
+   branch between: two instances of its line, one entry each).
    Without inlined frames (--read-inline-info=no) the two calls' lines
    would get nothing: the allocations would be charged to make's line
    only, as if it were a line of main. */
@@ -41,13 +43,20 @@ static inline __attribute__((always_inline)) int count_to(int n)
     return s;
 }
 
+static inline __attribute__((always_inline)) size_t twice(size_t v)
+{
+    return v * 2;                              /* L:inl_twice */
+}
+
 int main(int argc, char **argv)
 {
     size_t n = (size_t)argc << 20;
+    size_t d = twice(n);                       /* L:twice1 */
+    size_t e = twice(d);                       /* L:twice2 */
     char *a = make(n);                         /* L:first */
     char *b = make(2 * n);                     /* L:second */
     int c = count_to(argc * 4) + count_to(argc * 2);   /* L:loops */
-    int r = a && b && c == 7 ? a[5] + b[7] : 0;
+    int r = a && b && c == 7 && e == 4 * n ? a[5] + b[7] : 0;
     free(a);
     free(b);
     (void)argv;

@@ -40,7 +40,9 @@
    -- a call with its arguments on the next lines, a C++ return split
    around the destructors (return line, destructors on the closing
    brace, return line, jump to the epilogue on the closing brace) -- is
-   entered once.  The lines of the run are carried to the superblocks it
+   entered once.  A line is the same in the run only in the same inline
+   context (same_chain): a callee inlined on two lines of a run has two
+   instances of its lines.  The lines of the run are carried to the superblocks it
    goes on in (run_map: a call's return, the next instruction where VEX
    only cut the code), those of every way in noted.  A jump back within a
    line that is no entry (a range-based for's '*it', see loop_has_body)
@@ -111,7 +113,7 @@ static MlMap   cont_map;           /* superblock starts: what they count,
 static MlMap   run_map;            /* superblock starts: the run there
                                       (note_run; v1: NULL or an array of
                                       the line kept out, then the run's
-                                      lines up to a NULL; v2: RUN_ bits) */
+                                      chains up to a NULL; v2: RUN_ bits) */
 
 ULong ml_lines_n_slots(void) { return n_slots; }
 
@@ -189,9 +191,13 @@ static MlLine *frame_slot(const UInt *fr, Bool outer)
 /* The lines of a code address: its own (f[0]) and, for inlined code,
    those of the call sites it was inlined into, outwards (f[1] ...); NULL
    for a frame whose function is not profiled, at least one not NULL.
-   Consecutive addresses of one line share their chain. */
+   Consecutive addresses of one line share their chain.  calls: a hash of
+   the call sites (file and line ids of f[1] ...), which tells two
+   instances of an inlined callee apart where their call sites' lines
+   have no slot yet. */
 typedef struct {
    UInt    n;
+   UWord   calls;
    MlLine *f[];
 } Chain;
 
@@ -205,11 +211,16 @@ static const Chain *new_chain(const UInt *fr, UInt n)
       any |= (f[i] = frame_slot(&fr[3 * i], i > 0)) != NULL;
    if (!any)
       return NULL;
-   if (last_chain && last_chain->n == n &&
+   UWord calls = 0;
+   for (UInt i = 1; i < n; i++)
+      calls = ml_hash_word(calls ^ ((UWord)fr[3 * i + 1] << 32) ^
+                           fr[3 * i + 2]);
+   if (last_chain && last_chain->n == n && last_chain->calls == calls &&
        VG_(memcmp)(last_chain->f, f, n * sizeof *f) == 0)
       return last_chain;
    Chain *c = VG_(malloc)("ml.lines.chain", sizeof *c + n * sizeof *f);
    c->n = n;
+   c->calls = calls;
    VG_(memcpy)(c->f, f, n * sizeof *f);
    last_chain = c;
    return c;
@@ -285,7 +296,9 @@ static Bool loop_has_body(Addr t, Addr src, const MlLine *s)
 typedef struct {
    MlLine *open[MAX_INLINE];
    UInt    n_open;
-   MlLine *run[MAX_RUN];
+   const Chain *run[MAX_RUN];  /* the run's lines, each in its inline
+                                  context (a callee inlined at two call
+                                  sites is two instances) */
    UInt    n_run;
    MlLine *excl;        /* kept out of the run (see the scan) */
 } Ctx;
@@ -294,6 +307,20 @@ static Bool in_set(MlLine *const *set, UInt n, const MlLine *s)
 {
    for (UInt m = 0; m < n; m++)
       if (set[m] == s)
+         return True;
+   return False;
+}
+
+static Bool same_chain(const Chain *a, const Chain *b)
+{
+   return a == b || (a && b && a->n == b->n && a->calls == b->calls &&
+                     a->f[0] == b->f[0]);
+}
+
+static Bool in_run(const Ctx *x, const Chain *c)
+{
+   for (UInt m = 0; m < x->n_run; m++)
+      if (same_chain(x->run[m], c))
          return True;
    return False;
 }
@@ -313,8 +340,7 @@ static Bool steps_in(const Chain *prev, Addr prev_addr, Bool started,
       return False;
    if (s == (prev ? prev->f[0] : NULL))
       return a < prev_addr && !started && !loop_has_body(a, prev_addr, s);
-   if (a >= prev_addr && (in_set(x->open, x->n_open, s) ||
-                          in_set(x->run, x->n_run, s)))
+   if (a >= prev_addr && (in_set(x->open, x->n_open, s) || in_run(x, c)))
       return False;
    return True;
 }
@@ -330,21 +356,21 @@ static void note_run(const Ctx *x, Addr t, Bool carry, Bool out)
 {
    Bool is_new;
    MlMapEnt *e = ml_map_insert(&run_map, t, &is_new);
-   MlLine **had = (MlLine **)e->v1;     /* [0]: excl, then the lines */
-   MlLine *keep[MAX_RUN + 1];
+   const void **had = (const void **)e->v1;  /* [0]: excl, then chains */
+   const void *keep[MAX_RUN + 1];
    UInt k = 1;
    keep[0] = had ? had[0] : carry && !e->v2 ? x->excl : NULL;
    if (carry)
       for (UInt m = 0; m < x->n_run; m++) {
          Bool ok = e->v2 == 0;   /* the first way noted */
          for (UInt h = 1; !ok && had && had[h]; h++)
-            ok = had[h] == x->run[m];
+            ok = same_chain((const Chain *)had[h], x->run[m]);
          if (ok)
             keep[k++] = x->run[m];
       }
    if (had)
       VG_(free)(had);
-   MlLine **set = NULL;
+   const void **set = NULL;
    if (k > 1 || keep[0]) {
       set = VG_(malloc)("ml.lines.run", (k + 1) * sizeof *set);
       VG_(memcpy)(set, keep, k * sizeof *set);
@@ -443,9 +469,9 @@ static Bool start_entry(Addr a, Ctx *x, Bool *out)
    for (x->n_open = 0; was && was[x->n_open]; x->n_open++)
       x->open[x->n_open] = was[x->n_open];
    MlMapEnt *r = ml_map_find(&run_map, a);
-   MlLine *const *run = r ? (MlLine *const *)r->v1 : NULL;
+   const void *const *run = r ? (const void *const *)r->v1 : NULL;
    x->n_run = 0;
-   x->excl = run ? run[0] : NULL;
+   x->excl = run ? (MlLine *)run[0] : NULL;
    for (; run && run[x->n_run + 1]; x->n_run++)
       x->run[x->n_run] = run[x->n_run + 1];
    *out = r && (r->v2 & RUN_OUT);
@@ -685,9 +711,8 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          broke = False;
          if (back)
             x.excl = s;
-         if (s && s != x.excl && !in_set(x.run, x.n_run, s) &&
-             x.n_run < MAX_RUN)
-            x.run[x.n_run++] = s;
+         if (s && s != x.excl && !in_run(&x, c) && x.n_run < MAX_RUN)
+            x.run[x.n_run++] = c;
          scan_enter[j] = enter;
          any_entry |= scan_enter[j];
          scan_slot[j] = s;

@@ -886,14 +886,20 @@ t_inline_frames() {
 # and count_to() are always_inline): each call line is entered once
 # although its own code resumes after the inlined body (twice before:
 # L:second has code before the body), also when the inlined code loops
-# (L:loops), and make's line runs twice.
+# (L:loops), and make's line runs twice; so does twice()'s, inlined on two
+# consecutive lines with no branch between (two instances of one line in
+# one straight run, told apart by their call sites).
 t_inline_occurrences() {
-    profile i inlined --function main --function make --function count_to || return
+    profile i inlined --function main --function make --function count_to \
+        --function twice || return
     expect_row "$T/i.rep" inlined first      1048576 1048576 1
     expect_row "$T/i.rep" inlined second     3145728 2097152 1
     expect_row "$T/i.rep" inlined inl_malloc 3145728 3145728 2
     expect_row "$T/i.rep" inlined loops      3145728 0       1
     expect_row "$T/i.rep" inlined inl_loop   3145728 0       8
+    expect_row "$T/i.rep" inlined inl_twice  -       0       2
+    expect_row "$T/i.rep" inlined twice1     -       0       1
+    expect_row "$T/i.rep" inlined twice2     -       0       1
 }
 
 # ---- bad input -------------------------------------------------------------
