@@ -42,12 +42,15 @@
    brace, return line, jump to the epilogue on the closing brace) -- is
    entered once.  A line is the same in the run only in the same inline
    context (same_chain): a callee inlined on two lines of a run has two
-   instances of its lines.  The lines of the run are carried to the superblocks it
-   goes on in (run_map: a call's return, the next instruction where VEX
-   only cut the code), those of every way in noted.  A jump back within a
-   line that is no entry (a range-based for's '*it', see loop_has_body)
-   keeps that line out of the new run, so the '++it' below the body
-   enters it.
+   instances of its lines.  The lines of the run are carried to the
+   superblocks it goes on in (run_map: a call's return, the next
+   instruction where VEX only cut the code), those of every way in
+   noted.  A jump back within a line that is no entry (a range-based
+   for's '*it', see loop_has_body) keeps that line out of the new run,
+   so the '++it' below the body enters it.  Not carried: a run across a
+   branch, even forwards (a statement with a conditional inside counts
+   its line again after the branch), since the superblock after it would
+   be decided by the ways in translated before it.
 
    Inlined calls.  A line L whose code runs a callee inlined into it
    (the callee's lines, then L's own code again) is entered once: coming
