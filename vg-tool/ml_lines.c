@@ -43,7 +43,7 @@
    entered once.  A line is the same in the run only in the same inline
    context (same_chain): a callee inlined on two lines of a run has two
    instances of its lines.  The lines of the run are carried to the
-   superblocks it goes on in (run_map: a call's return, the next
+   superblocks it goes on in (Start: a call's return, the next
    instruction where VEX only cut the code), those of every way in
    noted.  A jump back within a line that is no entry (a range-based
    for's '*it', see loop_has_body) keeps that line out of the new run,
@@ -111,12 +111,7 @@ static UInt    n_chunks, cap_chunks;
 static UInt    n_slots;
 static MlMap   slot_map;           /* hash(fn,file,line) probed -> slot ptr */
 static MlMap   addr_map;           /* code address -> its Chain (v1) */
-static MlMap   cont_map;           /* superblock starts: what they count,
-                                      the lines open there (note_way) */
-static MlMap   run_map;            /* superblock starts: the run there
-                                      (note_run; v1: NULL or an array of
-                                      the line kept out, then the run's
-                                      chains up to a NULL; v2: RUN_ bits) */
+static MlMap   cont_map;           /* superblock start -> its Start (v1) */
 
 ULong ml_lines_n_slots(void) { return n_slots; }
 
@@ -348,70 +343,114 @@ static Bool steps_in(const Chain *prev, Addr prev_addr, Bool started,
    return True;
 }
 
-/* Notes the run x carries to the superblock at t (carry: the way goes
-   straight on there), or that a way in starts a new run there; the
-   lines kept are those of every way in noted.  out: the way is a jump
-   back that enters no line, after which t's line stays out of the run
-   (see the scan in ml_instrument). */
-#define RUN_NOTED 1
-#define RUN_OUT   2
-static void note_run(const Ctx *x, Addr t, Bool carry, Bool out)
+/* What a superblock start knows of the ways into it (cont_map): what
+   its first instruction counts on arrival (ST_COUNTS or ST_NOCOUNT,
+   decided once, by the first of: a jump to it or its own translation
+   (counts), or the call that returns there without entering a line (does
+   not); every way in then corrects its own path where it leaves, see
+   ml_instrument, so no way in depends on the order in which the others
+   were translated); and, from the ways noted so far (NOTED), the lines
+   open at every one of them (see "Inlined calls"), the lines of the run
+   that every one carries there (see "Straight runs"; a way that starts a
+   new run carries none), the line the first of them keeps out of the run
+   (excl) and whether one is a jump back that enters no line (RUN_OUT:
+   its line then stays out of the run).  The sets are made by the first
+   way noted and only shrink after it, in place. */
+#define ST_NOCOUNT 1
+#define ST_COUNTS  2
+#define NOTED      4
+#define RUN_OUT    8
+typedef struct {
+   UInt          flags;
+   UInt          n_open, n_run;
+   MlLine       *excl;
+   MlLine      **open;
+   const Chain **run;
+} Start;
+
+static Start *start_of(MlMapEnt *e)
 {
-   Bool is_new;
-   MlMapEnt *e = ml_map_insert(&run_map, t, &is_new);
-   const void **had = (const void **)e->v1;  /* [0]: excl, then chains */
-   const void *keep[MAX_RUN + 1];
-   UInt k = 1;
-   keep[0] = had ? had[0] : carry && !e->v2 ? x->excl : NULL;
-   if (carry)
-      for (UInt m = 0; m < x->n_run; m++) {
-         Bool ok = e->v2 == 0;   /* the first way noted */
-         for (UInt h = 1; !ok && had && had[h]; h++)
-            ok = same_chain((const Chain *)had[h], x->run[m]);
-         if (ok)
-            keep[k++] = x->run[m];
-      }
-   if (had)
-      VG_(free)(had);
-   const void **set = NULL;
-   if (k > 1 || keep[0]) {
-      set = VG_(malloc)("ml.lines.run", (k + 1) * sizeof *set);
-      VG_(memcpy)(set, keep, k * sizeof *set);
-      set[k] = NULL;
-   }
-   e->v1 = (UWord)set;
-   e->v2 |= RUN_NOTED | (out ? RUN_OUT : 0);
+   if (!e->v1)
+      e->v1 = (UWord)VG_(calloc)("ml.lines.start", 1, sizeof(Start));
+   return (Start *)e->v1;
 }
 
-/* What the superblock starting at an address counts on arrival, and
-   which lines are open there (cont_map, v1 bits).  ST_COUNTS or
-   ST_NOCOUNT: whether its first instruction counts an entry of its line
-   -- decided once, by the first of: a jump to it or its own translation
-   (counts), or the call that returns there without entering a line
-   (does not); every way in then corrects its own path where it leaves
-   (see ml_instrument), so no way in depends on the order in which the
-   others were translated.  CONT_OPEN: v2 holds the lines open there
-   (see "Inlined calls"; a NULL-terminated array, or NULL for none),
-   those open at every way in noted so far. */
-#define ST_NOCOUNT 1
-#define CONT_OPEN  2
-#define ST_COUNTS  4
-
-static Bool start_counts(MlMapEnt *e)
+static Bool start_counts(Start *st)
 {
-   if (!(e->v1 & (ST_COUNTS | ST_NOCOUNT)))
-      e->v1 |= ST_COUNTS;
-   return (e->v1 & ST_COUNTS) != 0;
+   if (!(st->flags & (ST_COUNTS | ST_NOCOUNT)))
+      st->flags |= ST_COUNTS;
+   return (st->flags & ST_COUNTS) != 0;
+}
+
+static Bool same_line(const void *a, const void *b)
+{
+   return a == b;
+}
+
+static Bool same_chain_v(const void *a, const void *b)
+{
+   return same_chain(a, b);
+}
+
+/* Keeps in set[0 .. *n) the elements equal to one of with[0 .. m). */
+static void keep_common(const void **set, UInt *n, const void *const *with,
+                        UInt m, Bool (*eq)(const void *, const void *))
+{
+   UInt k = 0;
+   for (UInt i = 0; i < *n; i++)
+      for (UInt j = 0; j < m; j++)
+         if (eq(set[i], with[j])) {
+            set[k++] = set[i];
+            break;
+         }
+   *n = k;
+}
+
+/* Notes at t's Start (in e) what a way from context x brings: the lines
+   open there that t's chain tc still holds, the run if the way carries it
+   (carry: it goes straight on there), and out (see Start). */
+static void note_sets(MlMapEnt *e, const Ctx *x, const Chain *tc,
+                      Bool carry, Bool out)
+{
+   const MlLine *open[MAX_INLINE];
+   UInt n_open = 0, n_run = carry ? x->n_run : 0;
+   for (UInt m = 0; m < x->n_open; m++)
+      if (in_chain(tc, x->open[m]))
+         open[n_open++] = x->open[m];
+   Start *st = start_of(e);
+   if (!(st->flags & NOTED)) {
+      /* the first way: sets of its size, after the record */
+      Start *n = VG_(malloc)("ml.lines.start", sizeof *n +
+                             (n_open + n_run) * sizeof(void *));
+      *n = *st;
+      n->open = (MlLine **)(n + 1);
+      n->run = (const Chain **)(n->open + n_open);
+      n->n_open = n_open;
+      n->n_run = n_run;
+      VG_(memcpy)(n->open, open, n_open * sizeof *open);
+      VG_(memcpy)(n->run, x->run, n_run * sizeof *x->run);
+      n->excl = carry ? x->excl : NULL;
+      n->flags |= NOTED;
+      VG_(free)(st);
+      e->v1 = (UWord)(st = n);
+   } else {
+      keep_common((const void **)st->open, &st->n_open,
+                  (const void *const *)open, n_open, same_line);
+      keep_common((const void **)st->run, &st->n_run,
+                  (const void *const *)x->run, n_run, same_chain_v);
+   }
+   if (out)
+      st->flags |= RUN_OUT;
 }
 
 /* A way from code of chain from (the instruction at src, which began its
-   line's entry if started; the lines open[0 .. n_open) open) to the
-   address t: a call's return (or what follows a system call) if ret,
-   else a jump that leaves the superblock.  Records the open lines at t
-   and decides what t's first instruction counts if nobody has.  Returns
-   the line whose count this way must correct, *delta the correction
-   (+1: the way enters the line, its target counts nothing; -1: it enters
-   none, its target counts one), or NULL. */
+   line's entry if started) in context x to the address t: a call's
+   return (or what follows a system call) if ret, else a jump that leaves
+   the superblock; carry: it goes on with the run.  Notes what the way
+   brings to t (note_sets) and decides what t's first instruction counts
+   if nobody has.  Returns the line whose count this way must correct,
+   *delta the correction (+1: the way enters the line, its target counts
+   nothing; -1: it enters none, its target counts one), or NULL. */
 static MlLine *note_way(const Chain *from, const Ctx *x, Addr t, Addr src,
                         Bool started, Bool ret, Bool carry, Int *delta)
 {
@@ -421,41 +460,15 @@ static MlLine *note_way(const Chain *from, const Ctx *x, Addr t, Addr src,
    const Chain *tc = chain_for_addr(t);
    if (!tc)
       return NULL;
-   MlLine *const *open = x->open;
-   UInt n_open = x->n_open;
    Bool is_new;
    MlMapEnt *e = ml_map_insert(&cont_map, t, &is_new);
    Bool enters = steps_in(from, src, started, x, t, tc);
-   note_run(x, t, carry, !carry && !enters && t < src);
-   if (ret && !(e->v1 & (ST_COUNTS | ST_NOCOUNT)))
-      e->v1 |= enters ? ST_COUNTS : ST_NOCOUNT;
+   note_sets(e, x, tc, carry, !carry && !enters && t < src);
+   Start *st = (Start *)e->v1;
+   if (ret && !(st->flags & (ST_COUNTS | ST_NOCOUNT)))
+      st->flags |= enters ? ST_COUNTS : ST_NOCOUNT;
    else
-      *delta = (Int)enters - (Int)start_counts(e);
-   /* the lines open at t: open here, lines of t's chain, and open at
-      every other way in noted */
-   MlLine *keep[MAX_INLINE];
-   UInt k = 0;
-   MlLine **had = (e->v1 & CONT_OPEN) ? (MlLine **)e->v2 : NULL;
-   for (UInt m = 0; m < n_open; m++) {
-      Bool ok = in_chain(tc, open[m]);
-      if (ok && (e->v1 & CONT_OPEN)) {
-         ok = False;
-         for (UInt h = 0; had && had[h]; h++)
-            ok |= had[h] == open[m];
-      }
-      if (ok)
-         keep[k++] = open[m];
-   }
-   if (had)
-      VG_(free)(had);
-   MlLine **set = NULL;
-   if (k > 0) {
-      set = VG_(malloc)("ml.lines.open", (k + 1) * sizeof *set);
-      VG_(memcpy)(set, keep, k * sizeof *set);
-      set[k] = NULL;
-   }
-   e->v1 |= CONT_OPEN;
-   e->v2 = (UWord)set;
+      *delta = (Int)enters - (Int)start_counts(st);
    if (!tc->f[0])
       *delta = 0;
    return *delta ? tc->f[0] : NULL;
@@ -467,18 +480,14 @@ static MlLine *note_way(const Chain *from, const Ctx *x, Addr t, Addr src,
 static Bool start_entry(Addr a, Ctx *x, Bool *out)
 {
    Bool is_new;
-   MlMapEnt *e = ml_map_insert(&cont_map, a, &is_new);
-   MlLine *const *was = (e->v1 & CONT_OPEN) ? (MlLine *const *)e->v2 : NULL;
-   for (x->n_open = 0; was && was[x->n_open]; x->n_open++)
-      x->open[x->n_open] = was[x->n_open];
-   MlMapEnt *r = ml_map_find(&run_map, a);
-   const void *const *run = r ? (const void *const *)r->v1 : NULL;
-   x->n_run = 0;
-   x->excl = run ? (MlLine *)run[0] : NULL;
-   for (; run && run[x->n_run + 1]; x->n_run++)
-      x->run[x->n_run] = run[x->n_run + 1];
-   *out = r && (r->v2 & RUN_OUT);
-   return start_counts(e);
+   Start *st = start_of(ml_map_insert(&cont_map, a, &is_new));
+   x->n_open = st->n_open;
+   VG_(memcpy)(x->open, st->open, st->n_open * sizeof *x->open);
+   x->n_run = st->n_run;
+   VG_(memcpy)(x->run, st->run, st->n_run * sizeof *x->run);
+   x->excl = st->excl;
+   *out = (st->flags & RUN_OUT) != 0;
+   return start_counts(st);
 }
 
 /*------------------------------------------------------------*/
@@ -860,7 +869,6 @@ void ml_lines_init(Bool enabled, const HChar *fns)
    ml_map_init(&slot_map, "ml.lines.slots", 10);
    ml_map_init(&addr_map, "ml.lines.addr", 14);
    ml_map_init(&cont_map, "ml.lines.cont", 10);
-   ml_map_init(&run_map, "ml.lines.run", 10);
    if (fns && *fns) {
       UInt n = 1;
       for (const HChar *p = fns; *p; p++)
