@@ -494,14 +494,6 @@ static Bool start_entry(Addr a, Ctx *x, Bool *out)
 /*--- Instrumentation                                      ---*/
 /*------------------------------------------------------------*/
 
-static void add_to_u64(IRSB *sb, void *where, IRExpr *amount)
-{
-   IRExpr *v = ml_ir_assign(sb, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64,
-                                                    ml_ir_addr(sb, where)));
-   IRExpr *sum = ml_ir_assign(sb, Ity_I64, IRExpr_Binop(Iop_Add64, v, amount));
-   addStmtToIRSB(sb, IRStmt_Store(Iend_LE, ml_ir_addr(sb, where), sum));
-}
-
 static void flush_icount(IRSB *sb, const VexGuestLayout *layout,
                          ULong *pending)
 {
@@ -563,24 +555,11 @@ static void update_max_if(IRSB *sb, ULong *hw, IRTemp h, IRExpr *guard)
                                    IRExpr_RdTmp(h), IRExpr_RdTmp(c)));
 }
 
-static void update_max(IRSB *sb, ULong *hw, IRTemp h)
-{
-   update_max_if(sb, hw, h, NULL);
-}
-
-/* count += 1; hw_heap = max(hw_heap, heap); the same for RSS */
-static void count_entry(IRSB *sb, MlLine *s)
-{
-   add_to_u64(sb, &s->count, IRExpr_Const(IRConst_U64(1)));
-   update_max(sb, &s->hw_heap, level(sb, &cur_heap_tmp, &ml_heap_cur));
-   if (ml_rss_enabled())
-      update_max(sb, &s->hw_rss, level(sb, &cur_rss_tmp, &ml_rss_cur));
-}
-
-/* A way out's correction (note_way), if guard (an Ity_I1 atom, or NULL
-   for always) holds: count -= 1, or an entry of its own (count += 1 and
-   the high-water marks, as count_entry). */
-static void correct(IRSB *sb, MlLine *s, Int delta, IRExpr *guard)
+/* If guard (an Ity_I1 atom, or NULL for always) holds: an entry of line
+   s (delta +1: count += 1; hw_heap = max(hw_heap, heap); the same for
+   RSS), or one taken back (delta -1: count -= 1).  An instruction that
+   starts an entry, and a way out's correction (note_way). */
+static void add_entry(IRSB *sb, MlLine *s, Int delta, IRExpr *guard)
 {
    IRExpr *v = ml_ir_assign(sb, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64,
                                                     ml_ir_addr(sb, &s->count)));
@@ -769,19 +748,19 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
       case Ist_IMark:
          pending++;
          if (scan_enter[i])
-            count_entry(sb, scan_slot[i]);
+            add_entry(sb, scan_slot[i], 1, NULL);
          addStmtToIRSB(sb, st);
          break;
       case Ist_Exit:
          flush_icount(sb, layout, &pending);
          if (scan_comp[i])
-            correct(sb, scan_comp[i], scan_delta[i], st->Ist.Exit.guard);
+            add_entry(sb, scan_comp[i], scan_delta[i], st->Ist.Exit.guard);
          addStmtToIRSB(sb, st);
          break;
       case Ist_Store:
          addStmtToIRSB(sb, st);
          if (scan_comp[i])             /* a call's return address */
-            correct(sb, scan_comp[i], scan_delta[i], NULL);
+            add_entry(sb, scan_comp[i], scan_delta[i], NULL);
          break;
       default:
          addStmtToIRSB(sb, st);
@@ -792,7 +771,7 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
    }
    flush_icount(sb, layout, &pending);
    if (corr_next)
-      correct(sb, corr_next, corr_next_delta, NULL);
+      add_entry(sb, corr_next, corr_next_delta, NULL);
    ml_heap_instrument_end(sb, layout);
 
    return sb;
