@@ -389,6 +389,27 @@ static char scan_code(const ml_source_file *f, uint32_t n,
    return last;
 }
 
+static int is_ident_char(char c)
+{
+   return isalnum((unsigned char)c) || c == '_';
+}
+
+/* Whether one of the words kw[0 .. n) stands in t at i, as a whole
+   word. */
+static int word_at(const char *t, size_t len, size_t i,
+                   const char *const *kw, size_t n)
+{
+   if (i > 0 && is_ident_char(t[i - 1]))
+      return 0;
+   for (size_t k = 0; k < n; k++) {
+      size_t m = strlen(kw[k]);
+      if (len - i >= m && memcmp(t + i, kw[k], m) == 0 &&
+          (len - i == m || !is_ident_char(t[i + m])))
+         return 1;
+   }
+   return 0;
+}
+
 /* Whether line n names a scope that is not a function's: struct,
    class, union, enum, namespace, extern "C" (as whole words). */
 static int opens_type_scope(const ml_source_file *f, uint32_t n)
@@ -397,17 +418,9 @@ static int opens_type_scope(const ml_source_file *f, uint32_t n)
                                      "namespace", "extern" };
    size_t len = 0;
    const char *t = ml_source_line(f, n, &len);
-   for (size_t i = 0; t && i < len; i++) {
-      if (i > 0 && (isalnum((unsigned char)t[i - 1]) || t[i - 1] == '_'))
-         continue;
-      for (size_t k = 0; k < sizeof kw / sizeof *kw; k++) {
-         size_t m = strlen(kw[k]);
-         if (len - i >= m && memcmp(t + i, kw[k], m) == 0 &&
-             (len - i == m || !(isalnum((unsigned char)t[i + m]) ||
-                                t[i + m] == '_')))
-            return 1;
-      }
-   }
+   for (size_t i = 0; t && i < len; i++)
+      if (word_at(t, len, i, kw, sizeof kw / sizeof *kw))
+         return 1;
    return 0;
 }
 
@@ -485,22 +498,14 @@ uint32_t ml_source_function_end(const ml_source_file *f, uint32_t start,
    return n ? n : last;
 }
 
-
 /* Whether trimmed text t begins with a statement keyword that can open
    a block (for, if, while, do, switch, else, try). */
 static int starts_statement(const char *t, size_t len)
 {
    static const char *const kw[] = { "for", "if", "while", "do", "switch",
                                      "else", "try" };
-   for (size_t i = 0; i < sizeof kw / sizeof *kw; i++) {
-      size_t k = strlen(kw[i]);
-      if (len >= k && memcmp(t, kw[i], k) == 0 &&
-          (len == k || !(isalnum((unsigned char)t[k]) || t[k] == '_')))
-         return 1;
-   }
-   return 0;
+   return word_at(t, len, 0, kw, sizeof kw / sizeof *kw);
 }
-
 
 /* "public:", "protected:" or "private:" (trimmed). */
 static int is_access_label(const char *t, size_t len)
@@ -531,7 +536,6 @@ static uint32_t declarator_above(const ml_source_file *f, uint32_t brace)
    }
    return start;
 }
-
 
 uint32_t ml_source_function_start(const ml_source_file *f, uint32_t first)
 {
