@@ -385,6 +385,23 @@ run_traces() {
     done
 }
 
+# traces_by_line SAMPLE VAR:TAG...: after run_traces, sets each VAR to the
+# trace whose report shows SAMPLE's line L:TAG executed ('' if none); a
+# trace goes to the first pair whose line it shows.
+traces_by_line() {
+    local sample=$1 f pair
+    shift
+    for pair; do printf -v "${pair%%:*}" '%s' ''; done
+    for f in "${TRACES[@]}"; do
+        for pair; do
+            if row "$f.rep" "$sample.c" "$(line_of "$sample" "${pair#*:}")"; then
+                printf -v "${pair%%:*}" '%s' "$f"
+                break
+            fi
+        done
+    done
+}
+
 # fork_child_trace_fixed_name: the same with a file name without %p: the
 # child writes NAME.<pid> and leaves the parent's NAME alone.
 t_fork_child_trace_fixed_name() {
@@ -393,14 +410,8 @@ t_fork_child_trace_fixed_name() {
 
 t_fork_child_trace() {
     run_traces "${FORK_OUT_NAME:-memline.out.%p}" forker || return
-    local f child='' parent=''
-    for f in "${TRACES[@]}"; do
-        if row "$f.rep" forker.c "$(line_of forker child)"; then
-            child=$f
-        elif row "$f.rep" forker.c "$(line_of forker parent)"; then
-            parent=$f
-        fi
-    done
+    local child parent
+    traces_by_line forker child:child parent:parent
     expect_eq "number of traces" ${#TRACES[@]} 2
     need "no trace shows the child's allocation line executed" [ -n "$child" ] || return
     need "no trace shows the parent's allocation line executed" [ -n "$parent" ] || return
@@ -427,16 +438,8 @@ t_fork_child_trace() {
 t_fork_grandchild_fixed_name() {
     local TRACE_REPORT=(--function main --function grandchild)
     run_traces memline.out forker -- nested || return
-    local f parent='' child='' grand=''
-    for f in "${TRACES[@]}"; do
-        if row "$f.rep" forker.c "$(line_of forker grandchild)"; then
-            grand=$f
-        elif row "$f.rep" forker.c "$(line_of forker child)"; then
-            child=$f
-        elif row "$f.rep" forker.c "$(line_of forker parent)"; then
-            parent=$f
-        fi
-    done
+    local grand child parent
+    traces_by_line forker grand:grandchild child:child parent:parent
     expect_eq "number of traces" ${#TRACES[@]} 3
     need "the parent's trace (memline.out) shows L:parent" \
         [ "$parent" = "$T/traces/memline.out" ] || return
