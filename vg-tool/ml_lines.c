@@ -68,7 +68,22 @@
 
    Storage.  Each line slot is a fixed record in a chunk that never moves,
    so the instrumentation can embed its address as a constant:
-   count += 1; hw = max(hw, ml_heap_cur). */
+   count += 1; hw = max(hw, ml_heap_cur).
+
+   Shared high-water marks.  The levels an entry reads change only in
+   allocator calls, which end a superblock (the heap), and in the page
+   helpers (the resident set).  So every entry of a stretch of a
+   superblock with no exit between (and, for the resident set, no helper
+   call) reads the same level, and one mark for the stretch, a cell,
+   serves all its lines: the cell's mark is updated at the stretch's
+   first entry, and folded into its lines' marks when the table is
+   written (max is idempotent, so folding again changes nothing).  A
+   line's count stays its own.  Cells are interned by their kind and
+   lines, so translating the same code again reuses them.  Only a fault
+   inside a stretch, which leaves the superblock between two of its
+   entries, tells the difference: the lines after it get the level too
+   (a line not entered shows nothing; one entered before could show a
+   higher mark). */
 #include "pub_tool_basics.h"
 #include "pub_tool_debuginfo.h"
 #include "pub_tool_libcbase.h"
@@ -114,6 +129,87 @@ static MlMap   addr_map;           /* code address -> its Chain (v1) */
 static MlMap   cont_map;           /* superblock start -> its Start (v1) */
 
 ULong ml_lines_n_slots(void) { return n_slots; }
+
+/* Shared high-water cells (see "Shared high-water marks"): the marks in
+   the tool's .bss like the first line slots, their lines beside them. */
+#define CELL_POOL (1 << 20)
+#define HW_OWN   (-1)              /* an entry updates its line's mark */
+#define HW_NONE  (-2)              /* its stretch's cell has it */
+enum { K_HEAP, K_RSS };
+static ULong   cell_hw[CELL_POOL];
+typedef struct {
+   UInt  first, n;                 /* its lines: cell_line[first ..] */
+   UInt  kind;
+} Cell;
+static Cell    *cells;
+static UInt     n_cells, cap_cells;
+static MlLine **cell_line;
+static UInt     n_cell_lines, cap_cell_lines;
+static MlMap    cell_map;          /* hash(kind, lines) probed -> cell */
+
+/* The cell of these lines and kind, made if new; -1 when the pool is
+   full (the lines keep marks of their own). */
+static Int intern_cell(UInt kind, MlLine *const *l, UInt n)
+{
+   UWord h = ml_hash_word(kind + 1);
+   for (UInt i = 0; i < n; i++)
+      h = ml_hash_word(h ^ (UWord)l[i]);
+   for (;;) {
+      if (h == ML_MAP_EMPTY)
+         h = 0;
+      Bool is_new;
+      MlMapEnt *e = ml_map_insert(&cell_map, h, &is_new);
+      if (!is_new) {
+         const Cell *c = &cells[e->v1];
+         Bool same = c->kind == kind && c->n == n;
+         for (UInt i = 0; same && i < n; i++)
+            same = cell_line[c->first + i] == l[i];
+         if (same)
+            return (Int)e->v1;
+         h++;
+         continue;
+      }
+      if (n_cells == CELL_POOL) {
+         ml_map_remove_at(&cell_map, e);
+         return -1;
+      }
+      if (n_cells == cap_cells) {
+         cap_cells = cap_cells ? 2 * cap_cells : 1024;
+         cells = VG_(realloc)("ml.lines.cells", cells,
+                              cap_cells * sizeof *cells);
+      }
+      while (n_cell_lines + n > cap_cell_lines) {
+         cap_cell_lines = cap_cell_lines ? 2 * cap_cell_lines : 4096;
+         cell_line = VG_(realloc)("ml.lines.cells", cell_line,
+                                  cap_cell_lines * sizeof *cell_line);
+      }
+      Cell *c = &cells[n_cells];
+      c->first = n_cell_lines;
+      c->n = n;
+      c->kind = kind;
+      for (UInt i = 0; i < n; i++)
+         cell_line[n_cell_lines++] = l[i];
+      cell_hw[n_cells] = 0;
+      e->v1 = n_cells;
+      return (Int)n_cells++;
+   }
+}
+
+ULong ml_lines_n_cells(void) { return n_cells; }
+
+/* Every cell's mark into its lines' marks. */
+static void fold_cells(void)
+{
+   for (UInt c = 0; c < n_cells; c++) {
+      const Cell *k = &cells[c];
+      for (UInt i = 0; i < k->n; i++) {
+         MlLine *s = cell_line[k->first + i];
+         ULong *hw = k->kind == K_HEAP ? &s->hw_heap : &s->hw_rss;
+         if (cell_hw[c] > *hw)
+            *hw = cell_hw[c];
+      }
+   }
+}
 
 static MlLine *new_slot(UInt fn, UInt file, UInt line)
 {
@@ -514,6 +610,9 @@ static IRTemp cur_heap_tmp, cur_rss_tmp;
    entry of its line. */
 static MlLine **scan_slot;
 static Bool    *scan_enter;
+/* per IMark that starts an entry: how it updates each kind of mark,
+   HW_OWN, HW_NONE or the cell whose mark it updates */
+static Int     *scan_hw[2];
 static Int      cap_scan;
 /* The corrections of the ways out (note_way): per Exit or return-address
    store statement, the line and +1 or -1; for the superblock's end,
@@ -559,7 +658,8 @@ static void update_max_if(IRSB *sb, ULong *hw, IRTemp h, IRExpr *guard)
    s (delta +1: count += 1; hw_heap = max(hw_heap, heap); the same for
    RSS), or one taken back (delta -1: count -= 1).  An instruction that
    starts an entry, and a way out's correction (note_way). */
-static void add_entry(IRSB *sb, MlLine *s, Int delta, IRExpr *guard)
+static void add_entry_hw(IRSB *sb, MlLine *s, Int delta, IRExpr *guard,
+                         Int heap_hw, Int rss_hw)
 {
    IRExpr *v = ml_ir_assign(sb, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64,
                                                     ml_ir_addr(sb, &s->count)));
@@ -573,11 +673,73 @@ static void add_entry(IRSB *sb, MlLine *s, Int delta, IRExpr *guard)
       addStmtToIRSB(sb, IRStmt_Store(Iend_LE, ml_ir_addr(sb, &s->count), d));
    if (delta < 0)
       return;
-   update_max_if(sb, &s->hw_heap, level(sb, &cur_heap_tmp, &ml_heap_cur),
-                 guard);
-   if (ml_rss_enabled())
-      update_max_if(sb, &s->hw_rss, level(sb, &cur_rss_tmp, &ml_rss_cur),
-                    guard);
+   if (heap_hw != HW_NONE)
+      update_max_if(sb, heap_hw >= 0 ? &cell_hw[heap_hw] : &s->hw_heap,
+                    level(sb, &cur_heap_tmp, &ml_heap_cur), guard);
+   if (ml_rss_enabled() && rss_hw != HW_NONE)
+      update_max_if(sb, rss_hw >= 0 ? &cell_hw[rss_hw] : &s->hw_rss,
+                    level(sb, &cur_rss_tmp, &ml_rss_cur), guard);
+}
+
+static void add_entry(IRSB *sb, MlLine *s, Int delta, IRExpr *guard)
+{
+   add_entry_hw(sb, s, delta, guard, HW_OWN, HW_OWN);
+}
+
+/* The stretches of the superblock (see "Shared high-water marks"): the
+   entries of each, collected by statement, and its cell. */
+static Int     *str_pos[2];
+static MlLine **str_line[2];
+static UInt     str_n[2];
+
+static void close_stretch(UInt kind)
+{
+   UInt n = str_n[kind];
+   str_n[kind] = 0;
+   if (n < 2)
+      return;
+   Int c = intern_cell(kind, str_line[kind], n);
+   if (c < 0)
+      return;
+   scan_hw[kind][str_pos[kind][0]] = c;
+   for (UInt i = 1; i < n; i++)
+      scan_hw[kind][str_pos[kind][i]] = HW_NONE;
+}
+
+static void add_to_stretch(UInt kind, Int j)
+{
+   str_pos[kind][str_n[kind]] = j;
+   str_line[kind][str_n[kind]++] = scan_slot[j];
+}
+
+/* Decides scan_hw: the entries from statement first on, in stretches
+   ended by exits and (for the resident set) the page checks' calls, as
+   the instrumentation below emits them (a check before a statement, the
+   statement, a check after it). */
+static void plan_cells(const IRSB *sbIn, Int first, const MlRssPlan *plan)
+{
+   str_n[K_HEAP] = str_n[K_RSS] = 0;
+   for (Int j = first; j < sbIn->stmts_used; j++) {
+      scan_hw[K_HEAP][j] = scan_hw[K_RSS][j] = HW_OWN;
+      const IRStmt *st = sbIn->stmts[j];
+      if (!st)
+         continue;
+      if (plan && ml_rss_calls_before(plan, j))
+         close_stretch(K_RSS);
+      if (st->tag == Ist_IMark && scan_enter[j]) {
+         add_to_stretch(K_HEAP, j);
+         if (plan)
+            add_to_stretch(K_RSS, j);
+      }
+      if (st->tag == Ist_Exit) {
+         close_stretch(K_HEAP);
+         close_stretch(K_RSS);
+      }
+      if (plan && ml_rss_calls_after(plan, j))
+         close_stretch(K_RSS);
+   }
+   close_stretch(K_HEAP);
+   close_stretch(K_RSS);
 }
 
 static Addr const_target(const IRConst *c)
@@ -620,6 +782,14 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
                                 cap_scan * sizeof *scan_delta);
       scan_enter = VG_(realloc)("ml.lines.scan", scan_enter,
                                 cap_scan * sizeof *scan_enter);
+      for (UInt k = 0; k < 2; k++) {
+         scan_hw[k] = VG_(realloc)("ml.lines.scan", scan_hw[k],
+                                   cap_scan * sizeof *scan_hw[k]);
+         str_pos[k] = VG_(realloc)("ml.lines.scan", str_pos[k],
+                                   cap_scan * sizeof *str_pos[k]);
+         str_line[k] = VG_(realloc)("ml.lines.scan", str_line[k],
+                                    cap_scan * sizeof *str_line[k]);
+      }
    }
    Bool any_entry = False;
    corr_next = NULL;
@@ -734,6 +904,8 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
       ml_rss_code(vge);
       plan = ml_rss_plan(sbIn, layout, any_entry ? scan_enter : NULL, vge);
    }
+   if (any_entry)
+      plan_cells(sbIn, i, plan);
 
    ULong pending = 0;
    cur_heap_tmp = cur_rss_tmp = IRTemp_INVALID;
@@ -748,7 +920,8 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
       case Ist_IMark:
          pending++;
          if (scan_enter[i])
-            add_entry(sb, scan_slot[i], 1, NULL);
+            add_entry_hw(sb, scan_slot[i], 1, NULL, scan_hw[K_HEAP][i],
+                         scan_hw[K_RSS][i]);
          addStmtToIRSB(sb, st);
          break;
       case Ist_Exit:
@@ -813,6 +986,7 @@ void ml_lines_write_table(Bool with_files)
 {
    MlMap files;
    ml_map_init(&files, "ml.lines.files", 6);
+   fold_cells();
    for (UInt i = 0; i < n_slots; i++) {
       MlLine *s = &chunks[i / CHUNK_SLOTS][i % CHUNK_SLOTS];
       ml_rec_begin(ML_TAG_LINE);
@@ -840,6 +1014,8 @@ void ml_lines_reset(void)
       s->hw_heap = 0;
       s->hw_rss = 0;
    }
+   for (UInt c = 0; c < n_cells; c++)
+      cell_hw[c] = 0;
 }
 
 void ml_lines_init(Bool enabled, const HChar *fns)
@@ -848,6 +1024,7 @@ void ml_lines_init(Bool enabled, const HChar *fns)
    ml_map_init(&slot_map, "ml.lines.slots", 10);
    ml_map_init(&addr_map, "ml.lines.addr", 14);
    ml_map_init(&cont_map, "ml.lines.cont", 10);
+   ml_map_init(&cell_map, "ml.lines.cells", 10);
    if (fns && *fns) {
       UInt n = 1;
       for (const HChar *p = fns; *p; p++)

@@ -25,5 +25,7 @@ void ml_lines_write_table(Bool with_files);
 /* Zeroes every counter (a forked child's statistics start afresh). */
 void ml_lines_reset(void);
 ULong ml_lines_n_slots(void);
+/* Shared high-water cells made (ml_lines.c, "Shared high-water marks"). */
+ULong ml_lines_n_cells(void);
 
 #endif

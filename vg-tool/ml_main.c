@@ -604,8 +604,9 @@ static void ml_fini(Int exitcode)
    }
    if (VG_(clo_verbosity) > 1) {
       VG_(umsg)("memline: %llu stack nodes, %llu locations, %llu line "
-                "slots, %llu instructions\n", ml_stack_n_nodes(),
-                ml_stack_n_locs(), ml_lines_n_slots(), ml_clock());
+                "slots (%llu shared high-water cells), %llu instructions\n",
+                ml_stack_n_nodes(), ml_stack_n_locs(), ml_lines_n_slots(),
+                ml_lines_n_cells(), ml_clock());
       if (ml_ir_chase_stopped_at())
          VG_(umsg)("memline: %llu guest instructions translated; chasing "
                    "stopped after %llu\n", ml_ir_n_translated(),

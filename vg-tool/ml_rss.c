@@ -2583,6 +2583,25 @@ Bool ml_rss_after(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
    return emit_checks(pl, pl->after[i], sb, l);
 }
 
+/* Whether checks from c on may call a helper: what emit_checks returns. */
+static Bool may_call(const MlRssPlan *pl, Int c)
+{
+   for (; c >= 0; c = pl->checks[c].next)
+      if (pl->checks[c].kind != CK_FLAG && pl->checks[c].kind != CK_PUT_BP)
+         return True;
+   return False;
+}
+
+Bool ml_rss_calls_before(const MlRssPlan *pl, Int i)
+{
+   return may_call(pl, pl->before[i]);
+}
+
+Bool ml_rss_calls_after(const MlRssPlan *pl, Int i)
+{
+   return may_call(pl, pl->after[i]);
+}
+
 /*------------------------------------------------------------*/
 /*--- Set-up                                               ---*/
 /*------------------------------------------------------------*/

@@ -43,6 +43,10 @@ Bool ml_rss_before(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
                    const VexGuestLayout *l);
 Bool ml_rss_after(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
                   const VexGuestLayout *l);
+/* Whether ml_rss_before (ml_rss_after) of statement i will emit a helper
+   call, known before they run. */
+Bool ml_rss_calls_before(const MlRssPlan *pl, Int i);
+Bool ml_rss_calls_after(const MlRssPlan *pl, Int i);
 /* Marks the code pages of a translated superblock resident. */
 void ml_rss_code(const VexGuestExtents *vge);
 /* After an allocator call (malloc, free, realloc) on a block of len

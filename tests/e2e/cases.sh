@@ -78,6 +78,7 @@ loop_occurrences
 occurrences_match_gcov
 recurse_counted_once
 spike_highwater
+highwater_stretches
 realloc_lines
 size_window
 cxx_new_delete_vector
@@ -252,6 +253,28 @@ t_spike_highwater() {
     expect_row "$T/s.rep" spike sp_alloc  9437184 8388608  1
     expect_row "$T/s.rep" spike sp_free   9437184 -8388608 1
     expect_summary "$T/s.rep" 9437184 2 2 0 0
+}
+
+# A superblock's lines share one high-water mark between two exits (the
+# heap) and between two page checks that may charge a page (the resident
+# set); past an exit or a page made resident, a line's Mem usage is still
+# its own (vg-tool/ml_lines.c, "Shared high-water marks";
+# samples/stretch.c).  L:t_again fails if a stretch goes on past a page
+# check's call; L:pr_body, if the level of probe(0) reaches the line past
+# its exit.
+t_highwater_stretches() {
+    profile h stretch --function probe || return
+    expect_row "$T/h.rep" stretch pr_first 1048576 0 2
+    expect_row "$T/h.rep" stretch pr_test  1048576 0 2
+    expect_row "$T/h.rep" stretch pr_body  0       0 1
+    run_rss_report r "$T/h.trace" --function touch
+    need "memline-report --metric rss exited $REP_STATUS" [ "$REP_STATUS" -eq 0 ] || return
+    local read_u
+    row "$T/r.rep" stretch.c "$(line_of stretch t_read)"
+    read_u=$R_USAGE
+    need "no Mem usage for L:t_read" [ -n "$read_u" ] || return
+    expect_row "$T/r.rep" stretch t_write $((read_u + 4096)) 4096 1
+    expect_row "$T/r.rep" stretch t_again $((read_u + 4096)) 0    1
 }
 
 t_realloc_lines() {
