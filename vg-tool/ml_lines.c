@@ -196,6 +196,7 @@ static Int intern_cell(UInt kind, MlLine *const *l, UInt n)
 }
 
 ULong ml_lines_n_cells(void) { return n_cells; }
+ULong ml_lines_n_addrs(void) { return addr_map.used; }
 
 /* Every cell's mark into its lines' marks. */
 static void fold_cells(void)
@@ -320,26 +321,58 @@ static const Chain *new_chain(const UInt *fr, UInt n)
    return c;
 }
 
+/* Addresses of the main executable's code known to have no line: a bit
+   per byte of its text, made at the first one (a stripped program such
+   as gcc's cc1 has nothing but these: 681 K of them, which the map of
+   chains held at 48 bytes each, 2.3% of its run). */
+static UChar *noline;
+static Addr   noline_lo, noline_hi;
+
+static Bool known_noline(Addr a)
+{
+   return noline && a >= noline_lo && a < noline_hi &&
+          (noline[(a - noline_lo) >> 3] >> ((a - noline_lo) & 7) & 1);
+}
+
+static void note_noline(Addr a)
+{
+   if (!noline) {
+      if (!ml_main_exe_text(&noline_lo, &noline_hi) ||
+          noline_hi <= noline_lo)
+         return;
+      noline = VG_(calloc)("ml.lines.noline",
+                           (noline_hi - noline_lo + 7) >> 3, 1);
+   }
+   if (a >= noline_lo && a < noline_hi)
+      noline[(a - noline_lo) >> 3] |= (UChar)(1 << ((a - noline_lo) & 7));
+}
+
 /* The chain of a code address, or NULL if none of its lines is
-   profiled.  Known addresses come from the map.  For a new one the line
-   table answers first, in a binary search, whether it has a line at
-   all; only then is it described (function and inline chain, which
-   Valgrind formats as text that is parsed back) and remembered.  Code
-   without line information (a stripped program such as gcc's cc1, or a
-   part built without -g) costs neither. */
+   profiled.  Only the main executable's code has lines; other code
+   costs one range test.  Known addresses with lines come from the map,
+   those without from a bitmap.  For a new one the line table answers
+   first, in a binary search, whether it has a line at all; only then is
+   it described (function and inline chain, which Valgrind formats as
+   text that is parsed back) and remembered. */
 static const Chain *chain_for_addr(Addr a)
 {
+   if (!ml_addr_in_main_exe(a) || known_noline(a))
+      return NULL;
    MlMapEnt *e = ml_map_find(&addr_map, a);
    if (e)
       return (const Chain *)e->v1;
    const Chain *c = NULL;
    const HChar *name, *dir;
    UInt ln;
-   if (ml_addr_in_main_exe(a) &&
-       VG_(get_filename_linenum)(VG_(current_DiEpoch)(), a, &name, &dir,
+   if (VG_(get_filename_linenum)(VG_(current_DiEpoch)(), a, &name, &dir,
                                  &ln) && ln != 0) {
       UInt fr[3 * MAX_INLINE];
       c = new_chain(fr, ml_resolve_chain(a, fr, MAX_INLINE));
+   }
+   if (!c) {
+      note_noline(a);
+      if (noline)
+         return NULL;
    }
    Bool is_new;
    e = ml_map_insert(&addr_map, a, &is_new);
@@ -840,7 +873,13 @@ IRSB *ml_instrument(VgCallbackClosure *closure, IRSB *sbIn,
          const Chain *c = chain_for_addr(a);
          MlLine *s = c ? c->f[0] : NULL;
          Bool enter, back = False;
-         if (first) {
+         if (first && !c) {
+            /* No line here: no way in is noted (note_way), so what the
+               superblock's start would hold is empty. */
+            x.n_open = x.n_run = 0;
+            x.excl = NULL;
+            enter = False;
+         } else if (first) {
             /* Every way in that enters no line takes the entry back
                where it leaves, except a call's return. */
             Bool counts = start_entry(a, &x, &back);

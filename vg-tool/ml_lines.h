@@ -27,5 +27,7 @@ void ml_lines_reset(void);
 ULong ml_lines_n_slots(void);
 /* Shared high-water cells made (ml_lines.c, "Shared high-water marks"). */
 ULong ml_lines_n_cells(void);
+/* Code addresses whose line chain is kept (those with lines). */
+ULong ml_lines_n_addrs(void);
 
 #endif

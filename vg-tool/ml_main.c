@@ -607,6 +607,8 @@ static void ml_fini(Int exitcode)
                 "slots (%llu shared high-water cells), %llu instructions\n",
                 ml_stack_n_nodes(), ml_stack_n_locs(), ml_lines_n_slots(),
                 ml_lines_n_cells(), ml_clock());
+      VG_(umsg)("memline: %llu code addresses with lines remembered\n",
+                ml_lines_n_addrs());
       if (ml_ir_chase_stopped_at())
          VG_(umsg)("memline: %llu guest instructions translated; chasing "
                    "stopped after %llu\n", ml_ir_n_translated(),

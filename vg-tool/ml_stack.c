@@ -143,6 +143,14 @@ Bool ml_addr_in_main_exe(Addr a)
    return a >= main_lo && a < main_hi;
 }
 
+Bool ml_main_exe_text(Addr *lo, Addr *hi)
+{
+   refresh_objects();
+   *lo = main_lo;
+   *hi = main_hi;
+   return got_main;
+}
+
 static inline Bool in_preload(Addr a)
 {
    refresh_objects();

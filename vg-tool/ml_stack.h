@@ -32,6 +32,8 @@ UInt ml_resolve_chain(Addr ip, UInt *fr, UInt max);
 
 /* True if a is in the main executable's text. */
 Bool ml_addr_in_main_exe(Addr a);
+/* The main executable's code, [*lo, *hi); False while it is not known. */
+Bool ml_main_exe_text(Addr *lo, Addr *hi);
 /* The client mapped something (new objects may have debug info). */
 void ml_stack_note_mmap(void);
 

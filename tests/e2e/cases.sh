@@ -79,6 +79,7 @@ occurrences_match_gcov
 recurse_counted_once
 spike_highwater
 highwater_stretches
+lines_stripped
 realloc_lines
 size_window
 cxx_new_delete_vector
@@ -253,6 +254,29 @@ t_spike_highwater() {
     expect_row "$T/s.rep" spike sp_alloc  9437184 8388608  1
     expect_row "$T/s.rep" spike sp_free   9437184 -8388608 1
     expect_summary "$T/s.rep" 9437184 2 2 0 0
+}
+
+# Code without line information costs the line counters no memory per
+# instruction (vg-tool/ml_lines.c, chain_for_addr): a stripped copy of
+# samples/loop keeps no code address, where the program with its lines
+# keeps those of its own lines' code.
+t_lines_stripped() {
+    local re='.*memline: \([0-9]*\) code addresses with lines remembered.*'
+    local n_full n_strip
+    run_tool full loop -v -v
+    expect_eq "loop status" "$RUN_STATUS" 0
+    n_full=$(sed -n "s/$re/\1/p" "$T/full.err")
+    need "loop: no count of code addresses in its -v -v output" [ -n "$n_full" ] || return
+    expect_ge "code addresses with lines, loop" "$n_full" 20
+    need "strip is missing (binutils)" command -v strip >/dev/null || return
+    cp "$SAMPLES/loop" "$T/loop_stripped" && strip "$T/loop_stripped" ||
+        { fail "could not strip a copy of loop"; return; }
+    VALGRIND_LIB=$STAGE "$VALGRIND" -q -v -v --tool=memline \
+        "--memline-out-file=$T/strip.trace" "$T/loop_stripped" \
+        >"$T/strip.out" 2>"$T/strip.err" </dev/null
+    expect_eq "stripped loop status" "$?" 0
+    n_strip=$(sed -n "s/$re/\1/p" "$T/strip.err")
+    expect_eq "code addresses with lines, stripped loop" "$n_strip" 0
 }
 
 # A superblock's lines share one high-water mark between two exits (the
