@@ -2521,14 +2521,20 @@ static void emit_flag(IRSB *sb, Group *G)
    addStmtToIRSB(sb, IRStmt_WrTmp(G->need, miss));
 }
 
+/* Whether a check of this kind may call a helper (which may change
+   ml_rss_cur): a flag and a frame pointer put back never do. */
+static inline Bool kind_calls(CheckKind k)
+{
+   return k != CK_FLAG && k != CK_PUT_BP;
+}
+
 /* Emits the checks from c on; True if any may call a helper. */
 static Bool emit_checks(const MlRssPlan *pl, Int c, IRSB *sb,
                         const VexGuestLayout *l)
 {
    Bool calls = False;
    for (; c >= 0; c = pl->checks[c].next) {
-      calls |= pl->checks[c].kind != CK_FLAG &&
-               pl->checks[c].kind != CK_PUT_BP;
+      calls |= kind_calls(pl->checks[c].kind);
       const Check *k = &pl->checks[c];
       switch (k->kind) {
       case CK_PLAIN:
@@ -2587,7 +2593,7 @@ Bool ml_rss_after(const MlRssPlan *pl, const IRSB *sbIn, Int i, IRSB *sb,
 static Bool may_call(const MlRssPlan *pl, Int c)
 {
    for (; c >= 0; c = pl->checks[c].next)
-      if (pl->checks[c].kind != CK_FLAG && pl->checks[c].kind != CK_PUT_BP)
+      if (kind_calls(pl->checks[c].kind))
          return True;
    return False;
 }
