@@ -147,6 +147,24 @@ static MlLine **cell_line;
 static UInt     n_cell_lines, cap_cell_lines;
 static MlMap    cell_map;          /* hash(kind, lines) probed -> cell */
 
+/* A cell's content, as intern_cell looks for it. */
+typedef struct {
+   UInt           kind, n;
+   MlLine *const *l;
+} CellKey;
+
+static Bool same_cell(UWord v1, const void *arg)
+{
+   const CellKey *k = arg;
+   const Cell *c = &cells[v1];
+   if (c->kind != k->kind || c->n != k->n)
+      return False;
+   for (UInt i = 0; i < k->n; i++)
+      if (cell_line[c->first + i] != k->l[i])
+         return False;
+   return True;
+}
+
 /* The cell of these lines and kind, made if new; -1 when the pool is
    full (the lines keep marks of their own). */
 static Int intern_cell(UInt kind, MlLine *const *l, UInt n)
@@ -154,45 +172,34 @@ static Int intern_cell(UInt kind, MlLine *const *l, UInt n)
    UWord h = ml_hash_word(kind + 1);
    for (UInt i = 0; i < n; i++)
       h = ml_hash_word(h ^ (UWord)l[i]);
-   for (;;) {
-      if (h == ML_MAP_EMPTY)
-         h = 0;
-      Bool is_new;
-      MlMapEnt *e = ml_map_insert(&cell_map, h, &is_new);
-      if (!is_new) {
-         const Cell *c = &cells[e->v1];
-         Bool same = c->kind == kind && c->n == n;
-         for (UInt i = 0; same && i < n; i++)
-            same = cell_line[c->first + i] == l[i];
-         if (same)
-            return (Int)e->v1;
-         h++;
-         continue;
-      }
-      if (n_cells == CELL_POOL) {
-         ml_map_remove_at(&cell_map, e);
-         return -1;
-      }
-      if (n_cells == cap_cells) {
-         cap_cells = cap_cells ? 2 * cap_cells : 1024;
-         cells = VG_(realloc)("ml.lines.cells", cells,
-                              cap_cells * sizeof *cells);
-      }
-      while (n_cell_lines + n > cap_cell_lines) {
-         cap_cell_lines = cap_cell_lines ? 2 * cap_cell_lines : 4096;
-         cell_line = VG_(realloc)("ml.lines.cells", cell_line,
-                                  cap_cell_lines * sizeof *cell_line);
-      }
-      Cell *c = &cells[n_cells];
-      c->first = n_cell_lines;
-      c->n = n;
-      c->kind = kind;
-      for (UInt i = 0; i < n; i++)
-         cell_line[n_cell_lines++] = l[i];
-      cell_hw[n_cells] = 0;
-      e->v1 = n_cells;
-      return (Int)n_cells++;
+   CellKey k = { kind, n, l };
+   Bool is_new;
+   MlMapEnt *e = ml_map_intern(&cell_map, h, same_cell, &k, True, &is_new);
+   if (!is_new)
+      return (Int)e->v1;
+   if (n_cells == CELL_POOL) {
+      ml_map_remove_at(&cell_map, e);
+      return -1;
    }
+   if (n_cells == cap_cells) {
+      cap_cells = cap_cells ? 2 * cap_cells : 1024;
+      cells = VG_(realloc)("ml.lines.cells", cells,
+                           cap_cells * sizeof *cells);
+   }
+   while (n_cell_lines + n > cap_cell_lines) {
+      cap_cell_lines = cap_cell_lines ? 2 * cap_cell_lines : 4096;
+      cell_line = VG_(realloc)("ml.lines.cells", cell_line,
+                               cap_cell_lines * sizeof *cell_line);
+   }
+   Cell *c = &cells[n_cells];
+   c->first = n_cell_lines;
+   c->n = n;
+   c->kind = kind;
+   for (UInt i = 0; i < n; i++)
+      cell_line[n_cell_lines++] = l[i];
+   cell_hw[n_cells] = 0;
+   e->v1 = n_cells;
+   return (Int)n_cells++;
 }
 
 ULong ml_lines_n_cells(void) { return n_cells; }
@@ -234,31 +241,24 @@ static MlLine *new_slot(UInt fn, UInt file, UInt line)
    return s;
 }
 
+static Bool same_slot(UWord v1, const void *arg)
+{
+   const MlLine *s = (const MlLine *)v1, *k = arg;
+   return s->fn == k->fn && s->file == k->file && s->line == k->line;
+}
+
 static MlLine *slot_for_key(UInt fn, UInt file, UInt line, Bool create)
 {
    UWord key = ml_hash_word(((UWord)fn << 32) ^ ((UWord)file << 20) ^ line);
-   for (;;) {
-      if (key == ML_MAP_EMPTY)
-         key = 0;
-      Bool is_new;
-      MlMapEnt *e;
-      if (!create) {
-         if (!(e = ml_map_find(&slot_map, key)))
-            return NULL;
-         is_new = False;
-      } else {
-         e = ml_map_insert(&slot_map, key, &is_new);
-      }
-      if (is_new) {
-         MlLine *s = new_slot(fn, file, line);
-         e->v1 = (UWord)s;
-         return s;
-      }
-      MlLine *s = (MlLine *)e->v1;
-      if (s->fn == fn && s->file == file && s->line == line)
-         return s;
-      key++;
-   }
+   MlLine k = { .fn = fn, .file = file, .line = line };
+   Bool is_new;
+   MlMapEnt *e = ml_map_intern(&slot_map, key, same_slot, &k, create,
+                               &is_new);
+   if (!e)
+      return NULL;
+   if (is_new)
+      e->v1 = (UWord)new_slot(fn, file, line);
+   return (MlLine *)e->v1;
 }
 
 static Bool fn_selected(const HChar *fn)

@@ -738,38 +738,44 @@ static SizeT  gd_used;
 static MlMap  gd_map;              /* content hash (probed) -> GDesc * */
 static ULong  gd_bytes;
 
+/* A descriptor's content, as intern_gdesc looks for it. */
+typedef struct {
+   const GMember *m;
+   UInt           n;
+} GKey;
+
+static Bool same_gdesc(UWord v1, const void *arg)
+{
+   const GDesc *d = (const GDesc *)v1;
+   const GKey *k = arg;
+   return d->n == k->n &&
+          VG_(memcmp)(d->m, k->m, k->n * sizeof(GMember)) == 0;
+}
+
 static const GDesc *intern_gdesc(const GMember *m, UInt n)
 {
    SizeT bytes = sizeof(GDesc) + n * sizeof(GMember);
    UWord key = ml_fnv1a((const UChar *)m, n * sizeof(GMember),
                         ML_FNV_BASIS ^ n);
-   for (;; key++) {
-      if (key == ML_MAP_EMPTY)
-         key = 0;
-      Bool is_new;
-      MlMapEnt *e = ml_map_insert(&gd_map, key, &is_new);
-      if (!is_new) {
-         const GDesc *d = (const GDesc *)e->v1;
-         if (d->n == n &&
-             VG_(memcmp)(d->m, m, n * sizeof(GMember)) == 0)
-            return d;
-         continue;                  /* collision: probe the next key */
-      }
-      GDesc *d;
-      if (gd_used + bytes <= sizeof gd_pool) {
-         d = (GDesc *)&gd_pool[gd_used];
-         gd_used += (bytes + 15) & ~(SizeT)15;
-      } else {
-         d = VG_(malloc)("ml.rss.groups", bytes);
-      }
-      gd_bytes += bytes;
-      d->n = n;
-      d->pad = 0;
-      for (UInt i = 0; i < n; i++)
-         d->m[i] = m[i];
-      e->v1 = (UWord)d;
-      return d;
+   GKey k = { m, n };
+   Bool is_new;
+   MlMapEnt *e = ml_map_intern(&gd_map, key, same_gdesc, &k, True, &is_new);
+   if (!is_new)
+      return (const GDesc *)e->v1;
+   GDesc *d;
+   if (gd_used + bytes <= sizeof gd_pool) {
+      d = (GDesc *)&gd_pool[gd_used];
+      gd_used += (bytes + 15) & ~(SizeT)15;
+   } else {
+      d = VG_(malloc)("ml.rss.groups", bytes);
    }
+   gd_bytes += bytes;
+   d->n = n;
+   d->pad = 0;
+   for (UInt i = 0; i < n; i++)
+      d->m[i] = m[i];
+   e->v1 = (UWord)d;
+   return d;
 }
 
 /* Makes [a, a+len) not resident; one PAGE record per kind released. */

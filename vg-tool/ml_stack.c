@@ -48,32 +48,29 @@ static void emit_string(UInt id)
    ml_rec_end();
 }
 
+static Bool same_str(UWord v1, const void *arg)
+{
+   return VG_(strcmp)(strs[v1], arg) == 0;
+}
+
 UInt ml_str_intern(const HChar *s)
 {
    if (!s || !*s)
       return 0;
    UWord key = ml_fnv1a((const UChar *)s, VG_(strlen)(s), ML_FNV_BASIS);
-   for (;;) {
-      if (key == ML_MAP_EMPTY)
-         key = 0;
-      Bool is_new;
-      MlMapEnt *e = ml_map_insert(&str_map, key, &is_new);
-      if (!is_new) {
-         if (VG_(strcmp)(strs[e->v1], s) == 0)
-            return (UInt)e->v1;
-         key++;                   /* collision: probe the next key */
-         continue;
-      }
-      if (n_strs >= cap_strs) {
-         cap_strs = cap_strs ? cap_strs * 2 : 1024;
-         strs = VG_(realloc)("ml.str.tab", strs, cap_strs * sizeof *strs);
-      }
-      UInt id = n_strs++;
-      strs[id] = VG_(strdup)("ml.str", s);
-      e->v1 = id;
-      emit_string(id);
-      return id;
+   Bool is_new;
+   MlMapEnt *e = ml_map_intern(&str_map, key, same_str, s, True, &is_new);
+   if (!is_new)
+      return (UInt)e->v1;
+   if (n_strs >= cap_strs) {
+      cap_strs = cap_strs ? cap_strs * 2 : 1024;
+      strs = VG_(realloc)("ml.str.tab", strs, cap_strs * sizeof *strs);
    }
+   UInt id = n_strs++;
+   strs[id] = VG_(strdup)("ml.str", s);
+   e->v1 = id;
+   emit_string(id);
+   return id;
 }
 
 const HChar *ml_str_get(UInt id)

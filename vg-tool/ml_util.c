@@ -97,6 +97,28 @@ Bool ml_map_remove(MlMap *m, UWord key, MlMapEnt *out)
    return True;
 }
 
+MlMapEnt *ml_map_intern(MlMap *m, UWord hash,
+                        Bool (*same)(UWord v1, const void *arg),
+                        const void *arg, Bool create, Bool *is_new)
+{
+   for (UWord key = hash;; key++) {
+      if (key == ML_MAP_EMPTY)
+         key = 0;
+      MlMapEnt *e;
+      if (create) {
+         e = ml_map_insert(m, key, is_new);
+         if (*is_new)
+            return e;
+      } else {
+         *is_new = False;
+         if (!(e = ml_map_find(m, key)))
+            return NULL;
+      }
+      if (same(e->v1, arg))
+         return e;
+   }
+}
+
 void ml_map_remove_at(MlMap *m, MlMapEnt *e)
 {
    /* Backward-shift: pull later entries of the probe run into the hole. */

@@ -35,6 +35,14 @@ Bool      ml_map_remove(MlMap *m, UWord key, MlMapEnt *out);
    change since), without looking its key up again. */
 void      ml_map_remove_at(MlMap *m, MlMapEnt *e);
 void      ml_map_clear(MlMap *m);
+/* Interning by content: a value is kept under a hash of its content, and
+   values whose hashes collide under the next keys (hash + 1, ...).
+   Returns the entry whose v1 `same` accepts; else, with create, a new
+   entry (v1 = v2 = 0, *is_new True) for the caller to fill, and without
+   it NULL.  The pointer is valid until the next insert. */
+MlMapEnt *ml_map_intern(MlMap *m, UWord hash,
+                        Bool (*same)(UWord v1, const void *arg),
+                        const void *arg, Bool create, Bool *is_new);
 
 /* Statistics over all maps, printed with -v -v: inserts, and the extra
    probes they needed. */
