@@ -309,7 +309,8 @@ static void ml_pre_fork(ThreadId tid)
 static void ml_parent_after_fork(ThreadId tid) {}
 
 /* A forked child's trace.  It starts with what the child inherited: the
-   tables, the live blocks, the resident pages.  A child that neither
+   tables, the live blocks, the resident pages the kernel copies at a fork
+   (ml_rss_fork_child).  A child that neither
    allocates, frees nor marks before it calls execve -- the usual fork
    and exec of a shell, make or a compiler driver -- has nothing of its
    own to show, and its trace is removed before the execve (as Massif
@@ -330,9 +331,9 @@ static void open_child_trace(ThreadId tid, Bool at_fork)
    ULong written = ml_heap_reemit_live(tid);
    tl_assert(written == inherited);
    if (clo_rss) {
-      ml_rss_reemit();
       if (at_fork)
          ml_rss_fork_child(tid);
+      ml_rss_reemit();
    }
    ml_heap_reset_stats();
    if (at_fork)

@@ -266,10 +266,14 @@ static Ranges thp_advised = { .cc = "ml.rss.thp" };
 static Ranges thp_never = { .cc = "ml.rss.nothp" };
 static Ranges g_blocks = { .cc = "ml.rss.gblocks" };
 static Ranges dev_zero = { .cc = "ml.rss.zero" };
+/* - Private file mappings the program has written a page of (a
+     copy-on-write fault): the whole mapping, which the kernel copies into
+     a forked child (see "What a forked child starts with"). */
+static Ranges cow_written = { .cc = "ml.rss.cow" };
 /* What a mapping put over them, a munmap or an mremap changes. */
 static Ranges *const all_ranges[] = {
    &shared_anon, &shared_file, &thp_advised, &thp_never, &g_blocks,
-   &dev_zero
+   &dev_zero, &cow_written
 };
 #define N_RANGES (sizeof all_ranges / sizeof all_ranges[0])
 
@@ -567,6 +571,9 @@ static void touch_page(ULong page, Addr at, Bool write, ThreadId tid,
       return;                               /* not the client's memory */
    if (!write && kind == ML_PAGE_ANON && ranges_has(&shared_anon, a))
       write = True;            /* shmem: a read allocates the page too */
+   if (write && kind == ML_PAGE_FILE && seg->kind == SkFileC &&
+       !ranges_has(&shared_file, a) && !ranges_has(&cow_written, a))
+      ranges_add(&cow_written, seg->start, seg->end + 1);
    if (kind == ML_PAGE_ANON && thp_possible()) {
       ULong first = thp_block(page, seg);
       if (first != ~0ULL) {
@@ -1310,8 +1317,91 @@ static void arena_thread_exit(ThreadId tid)
    free list, walking its list from the main arena (main, newest ...
    oldest) and pushing each in front; the other threads' tcaches are
    lost with them (their chunks stay in use). */
+/* What a forked child starts with.  fork copies a mapping's page tables
+   only where a fault could not fill them in again (mm/memory.c,
+   vma_needs_copy): mappings with anonymous pages (an anon_vma: private
+   memory that was written, copy-on-write pages of a file mapping among
+   them, which carries its file pages along), not file mappings that were
+   only read -- the code among them -- nor shared ones (MAP_SHARED, System
+   V shared memory), whose pages stay in the page cache.  The child finds
+   those not resident, and its first access faults them in again, as its
+   own.  So at the fork their pages leave the child's map without a
+   record (its trace starts with what is left, ml_rss_reemit), and the
+   translations of the code on them are discarded, so that the child's
+   first fetch of that code charges it again.  A private file mapping
+   counts as written if it is writable or a write to it was seen
+   (cow_written): a page that was read before it was written is not seen
+   written (its store finds it resident), but a writable mapping almost
+   always was written (relocations, the tail of .bss), and one that is no
+   longer writable (RELRO) was seen written unless its first access was a
+   read.  The child's peak starts at what it inherited. */
+static void forget_pages(Addr lo, Addr hi, Long *gone)
+{
+   ULong first = lo >> PG_SHIFT, last = (hi - 1) >> PG_SHIFT;
+   if (last >= MAX_PAGE)
+      last = MAX_PAGE - 1;
+   for (ULong p = first; p <= last; p++) {
+      if (!ccnt[p >> CHUNK_SHIFT]) {
+         p |= (1ULL << CHUNK_SHIFT) - 1;       /* an empty chunk */
+         continue;
+      }
+      UChar b = pmap[p];
+      if (b & PG_RES)
+         gone[b & 0x0f]++;
+      if (b & PG_PIN)
+         unpin(p);
+      if (b)
+         set_page(p, 0);
+   }
+}
+
+static void fork_uncopied(void)
+{
+   UInt mask = SkAnonC | SkFileC | SkShmC;
+   Int n = 64, got;
+   Addr *starts;
+   for (;;) {
+      starts = VG_(malloc)("ml.rss.fork", n * sizeof *starts);
+      got = VG_(am_get_segment_starts)(mask, starts, n);
+      if (got >= 0)
+         break;
+      VG_(free)(starts);
+      n = -got;
+   }
+   Long gone[ML_PAGE_KINDS + 1] = { 0 };     /* [PG_HEAPV]: not counted */
+   for (Int i = 0; i < got; i++) {
+      NSegment const *seg = VG_(am_find_nsegment)(starts[i]);
+      if (!seg || seg->start != starts[i])
+         continue;
+      Addr lo = seg->start, hi = seg->end + 1;
+      if (seg->kind == SkAnonC || ranges_has(&dev_zero, lo)) {
+         for (UInt k = 0; k < shared_anon.n; k++) {
+            Addr l = shared_anon.r[k].lo > lo ? shared_anon.r[k].lo : lo;
+            Addr h = shared_anon.r[k].hi < hi ? shared_anon.r[k].hi : hi;
+            if (l < h)
+               forget_pages(l, h, gone);
+         }
+         continue;
+      }
+      if (seg->kind == SkFileC && !ranges_meet(&shared_file, lo, hi) &&
+          (seg->hasW || ranges_meet(&cow_written, lo, hi)))
+         continue;                            /* copied */
+      forget_pages(lo, hi, gone);
+      if (seg->hasX)
+         VG_(discard_translations)(lo, hi - lo, "memline: fork");
+   }
+   VG_(free)(starts);
+   for (UInt k = 0; k < ML_PAGE_KINDS; k++)
+      if (gone[k])
+         count(k, -gone[k]);
+   peak = ml_rss_cur;
+}
+
 void ml_rss_fork_child(ThreadId tid)
 {
+   if (!rss_on)
+      return;
+   fork_uncopied();
    if (!gh_on || tid >= VG_N_THREADS)
       return;
    Int keep = tid <= 1 ? 0 : thread_arena[tid] - 1;   /* -1: none yet */

@@ -90,7 +90,9 @@ void ml_rss_block_realloc(Addr old, SizeT old_size, ULong mword, Addr p,
 Bool ml_rss_place_aligned(void);
 /* The program's prctl(PR_SET_THP_DISABLE, disable, flags) succeeded. */
 void ml_rss_thp_disable(UWord disable, UWord flags);
-/* In a forked child: thread tid forked, the others are gone. */
+/* In a forked child, before its trace restates the resident pages:
+   thread tid forked, the others are gone; the pages the kernel does not
+   copy at a fork leave the map. */
 void ml_rss_fork_child(ThreadId tid);
 /* The program's mallopt(param, value) and malloc_trim(pad), passed on by
    the preload: glibc's result (the simulated glibc heap follows them). */

@@ -51,6 +51,7 @@ rss_native_tunables
 rss_native_trim
 rss_native_arena_max
 rss_fork_arena
+rss_fork_file
 rss_lock_lines
 rss_global_lines
 rss_stack_inclusive
@@ -2085,6 +2086,49 @@ t_rss_fork_arena() {
     d=$((R_INCR - native_b))
     [ "${d#-}" -le 65536 ] ||
         fail "L:u_alloc: memline $R_INCR B, native $native_b B across the thread (within 64 KiB)"
+}
+
+# samples/rss_fork_file: the parent makes 16 MiB of a read-only file
+# mapping, 4 MiB of shared memory and 4 MiB of copy-on-write pages
+# resident, then forks; the child writes 8 MiB.  fork copies the page
+# tables of mappings with anonymous pages only: the child's peak and
+# final RSS (memline's, in the child's trace) within 10% of its native
+# VmHWM and VmRSS, which hold neither the file pages, nor the shared
+# memory, nor code it has not run since; the parent's trace keeps them.
+t_rss_fork_file() {
+    local native_hwm native_rss f child='' parent=''
+    mkdir -p "$T/traces"
+    MEMLINE_NATIVE_HWM=1 "$SAMPLES/rss_fork_file" >"$T/n.out" 2>"$T/n.err" </dev/null
+    need "native rss_fork_file exited $?" [ $? -eq 0 ] || return
+    native_hwm=$(stdout_value "$T/n.out" child_hwm)
+    native_rss=$(stdout_value "$T/n.out" child_rss)
+    VALGRIND_LIB=$STAGE "$VALGRIND" -q --tool=memline \
+        "--memline-out-file=$T/traces/m.%p" "$SAMPLES/rss_fork_file" \
+        >"$T/m.out" 2>"$T/m.err" </dev/null
+    need "rss_fork_file exited $? under memline: $(tail -n 2 "$T/m.err" | tr '\n' '|')" \
+        [ $? -eq 0 ] || return
+    for f in "$T"/traces/m.*; do
+        case $f in *.rep|*.rerr) continue ;; esac
+        "$REPORT" --metric rss --units B --function child_work --function main \
+            "$f" >"$f.rep" 2>"$f.rerr"
+        if row "$f.rep" rss_fork_file.c "$(line_of rss_fork_file child_touch)"; then
+            child=$f
+        elif row "$f.rep" rss_fork_file.c "$(line_of rss_fork_file read_file)"; then
+            parent=$f
+        fi
+    done
+    need "no trace shows the child's line executed" [ -n "$child" ] || return
+    need "no trace shows the parent's line executed" [ -n "$parent" ] || return
+    rss_summary "$child.rep" "Peak RSS" || return
+    expect_within_pct "rss_fork_file child's peak RSS vs its native VmHWM" \
+        "$RS_TOTAL" "$native_hwm" 10
+    printf 'rss_fork_file child peak: memline %s native %s\n' "$RS_TOTAL" "$native_hwm" >>"$T/figures"
+    rss_summary "$child.rep" "Final RSS" || return
+    expect_within_pct "rss_fork_file child's final RSS vs its native VmRSS" \
+        "$RS_TOTAL" "$native_rss" 10
+    rss_summary "$parent.rep" "Peak RSS" || return
+    [ "$RS_FILE" -ge $((20 * 1048576)) ] ||
+        fail "rss_fork_file parent: $RS_FILE B of file pages at its peak, expected the 16 MiB read and 4 MiB copied-on-write"
 }
 
 # ---- --rss=no ---------------------------------------------------------------
