@@ -20,7 +20,10 @@ typedef enum {
    /* ... passes on mallopt(param, value) and malloc_trim(pad), for the
       simulated glibc heap; not for programs either */
    VG_USERREQ__MEMLINE_MALLOPT,
-   VG_USERREQ__MEMLINE_MALLOC_TRIM
+   VG_USERREQ__MEMLINE_MALLOC_TRIM,
+   /* ... asks where the simulated resident set ends (0: no simulation),
+      to drop an mmap address hint beyond it; not for programs */
+   VG_USERREQ__MEMLINE_MAP_LIMIT
 } Vg_MemlineClientRequest;
 
 #define MEMLINE_MARK(name) \

@@ -281,6 +281,10 @@ static Bool ml_handle_client_request(ThreadId tid, UWord *arg, UWord *ret)
       *ret = ml_rss_place_aligned();
       return True;
    }
+   if (arg[0] == VG_USERREQ__MEMLINE_MAP_LIMIT) {
+      *ret = ml_rss_map_limit();
+      return True;
+   }
    if (arg[0] == VG_USERREQ__MEMLINE_MALLOPT) {
       *ret = (UWord)(Word)ml_rss_mallopt((Int)arg[1], (Int)arg[2]);
       return True;

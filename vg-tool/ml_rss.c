@@ -85,6 +85,7 @@ static Bool   startup_done;
 static Bool   frozen;
 
 Bool ml_rss_enabled(void) { return rss_on; }
+Addr ml_rss_map_limit(void) { return rss_on ? (Addr)MAX_PAGE << PG_SHIFT : 0; }
 ULong ml_rss_peak(void) { return peak; }
 
 /* Sets a page's byte (page < MAX_PAGE), keeping the chunk counts. */
@@ -1770,11 +1771,23 @@ void ml_rss_unlock_all(void)
 /*--- Core events                                          ---*/
 /*------------------------------------------------------------*/
 
+static Bool warned_high;
+
 void ml_rss_mapped(Addr a, SizeT len, UWord flags, Int fd)
 {
    if (!rss_on || len == 0)
       return;
    Addr hi = VG_PGROUNDUP(a + len);
+   if (hi > ml_rss_map_limit() && !warned_high) {
+      /* The map covers the first 128 GiB, where Valgrind puts every
+         mapping but those asked for higher: a hint there the preload
+         drops (vg-tool/preload.c), MAP_FIXED and direct system calls
+         remain. */
+      warned_high = True;
+      VG_(umsg)("memline: the program mapped %#lx-%#lx, above the 128 GiB "
+                "the simulated resident set covers: pages there are not "
+                "counted\n", a, hi);
+   }
    /* The new mapping replaces whatever was there (MAP_FIXED): its pages
       go, as at a munmap, of which the core tells the tool nothing here. */
    release(a, hi - a, VG_(get_running_tid)());

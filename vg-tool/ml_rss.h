@@ -88,6 +88,9 @@ void ml_rss_block_realloc(Addr old, SizeT old_size, ULong mword, Addr p,
 /* Whether the program's mappings of 2 MiB multiples should land 2 MiB-
    aligned, as the kernel places them natively (the preload asks). */
 Bool ml_rss_place_aligned(void);
+/* The first address past the simulated resident set's reach (128 GiB),
+   0 when the simulation is off: the preload drops mmap hints beyond it. */
+Addr ml_rss_map_limit(void);
 /* The program's prctl(PR_SET_THP_DISABLE, disable, flags) succeeded. */
 void ml_rss_thp_disable(UWord disable, UWord flags);
 /* In a forked child, before its trace restates the resident pages:

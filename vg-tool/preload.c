@@ -1,5 +1,6 @@
 /* preload.c -- memline's code in the program's process: where mmap puts
-   a mapping of a multiple of 2 MiB, pvalloc, mallopt and malloc_trim.
+   a mapping of a multiple of 2 MiB or one hinted above 128 GiB, pvalloc,
+   mallopt and malloc_trim.
 
    Linked into vgpreload_memline-<platform>.so with Valgrind's malloc
    replacements.  From Linux 6.7 the kernel places an anonymous private
@@ -27,6 +28,14 @@
    block is recorded, with that size, like every other.  (glibc 2.36's
    own arithmetic, (n + 4095) & -4095, gives a byte more for even sizes,
    which no program can count on.)
+
+   An address hint (no MAP_FIXED or MAP_FIXED_NOREPLACE) that would put
+   the mapping above the 128 GiB the simulated resident set covers is
+   dropped, when the simulation runs: Valgrind honours such hints, and
+   programs that spread their mappings over the address space with them
+   (V8's heap) would have their pages go uncounted; a hint is only a
+   hint, and the mapping lands where an unhinted one would.  MAP_FIXED
+   above that, and mmap by direct system call, the tool reports once.
 
    mallopt and malloc_trim: Valgrind's replacements do nothing (mallopt
    answers 1, malloc_trim 0).  The ones here (10141 and 10151 against
@@ -80,6 +89,12 @@ void *I_WRAP_SONAME_FNNAME_ZU(VG_Z_LIBC_SONAME, mmap)(void *addr, size_t len,
     OrigFn fn;
     unsigned long r;
     VALGRIND_GET_ORIG_FN(fn);
+    if (addr != NULL && !(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE))) {
+        unsigned long limit = VALGRIND_DO_CLIENT_REQUEST_EXPR(
+            0, VG_USERREQ__MEMLINE_MAP_LIMIT, 0, 0, 0, 0, 0);
+        if (limit && (len > limit || (unsigned long)addr > limit - len))
+            addr = NULL;
+    }
     /* not MAP_32BIT (placed low), MAP_GROWSDOWN (a stack) or MAP_HUGETLB
        (explicit huge pages, aligned by the kernel in any case) */
     if (addr == NULL && len > 0 && len % TWO_MIB == 0 &&

@@ -52,6 +52,8 @@ rss_native_trim
 rss_native_arena_max
 rss_fork_arena
 rss_fork_file
+rss_high_hint
+rss_high_fixed
 rss_lock_lines
 rss_global_lines
 rss_stack_inclusive
@@ -2129,6 +2131,26 @@ t_rss_fork_file() {
     rss_summary "$parent.rep" "Peak RSS" || return
     [ "$RS_FILE" -ge $((20 * 1048576)) ] ||
         fail "rss_fork_file parent: $RS_FILE B of file pages at its peak, expected the 16 MiB read and 4 MiB copied-on-write"
+}
+
+# samples/rss_high_hint: 32 MiB mapped with an address hint at 47 TiB,
+# which Valgrind honours, beyond the 128 GiB the page map covers; the
+# preload drops the hint, so the pages land low and count: peak and final
+# within 5% of native.  With "fixed" (MAP_FIXED_NOREPLACE there) the
+# mapping stays high and the tool says once that its pages go uncounted.
+t_rss_high_hint() {
+    rss_vs_native rss_high_hint 5 || return
+    expect_eq "rss_high_hint natively at the hint" "$(stdout_value "$T/n.out" at_hint)" 1
+    expect_eq "rss_high_hint under memline at the hint" "$(stdout_value "$T/m.out" at_hint)" 0
+}
+
+t_rss_high_fixed() {
+    run_tool m rss_high_hint -- fixed
+    need "rss_high_hint fixed exited with status $RUN_STATUS under memline" \
+        [ "$RUN_STATUS" -eq 0 ] || return
+    expect_eq "rss_high_hint fixed under memline at the address" "$(stdout_value "$T/m.out" at_hint)" 1
+    expect_eq "warnings about memory above 128 GiB" \
+        "$(grep -c 'memline: the program mapped 0x2f7159400000-0x2f715b400000, above the 128 GiB the simulated resident set covers: pages there are not counted' "$T/m.err")" 1
 }
 
 # ---- --rss=no ---------------------------------------------------------------
