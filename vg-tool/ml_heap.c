@@ -553,10 +553,28 @@ static void *ml_realloc(ThreadId tid, void *p_old, SizeT new_size)
    return p_new;
 }
 
+/* The room the block really has, as glibc's answers: a program may use
+   it (a string grown into its slack) or size its next request by it.  A
+   block of Valgrind's client arena has what that arena gives it, which
+   is Massif's answer (the size asked for rounded up to 16, or more where
+   the arena handed out a whole free block).  A size-class slot has its
+   slot less the header: with the simulated glibc heap (a 16-byte header)
+   the size rounded up to 16, Massif's answer again, so in default mode a
+   program that sizes its requests by the answers allocates as under
+   Massif (so with --rss-heap=valgrind, which takes every block from the
+   arena); with --rss=no (an 8-byte header) the size plus 8 rounded up to
+   16, at least 32, less 8: glibc's own answer.
+   A block of 0 bytes has no room, as under Massif.  (Memcheck answers
+   the size asked for, to report accesses past it; memline has no such
+   reports to make.) */
 static SizeT ml_malloc_usable_size(ThreadId tid, void *p)
 {
    Block b;
-   return live_find((Addr)p, &b) ? b.size : 0;
+   if (!live_find((Addr)p, &b) || b.size == 0)
+      return 0;
+   if (b.small)
+      return slot_size(b.size) - hdr_bytes;
+   return VG_(cli_malloc_usable_size)(p);
 }
 
 void ml_heap_register_replacements(void)

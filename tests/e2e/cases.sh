@@ -60,6 +60,8 @@ rss_stack_inclusive
 rss_off
 massif_pool
 massif_threads
+massif_usable
+usable_heap_only
 massif_grow
 massif_loop
 massif_recurse
@@ -678,6 +680,22 @@ t_massif_kinds()   { massif_compare kinds; }
 t_massif_segv()    { massif_compare segv no; }
 t_massif_pool()    { massif_compare pool no; }  # client requests: no native peer
 t_massif_threads() { massif_compare threads no; }  # peakprobe is not thread-safe
+t_massif_usable()  { massif_compare usable no; }   # glibc answers malloc_usable_size otherwise
+
+# With --rss=no small blocks come from memline's size classes, whose room
+# is glibc's: samples/usable then allocates as natively (peakprobe).
+t_usable_heap_only() {
+    run_tool ml usable --rss=no --lines=no
+    need "usable exited $RUN_STATUS under memline --rss=no" [ "$RUN_STATUS" -eq 0 ] || return
+    run_report ml "$T/ml.trace"
+    need "memline-report exited $REP_STATUS" [ "$REP_STATUS" -eq 0 ] || return
+    probe pp usable || return
+    expect_eq "usable --rss=no peak heap (memline vs native peakprobe)" \
+        "$(first_int "$(summary "$T/ml.rep" "Peak heap")")" "$PROBE_PEAK"
+    "$SAMPLES/usable" >"$T/nat.out" 2>/dev/null </dev/null
+    expect_eq "usable --rss=no: the sum of the answers (memline vs native)" \
+        "$(stdout_value "$T/ml.out" usable)" "$(stdout_value "$T/nat.out" usable)"
+}
 
 # Heap-only runs serve small blocks from memline's size classes instead of
 # Valgrind's arena: the heap numbers must not change.
