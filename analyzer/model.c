@@ -101,6 +101,7 @@ struct ml_model {
    size_t    nnodes, nodes_cap;
 
    line_ent *lines;  size_t nlines, lines_cap;  ml_idx line_idx;
+   uint32_t *by_func;       /* line indices by (fn, file, line), at finish */
    func_ent *funcs;  size_t nfuncs, funcs_cap;  ml_idx func_idx;
    file_ent *files;  size_t nfiles, files_cap;  ml_idx file_idx;
 
@@ -389,6 +390,7 @@ void ml_model_free(ml_model *m)
    free(m->rss_accs);
    free(m->cut);
    free(m->lines);
+   free(m->by_func);
    ml_idx_fini(&m->line_idx);
    free(m->funcs);
    ml_idx_fini(&m->func_idx);
@@ -814,12 +816,32 @@ static int rank_cmp(const void *a, const void *b, void *ctx)
    return x->first_line < y->first_line ? -1 : x->first_line > y->first_line;
 }
 
+static int by_func_cmp(const void *a, const void *b, void *arg)
+{
+   const line_ent *lines = arg;
+   const ml_line_stats *x = &lines[*(const uint32_t *)a].s;
+   const ml_line_stats *y = &lines[*(const uint32_t *)b].s;
+   if (x->fn != y->fn)
+      return x->fn < y->fn ? -1 : 1;
+   if (x->file != y->file)
+      return x->file < y->file ? -1 : 1;
+   return x->line < y->line ? -1 : x->line > y->line;
+}
+
 int ml_model_finish(ml_model *m, ml_err *err)
 {
    if (m->finished)
       return 0;
    if (distribute(m))
       return nomem(err);
+   /* Each function's lines together, for the tables of functions whose
+      line range is too wide to walk (ml_model_func_lines). */
+   if (!(m->by_func = malloc((m->nlines ? m->nlines : 1) *
+                             sizeof *m->by_func)))
+      return nomem(err);
+   for (size_t i = 0; i < m->nlines; i++)
+      m->by_func[i] = (uint32_t)i;
+   qsort_r(m->by_func, m->nlines, sizeof *m->by_func, by_func_cmp, m->lines);
    for (size_t i = 0; i < m->nlines; i++) {
       line_ent *l = &m->lines[i];
       for (int k = 0; k < ML_METRICS; k++) {
@@ -934,6 +956,31 @@ size_t ml_model_nlines(const ml_model *m)
 const ml_line_stats *ml_model_line_at(const ml_model *m, size_t i)
 {
    return i < m->nlines ? &m->lines[i].s : NULL;
+}
+
+size_t ml_model_func_lines(const ml_model *m, uint32_t fn, uint32_t file,
+                           size_t *first)
+{
+   size_t lo = 0, hi = m->nlines;         /* the first not below (fn, file) */
+   while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      const ml_line_stats *x = &m->lines[m->by_func[mid]].s;
+      if (x->fn < fn || (x->fn == fn && x->file < file))
+         lo = mid + 1;
+      else
+         hi = mid;
+   }
+   size_t end = lo;
+   while (end < m->nlines && m->lines[m->by_func[end]].s.fn == fn &&
+          m->lines[m->by_func[end]].s.file == file)
+      end++;
+   *first = lo;
+   return end - lo;
+}
+
+const ml_line_stats *ml_model_line_by_func(const ml_model *m, size_t pos)
+{
+   return pos < m->nlines ? &m->lines[m->by_func[pos]].s : NULL;
 }
 
 size_t ml_model_nfuncs(const ml_model *m)

@@ -164,6 +164,12 @@ const ml_line_stats *ml_model_line(const ml_model *m, uint32_t fn,
 size_t ml_model_nlines(const ml_model *m);
 const ml_line_stats *ml_model_line_at(const ml_model *m, size_t i);
 
+/* The lines of function fn in file, in line order: the return value's
+   count of them, from position *first of ml_model_line_by_func. */
+size_t ml_model_func_lines(const ml_model *m, uint32_t fn, uint32_t file,
+                           size_t *first);
+const ml_line_stats *ml_model_line_by_func(const ml_model *m, size_t pos);
+
 /* The functions that can get a table, in ranking order: those with at
    least one LINE record; when the trace has no LINE record at all (a
    killed run), the functions of the main executable (ML_LOC_MAIN_EXE

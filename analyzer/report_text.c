@@ -297,12 +297,6 @@ static void fill_row(ml_row *row, const ml_line_stats *ls, ml_metric metric,
       row->text = ml_source_line(sf, line, &row->text_len);
 }
 
-static int row_cmp(const void *a, const void *b)
-{
-   const ml_row *x = a, *y = b;
-   return x->line < y->line ? -1 : x->line > y->line;
-}
-
 /* Whether line l of function fn has something to show. */
 static int has_data(const ml_model *m, const ml_func_stats *fn, uint32_t l,
                     ml_metric metric)
@@ -339,11 +333,11 @@ static int report_range(FILE *out, const ml_model *m,
       sparse_note[nnotes++] = "(function spans too many lines: only lines "
                               "with data are shown)";
       notes = sparse_note;
-      size_t cap = 0;
-      for (size_t i = 0; i < ml_model_nlines(m); i++) {
-         const ml_line_stats *ls = ml_model_line_at(m, i);
-         if (ls->fn != fn->fn || ls->file != fn->file ||
-             !(ls->has_record || ls->by[f->metric].n_events) ||
+      size_t cap = 0, pos;
+      size_t n = ml_model_func_lines(m, fn->fn, fn->file, &pos);
+      for (size_t i = pos; i < pos + n; i++) {
+         const ml_line_stats *ls = ml_model_line_by_func(m, i);
+         if (!(ls->has_record || ls->by[f->metric].n_events) ||
              ls->line < first || ls->line > last)
             continue;
          if (nrows == cap) {
@@ -357,8 +351,6 @@ static int report_range(FILE *out, const ml_model *m,
          }
          fill_row(&rows[nrows++], ls, f->metric, sf, ls->line);
       }
-      if (nrows > 1)
-         qsort(rows, nrows, sizeof *rows, row_cmp);
    }
    ml_table t = { path, notes, nnotes, rows, nrows };
    int rc = ml_report_table(out, &t, f);
@@ -406,7 +398,9 @@ int ml_report_function(FILE *out, const ml_reader *r, const ml_model *m,
          line with data, and is closed from there) */
       uint32_t lo = ml_source_function_start(sf, first);
       uint32_t hi = ml_source_function_close(sf, lo, first), at = first;
-      for (uint32_t l = first + 1; l <= last && !rc; l++) {
+      /* 64-bit: a last line of 2^32 - 1 (a hostile trace) must end it */
+      for (uint64_t l64 = (uint64_t)first + 1; l64 <= last && !rc; l64++) {
+         uint32_t l = (uint32_t)l64;
          if (!has_data(m, fn, l, f->metric))
             continue;
          if (!hi || l <= hi) {

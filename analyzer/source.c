@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <ctype.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "hash.h"
 #include "source.h"
@@ -117,17 +119,35 @@ int ml_source_add_subst(ml_source *s, const char *rule, ml_err *err)
 
 /*--- reading ---------------------------------------------------------*/
 
+/* Opens path for reading if it is a regular file (st: its status), or
+   returns NULL.  Opened without blocking, so that a FIFO or a device
+   named by a trace's debug info cannot stall the report. */
+static FILE *open_regular(const char *path, struct stat *st)
+{
+   int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+   if (fd < 0)
+      return NULL;
+   int flags = fcntl(fd, F_GETFL);
+   FILE *fp;
+   if (fstat(fd, st) || !S_ISREG(st->st_mode) || flags < 0 ||
+       fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) ||
+       !(fp = fdopen(fd, "rb"))) {
+      close(fd);
+      return NULL;
+   }
+   return fp;
+}
+
 /* Reads a regular file whole.  Returns 0, ML_EIO (not a regular file,
    unreadable, too large) or ML_ENOMEM. */
 static int slurp(const char *path, char **text, size_t *n, struct stat *st)
 {
-   FILE *fp = fopen(path, "rb");
+   FILE *fp = open_regular(path, st);
    if (!fp)
       return ML_EIO;
    int rc = ML_EIO;
    char *buf = NULL;
-   if (fstat(fileno(fp), st) || !S_ISREG(st->st_mode) ||
-       st->st_size > MAX_SOURCE_BYTES)
+   if (st->st_size > MAX_SOURCE_BYTES)
       goto out;
    size_t cap = (size_t)st->st_size + 1, len = 0;
    buf = malloc(cap);
@@ -162,7 +182,8 @@ out:
 
 int ml_source_hash_file(const char *path, uint64_t *hash)
 {
-   FILE *fp = fopen(path, "rb");
+   struct stat st;
+   FILE *fp = open_regular(path, &st);
    if (!fp)
       return ML_EIO;
    unsigned char buf[65536];

@@ -440,6 +440,65 @@ static void test_long_function_one_table(void **state)
    unlink(src);
 }
 
+/* LINE records up to the largest line number, 2^32 - 1, of a source
+   that exists: the walk over the function's lines ends there (a 32-bit
+   counter wrapped around and never did). */
+static void test_last_line_number(void **state)
+{
+   (void)state;
+   char src[64];
+   write_source(src, "int main(void)\n{\n}\n", 19);
+   tb b;
+   tb_start(&b);
+   uint32_t fn = tb_string(&b, "main");
+   uint32_t file = tb_string(&b, src);
+   tb_line(&b, fn, file, 4294967292u, 1, 0);
+   tb_line(&b, fn, file, 4294967295u, 2, 0);
+   tb_trailer(&b, 10, 0, 0, 0, 0, 0);
+   ml_fmt f = { ML_UNIT_B, 0, ML_METRIC_HEAP };
+   char *out = report_of(&b, "t", &f, 0, 0, NULL);
+   assert_non_null(strstr(out, "4294967292          0 B          0 B            1\n"
+                               "4294967293\n4294967294\n"));
+   assert_non_null(strstr(out, "4294967295          0 B          0 B            2\n"));
+   free(out);
+   tb_fini(&b);
+   unlink(src);
+}
+
+/* Functions wider than a table can walk list only their lines with data,
+   in line order, each function its own (the lines of all functions are
+   indexed by function once, not searched per function). */
+static void test_sparse_functions(void **state)
+{
+   (void)state;
+   tb b;
+   tb_start(&b);
+   uint32_t g = tb_string(&b, "g");
+   uint32_t h = tb_string(&b, "h");
+   uint32_t file = tb_string(&b, "/nonexistent/wide.c");
+   tb_line(&b, h, file, 90000, 3, 0);
+   tb_line(&b, g, file, 50000, 2, 0);
+   tb_line(&b, h, file, 10, 4, 0);
+   tb_line(&b, g, file, 5, 1, 0);
+   tb_line(&b, h, file, 40000, 5, 0);
+   tb_trailer(&b, 10, 0, 0, 0, 0, 0);
+   ml_fmt f = { ML_UNIT_B, 0, ML_METRIC_HEAP };
+   char *out = report_of(&b, "t", &f, 0, 0, NULL);
+   const char *gt = strstr(out, "     5          0 B          0 B            1\n"
+                                " 50000          0 B          0 B            2\n");
+   const char *ht = strstr(out, "    10          0 B          0 B            4\n"
+                                " 40000          0 B          0 B            5\n"
+                                " 90000          0 B          0 B            3\n");
+   assert_non_null(gt);
+   assert_non_null(ht);
+   size_t notes = 0;
+   for (const char *p = out; (p = strstr(p, "only lines with data are shown")); p++)
+      notes++;
+   assert_int_equal(notes, 2);
+   free(out);
+   tb_fini(&b);
+}
+
 /* Missing source: placeholder note, empty contents, range from LINE
    records only; truncated trace summary. */
 static void test_missing_source_truncated(void **state)
@@ -681,6 +740,8 @@ int main(void)
       cmocka_unit_test(test_summary_and_function),
       cmocka_unit_test(test_overloads_split),
       cmocka_unit_test(test_long_function_one_table),
+      cmocka_unit_test(test_last_line_number),
+      cmocka_unit_test(test_sparse_functions),
       cmocka_unit_test(test_missing_source_truncated),
       cmocka_unit_test(test_rss_summary_and_tables),
       cmocka_unit_test(test_time_resolution),

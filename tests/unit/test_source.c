@@ -294,6 +294,27 @@ static void test_function_start_in_body(void **state)
    ml_source_free(s);
 }
 
+/* A path naming a FIFO (or any file that is not a regular one) is a
+   source not found, at once: opening it for reading must not wait for a
+   writer, which would hang the report. */
+static void test_not_regular(void **state)
+{
+   (void)state;
+   ml_err err;
+   char path[256];
+   snprintf(path, sizeof path, "%s/fifo.c", root);
+   assert_int_equal(mkfifo(path, 0600), 0);
+   ml_source *s = ml_source_new(&err);
+   const ml_source_file *f = ml_source_get(s, path, NULL, &err);
+   assert_non_null(f);
+   assert_false(ml_source_found(f));
+   uint64_t h;
+   assert_int_not_equal(ml_source_hash_file(path, &h), 0);
+   snprintf(path, sizeof path, "%s/src", root);      /* a directory */
+   assert_false(ml_source_found(ml_source_get(s, path, NULL, &err)));
+   ml_source_free(s);
+}
+
 static void test_changed(void **state)
 {
    (void)state;
@@ -329,6 +350,7 @@ int main(void)
       cmocka_unit_test(test_lines_and_brace),
       cmocka_unit_test(test_function_end_braces),
       cmocka_unit_test(test_function_start_in_body),
+      cmocka_unit_test(test_not_regular),
       cmocka_unit_test(test_changed),
    };
    return cmocka_run_group_tests(tests, setup, teardown);
