@@ -301,12 +301,17 @@ int main(int argc, char **argv)
    ml_model *m = ml_model_new(r, &err);
    if (m)
       ml_model_set_verify(m, o.verify);
-   if (!m || ml_model_load(m, r, &err))
+   if (!m || ml_model_load(m, r, &err)) {
+      if (err.code == ML_ENOMEM)
+         die("%s: out of memory after %llu events (the trace's stacks, "
+             "lines and strings need more than there is)", o.trace,
+             (unsigned long long)ml_reader_events(r));
       die("%s", err.msg);
+   }
    int has_rss = ml_model_summary(m)->has_rss;
    if (o.metric == ML_METRIC_RSS && !has_rss)
-      die("--metric rss: this trace has no RSS data (recorded without "
-          "RSS)");
+      die("%s: --metric rss: this trace has no RSS data (recorded without "
+          "RSS)", o.trace);
    o.fmt.metric = o.metric >= 0 ? (ml_metric)o.metric
                                 : ml_model_default_metric(m);
    trace_warnings(r, m);

@@ -1282,9 +1282,9 @@ void ml_reader_free(ml_reader *r)
 {
    if (!r)
       return;
+   zstop(r);                  /* its thread reads r->fd: join it first */
    if (r->fd >= 0)
       close(r->fd);
-   zstop(r);
    free(r->buf);
    free(r->size_win);
    free(r->zin);
