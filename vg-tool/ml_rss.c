@@ -1313,11 +1313,25 @@ static void arena_thread_exit(ThreadId tid)
    free_arenas = i;
 }
 
-/* The child of a fork: only the forking thread goes on.  glibc's
-   __malloc_fork_unlock_child puts every arena but that thread's on the
-   free list, walking its list from the main arena (main, newest ...
-   oldest) and pushing each in front; the other threads' tcaches are
-   lost with them (their chunks stay in use). */
+/* The start addresses of the client's mappings (anonymous, file and
+   shared memory segments): *n of them, in an array to VG_(free). */
+static Addr *client_segment_starts(Int *n)
+{
+   Int cap = 64, got;
+   Addr *starts;
+   for (;;) {
+      starts = VG_(malloc)("ml.rss.segs", cap * sizeof *starts);
+      got = VG_(am_get_segment_starts)(SkAnonC | SkFileC | SkShmC, starts,
+                                       cap);
+      if (got >= 0)
+         break;
+      VG_(free)(starts);
+      cap = -got;
+   }
+   *n = got;
+   return starts;
+}
+
 /* What a forked child starts with.  fork copies a mapping's page tables
    only where a fault could not fill them in again (mm/memory.c,
    vma_needs_copy): mappings with anonymous pages (an anon_vma: private
@@ -1358,17 +1372,8 @@ static void forget_pages(Addr lo, Addr hi, Long *gone)
 
 static void fork_uncopied(void)
 {
-   UInt mask = SkAnonC | SkFileC | SkShmC;
-   Int n = 64, got;
-   Addr *starts;
-   for (;;) {
-      starts = VG_(malloc)("ml.rss.fork", n * sizeof *starts);
-      got = VG_(am_get_segment_starts)(mask, starts, n);
-      if (got >= 0)
-         break;
-      VG_(free)(starts);
-      n = -got;
-   }
+   Int got;
+   Addr *starts = client_segment_starts(&got);
    Long gone[ML_PAGE_KINDS + 1] = { 0 };     /* [PG_HEAPV]: not counted */
    for (Int i = 0; i < got; i++) {
       NSegment const *seg = VG_(am_find_nsegment)(starts[i]);
@@ -1398,6 +1403,11 @@ static void fork_uncopied(void)
    peak = ml_rss_cur;
 }
 
+/* The child of a fork: only the forking thread goes on.  glibc's
+   __malloc_fork_unlock_child puts every arena but that thread's on the
+   free list, walking its list from the main arena (main, newest ...
+   oldest) and pushing each in front; the other threads' tcaches are
+   lost with them (their chunks stay in use). */
 void ml_rss_fork_child(ThreadId tid)
 {
    if (!rss_on)
@@ -1743,17 +1753,8 @@ void ml_rss_lock_all(UWord flags)
    /* Every mapping of the client's but the stacks: natively a stack's
       mapping reaches only as far down as it has grown, where Valgrind
       reserves it whole, and what it has grown over is resident. */
-   UInt mask = SkAnonC | SkFileC | SkShmC;
-   Int n = 64, got;
-   Addr *starts;
-   for (;;) {
-      starts = VG_(malloc)("ml.rss.lockall", n * sizeof *starts);
-      got = VG_(am_get_segment_starts)(mask, starts, n);
-      if (got >= 0)
-         break;
-      VG_(free)(starts);
-      n = -got;
-   }
+   Int got;
+   Addr *starts = client_segment_starts(&got);
    for (Int i = 0; i < got; i++) {
       NSegment const *seg = VG_(am_find_nsegment)(starts[i]);
       if (seg && seg->start == starts[i])
