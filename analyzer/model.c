@@ -721,6 +721,8 @@ static inline void add_sums(acc *p, const acc *c)
       p->max = c->max;
 }
 
+#define LEAVE 0x80000000u
+
 static int distribute(ml_model *m)
 {
    size_t n = m->nnodes;          /* ids 0..n-1 */
@@ -728,7 +730,9 @@ static int distribute(ml_model *m)
    /* the nodes' sums: self sums become subtree sums */
    uint32_t *child = calloc(n, sizeof *child);   /* first child */
    uint32_t *sib = calloc(n, sizeof *sib);       /* next sibling */
-   uint64_t *todo = malloc(2 * n * sizeof *todo);
+   /* the walk's stack: ids with the top bit for "leave" (ids stay under
+      2^31: the tables of that many nodes would not fit in memory) */
+   uint32_t *todo = n < LEAVE ? malloc(2 * n * sizeof *todo) : NULL;
    /* The walk below jumps about the tree; what it needs of every node
       is copied here, in order, by the pass over the ids: its location
       and whether anything happened under it.  The walk then touches a
@@ -760,22 +764,22 @@ static int distribute(ml_model *m)
       child[parent] = (uint32_t)v;
    }
 
-   /* Depth-first from the root; an entry is v (enter) or v | 1 << 32
+   /* Depth-first from the root; an entry is v (enter) or v | LEAVE
       (leave).  Each node is pushed at most twice. */
    size_t top = 0;
    for (uint32_t c = child[0]; c; c = sib[c])
       todo[top++] = c;
    while (top > 0) {
-      uint64_t e = todo[--top];
-      uint32_t v = (uint32_t)e;
-      if (e >> 32) {
+      uint32_t e = todo[--top];
+      uint32_t v = e & ~LEAVE;
+      if (e & LEAVE) {
          visit(m, v, locs[v], 0, first, fl, ff);
          continue;
       }
       if (!busy[v])
          continue;                /* nothing happened under v */
       visit(m, v, locs[v], 1, first, fl, ff);
-      todo[top++] = (uint64_t)v | (1ULL << 32);
+      todo[top++] = v | LEAVE;
       for (uint32_t c = child[v]; c; c = sib[c])
          todo[top++] = c;
    }
