@@ -893,32 +893,35 @@ static Bool pin_resident(Long o, Int size, const VexGuestExtents *vge)
    return True;
 }
 
+/* Takes the pages of [lo, hi) out of the map, counting the resident ones
+   by kind in gone[] (ML_PAGE_KINDS + 1 of them: [PG_HEAPV] is not
+   counted) and unpinning the pinned; skips the empty 1 MiB chunks. */
+static void forget_pages(Addr lo, Addr hi, Long *gone)
+{
+   ULong first = lo >> PG_SHIFT, last = (hi - 1) >> PG_SHIFT;
+   if (last >= MAX_PAGE)
+      last = MAX_PAGE - 1;
+   for (ULong p = first; p <= last; p++) {
+      if (!ccnt[p >> CHUNK_SHIFT]) {
+         p |= (1ULL << CHUNK_SHIFT) - 1;       /* an empty chunk */
+         continue;
+      }
+      UChar b = pmap[p];
+      if (b & PG_RES)
+         gone[b & 0x0f]++;
+      if (b & PG_PIN)
+         unpin(p);
+      if (b)
+         set_page(p, 0);
+   }
+}
+
 static void release(Addr a, SizeT len, ThreadId tid)
 {
    if (len == 0 || frozen)
       return;
    Long freed[ML_PAGE_KINDS + 1] = { 0 };   /* [PG_HEAPV]: not counted */
-   ULong first = a >> PG_SHIFT, last = (a + len - 1) >> PG_SHIFT;
-   if (last >= MAX_PAGE)
-      last = MAX_PAGE - 1;
-   if (first > last)
-      return;
-   for (ULong p = first; p <= last; ) {
-      ULong cmask = (1ULL << CHUNK_SHIFT) - 1;
-      ULong chunk_end = (p | cmask) < last ? (p | cmask) : last;
-      if (ccnt[p >> CHUNK_SHIFT]) {
-         for (ULong q = p; q <= chunk_end; q++) {
-            UChar b = pmap[q];
-            if (b & PG_RES)
-               freed[b & 0x0f]++;
-            if (b & PG_PIN)
-               unpin(q);
-            if (b)
-               set_page(q, 0);
-         }
-      }
-      p = chunk_end + 1;
-   }
+   forget_pages(a, a + len, freed);
    UInt stack = 0;
    Bool have = False;
    for (UInt k = 0; k < ML_PAGE_KINDS; k++) {
@@ -1350,26 +1353,6 @@ static Addr *client_segment_starts(Int *n)
    always was written (relocations, the tail of .bss), and one that is no
    longer writable (RELRO) was seen written unless its first access was a
    read.  The child's peak starts at what it inherited. */
-static void forget_pages(Addr lo, Addr hi, Long *gone)
-{
-   ULong first = lo >> PG_SHIFT, last = (hi - 1) >> PG_SHIFT;
-   if (last >= MAX_PAGE)
-      last = MAX_PAGE - 1;
-   for (ULong p = first; p <= last; p++) {
-      if (!ccnt[p >> CHUNK_SHIFT]) {
-         p |= (1ULL << CHUNK_SHIFT) - 1;       /* an empty chunk */
-         continue;
-      }
-      UChar b = pmap[p];
-      if (b & PG_RES)
-         gone[b & 0x0f]++;
-      if (b & PG_PIN)
-         unpin(p);
-      if (b)
-         set_page(p, 0);
-   }
-}
-
 static void fork_uncopied(void)
 {
    Int got;
