@@ -2116,27 +2116,14 @@ t_rss_fork_arena() {
 # VmHWM and VmRSS, which hold neither the file pages, nor the shared
 # memory, nor code it has not run since; the parent's trace keeps them.
 t_rss_fork_file() {
-    local native_hwm native_rss f child='' parent=''
-    mkdir -p "$T/traces"
+    local native_hwm native_rss child parent
     MEMLINE_NATIVE_HWM=1 "$SAMPLES/rss_fork_file" >"$T/n.out" 2>"$T/n.err" </dev/null
     need "native rss_fork_file exited $?" [ $? -eq 0 ] || return
     native_hwm=$(stdout_value "$T/n.out" child_hwm)
     native_rss=$(stdout_value "$T/n.out" child_rss)
-    VALGRIND_LIB=$STAGE "$VALGRIND" -q --tool=memline \
-        "--memline-out-file=$T/traces/m.%p" "$SAMPLES/rss_fork_file" \
-        >"$T/m.out" 2>"$T/m.err" </dev/null
-    need "rss_fork_file exited $? under memline: $(tail -n 2 "$T/m.err" | tr '\n' '|')" \
-        [ $? -eq 0 ] || return
-    for f in "$T"/traces/m.*; do
-        case $f in *.rep|*.rerr) continue ;; esac
-        "$REPORT" --metric rss --units B --function child_work --function main \
-            "$f" >"$f.rep" 2>"$f.rerr"
-        if row "$f.rep" rss_fork_file.c "$(line_of rss_fork_file child_touch)"; then
-            child=$f
-        elif row "$f.rep" rss_fork_file.c "$(line_of rss_fork_file read_file)"; then
-            parent=$f
-        fi
-    done
+    local -a TRACE_REPORT=(--metric rss --function child_work --function main)
+    run_traces m.%p rss_fork_file || return
+    traces_by_line rss_fork_file child:child_touch parent:read_file
     need "no trace shows the child's line executed" [ -n "$child" ] || return
     need "no trace shows the parent's line executed" [ -n "$parent" ] || return
     rss_summary "$child.rep" "Peak RSS" || return
